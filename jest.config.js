@@ -1,0 +1,18 @@
+// Jest runs the TypeScript sources as ESM (NestJS 12 is ESM only); see ../shared/TOOLCHAIN.md.
+// ts-jest only transpiles here: `npm run typecheck` is the type check.
+/** @type {import('jest').Config} */
+export default {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  testMatch: ['<rootDir>/{apps,libs,test}/**/*.{spec,int-spec,e2e-spec}.ts'],
+  moduleNameMapper: {
+    '^@focal/events$': '<rootDir>/libs/events/src/index.ts',
+    '^@focal/domain$': '<rootDir>/libs/domain/src/index.ts',
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }],
+  },
+  globalSetup: '<rootDir>/test/global-setup.ts',
+  testTimeout: 60_000,
+};

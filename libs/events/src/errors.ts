@@ -1,0 +1,72 @@
+/**
+ * Typed errors of the event store. Each has a stable `code` and a message that says what went wrong and
+ * what to do, so the layers above can map them to problem details without parsing text.
+ */
+export abstract class EventStoreError extends Error {
+  abstract readonly code: string;
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+export type ExpectedVersion = number | 'no-stream' | 'stream-exists' | 'any';
+
+/** The stream was not at the version the caller expected: someone else appended first. */
+export class WrongExpectedVersionError extends EventStoreError {
+  readonly code = 'event-store/wrong-expected-version';
+  constructor(
+    readonly streamId: string,
+    readonly expected: ExpectedVersion,
+    /** The stream's current version; 0 when the stream does not exist. */
+    readonly actual: number,
+  ) {
+    super(
+      `stream ${streamId} is at version ${actual === 0 ? '0 (no stream)' : actual}, not ${describe(expected)}: ` +
+        'read the stream again, decide again and retry',
+    );
+  }
+}
+
+function describe(expected: ExpectedVersion): string {
+  if (expected === 'no-stream') return 'absent as expected (no-stream)';
+  if (expected === 'stream-exists') return 'existing as expected (stream-exists)';
+  return `at the expected version ${String(expected)}`;
+}
+
+/** An event id that is already stored, but not as the same event at the same place. */
+export class DuplicateEventIdError extends EventStoreError {
+  readonly code = 'event-store/duplicate-event-id';
+  constructor(
+    readonly eventId: string,
+    readonly reason: string,
+  ) {
+    super(`event id ${eventId} is already stored ${reason}: give a new event a new id`);
+  }
+}
+
+/** The append itself is malformed; nothing was written. */
+export class InvalidAppendError extends EventStoreError {
+  readonly code = 'event-store/invalid-append';
+}
+
+/** A position string that this store did not issue or cannot parse. */
+export class InvalidPositionError extends EventStoreError {
+  readonly code = 'event-store/invalid-position';
+  constructor(
+    readonly value: string,
+    expected: string,
+  ) {
+    super(`position ${JSON.stringify(value)} does not parse: expected ${expected}`);
+  }
+}
+
+/** An event was read whose schema version has no upcaster path to the current version. */
+export class UpcastError extends EventStoreError {
+  readonly code = 'event-store/upcast-failed';
+}
+
+/** A read with arguments that make no sense (a bad limit or version). */
+export class InvalidReadError extends EventStoreError {
+  readonly code = 'event-store/invalid-read';
+}

@@ -1,0 +1,94 @@
+import type { NewEvent, Position, RecordedEvent } from './envelope.js';
+import type { ExpectedVersion } from './errors.js';
+import type { VerificationReport } from './integrity.js';
+
+export interface AppendOptions {
+  /**
+   * - a number n: the stream must be at version n (0 = the stream does not exist yet);
+   * - 'no-stream': the stream must not exist; 'stream-exists': it must have at least one event;
+   * - 'any': no check.
+   */
+  expectedVersion: ExpectedVersion;
+}
+
+export interface AppendResult {
+  /** The stream's version after the append: pass it as `expectedVersion` to append after it. */
+  nextVersion: number;
+  firstPosition: Position;
+  lastPosition: Position;
+}
+
+export interface ReadStreamOptions {
+  /** First version to return (forwards) or the highest (backwards). Default: 1, or the last version. */
+  fromVersion?: number;
+  direction?: 'forwards' | 'backwards';
+  limit?: number;
+}
+
+export interface EventFilter {
+  /** Only events whose stream id starts with one of these prefixes, e.g. `contact-point-`. */
+  streamPrefixes?: readonly string[];
+  /** Only events of these types. */
+  types?: readonly string[];
+}
+
+export interface ReadAllOptions {
+  /** Return events strictly after this position; omitted: from the beginning of the log. */
+  after?: Position;
+  limit?: number;
+  filter?: EventFilter;
+}
+
+export interface SubscribeOptions {
+  after?: Position;
+  filter?: EventFilter;
+  /** Ends the subscription: the iterator finishes after the event it is delivering. */
+  signal?: AbortSignal;
+}
+
+/**
+ * The event log every part of Focal stands on. One port, several adapters (PostgreSQL, PGlite,
+ * EventStoreDB), one contract suite (`libs/events/test/contract.ts`) that each adapter passes.
+ *
+ * Stream versions start at 1 in every adapter: a stream's first event has version 1, and a stream that
+ * does not exist is at version 0.
+ *
+ * Global positions are opaque strings, totally ordered by `comparePositions`. A reader that resumes
+ * after a position it was given receives every later event exactly once: no event appears at a position
+ * earlier than one already handed out, even when transactions commit out of order.
+ */
+export interface EventStore {
+  /**
+   * Appends events atomically: all or none. Idempotent by event id: appending events that already stand
+   * in this stream, at the same place with the same content, writes nothing and returns the original
+   * result; a known id with other content, or elsewhere, is a DuplicateEventIdError.
+   * @throws WrongExpectedVersionError, DuplicateEventIdError, InvalidAppendError
+   */
+  append(streamId: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult>;
+
+  /** A stream's events in version order (upcast); an unknown stream reads as empty. */
+  readStream(streamId: string, options?: ReadStreamOptions): Promise<RecordedEvent[]>;
+
+  /** The global log in position order (upcast), after a position, filtered. */
+  readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
+
+  /**
+   * Catches up from `after`, then goes live: new events arrive within milliseconds of their commit.
+   * Ends when `signal` aborts or the consumer stops iterating.
+   */
+  subscribe(options?: SubscribeOptions): AsyncIterable<RecordedEvent>;
+
+  /** Negative when a is before b, 0 when equal, positive after. @throws InvalidPositionError */
+  comparePositions(a: Position, b: Position): number;
+
+  /** Parses a position received from outside (a URL, a header). @throws InvalidPositionError */
+  parsePosition(value: string): Position;
+
+  /** Recomputes one stream's hash chain; names the first event that does not match. */
+  verifyStream(streamId: string): Promise<VerificationReport>;
+
+  /** Recomputes every stream's hash chain in global order; names the first event that does not match. */
+  verifyAll(options?: { onProgress?: (checked: number) => void }): Promise<VerificationReport>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,11 @@
+export * from './envelope.js';
+export * from './errors.js';
+export * from './event-store.js';
+export * from './integrity.js';
+export * from './upcasting.js';
+export { MAX_EVENTS_PER_APPEND } from './append-validation.js';
+export { SqlEventStore, type SqlEventStoreOptions } from './sql/sql-event-store.js';
+export { PgDriver, type PgDriverOptions } from './sql/pg-driver.js';
+export { PGliteDriver } from './sql/pglite-driver.js';
+export { openPostgresEventStore } from './adapters/postgres.js';
+export { openPGliteEventStore } from './adapters/pglite.js';

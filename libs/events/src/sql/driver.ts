@@ -1,0 +1,22 @@
+/** What the SQL event store needs from a PostgreSQL connection, server (pg) or embedded (PGlite). */
+export interface SqlQueryable {
+  query<Row = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<Row[]>;
+  /** Runs a script of several statements without parameters. */
+  exec(text: string): Promise<void>;
+}
+
+export interface SqlDriver extends SqlQueryable {
+  transaction<T>(work: (tx: SqlQueryable) => Promise<T>): Promise<T>;
+  /** Calls `onNotification` for every NOTIFY on `channel`; resolves to a function that stops listening. */
+  // Absent where one process owns the database (PGlite): its own commits are all there is to hear.
+  listen?(channel: string, onNotification: () => void): Promise<() => Promise<void>>;
+  close(): Promise<void>;
+}
+
+/** An error raised by PostgreSQL, as both drivers report it. */
+export interface PostgresError {
+  code?: string;
+  message: string;
+  detail?: string;
+  constraint?: string;
+}

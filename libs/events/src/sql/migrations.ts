@@ -1,0 +1,182 @@
+import type { SqlDriver } from './driver.js';
+
+/**
+ * Versioned schema migrations, applied in order on start by `migrate`. Never edit an applied migration:
+ * add a new one.
+ */
+export const migrations: readonly { version: number; name: string; sql: string }[] = [
+  {
+    version: 1,
+    name: 'event log',
+    sql: String.raw`
+CREATE TABLE focal_streams (
+  stream_id text PRIMARY KEY,
+  version bigint NOT NULL CHECK (version >= 1),
+  last_hash bytea NOT NULL
+);
+
+-- position = (id of the appending transaction << 16) + the event's place in its append.
+-- Readers only read below the oldest transaction still running (pg_snapshot_xmin), where no event can
+-- still appear: a transaction that commits late cannot slip in behind a reader's checkpoint, and one that
+-- rolls back leaves a gap nobody waits for. Transaction ids grow monotonically (xid8 never wraps), so the
+-- position is a single, totally ordered number, and appends to different streams share no lock.
+CREATE TABLE focal_events (
+  position bigint PRIMARY KEY,
+  stream_id text NOT NULL,
+  stream_version bigint NOT NULL,
+  event_id uuid NOT NULL,
+  type text NOT NULL,
+  schema_version integer NOT NULL,
+  data jsonb NOT NULL,
+  metadata jsonb NOT NULL,
+  visibility jsonb NOT NULL,
+  recorded_at timestamptz NOT NULL,
+  previous_hash bytea NOT NULL,
+  hash bytea NOT NULL,
+  CONSTRAINT focal_events_event_id_key UNIQUE (event_id),
+  CONSTRAINT focal_events_stream_version_key UNIQUE (stream_id, stream_version)
+);
+
+-- One round trip per append. Errors: FC001 wrong expected version (DETAIL: the actual version),
+-- FC002 a known event id that is not an idempotent retry (MESSAGE: the id, DETAIL: why).
+CREATE FUNCTION focal_append(p_stream_id text, p_expected text, p_events jsonb)
+RETURNS TABLE (next_version bigint, first_position bigint, last_position bigint)
+LANGUAGE plpgsql AS $fn$
+#variable_conflict use_column
+DECLARE
+  v_count integer := jsonb_array_length(p_events);
+  v_known integer;
+  v_seen integer := 0;
+  v_first_version bigint;
+  v_version bigint;
+  v_hash bytea;
+  v_next_hash bytea;
+  v_exists boolean;
+  v_base bigint;
+  v_recorded_at timestamptz;
+  v_recorded_text text;
+  r record;
+BEGIN
+  -- Serialises appends to this stream. It is taken before this transaction has an id, so ids, and with
+  -- them positions, are handed out in lock order: each stream's events stand in version order in the log.
+  PERFORM pg_advisory_xact_lock(hashtextextended(p_stream_id, 0));
+
+  SELECT count(*)::integer INTO v_known FROM focal_events f
+   WHERE f.event_id IN (SELECT (e->>'eventId')::uuid FROM jsonb_array_elements(p_events) e);
+  IF v_known > 0 THEN
+    -- A retry of an append that already stands: same ids, same stream, same content, contiguous.
+    FOR r IN
+      SELECT b.e, b.ord, f.position, f.stream_id, f.stream_version, f.type, f.schema_version,
+             f.data, f.metadata, f.visibility
+        FROM jsonb_array_elements(p_events) WITH ORDINALITY AS b(e, ord)
+        LEFT JOIN focal_events f ON f.event_id = (b.e->>'eventId')::uuid
+       ORDER BY b.ord
+    LOOP
+      CONTINUE WHEN r.position IS NULL;
+      IF r.stream_id <> p_stream_id THEN
+        RAISE EXCEPTION USING ERRCODE = 'FC002', MESSAGE = r.e->>'eventId', DETAIL = 'in stream ' || r.stream_id;
+      END IF;
+      IF r.type <> r.e->>'type' OR r.schema_version <> (r.e->>'schemaVersion')::integer
+         OR r.data <> r.e->'data' OR r.metadata <> r.e->'metadata' OR r.visibility <> r.e->'visibility' THEN
+        RAISE EXCEPTION USING ERRCODE = 'FC002', MESSAGE = r.e->>'eventId', DETAIL = 'with other content';
+      END IF;
+      IF v_seen > 0 AND r.stream_version <> v_version + 1 THEN
+        RAISE EXCEPTION USING ERRCODE = 'FC002', MESSAGE = r.e->>'eventId',
+          DETAIL = 'at version ' || r.stream_version || ', not right after the event before it in this append';
+      END IF;
+      IF v_seen = 0 THEN
+        v_first_version := r.stream_version;
+        first_position := r.position;
+      END IF;
+      v_version := r.stream_version;
+      last_position := r.position;
+      v_seen := v_seen + 1;
+    END LOOP;
+    IF v_known < v_count THEN
+      RAISE EXCEPTION USING ERRCODE = 'FC002',
+        MESSAGE = (SELECT f.event_id::text FROM focal_events f
+                     JOIN jsonb_array_elements(p_events) e ON f.event_id = (e->>'eventId')::uuid LIMIT 1),
+        DETAIL = 'in an append without the other events of this one';
+    END IF;
+    IF (p_expected ~ '^[0-9]+$' AND v_first_version <> p_expected::bigint + 1)
+       OR (p_expected = 'no-stream' AND v_first_version <> 1) THEN
+      RAISE EXCEPTION USING ERRCODE = 'FC002', MESSAGE = r.e->>'eventId',
+        DETAIL = 'at version ' || v_first_version || ', not where this append expects the stream to be';
+    END IF;
+    next_version := v_version;
+    RETURN NEXT;
+    RETURN;
+  END IF;
+
+  SELECT s.version, s.last_hash INTO v_version, v_hash
+    FROM focal_streams s WHERE s.stream_id = p_stream_id FOR UPDATE;
+  v_exists := FOUND;
+  IF NOT v_exists THEN
+    v_version := 0;
+    v_hash := '\x'::bytea;
+  END IF;
+  IF (p_expected = 'no-stream' AND v_exists) OR (p_expected = 'stream-exists' AND NOT v_exists)
+     OR (p_expected ~ '^[0-9]+$' AND v_version <> p_expected::bigint) THEN
+    RAISE EXCEPTION USING ERRCODE = 'FC001', MESSAGE = 'wrong expected version', DETAIL = v_version::text;
+  END IF;
+
+  v_base := pg_current_xact_id()::text::bigint << 16;
+  v_recorded_at := date_trunc('milliseconds', clock_timestamp());
+  v_recorded_text := to_char(v_recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
+  FOR r IN SELECT b.e, b.ord FROM jsonb_array_elements(p_events) WITH ORDINALITY AS b(e, ord) ORDER BY b.ord
+  LOOP
+    v_version := v_version + 1;
+    -- The canonical stored content; integrity.ts canonicalContent() builds the same text.
+    v_next_hash := sha256(v_hash || convert_to(concat_ws(E'\n',
+      ((r.e->>'eventId')::uuid)::text, r.e->>'type', ((r.e->>'schemaVersion')::integer)::text, p_stream_id,
+      v_version::text, v_recorded_text, (r.e->'visibility')::text, (r.e->'data')::text,
+      (r.e->'metadata')::text), 'UTF8'));
+    INSERT INTO focal_events (position, stream_id, stream_version, event_id, type, schema_version, data,
+                              metadata, visibility, recorded_at, previous_hash, hash)
+    VALUES (v_base + r.ord - 1, p_stream_id, v_version, (r.e->>'eventId')::uuid, r.e->>'type',
+            (r.e->>'schemaVersion')::integer, r.e->'data', r.e->'metadata', r.e->'visibility',
+            v_recorded_at, v_hash, v_next_hash);
+    v_hash := v_next_hash;
+  END LOOP;
+
+  IF v_exists THEN
+    UPDATE focal_streams SET version = v_version, last_hash = v_hash WHERE stream_id = p_stream_id;
+  ELSE
+    INSERT INTO focal_streams (stream_id, version, last_hash) VALUES (p_stream_id, v_version, v_hash);
+  END IF;
+  next_version := v_version;
+  first_position := v_base;
+  last_position := v_base + v_count - 1;
+  RETURN NEXT;
+END
+$fn$;
+`,
+  },
+];
+
+/** An arbitrary constant: the advisory lock that keeps two starting processes from migrating at once. */
+const MIGRATION_LOCK = 7_404_517_731;
+
+/** Applies the migrations this database lacks, in one transaction, safe against concurrent starts. */
+export async function migrate(driver: SqlDriver): Promise<void> {
+  await driver.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await tx.exec(
+      `CREATE TABLE IF NOT EXISTS focal_schema_migrations (
+         version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`,
+    );
+    const applied = new Set(
+      (await tx.query<{ version: number }>('SELECT version FROM focal_schema_migrations')).map((row) =>
+        Number(row.version),
+      ),
+    );
+    for (const migration of migrations) {
+      if (applied.has(migration.version)) continue;
+      await tx.exec(migration.sql);
+      await tx.query('INSERT INTO focal_schema_migrations (version, name) VALUES ($1, $2)', [
+        migration.version,
+        migration.name,
+      ]);
+    }
+  });
+}

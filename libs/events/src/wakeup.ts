@@ -1,0 +1,64 @@
+/**
+ * Wakes waiting subscribers when new events may be readable. A waiter passes the generation it saw before
+ * reading, so a wake-up that lands between its read and its wait is never lost.
+ */
+export class Wakeup {
+  private generation = 0;
+  private readonly waiters = new Set<() => void>();
+
+  get current(): number {
+    return this.generation;
+  }
+
+  notify(): void {
+    this.generation++;
+    for (const wake of this.waiters) wake();
+    this.waiters.clear();
+  }
+
+  /** Resolves on a wake-up after generation `since`, after `timeoutMs`, or when `signal` aborts. */
+  wait(since: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+    if (this.generation !== since || signal?.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.waiters.delete(done);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.waiters.add(done);
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+}
+
+/**
+ * Sends a cross-process signal after commits, at most one in flight: commits that land while one is
+ * being sent are covered by one more. NOTIFY is kept out of the append transaction on purpose: PostgreSQL
+ * serialises the commits of notifying transactions on one global lock, which would serialise all appends.
+ */
+export class CoalescingSignal {
+  private inFlight = false;
+  private pending = false;
+
+  constructor(private readonly send: () => Promise<void>) {}
+
+  signal(): void {
+    if (this.inFlight) {
+      this.pending = true;
+      return;
+    }
+    this.inFlight = true;
+    void this.send()
+      // A lost signal only delays other processes until their safety poll; the log itself is intact.
+      .catch(() => undefined)
+      .finally(() => {
+        this.inFlight = false;
+        if (this.pending) {
+          this.pending = false;
+          this.signal();
+        }
+      });
+  }
+}

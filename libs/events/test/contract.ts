@@ -1,0 +1,671 @@
+/**
+ * The EventStore contract: every adapter runs this suite (see *.int-spec.ts beside it).
+ * Tests never assume an empty store: each works in streams under a prefix of its own and reads the
+ * global log filtered by that prefix, so the suite also runs against a shared server.
+ */
+import { randomUUID } from 'node:crypto';
+
+import {
+  DuplicateEventIdError,
+  InvalidAppendError,
+  InvalidPositionError,
+  WrongExpectedVersionError,
+  type EventStore,
+  type NewEvent,
+  type Position,
+  type RecordedEvent,
+  type Upcaster,
+} from '../src/index.js';
+
+/** An append left inside an open transaction, to be committed or rolled back by the test. */
+export interface HeldAppend {
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
+}
+
+/** Direct access to stored rows, to prove that verification finds tampering. */
+export interface Tampering {
+  changeData(eventId: string): Promise<void>;
+  deleteEvent(eventId: string): Promise<void>;
+  swapPlaces(firstEventId: string, secondEventId: string): Promise<void>;
+}
+
+export interface OpenedStore {
+  store: EventStore;
+  /** Absent where the store cannot hold a transaction open beside others (PGlite: one connection). */
+  holdAppend?: (streamId: string, events: NewEvent[]) => Promise<HeldAppend>;
+  /** Absent where stored events cannot be rewritten (EventStoreDB is append-only). */
+  tampering?: Tampering;
+}
+
+export interface ContractHarness {
+  /** A store of its own for one test; `close` is called by the suite. */
+  open(options?: { upcasters?: Upcaster[] }): Promise<OpenedStore>;
+  /** Why the store opens without holdAppend or tampering: the tests that need them are skipped, saying so. */
+  withoutHeldAppend?: string;
+  withoutTampering?: string;
+}
+
+/** A test that needs a capability the adapter lacks is reported as skipped, with the reason in its name. */
+function itNeeding(missing: string | undefined) {
+  return missing
+    ? (name: string, fn: () => Promise<void>) => it.skip(`${name} (skipped: ${missing})`, fn)
+    : (name: string, fn: () => Promise<void>) => it(name, fn);
+}
+
+const actor = { principal: 'contract-suite', role: 'secretariat' as const };
+
+export function newEvent(type = 'ContactPointConfirmed', data: Record<string, unknown> = {}): NewEvent {
+  return {
+    eventId: randomUUID(),
+    type,
+    data: data as NewEvent['data'],
+    metadata: { actor, correlationId: randomUUID() },
+    visibility: { level: 'open' },
+  };
+}
+
+/** A fresh prefix, so that tests sharing a store never see each other's streams. */
+export const prefix = () => `t${randomUUID().replaceAll('-', '').slice(0, 12)}-`;
+
+/** The first `count` items, or an error naming how many arrived when `timeoutMs` runs out. */
+export async function collect<T>(
+  iterable: AsyncIterable<T>,
+  count: number,
+  timeoutMs = 30_000,
+): Promise<T[]> {
+  const items: T[] = [];
+  const iterator = iterable[Symbol.asyncIterator]();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`received ${items.length} of ${count} items in ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+  });
+  try {
+    while (items.length < count) {
+      const next = await Promise.race([iterator.next(), timeout]);
+      if (next.done) break;
+      items.push(next.value);
+    }
+    return items;
+  } finally {
+    clearTimeout(timer);
+    // Ends the subscription; not awaited, since a subscriber waiting for events finishes on its next wake-up.
+    void iterator.return?.(undefined);
+  }
+}
+
+async function readAllOf(
+  store: EventStore,
+  streamPrefix: string,
+  after?: Position,
+): Promise<RecordedEvent[]> {
+  const events: RecordedEvent[] = [];
+  for (;;) {
+    const page = await store.readAll({ after, limit: 1_000, filter: { streamPrefixes: [streamPrefix] } });
+    events.push(...page);
+    if (page.length < 1_000) return events;
+    after = page[page.length - 1]!.globalPosition;
+  }
+}
+
+/** Waits until `condition` holds, polling; fails with `what` after the timeout. */
+async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+export function eventStoreContract(name: string, harness: ContractHarness): void {
+  describe(`EventStore contract: ${name}`, () => {
+    const opened: OpenedStore[] = [];
+    const open = async (options?: { upcasters?: Upcaster[] }) => {
+      const store = await harness.open(options);
+      opened.push(store);
+      return store;
+    };
+    afterEach(async () => {
+      await Promise.all(opened.splice(0).map(({ store }) => store.close()));
+    });
+
+    describe('append and readStream', () => {
+      it('numbers stream versions from 1 and returns the envelope it stored', async () => {
+        const { store } = await open();
+        const stream = `${prefix()}1`;
+        const first = newEvent('ContactPointRegistered', { fullName: 'A. Example', languages: ['fr', 'en'] });
+        const second = {
+          ...newEvent(),
+          visibility: { level: 'restricted' as const, participants: ['state:FR'] },
+        };
+        const result = await store.append(stream, [first, second], { expectedVersion: 'no-stream' });
+
+        expect(result.nextVersion).toBe(2);
+        expect(store.comparePositions(result.firstPosition, result.lastPosition)).toBeLessThan(0);
+        const events = await store.readStream(stream);
+        expect(events.map((event) => event.streamVersion)).toEqual([1, 2]);
+        expect(events[0]).toMatchObject({
+          eventId: first.eventId,
+          type: 'ContactPointRegistered',
+          schemaVersion: 1,
+          streamId: stream,
+          globalPosition: result.firstPosition,
+          data: { fullName: 'A. Example', languages: ['fr', 'en'] },
+          metadata: first.metadata,
+          visibility: { level: 'open' },
+          previousHash: '',
+        });
+        expect(events[1]).toMatchObject({
+          globalPosition: result.lastPosition,
+          visibility: second.visibility,
+        });
+        expect(events[1]!.previousHash).toBe(events[0]!.hash);
+        expect(events[0]!.hash).toMatch(/^[0-9a-f]{64}$/);
+        expect(Math.abs(events[0]!.recordedAt.getTime() - Date.now())).toBeLessThan(60_000);
+      });
+
+      it('reads an unknown stream as empty', async () => {
+        const { store } = await open();
+        await expect(store.readStream(`${prefix()}none`)).resolves.toEqual([]);
+      });
+
+      it('reads from a version, backwards and with a limit', async () => {
+        const { store } = await open();
+        const stream = `${prefix()}1`;
+        await store.append(
+          stream,
+          [1, 2, 3, 4, 5].map(() => newEvent()),
+          { expectedVersion: 'any' },
+        );
+        const versions = (events: RecordedEvent[]) => events.map((event) => event.streamVersion);
+        expect(versions(await store.readStream(stream, { fromVersion: 3 }))).toEqual([3, 4, 5]);
+        expect(versions(await store.readStream(stream, { fromVersion: 2, limit: 2 }))).toEqual([2, 3]);
+        expect(versions(await store.readStream(stream, { direction: 'backwards', limit: 2 }))).toEqual([
+          5, 4,
+        ]);
+        expect(versions(await store.readStream(stream, { direction: 'backwards', fromVersion: 2 }))).toEqual([
+          2, 1,
+        ]);
+      });
+    });
+
+    describe('expected version', () => {
+      it("'no-stream' holds only for a stream that does not exist", async () => {
+        const { store } = await open();
+        const stream = `${prefix()}1`;
+        await store.append(stream, [newEvent()], { expectedVersion: 'no-stream' });
+        const error = await store
+          .append(stream, [newEvent()], { expectedVersion: 'no-stream' })
+          .catch((e) => e);
+        expect(error).toBeInstanceOf(WrongExpectedVersionError);
+        expect(error).toMatchObject({ streamId: stream, expected: 'no-stream', actual: 1 });
+      });
+
+      it("'stream-exists' holds only for a stream with events", async () => {
+        const { store } = await open();
+        const stream = `${prefix()}1`;
+        const error = await store
+          .append(stream, [newEvent()], { expectedVersion: 'stream-exists' })
+          .catch((e) => e);
+        expect(error).toBeInstanceOf(WrongExpectedVersionError);
+        expect(error).toMatchObject({ expected: 'stream-exists', actual: 0 });
+        await store.append(stream, [newEvent()], { expectedVersion: 0 });
+        await expect(
+          store.append(stream, [newEvent()], { expectedVersion: 'stream-exists' }),
+        ).resolves.toMatchObject({
+          nextVersion: 2,
+        });
+      });
+
+      it('an exact version must be the current one, and a refused append writes nothing', async () => {
+        const { store } = await open();
+        const stream = `${prefix()}1`;
+        await store.append(stream, [newEvent(), newEvent()], { expectedVersion: 0 });
+        const error = await store.append(stream, [newEvent()], { expectedVersion: 1 }).catch((e) => e);
+        expect(error).toBeInstanceOf(WrongExpectedVersionError);
+        expect(error).toMatchObject({ expected: 1, actual: 2 });
+        await expect(store.append(stream, [newEvent()], { expectedVersion: 2 })).resolves.toMatchObject({
+          nextVersion: 3,
+        });
+        expect(await store.readStream(stream)).toHaveLength(3);
+      });
+
+      it("'any' appends whatever the version", async () => {
+        const { store } = await open();
+        const stream = `${prefix()}1`;
+        await store.append(stream, [newEvent()], { expectedVersion: 'any' });
+        await expect(store.append(stream, [newEvent()], { expectedVersion: 'any' })).resolves.toMatchObject({
+          nextVersion: 2,
+        });
+      });
+
+      it('50 concurrent appenders at one version: exactly one wins', async () => {
+        const { store } = await open();
+        const stream = `${prefix()}1`;
+        const outcomes = await Promise.allSettled(
+          Array.from({ length: 50 }, () =>
+            store.append(stream, [newEvent()], { expectedVersion: 'no-stream' }),
+          ),
+        );
+        const won = outcomes.filter((outcome) => outcome.status === 'fulfilled');
+        const lost = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason] : []));
+        expect(won).toHaveLength(1);
+        expect(lost).toHaveLength(49);
+        for (const error of lost)
+          expect(error).toMatchObject({ name: 'WrongExpectedVersionError', actual: 1 });
+        expect(await store.readStream(stream)).toHaveLength(1);
+      });
+
+      it('50 concurrent appenders retrying on conflict: each version won once, nothing lost or doubled', async () => {
+        const { store } = await open();
+        const stream = `${prefix()}1`;
+        const writers = Array.from({ length: 50 }, () => newEvent());
+        let conflicts = 0;
+        await Promise.all(
+          writers.map(async (event) => {
+            for (;;) {
+              const version = (await store.readStream(stream, { direction: 'backwards', limit: 1 }))[0]
+                ?.streamVersion;
+              try {
+                return await store.append(stream, [event], { expectedVersion: version ?? 'no-stream' });
+              } catch (error) {
+                if (!(error instanceof WrongExpectedVersionError)) throw error;
+                conflicts++;
+              }
+            }
+          }),
+        );
+        const events = await store.readStream(stream);
+        expect(events.map((event) => event.streamVersion)).toEqual(
+          Array.from({ length: 50 }, (_, i) => i + 1),
+        );
+        expect(new Set(events.map((event) => event.eventId))).toEqual(
+          new Set(writers.map((event) => event.eventId)),
+        );
+        expect((await store.verifyStream(stream)).ok).toBe(true);
+        // Not an assertion on timing: only that the race really happened.
+        expect(conflicts).toBeGreaterThan(0);
+      });
+    });
+
+    describe('idempotency by event id', () => {
+      it('a retried append returns the original result and writes nothing', async () => {
+        const { store } = await open();
+        const stream = `${prefix()}1`;
+        const events = [newEvent(), newEvent()];
+        const original = await store.append(stream, events, { expectedVersion: 'no-stream' });
+        await store.append(stream, [newEvent()], { expectedVersion: 2 });
+
+        await expect(store.append(stream, events, { expectedVersion: 'no-stream' })).resolves.toEqual(
+          original,
+        );
+        await expect(store.append(stream, events, { expectedVersion: 'any' })).resolves.toEqual(original);
+        expect(await store.readStream(stream)).toHaveLength(3);
+      });
+
+      it('refuses a known id with other content, in another stream, or at another place', async () => {
+        const { store } = await open();
+        const base = prefix();
+        const event = newEvent('ContactPointConfirmed', { on: '2026-01-01' });
+        await store.append(`${base}1`, [newEvent(), event], { expectedVersion: 'no-stream' });
+
+        const changed = { ...event, data: { on: '2026-02-02' } };
+        await expect(
+          store.append(`${base}1`, [newEvent(), changed], { expectedVersion: 'any' }),
+        ).rejects.toThrow(DuplicateEventIdError);
+        await expect(store.append(`${base}2`, [event], { expectedVersion: 'any' })).rejects.toThrow(
+          DuplicateEventIdError,
+        );
+        await expect(
+          store.append(`${base}1`, [event, newEvent()], { expectedVersion: 'any' }),
+        ).rejects.toThrow(DuplicateEventIdError);
+        await expect(store.append(`${base}1`, [event], { expectedVersion: 'no-stream' })).rejects.toThrow(
+          DuplicateEventIdError,
+        );
+        expect(await store.readStream(`${base}1`)).toHaveLength(2);
+        expect(await store.readStream(`${base}2`)).toHaveLength(0);
+      });
+    });
+
+    describe('readAll', () => {
+      it('returns the log in position order, after a position, filtered by stream prefix and type', async () => {
+        const { store } = await open();
+        const base = prefix();
+        await store.append(`${base}a-1`, [newEvent('A'), newEvent('B')], { expectedVersion: 'any' });
+        await store.append(`${base}b-1`, [newEvent('A')], { expectedVersion: 'any' });
+        await store.append(`${base}a-2`, [newEvent('C')], { expectedVersion: 'any' });
+
+        const all = await readAllOf(store, base);
+        expect(all.map((event) => `${event.streamId.slice(base.length)}:${event.type}`)).toEqual([
+          'a-1:A',
+          'a-1:B',
+          'b-1:A',
+          'a-2:C',
+        ]);
+        for (let i = 1; i < all.length; i++) {
+          expect(store.comparePositions(all[i - 1]!.globalPosition, all[i]!.globalPosition)).toBeLessThan(0);
+        }
+        const onlyA = await store.readAll({ filter: { streamPrefixes: [`${base}a-`] } });
+        expect(onlyA.map((event) => event.type)).toEqual(['A', 'B', 'C']);
+        const typed = await store.readAll({ filter: { streamPrefixes: [base], types: ['A', 'C'] } });
+        expect(typed.map((event) => event.type)).toEqual(['A', 'A', 'C']);
+        const after = await store.readAll({
+          after: all[1]!.globalPosition,
+          limit: 1,
+          filter: { streamPrefixes: [base] },
+        });
+        expect(after.map((event) => event.eventId)).toEqual([all[2]!.eventId]);
+      });
+
+      it('treats a prefix literally, wildcards included', async () => {
+        const { store } = await open();
+        const base = prefix();
+        await store.append(`${base}a_1`, [newEvent()], { expectedVersion: 'any' });
+        await store.append(`${base}ab1`, [newEvent()], { expectedVersion: 'any' });
+        const events = await store.readAll({ filter: { streamPrefixes: [`${base}a_`] } });
+        expect(events.map((event) => event.streamId)).toEqual([`${base}a_1`]);
+      });
+
+      it('resuming from any position yields exactly the events after it, none twice', async () => {
+        const { store } = await open();
+        const base = prefix();
+        for (let i = 0; i < 30; i++) {
+          await store.append(`${base}${i % 4}`, [newEvent(), newEvent()].slice(0, 1 + (i % 2)), {
+            expectedVersion: 'any',
+          });
+        }
+        const all = await readAllOf(store, base);
+        expect(all).toHaveLength(45);
+        for (let i = 0; i < all.length; i++) {
+          const rest = await readAllOf(store, base, all[i]!.globalPosition);
+          expect(rest.map((event) => event.eventId)).toEqual(all.slice(i + 1).map((event) => event.eventId));
+        }
+        const resumed = await collect(
+          store.subscribe({ after: all[20]!.globalPosition, filter: { streamPrefixes: [base] } }),
+          all.length - 21,
+        );
+        expect(resumed.map((event) => event.eventId)).toEqual(all.slice(21).map((event) => event.eventId));
+      });
+
+      it('10,000 events from 20 concurrent writers: readAll and subscribe agree on one total order', async () => {
+        const { store } = await open();
+        const base = prefix();
+        const subscription = new AbortController();
+        const live = collect(
+          store.subscribe({ filter: { streamPrefixes: [base] }, signal: subscription.signal }),
+          10_000,
+          120_000,
+        );
+        await Promise.all(
+          Array.from({ length: 20 }, async (_, writer) => {
+            for (let i = 0; i < 500; i += 5) {
+              await store.append(
+                `${base}${writer}`,
+                [1, 2, 3, 4, 5].map(() => newEvent()),
+                { expectedVersion: i },
+              );
+            }
+          }),
+        );
+        const all = await readAllOf(store, base);
+        const received = await live;
+        subscription.abort();
+
+        expect(all).toHaveLength(10_000);
+        expect(new Set(all.map((event) => event.eventId)).size).toBe(10_000);
+        expect(received.map((event) => event.eventId)).toEqual(all.map((event) => event.eventId));
+        const versions = new Map<string, number>();
+        for (const event of all) {
+          expect(event.streamVersion).toBe((versions.get(event.streamId) ?? 0) + 1);
+          versions.set(event.streamId, event.streamVersion);
+        }
+      });
+    });
+
+    describe('subscribe', () => {
+      it('catches up, goes live, and ends when aborted', async () => {
+        const { store } = await open();
+        const base = prefix();
+        await store.append(`${base}1`, [newEvent('Before')], { expectedVersion: 'any' });
+        const abort = new AbortController();
+        const received: RecordedEvent[] = [];
+        const done = (async () => {
+          for await (const event of store.subscribe({
+            filter: { streamPrefixes: [base] },
+            signal: abort.signal,
+          })) {
+            received.push(event);
+          }
+        })();
+        await until(() => received.length === 1, 'the catch-up event');
+        await store.append(`${base}2`, [newEvent('Live')], { expectedVersion: 'any' });
+        await until(() => received.length === 2, 'the live event');
+        abort.abort();
+        await done;
+        expect(received.map((event) => event.type)).toEqual(['Before', 'Live']);
+      });
+
+      it('filters by type and rejects a position it cannot parse', async () => {
+        const { store } = await open();
+        const base = prefix();
+        await store.append(`${base}1`, [newEvent('A'), newEvent('B'), newEvent('A')], {
+          expectedVersion: 'any',
+        });
+        const events = await collect(
+          store.subscribe({ filter: { streamPrefixes: [base], types: ['A'] } }),
+          2,
+        );
+        expect(events.map((event) => event.type)).toEqual(['A', 'A']);
+        await expect(collect(store.subscribe({ after: 'yesterday' as Position }), 1)).rejects.toThrow(
+          InvalidPositionError,
+        );
+      });
+
+      itNeeding(harness.withoutHeldAppend)(
+        'never skips an append that commits after later positions became visible',
+        async () => {
+          const opened = await open();
+          const { store } = opened;
+          const base = prefix();
+          const abort = new AbortController();
+          const received: RecordedEvent[] = [];
+          const done = (async () => {
+            for await (const event of store.subscribe({
+              filter: { streamPrefixes: [base] },
+              signal: abort.signal,
+            })) {
+              received.push(event);
+            }
+          })();
+          const slow = newEvent('Slow');
+          const held = await opened.holdAppend!(`${base}slow`, [slow]);
+          const rolledBack = await opened.holdAppend!(`${base}undone`, [newEvent('Undone')]);
+          await store.append(`${base}fast`, [newEvent('Fast')], { expectedVersion: 'any' });
+          // The later append is committed and readable by stream, yet the subscriber must not run past the
+          // open transaction's position: it waits.
+          expect(await store.readStream(`${base}fast`)).toHaveLength(1);
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          expect(received).toHaveLength(0);
+          await rolledBack.rollback();
+          await held.commit();
+          await until(() => received.length === 2, 'both committed events');
+          abort.abort();
+          await done;
+          expect(received.map((event) => event.type)).toEqual(['Slow', 'Fast']);
+          const all = await readAllOf(store, base);
+          expect(all.map((event) => event.type)).toEqual(['Slow', 'Fast']);
+        },
+      );
+    });
+
+    it('upcasts on every read path', async () => {
+      const upcasters: Upcaster[] = [
+        {
+          type: 'ContactPointRegistered',
+          fromSchemaVersion: 1,
+          upcast: (data) => ({ ...data, languages: [] }),
+        },
+        {
+          type: 'ContactPointRegistered',
+          fromSchemaVersion: 2,
+          upcast: ({ name, ...data }) => ({ ...data, fullName: name ?? null }),
+        },
+      ];
+      const { store } = await open({ upcasters });
+      const base = prefix();
+      const old = { ...newEvent('ContactPointRegistered', { name: 'A. Example' }), schemaVersion: 1 };
+      await store.append(`${base}1`, [old], { expectedVersion: 'any' });
+      const upcast = { schemaVersion: 3, data: { fullName: 'A. Example', languages: [] } };
+      expect((await store.readStream(`${base}1`))[0]).toMatchObject(upcast);
+      expect((await store.readAll({ filter: { streamPrefixes: [base] } }))[0]).toMatchObject(upcast);
+      expect((await collect(store.subscribe({ filter: { streamPrefixes: [base] } }), 1))[0]).toMatchObject(
+        upcast,
+      );
+      const error = await store
+        .append(`${base}1`, [{ ...newEvent('ContactPointRegistered'), schemaVersion: 4 }], {
+          expectedVersion: 'any',
+        })
+        .catch((e) => e);
+      expect(error).toBeInstanceOf(InvalidAppendError);
+      expect(error.message).toContain('versions 1 to 3');
+    });
+
+    describe('bad input fails with a typed error and writes nothing', () => {
+      const cases: [string, (store: EventStore, stream: string) => Promise<unknown>, RegExp][] = [
+        [
+          'an invalid stream id',
+          (s) => s.append('has space', [newEvent()], { expectedVersion: 'any' }),
+          /stream id/,
+        ],
+        ['an empty batch', (s, stream) => s.append(stream, [], { expectedVersion: 'any' }), /no events/],
+        [
+          'a bigint in data',
+          (s, stream) => s.append(stream, [newEvent('X', { amount: 1n })], { expectedVersion: 'any' }),
+          /events\[0\]\.data\.amount is a bigint/,
+        ],
+        [
+          'a Date in data',
+          (s, stream) => s.append(stream, [newEvent('X', { at: new Date() })], { expectedVersion: 'any' }),
+          /data\.at is a Date.*ISO strings/,
+        ],
+        [
+          'undefined in data',
+          (s, stream) => s.append(stream, [newEvent('X', { note: undefined })], { expectedVersion: 'any' }),
+          /data\.note is undefined/,
+        ],
+        [
+          'a cycle in data',
+          (s, stream) => {
+            const data: Record<string, unknown> = {};
+            data.self = data;
+            return s.append(stream, [newEvent('X', data)], { expectedVersion: 'any' });
+          },
+          /cycle/,
+        ],
+        [
+          'NaN in data',
+          (s, stream) => s.append(stream, [newEvent('X', { n: NaN })], { expectedVersion: 'any' }),
+          /data\.n is NaN/,
+        ],
+        [
+          'a malformed event id',
+          (s, stream) => s.append(stream, [{ ...newEvent(), eventId: 'abc' }], { expectedVersion: 'any' }),
+          /not a UUID/,
+        ],
+        [
+          'a repeated event id',
+          (s, stream) => {
+            const event = newEvent();
+            return s.append(stream, [event, event], { expectedVersion: 'any' });
+          },
+          /appears twice/,
+        ],
+        [
+          'a bad expected version',
+          (s, stream) => s.append(stream, [newEvent()], { expectedVersion: -1 }),
+          /expected version -1/,
+        ],
+        [
+          'a bad visibility',
+          (s, stream) =>
+            s.append(stream, [{ ...newEvent(), visibility: { level: 'secret' } as never }], {
+              expectedVersion: 'any',
+            }),
+          /visibility/,
+        ],
+      ];
+      it.each(cases)('%s', async (_, attempt, message) => {
+        const { store } = await open();
+        const stream = `${prefix()}1`;
+        const error = (await attempt(store, stream).catch((e: unknown) => e)) as Error;
+        expect(error).toBeInstanceOf(InvalidAppendError);
+        expect(error.message).toMatch(message);
+        expect(await store.readStream(stream)).toEqual([]);
+      });
+
+      it('a position that does not parse', async () => {
+        const { store } = await open();
+        for (const bad of ['', 'abc', '-1', '1.5', '99999999999999999999']) {
+          expect(() => store.parsePosition(bad)).toThrow(InvalidPositionError);
+          await expect(store.readAll({ after: bad as Position })).rejects.toThrow(InvalidPositionError);
+        }
+      });
+    });
+
+    describe('integrity', () => {
+      it('verifies an untouched log', async () => {
+        const { store } = await open();
+        const base = prefix();
+        await store.append(`${base}1`, [newEvent('A', { text: 'Zürich, "quoted"\n' })], {
+          expectedVersion: 'any',
+        });
+        await store.append(`${base}1`, [newEvent('B', { nested: { z: 1, a: [true, null] } })], {
+          expectedVersion: 1,
+        });
+        await expect(store.verifyStream(`${base}1`)).resolves.toEqual({ ok: true, checked: 2 });
+        await expect(store.verifyAll()).resolves.toMatchObject({ ok: true });
+      });
+
+      // [what, tampering, index of the first bad event, its problem, whether a stored event is named]
+      const tamperCases: [string, (t: Tampering, ids: string[]) => Promise<void>, number, RegExp, boolean][] =
+        [
+          ['a modified event', (t, ids) => t.changeData(ids[2]!), 2, /altered/, true],
+          ['a deleted event', (t, ids) => t.deleteEvent(ids[2]!), 3, /missing/, true],
+          // Nothing follows a deleted last event: the stream's head names the gap.
+          ['a deleted last event', (t, ids) => t.deleteEvent(ids[4]!), 4, /missing/, false],
+          ['two events swapped in place', (t, ids) => t.swapPlaces(ids[1]!, ids[2]!), 1, /altered/, true],
+        ];
+      describe.each(tamperCases)('finds %s', (_, tamper, badIndex, problem, namesEvent) => {
+        itNeeding(harness.withoutTampering)('and names the first bad event', async () => {
+          const opened = await open();
+          const { store } = opened;
+          const base = prefix();
+          await store.append(`${base}other`, [newEvent()], { expectedVersion: 'any' });
+          const events = [1, 2, 3, 4, 5].map((i) => newEvent('ContactPointDetailsChanged', { step: i }));
+          for (const [i, event] of events.entries()) {
+            await store.append(`${base}1`, [event], { expectedVersion: i });
+          }
+          const stored = await store.readStream(`${base}1`);
+          await tamper(
+            opened.tampering!,
+            events.map((event) => event.eventId),
+          );
+
+          for (const report of [await store.verifyAll(), await store.verifyStream(`${base}1`)]) {
+            expect(report.ok).toBe(false);
+            if (report.ok) continue;
+            expect(report.firstFailure).toMatchObject({ streamId: `${base}1`, streamVersion: badIndex + 1 });
+            expect(report.firstFailure.problem).toMatch(problem);
+            expect(report.firstFailure.position).toBe(
+              namesEvent ? stored[badIndex]!.globalPosition : undefined,
+            );
+          }
+          await expect(store.verifyStream(`${base}other`)).resolves.toMatchObject({ ok: true });
+        });
+      });
+    });
+  });
+}

@@ -31,8 +31,9 @@ async function openOnFreshDatabase(options?: SqlEventStoreOptions): Promise<Open
       const client = new pg.Client({ connectionString: database.url });
       await client.connect();
       await client.query('BEGIN');
-      await client.query(`SELECT * FROM focal_append($1, 'any', $2::jsonb)`, [
+      await client.query(`SELECT * FROM focal_append($1, 'any', $2::uuid[], $3::jsonb)`, [
         streamId,
+        events.map((event) => event.eventId),
         JSON.stringify(events.map((event) => ({ ...event, schemaVersion: 1 }))),
       ]);
       const finish = (command: string) => async () => {

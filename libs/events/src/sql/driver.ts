@@ -7,10 +7,17 @@ export interface SqlQueryable {
 
 export interface SqlDriver extends SqlQueryable {
   transaction<T>(work: (tx: SqlQueryable) => Promise<T>): Promise<T>;
-  /** Calls `onNotification` for every NOTIFY on `channel`; resolves to a function that stops listening. */
-  // Absent where one process owns the database (PGlite): its own commits are all there is to hear.
-  listen?(channel: string, onNotification: () => void): Promise<() => Promise<void>>;
+  /**
+   * Calls `onNotification` for every NOTIFY on `channel`, and sends NOTIFYs on it. Absent where one process
+   * owns the database (PGlite): its own commits are all there is to hear.
+   */
+  listen?(channel: string, onNotification: () => void): Promise<ChannelListener>;
   close(): Promise<void>;
+}
+
+export interface ChannelListener {
+  notify(): Promise<void>;
+  stop(): Promise<void>;
 }
 
 /** An error raised by PostgreSQL, as both drivers report it. */

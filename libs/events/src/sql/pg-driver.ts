@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
+
 import pg from 'pg';
 
-import type { SqlDriver, SqlQueryable } from './driver.js';
+import type { ChannelListener, SqlDriver, SqlQueryable } from './driver.js';
 
 export interface PgDriverOptions {
   connectionString: string;
@@ -13,13 +15,24 @@ export class PgDriver implements SqlDriver {
   private readonly pool: pg.Pool;
 
   constructor(private readonly options: PgDriverOptions) {
-    this.pool = new pg.Pool({ connectionString: options.connectionString, max: options.max ?? 20 });
+    this.pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.max ?? 20,
+      // Statements are prepared once per connection (below), so their plans are cached too. The store
+      // only reads by key or in index order; a cached plan made while the log was nearly empty must not
+      // go on scanning the whole table as it grows.
+      options: '-c enable_seqscan=off',
+    });
     // An idle client that loses its connection emits 'error' on the pool; the next query gets a fresh one.
     this.pool.on('error', () => undefined);
   }
 
+  /**
+   * Every parameterised statement is prepared once per connection under a name derived from its text:
+   * planning `SELECT … FROM focal_append(…)` anew on each append cost more than the append itself.
+   */
   async query<Row>(text: string, params: readonly unknown[] = []): Promise<Row[]> {
-    const result = await this.pool.query(text, params as unknown[]);
+    const result = await this.pool.query({ name: statementName(text), text, values: params as unknown[] });
     return result.rows as Row[];
   }
 
@@ -49,10 +62,13 @@ export class PgDriver implements SqlDriver {
   }
 
   /**
-   * LISTEN on a connection of its own. When that connection drops, it reconnects with backoff and calls
-   * `onNotification` once connected again, since notifications sent meanwhile are lost.
+   * LISTEN and NOTIFY on a connection of its own. When that connection drops, it reconnects with backoff
+   * and calls `onNotification` once connected again, since notifications sent meanwhile are lost.
+   * The connection commits asynchronously: a NOTIFY needs a transaction id, hence a commit record, and
+   * waiting for that record to reach disk would cost a WAL flush per signal for nothing a crash could lose
+   * (the events themselves were flushed by their own commit).
    */
-  async listen(channel: string, onNotification: () => void): Promise<() => Promise<void>> {
+  async listen(channel: string, onNotification: () => void): Promise<ChannelListener> {
     let stopped = false;
     let client: pg.Client | undefined;
     let retryTimer: NodeJS.Timeout | undefined;
@@ -66,7 +82,7 @@ export class PgDriver implements SqlDriver {
         scheduleReconnect(0);
       });
       await next.connect();
-      await next.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      await next.query(`SET synchronous_commit = off; LISTEN ${pg.escapeIdentifier(channel)}`);
       if (stopped) {
         await next.end();
         return;
@@ -81,14 +97,30 @@ export class PgDriver implements SqlDriver {
       }, delay);
     };
     await connect(0);
-    return async () => {
-      stopped = true;
-      clearTimeout(retryTimer);
-      await client?.end().catch(() => undefined);
+    return {
+      notify: async () => {
+        if (!client) throw new Error('the notification connection is reconnecting');
+        await client.query(`NOTIFY ${pg.escapeIdentifier(channel)}`);
+      },
+      stop: async () => {
+        stopped = true;
+        clearTimeout(retryTimer);
+        await client?.end().catch(() => undefined);
+      },
     };
   }
 
   async close(): Promise<void> {
     await this.pool.end();
   }
+}
+
+const statementNames = new Map<string, string>();
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (!name) {
+    name = `focal_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
+    statementNames.set(text, name);
+  }
+  return name;
 }

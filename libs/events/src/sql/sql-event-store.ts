@@ -20,7 +20,7 @@ import type {
 import { ChainVerifier, type StoredEventForVerification, type VerificationReport } from '../integrity.js';
 import { EventSchemas, type Upcaster } from '../upcasting.js';
 import { CoalescingSignal, Wakeup } from '../wakeup.js';
-import type { PostgresError, SqlDriver } from './driver.js';
+import type { ChannelListener, PostgresError, SqlDriver } from './driver.js';
 import { migrate } from './migrations.js';
 
 export interface SqlEventStoreOptions {
@@ -71,8 +71,8 @@ const columns = (jsonAsText: boolean) => `
 export class SqlEventStore implements EventStore {
   private readonly schemas: EventSchemas;
   private readonly wakeup = new Wakeup();
-  private readonly crossProcess?: CoalescingSignal;
-  private stopListening?: () => Promise<void>;
+  private crossProcess?: CoalescingSignal;
+  private listener?: ChannelListener;
   private readonly safetyPollMs: number;
   private readonly pageSize: number;
   private readonly closing = new AbortController();
@@ -84,18 +84,17 @@ export class SqlEventStore implements EventStore {
     this.schemas = new EventSchemas(options.upcasters);
     this.safetyPollMs = options.safetyPollMs ?? 1_000;
     this.pageSize = options.pageSize ?? 500;
-    if (driver.listen) {
-      this.crossProcess = new CoalescingSignal(async () => {
-        await driver.query('SELECT pg_notify($1, $2)', [CHANNEL, '']);
-      });
-    }
   }
 
   /** Applies pending migrations, starts listening for other processes' commits, and returns the store. */
   static async open(driver: SqlDriver, options: SqlEventStoreOptions = {}): Promise<SqlEventStore> {
     await migrate(driver);
     const store = new SqlEventStore(driver, options);
-    store.stopListening = await driver.listen?.(CHANNEL, () => store.wakeup.notify());
+    const listener = await driver.listen?.(CHANNEL, () => store.wakeup.notify());
+    if (listener) {
+      store.listener = listener;
+      store.crossProcess = new CoalescingSignal(() => listener.notify());
+    }
     return store;
   }
 
@@ -107,8 +106,8 @@ export class SqlEventStore implements EventStore {
       [row] = await this.driver.query(
         `SELECT next_version::text AS next_version, first_position::text AS first_position,
                 last_position::text AS last_position
-           FROM focal_append($1, $2, $3::jsonb)`,
-        [streamId, String(expected), JSON.stringify(validated)],
+           FROM focal_append($1, $2, $3::uuid[], $4::jsonb)`,
+        [streamId, String(expected), validated.map((event) => event.eventId), JSON.stringify(validated)],
       );
     } catch (error) {
       throw this.translate(error as PostgresError, streamId, expected);
@@ -335,7 +334,7 @@ export class SqlEventStore implements EventStore {
 
   async close(): Promise<void> {
     this.closing.abort();
-    await this.stopListening?.();
+    await this.listener?.stop();
     await this.driver.close();
   }
 }

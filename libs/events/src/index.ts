@@ -9,3 +9,4 @@ export { PgDriver, type PgDriverOptions } from './sql/pg-driver.js';
 export { PGliteDriver } from './sql/pglite-driver.js';
 export { openPostgresEventStore } from './adapters/postgres.js';
 export { openPGliteEventStore } from './adapters/pglite.js';
+export { EventStoreDbEventStore } from './adapters/eventstoredb.js';

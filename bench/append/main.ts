@@ -1,7 +1,7 @@
 /**
  * Append throughput and live lag on the local PostgreSQL server.
  *
- *   npm run bench:append [-- --seconds 5] [-- --json]
+ *   npm run bench:append [-- --seconds 3 --rounds 3 --lag-seconds 5 --json]
  *
  * For 1, 8 and 32 concurrent writers, each appending one event with a 1 KB JSON payload at a time to a
  * stream of its own, side by side in one run:
@@ -9,6 +9,8 @@
  *   - raw INSERTs of the same rows into a plain table of the same shape (same client, same concurrency):
  *     the practical limit of the server;
  *   - Emmett's PostgreSQL event store (`appendToStream`).
+ * Each figure is the median of `--rounds` runs, the three systems taking turns, so that a disturbance on
+ * this shared machine hits all of them alike.
  * Then the live lag: p50/p99 from an append's commit to a subscriber, on a store instance of its own (so
  * the wake-up travels through PostgreSQL NOTIFY, as between processes), at 1,000 events/s.
  * With --json, the last line of output is one JSON object with every figure.
@@ -25,14 +27,18 @@ import { chainHash, openPostgresEventStore, type NewEvent, type Position } from 
 const { values: args } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },
-    seconds: { type: 'string', default: '5' },
+    seconds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '3' },
     'lag-seconds': { type: 'string', default: '5' },
   },
 });
 const seconds = Number(args.seconds);
 const lagSeconds = Number(args['lag-seconds']);
-if (!(seconds > 0) || !(lagSeconds > 0)) {
-  console.error('--seconds and --lag-seconds take a positive number of seconds');
+const rounds = Number(args.rounds);
+if (!(seconds > 0) || !(lagSeconds > 0) || !Number.isInteger(rounds) || rounds < 1) {
+  console.error(
+    '--seconds and --lag-seconds take a positive number of seconds, --rounds a whole number from 1',
+  );
   process.exit(2);
 }
 const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -251,18 +257,29 @@ async function main() {
   const syncCommit = (await server.query<{ synchronous_commit: string }>('SHOW synchronous_commit')).rows[0]!
     .synchronous_commit;
   await server.end();
-  log(`PostgreSQL ${version} (fsync ${fsync}, synchronous_commit ${syncCommit}); ${seconds} s per run`);
+  log(
+    `PostgreSQL ${version} (fsync ${fsync}, synchronous_commit ${syncCommit}); ` +
+      `median of ${rounds} runs of ${seconds} s per figure`,
+  );
 
   const throughput: Throughput[] = [];
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   for (const writers of concurrencies) {
-    process.stdout.write(`${writers} writer(s): focal…`);
-    const focal = await focalThroughput(writers);
-    process.stdout.write(' raw…');
-    const raw = await rawThroughput(writers);
-    process.stdout.write(' emmett…');
-    const emmett = await emmettThroughput(writers);
+    const runs = { focal: [] as number[], raw: [] as number[], emmett: [] as number[] };
+    process.stdout.write(`${writers} writer(s):`);
+    for (let round = 1; round <= rounds; round++) {
+      runs.focal.push(await focalThroughput(writers));
+      runs.raw.push(await rawThroughput(writers));
+      runs.emmett.push(await emmettThroughput(writers));
+      process.stdout.write(` round ${round}/${rounds}`);
+    }
     process.stdout.write(' done\n');
-    throughput.push({ writers, focal: round(focal, 0), raw: round(raw, 0), emmett: round(emmett, 0) });
+    throughput.push({
+      writers,
+      focal: round(median(runs.focal), 0),
+      raw: round(median(runs.raw), 0),
+      emmett: round(median(runs.emmett), 0),
+    });
   }
   process.stdout.write('live lag at 1,000 events/s…');
   const lag = await liveLag();
@@ -302,6 +319,7 @@ async function main() {
         fsync,
         synchronousCommit: syncCommit,
         secondsPerRun: seconds,
+        rounds,
         throughput: throughput.map((row) => ({
           ...row,
           focalToRaw: round(row.focal / row.raw),

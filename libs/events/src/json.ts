@@ -13,6 +13,9 @@ export function assertJsonValue(value: unknown, path: string): void {
 function findNonJson(value: unknown, path: string, seen: Set<object>): string | undefined {
   switch (typeof value) {
     case 'string':
+      return value.includes('\0')
+        ? `${path} contains a NUL character (\\u0000), which PostgreSQL cannot store`
+        : undefined;
     case 'boolean':
       return undefined;
     case 'number':
@@ -43,6 +46,7 @@ function findNonJson(value: unknown, path: string, seen: Set<object>): string | 
       return `${path} is a ${name}, not a plain object${name === 'Date' ? '; write dates as ISO strings' : ''}`;
     }
     for (const [key, child] of Object.entries(object)) {
+      if (key.includes('\0')) return `${path} has a key with a NUL character (\\u0000)`;
       const problem = findNonJson(child, `${path}.${key}`, seen);
       if (problem) return problem;
     }

@@ -1,3 +1,5 @@
+import { performance } from 'node:perf_hooks';
+
 /**
  * Wakes waiting subscribers when new events may be readable. A waiter passes the generation it saw before
  * reading, so a wake-up that lands between its read and its wait is never lost.
@@ -34,15 +36,21 @@ export class Wakeup {
 }
 
 /**
- * Sends a cross-process signal after commits, at most one in flight: commits that land while one is
- * being sent are covered by one more. NOTIFY is kept out of the append transaction on purpose: PostgreSQL
- * serialises the commits of notifying transactions on one global lock, which would serialise all appends.
+ * Sends a cross-process signal after commits: at most one in flight and at most one per `intervalMs`;
+ * commits that land meanwhile are covered by the next one. NOTIFY is kept out of the append transaction on
+ * purpose: PostgreSQL serialises the commits of notifying transactions on one global lock, which would
+ * serialise all appends. Measured with 32 writers, one NOTIFY per append cost a fifth of the throughput;
+ * one per 2 ms costs next to nothing and adds at most 2 ms to other processes' lag.
  */
 export class CoalescingSignal {
   private inFlight = false;
   private pending = false;
+  private lastSent = -Infinity;
 
-  constructor(private readonly send: () => Promise<void>) {}
+  constructor(
+    private readonly send: () => Promise<void>,
+    private readonly intervalMs = 2,
+  ) {}
 
   signal(): void {
     if (this.inFlight) {
@@ -50,15 +58,21 @@ export class CoalescingSignal {
       return;
     }
     this.inFlight = true;
-    void this.send()
-      // A lost signal only delays other processes until their safety poll; the log itself is intact.
-      .catch(() => undefined)
-      .finally(() => {
-        this.inFlight = false;
-        if (this.pending) {
-          this.pending = false;
-          this.signal();
-        }
-      });
+    const wait = this.lastSent + this.intervalMs - performance.now();
+    const fire = () => {
+      this.lastSent = performance.now();
+      this.send()
+        // A lost signal only delays other processes until their safety poll; the log itself is intact.
+        .catch(() => undefined)
+        .finally(() => {
+          this.inFlight = false;
+          if (this.pending) {
+            this.pending = false;
+            this.signal();
+          }
+        });
+    };
+    if (wait > 0) setTimeout(fire, wait);
+    else fire();
   }
 }

@@ -571,6 +571,11 @@ export function eventStoreContract(name: string, harness: ContractHarness): void
           /data\.n is NaN/,
         ],
         [
+          'a NUL character in a string',
+          (s, stream) => s.append(stream, [newEvent('X', { note: 'a\u0000b' })], { expectedVersion: 'any' }),
+          /data\.note contains a NUL character/,
+        ],
+        [
           'a malformed event id',
           (s, stream) => s.append(stream, [{ ...newEvent(), eventId: 'abc' }], { expectedVersion: 'any' }),
           /not a UUID/,

@@ -1,0 +1,148 @@
+import { exhaustive, type Decider, type DomainEvent } from '../decider.js';
+import { conflict, forbidden, invalid, notFound, ruleViolated, type DomainError } from '../errors.js';
+import type { Actor } from '../principal.js';
+import { checkCountry, checkDate, checkOneOf, checkText, problems } from '../values.js';
+import { open } from '../visibility.js';
+
+/** A state's standing in the network; `former` once it has left (as GB left observer status on 2020-01-31). */
+export const STATE_STATUSES = ['member', 'observer', 'guest', 'former'] as const;
+export type StateStatus = (typeof STATE_STATUSES)[number];
+
+export const stateStreamId = (code: string) => `state-${code}`;
+
+export type StateEvent =
+  | DomainEvent<'StateAdmitted', { code: string; name: string; status: StateStatus; effectiveFrom: string }>
+  | DomainEvent<
+      'StateStatusChanged',
+      { code: string; from: StateStatus; to: StateStatus; effectiveFrom: string }
+    >;
+
+export type StateCommand =
+  | {
+      type: 'AdmitState';
+      actor: Actor;
+      at: string;
+      code: string;
+      name: string;
+      status: StateStatus;
+      effectiveFrom: string;
+    }
+  | {
+      type: 'ChangeStateStatus';
+      actor: Actor;
+      at: string;
+      code: string;
+      to: StateStatus;
+      effectiveFrom: string;
+    };
+
+export type StateState =
+  | { admitted: false }
+  | {
+      admitted: true;
+      code: string;
+      name: string;
+      /** Every status with the date it took effect, oldest first. */
+      history: { status: StateStatus; from: string }[];
+    };
+
+/** The state's status on a date (YYYY-MM-DD), or undefined before it was admitted. */
+export function statusOn(state: StateState, date: string): StateStatus | undefined {
+  if (!state.admitted) return undefined;
+  let status: StateStatus | undefined;
+  for (const entry of state.history) if (entry.from <= date) status = entry.status;
+  return status;
+}
+
+/** Since when the state has held its status on `date`. */
+export function statusSince(state: StateState, date: string): string | undefined {
+  if (!state.admitted) return undefined;
+  let since: string | undefined;
+  for (const entry of state.history) if (entry.from <= date) since = entry.from;
+  return since;
+}
+
+function decide(command: StateCommand, state: StateState): readonly StateEvent[] | DomainError {
+  if (command.actor.role !== 'secretariat') {
+    return forbidden('state/secretariat-only', 'only the secretariat admits states or changes their status');
+  }
+  switch (command.type) {
+    case 'AdmitState': {
+      const bad = problems({
+        code: checkCountry(command.code),
+        name: checkText(command.name, 200),
+        status: checkOneOf(command.status, ['member', 'observer', 'guest'] as const),
+        effectiveFrom: checkDate(command.effectiveFrom),
+      });
+      if (bad) return invalid(bad);
+      if (state.admitted) {
+        return conflict(
+          'state/already-admitted',
+          `${command.code} is already admitted; change its status instead`,
+        );
+      }
+      const { code, name, status, effectiveFrom } = command;
+      return [{ type: 'StateAdmitted', data: { code, name, status, effectiveFrom }, visibility: open }];
+    }
+    case 'ChangeStateStatus': {
+      const bad = problems({
+        status: checkOneOf(command.to, STATE_STATUSES),
+        effectiveFrom: checkDate(command.effectiveFrom),
+      });
+      if (bad) return invalid(bad);
+      if (!state.admitted)
+        return notFound('state/not-admitted', `${command.code} is not admitted; admit it first`);
+      const latest = state.history[state.history.length - 1]!;
+      if (latest.status === command.to) {
+        return ruleViolated(
+          'state/same-status',
+          `${state.code} is already ${command.to} since ${latest.from}`,
+        );
+      }
+      if (command.effectiveFrom < latest.from) {
+        return ruleViolated(
+          'state/status-before-latest',
+          `${state.code} became ${latest.status} on ${latest.from}; a change must take effect on or after that date`,
+        );
+      }
+      return [
+        {
+          type: 'StateStatusChanged',
+          data: {
+            code: state.code,
+            from: latest.status,
+            to: command.to,
+            effectiveFrom: command.effectiveFrom,
+          },
+          visibility: open,
+        },
+      ];
+    }
+    default:
+      return exhaustive(command);
+  }
+}
+
+function evolve(state: StateState, event: StateEvent): StateState {
+  switch (event.type) {
+    case 'StateAdmitted':
+      return {
+        admitted: true,
+        code: event.data.code,
+        name: event.data.name,
+        history: [{ status: event.data.status, from: event.data.effectiveFrom }],
+      };
+    case 'StateStatusChanged':
+      return state.admitted
+        ? { ...state, history: [...state.history, { status: event.data.to, from: event.data.effectiveFrom }] }
+        : state;
+    default:
+      return exhaustive(event);
+  }
+}
+
+export const stateDecider: Decider<StateCommand, StateState, StateEvent> = {
+  initialState: { admitted: false },
+  evolve,
+  decide,
+};

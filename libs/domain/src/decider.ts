@@ -26,6 +26,14 @@ export function fold<State, Event extends DomainEvent>(
   return events.reduce(decider.evolve, decider.initialState);
 }
 
+/**
+ * For `evolve`: compile-time proof that every event type is handled, and at run time an event of a type this
+ * build does not know (written by a newer one) leaves the state as it is.
+ */
+export function unknownEvent<State>(_event: never, state: State): State {
+  return state;
+}
+
 /** Compile-time proof that a switch handled every case. */
 export function exhaustive(value: never): never {
   throw new Error(`unhandled case: ${JSON.stringify(value)}`);

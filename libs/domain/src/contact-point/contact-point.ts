@@ -1,4 +1,4 @@
-import { exhaustive, type Decider, type DomainEvent } from '../decider.js';
+import { exhaustive, unknownEvent, type Decider, type DomainEvent } from '../decider.js';
 import { conflict, forbidden, invalid, notFound, ruleViolated, type DomainError } from '../errors.js';
 import { isStateRole, type Actor } from '../principal.js';
 import {
@@ -117,7 +117,7 @@ export type ContactPointState =
       PostDetails);
 
 export const isErased = (personal: PersonalData | ErasedPersonalData): personal is ErasedPersonalData =>
-  'erased' in personal;
+  typeof personal === 'object' && personal !== null && 'erased' in personal;
 
 const dateOf = (instant: string) => new Date(instant).toISOString().slice(0, 10);
 
@@ -383,7 +383,7 @@ function evolve(state: ContactPointState, event: ContactPointEvent): ContactPoin
     case 'ContactPointPersonalDataErased':
       return { ...state, personal: { erased: true, erasedOn: event.data.on } };
     default:
-      return exhaustive(event);
+      return unknownEvent(event, state);
   }
 }
 

@@ -1,4 +1,4 @@
-import { exhaustive, type Decider, type DomainEvent } from '../decider.js';
+import { exhaustive, unknownEvent, type Decider, type DomainEvent } from '../decider.js';
 import { conflict, forbidden, invalid, notFound, ruleViolated, type DomainError } from '../errors.js';
 import type { Actor } from '../principal.js';
 import { checkOneOf, checkText, checkUuid, problems } from '../values.js';
@@ -121,7 +121,7 @@ function evolve(state: LiaisonOrganisationState, event: LiaisonOrganisationEvent
     case 'LiaisonOrganisationReinstated':
       return state.registered ? { ...state, suspended: false } : state;
     default:
-      return exhaustive(event);
+      return unknownEvent(event, state);
   }
 }
 

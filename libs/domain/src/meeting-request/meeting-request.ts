@@ -1,4 +1,4 @@
-import { exhaustive, type Decider, type DomainEvent } from '../decider.js';
+import { exhaustive, unknownEvent, type Decider, type DomainEvent } from '../decider.js';
 import { conflict, forbidden, invalid, notFound, ruleViolated, type DomainError } from '../errors.js';
 import { organisationRef, stateRef, type Actor, type ParticipantRef } from '../principal.js';
 import type { StateStatus } from '../state/state.js';
@@ -290,7 +290,7 @@ function evolve(state: MeetingRequestState, event: MeetingRequestEvent): Meeting
     case 'AdHocMeetingConcluded':
       return { ...state, status: 'concluded' };
     default:
-      return exhaustive(event);
+      return unknownEvent(event, state);
   }
 }
 

@@ -1,4 +1,4 @@
-import { exhaustive, type Decider, type DomainEvent } from '../decider.js';
+import { exhaustive, unknownEvent, type Decider, type DomainEvent } from '../decider.js';
 import { conflict, forbidden, invalid, notFound, ruleViolated, type DomainError } from '../errors.js';
 import type { Actor } from '../principal.js';
 import { checkCountry, checkDate, checkOneOf, checkText, problems } from '../values.js';
@@ -137,7 +137,7 @@ function evolve(state: StateState, event: StateEvent): StateState {
         ? { ...state, history: [...state.history, { status: event.data.to, from: event.data.effectiveFrom }] }
         : state;
     default:
-      return exhaustive(event);
+      return unknownEvent(event, state);
   }
 }
 

@@ -1,4 +1,4 @@
-import { exhaustive, type Decider, type DomainEvent } from '../decider.js';
+import { exhaustive, unknownEvent, type Decider, type DomainEvent } from '../decider.js';
 import { conflict, forbidden, invalid, notFound, ruleViolated, type DomainError } from '../errors.js';
 import { participantOf, type Actor, type ParticipantRef } from '../principal.js';
 import {
@@ -301,7 +301,7 @@ function evolve(state: ThreadState, event: ThreadEvent): ThreadState {
       return { ...state, messages: { ...state.messages, [event.data.messageId]: updated } };
     }
     default:
-      return exhaustive(event);
+      return unknownEvent(event, state);
   }
 }
 

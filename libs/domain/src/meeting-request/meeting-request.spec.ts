@@ -1,0 +1,246 @@
+import { meetingRequestDecider, type MeetingRequestCommand, type MeetingRequestEvent } from '../index.js';
+import {
+  ICC,
+  memberState,
+  NOW,
+  observerState,
+  organisation,
+  secretariat,
+  specify,
+} from '../../test/decider-spec.js';
+
+const { given } = specify(meetingRequestDecider);
+const ID = '2b7e9d1a-3c4f-4a6b-9e8d-5f1a2b3c4d5e';
+const member = { actorStateStatus: 'member', actorStateStatusSince: '2002-06-13' } as const;
+const details = {
+  subjectKind: 'situation',
+  title: 'Crimes against the Yazidi',
+  summary: 'Coordination of structural investigations',
+  confidentiality: 'closed',
+  proposedDates: ['2027-02-10', '2027-02-11'],
+  invitedStates: ['NL'],
+  invitedOrganisations: [],
+} as const;
+const request = {
+  type: 'RequestAdHocMeeting',
+  actor: memberState('DE'),
+  at: NOW,
+  requestId: ID,
+  facts: member,
+  ...details,
+  proposedDates: [...details.proposedDates],
+  invitedStates: [...details.invitedStates],
+  invitedOrganisations: [],
+} satisfies MeetingRequestCommand;
+const restricted = (...participants: string[]) =>
+  ({ level: 'restricted', participants: participants.sort() }) as never;
+const requested: MeetingRequestEvent = {
+  type: 'AdHocMeetingRequested',
+  data: {
+    requestId: ID,
+    requestedBy: 'DE',
+    ...details,
+    proposedDates: [...details.proposedDates],
+    invitedStates: ['NL'],
+    invitedOrganisations: [],
+  },
+  visibility: restricted('state:DE', 'state:NL'),
+};
+const accepted: MeetingRequestEvent = {
+  type: 'AdHocMeetingAccepted',
+  data: { scheduledFor: '2027-02-10', venue: 'Eurojust, The Hague' },
+  visibility: restricted('state:DE', 'state:NL'),
+};
+const base = { at: NOW, requestId: ID } as const;
+
+describe('AdHocMeetingRequest', () => {
+  describe('RequestAdHocMeeting', () => {
+    it('a member state requests; a closed request is restricted to its states', () =>
+      given([]).when(request).then([requested]));
+    it('an open request is open', () =>
+      given([])
+        .when({ ...request, confidentiality: 'open', invitedOrganisations: [ICC] })
+        .then([
+          {
+            ...requested,
+            data: { ...requested.data, confidentiality: 'open', invitedOrganisations: [ICC] },
+            visibility: { level: 'open' },
+          },
+        ]));
+    it('refuses an observer, saying since when', () =>
+      given([])
+        .when({
+          ...request,
+          actor: memberState('FR'),
+          facts: { actorStateStatus: 'observer', actorStateStatusSince: '2025-01-01' },
+        })
+        .thenError(
+          'Forbidden',
+          'meeting-request/member-states-only',
+          /only member states may request an ad hoc meeting; FR is an observer since 2025-01-01/,
+        ));
+    it('refuses observer-state and liaison-organisation principals', () => {
+      given([])
+        .when({ ...request, actor: observerState('NO') })
+        .thenError('Forbidden', 'meeting-request/member-states-only');
+      given([])
+        .when({ ...request, actor: organisation(ICC) })
+        .thenError('Forbidden', 'meeting-request/member-states-only');
+    });
+    it('refuses dates that are not in the future, and bad invitations', () =>
+      given([])
+        .when({
+          ...request,
+          proposedDates: ['2026-11-01'],
+          invitedStates: ['EL'],
+          invitedOrganisations: ['icc'],
+        })
+        .thenInvalid({
+          proposedDates: /not in the future/,
+          invitedStates: /use GR/,
+          invitedOrganisations: /UUID/,
+        }));
+    it('a closed meeting cannot invite liaison organisations', () =>
+      given([])
+        .when({ ...request, invitedOrganisations: [ICC] })
+        .thenError('RuleViolated', 'meeting-request/closed-no-organisations'));
+    it('is requested once', () =>
+      given([requested]).when(request).thenError('Conflict', 'meeting-request/exists'));
+  });
+
+  describe('CoSponsorAdHocMeeting', () => {
+    const coSponsor = {
+      ...base,
+      type: 'CoSponsorAdHocMeeting',
+      actor: memberState('FR'),
+      facts: member,
+    } as const;
+    it('adds the co-sponsor to who may see it', () =>
+      given([requested])
+        .when(coSponsor)
+        .then([
+          {
+            type: 'AdHocMeetingCoSponsored',
+            data: { state: 'FR' },
+            visibility: restricted('state:DE', 'state:FR', 'state:NL'),
+          },
+        ]));
+    it('once per state, and not by the requester', () => {
+      given([
+        requested,
+        { type: 'AdHocMeetingCoSponsored', data: { state: 'FR' }, visibility: { level: 'open' } },
+      ])
+        .when(coSponsor)
+        .thenError('Conflict', 'meeting-request/already-sponsor');
+      given([requested])
+        .when({ ...coSponsor, actor: memberState('DE') })
+        .thenError('Conflict', 'meeting-request/already-sponsor');
+    });
+    it('only member states', () =>
+      given([requested])
+        .when({ ...coSponsor, facts: { actorStateStatus: 'former' } })
+        .thenError('Forbidden', 'meeting-request/member-states-only', /FR is a former member/));
+    it('only while requested', () =>
+      given([requested, accepted]).when(coSponsor).thenError('RuleViolated', 'meeting-request/lifecycle'));
+  });
+
+  describe('WithdrawAdHocMeeting', () => {
+    const withdraw = { ...base, type: 'WithdrawAdHocMeeting', actor: memberState('DE') } as const;
+    it('the requesting state withdraws before acceptance', () =>
+      given([requested])
+        .when(withdraw)
+        .then([
+          {
+            type: 'AdHocMeetingWithdrawn',
+            data: { by: 'DE' },
+            visibility: restricted('state:DE', 'state:NL'),
+          },
+        ]));
+    it('no other state withdraws', () =>
+      given([requested])
+        .when({ ...withdraw, actor: memberState('NL') })
+        .thenError('Forbidden', 'meeting-request/requesters-only'));
+    it('not after acceptance', () =>
+      given([requested, accepted])
+        .when(withdraw)
+        .thenError('RuleViolated', 'meeting-request/lifecycle', /accepted/));
+  });
+
+  describe('secretariat steps', () => {
+    const accept = {
+      ...base,
+      actor: secretariat,
+      type: 'AcceptAdHocMeeting',
+      scheduledFor: '2027-02-10',
+      venue: 'Eurojust, The Hague',
+    } as const;
+    it('accepts a requested meeting for a future date', () => {
+      given([requested]).when(accept).then([accepted]);
+      given([requested])
+        .when({ ...accept, scheduledFor: '2026-01-01' })
+        .thenInvalid({ scheduledFor: /not in the future/ });
+    });
+    it('only the secretariat accepts, declines, cancels and concludes', () => {
+      for (const command of [
+        accept,
+        { ...base, actor: secretariat, type: 'DeclineAdHocMeeting', reason: 'x' },
+        { ...base, actor: secretariat, type: 'CancelAdHocMeeting', reason: 'x' },
+        { ...base, actor: secretariat, type: 'ConcludeAdHocMeeting', conclusions: 'x' },
+      ] as const) {
+        given([requested])
+          .when({ ...command, actor: memberState('DE') })
+          .thenError('Forbidden', 'meeting-request/secretariat-only');
+      }
+    });
+    it('declines only a requested meeting', () => {
+      given([requested])
+        .when({ ...base, actor: secretariat, type: 'DeclineAdHocMeeting', reason: 'out of scope' })
+        .then([
+          {
+            type: 'AdHocMeetingDeclined',
+            data: { reason: 'out of scope' },
+            visibility: restricted('state:DE', 'state:NL'),
+          },
+        ]);
+      given([requested, accepted])
+        .when({ ...base, actor: secretariat, type: 'DeclineAdHocMeeting', reason: 'x' })
+        .thenError('RuleViolated', 'meeting-request/lifecycle');
+    });
+    it('cancels and concludes only an accepted meeting', () => {
+      given([requested])
+        .when({ ...base, actor: secretariat, type: 'CancelAdHocMeeting', reason: 'x' })
+        .thenError(
+          'RuleViolated',
+          'meeting-request/lifecycle',
+          /only a accepted request can be cancelled|accepted/,
+        );
+      given([requested, accepted])
+        .when({ ...base, actor: secretariat, type: 'CancelAdHocMeeting', reason: 'venue unavailable' })
+        .then([
+          {
+            type: 'AdHocMeetingCancelled',
+            data: { reason: 'venue unavailable' },
+            visibility: restricted('state:DE', 'state:NL'),
+          },
+        ]);
+      given([requested, accepted])
+        .when({
+          ...base,
+          actor: secretariat,
+          type: 'ConcludeAdHocMeeting',
+          conclusions: 'JIT to be explored',
+        })
+        .then([
+          {
+            type: 'AdHocMeetingConcluded',
+            data: { conclusions: 'JIT to be explored' },
+            visibility: restricted('state:DE', 'state:NL'),
+          },
+        ]);
+      given([requested])
+        .when({ ...base, actor: secretariat, type: 'ConcludeAdHocMeeting', conclusions: 'x' })
+        .thenError('RuleViolated', 'meeting-request/lifecycle');
+    });
+    it('needs a request', () => given([]).when(accept).thenError('NotFound', 'meeting-request/not-found'));
+  });
+});

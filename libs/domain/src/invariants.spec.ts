@@ -209,7 +209,7 @@ describe('invariants under any sequence of commands', () => {
           return {
             ...base,
             type: 'RequestAdHocMeeting',
-            facts,
+            facts: { ...facts, suspendedOrganisations: [] },
             subjectKind: 'case',
             title: 't',
             summary: 's',

@@ -1,6 +1,7 @@
 import { meetingRequestDecider, type MeetingRequestCommand, type MeetingRequestEvent } from '../index.js';
 import {
   ICC,
+  IRMCT,
   memberState,
   NOW,
   observerState,
@@ -26,7 +27,7 @@ const request = {
   actor: memberState('DE'),
   at: NOW,
   requestId: ID,
-  facts: member,
+  facts: { ...member, suspendedOrganisations: [IRMCT] },
   ...details,
   proposedDates: [...details.proposedDates],
   invitedStates: [...details.invitedStates],
@@ -72,7 +73,11 @@ describe('AdHocMeetingRequest', () => {
         .when({
           ...request,
           actor: memberState('FR'),
-          facts: { actorStateStatus: 'observer', actorStateStatusSince: '2025-01-01' },
+          facts: {
+            actorStateStatus: 'observer',
+            actorStateStatusSince: '2025-01-01',
+            suspendedOrganisations: [],
+          },
         })
         .thenError(
           'Forbidden',
@@ -104,6 +109,10 @@ describe('AdHocMeetingRequest', () => {
       given([])
         .when({ ...request, invitedOrganisations: [ICC] })
         .thenError('RuleViolated', 'meeting-request/closed-no-organisations'));
+    it('a suspended liaison organisation cannot be invited', () =>
+      given([])
+        .when({ ...request, confidentiality: 'open', invitedOrganisations: [IRMCT] })
+        .thenError('RuleViolated', 'meeting-request/organisation-suspended'));
     it('is requested once', () =>
       given([requested]).when(request).thenError('Conflict', 'meeting-request/exists'));
   });

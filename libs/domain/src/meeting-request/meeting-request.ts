@@ -47,7 +47,10 @@ export interface MembershipFacts {
 
 type Base = { actor: Actor; at: string; requestId: string };
 export type MeetingRequestCommand =
-  | (Base & { type: 'RequestAdHocMeeting'; facts: MembershipFacts } & MeetingRequestDetails)
+  | (Base & {
+      type: 'RequestAdHocMeeting';
+      facts: MembershipFacts & { suspendedOrganisations: string[] };
+    } & MeetingRequestDetails)
   | (Base & { type: 'CoSponsorAdHocMeeting'; facts: MembershipFacts })
   | (Base & { type: 'WithdrawAdHocMeeting' })
   | (Base & { type: 'AcceptAdHocMeeting'; scheduledFor: string; venue: string })
@@ -244,6 +247,15 @@ function request(
     return ruleViolated(
       'meeting-request/closed-no-organisations',
       'a closed ad hoc meeting cannot invite liaison organisations: make it open or invite states only',
+    );
+  }
+  const suspended = command.invitedOrganisations.find((id) =>
+    command.facts.suspendedOrganisations.includes(id),
+  );
+  if (suspended) {
+    return ruleViolated(
+      'meeting-request/organisation-suspended',
+      `liaison organisation ${suspended} is suspended and cannot be invited`,
     );
   }
   const {

@@ -6,8 +6,9 @@
  * For 1, 8 and 32 concurrent writers, each appending one event with a 1 KB JSON payload at a time to a
  * stream of its own, side by side in one run:
  *   - Focal's PostgreSQL event store;
- *   - raw INSERTs of the same rows into a plain table of the same shape (same client, same concurrency):
- *     the practical limit of the server;
+ *   - raw INSERTs of the same rows into a plain table of the same shape (same columns, same unique keys:
+ *     position, event id, stream and version), with the same client and concurrency: the practical limit;
+ *   - the same raw INSERTs into a table with a primary key only, for reference;
  *   - Emmett's PostgreSQL event store (`appendToStream`).
  * Each figure is the median of `--rounds` runs, the three systems taking turns, so that a disturbance on
  * this shared machine hits all of them alike.
@@ -76,6 +77,7 @@ interface Throughput {
   writers: number;
   focal: number;
   raw: number;
+  rawPrimaryKeyOnly: number;
   emmett: number;
 }
 
@@ -126,7 +128,7 @@ async function focalThroughput(writers: number): Promise<number> {
   });
 }
 
-async function rawThroughput(writers: number): Promise<number> {
+async function rawThroughput(writers: number, uniqueKeys: boolean): Promise<number> {
   return withDatabase(async (url) => {
     const pool = new pg.Pool({ connectionString: url, max: writers });
     pool.on('error', () => undefined); // connections closed by DROP DATABASE at the end
@@ -134,7 +136,8 @@ async function rawThroughput(writers: number): Promise<number> {
       position bigserial PRIMARY KEY, stream_id text NOT NULL, stream_version bigint NOT NULL,
       event_id uuid NOT NULL, type text NOT NULL, schema_version integer NOT NULL, data jsonb NOT NULL,
       metadata jsonb NOT NULL, visibility jsonb NOT NULL, recorded_at timestamptz NOT NULL,
-      previous_hash bytea NOT NULL, hash bytea NOT NULL)`);
+      previous_hash bytea NOT NULL, hash bytea NOT NULL
+      ${uniqueKeys ? ', UNIQUE (event_id), UNIQUE (stream_id, stream_version)' : ''})`);
     const data = JSON.stringify(payload);
     const meta = JSON.stringify(metadata);
     try {
@@ -265,11 +268,17 @@ async function main() {
   const throughput: Throughput[] = [];
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   for (const writers of concurrencies) {
-    const runs = { focal: [] as number[], raw: [] as number[], emmett: [] as number[] };
+    const runs = {
+      focal: [] as number[],
+      raw: [] as number[],
+      rawPrimaryKeyOnly: [] as number[],
+      emmett: [] as number[],
+    };
     process.stdout.write(`${writers} writer(s):`);
     for (let round = 1; round <= rounds; round++) {
       runs.focal.push(await focalThroughput(writers));
-      runs.raw.push(await rawThroughput(writers));
+      runs.raw.push(await rawThroughput(writers, true));
+      runs.rawPrimaryKeyOnly.push(await rawThroughput(writers, false));
       runs.emmett.push(await emmettThroughput(writers));
       process.stdout.write(` round ${round}/${rounds}`);
     }
@@ -278,6 +287,7 @@ async function main() {
       writers,
       focal: round(median(runs.focal), 0),
       raw: round(median(runs.raw), 0),
+      rawPrimaryKeyOnly: round(median(runs.rawPrimaryKeyOnly), 0),
       emmett: round(median(runs.emmett), 0),
     });
   }
@@ -285,14 +295,15 @@ async function main() {
   const lag = await liveLag();
   process.stdout.write(' done\n\n');
 
-  log('writers | focal ev/s | raw INSERT ev/s | emmett ev/s | focal/raw | focal/emmett');
-  log('------- | ---------- | --------------- | ----------- | --------- | ------------');
+  log('writers | focal ev/s | raw INSERT ev/s | raw, PK only | emmett ev/s | focal/raw | focal/emmett');
+  log('------- | ---------- | --------------- | ------------ | ----------- | --------- | ------------');
   for (const row of throughput) {
     log(
       [
         String(row.writers).padStart(7),
         String(row.focal).padStart(10),
         String(row.raw).padStart(15),
+        String(row.rawPrimaryKeyOnly).padStart(12),
         String(row.emmett).padStart(11),
         round(row.focal / row.raw)
           .toFixed(2)
@@ -323,6 +334,7 @@ async function main() {
         throughput: throughput.map((row) => ({
           ...row,
           focalToRaw: round(row.focal / row.raw),
+          focalToRawPrimaryKeyOnly: round(row.focal / row.rawPrimaryKeyOnly),
           focalToEmmett: round(row.focal / row.emmett),
         })),
         lagMs: lag,

@@ -330,6 +330,26 @@ export function eventStoreContract(name: string, harness: ContractHarness): void
       });
     });
 
+    it('appends racing with the same event id to different streams: one is stored, the others refused', async () => {
+      const { store } = await open();
+      const base = prefix();
+      const event = newEvent();
+      const racing = Array.from({ length: 10 }, (_, i) =>
+        store.append(`${base}${i}`, [event], { expectedVersion: 'no-stream' }),
+      );
+      const beside = Array.from({ length: 10 }, (_, i) =>
+        store.append(`${base}other-${i}`, [newEvent()], { expectedVersion: 'no-stream' }),
+      );
+      const outcomes = await Promise.allSettled(racing);
+      await Promise.all(beside);
+      expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(1);
+      for (const outcome of outcomes) {
+        if (outcome.status === 'rejected') expect(outcome.reason).toBeInstanceOf(DuplicateEventIdError);
+      }
+      // The unrelated appends that shared their transactions are all stored.
+      expect(await store.readAll({ filter: { streamPrefixes: [`${base}other-`] } })).toHaveLength(10);
+    });
+
     describe('readAll', () => {
       it('returns the log in position order, after a position, filtered by stream prefix and type', async () => {
         const { store } = await open();

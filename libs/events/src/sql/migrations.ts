@@ -37,10 +37,12 @@ CREATE TABLE focal_events (
   CONSTRAINT focal_events_stream_version_key UNIQUE (stream_id, stream_version)
 );
 
--- One round trip per append. p_event_ids repeats the ids of p_events, for a plain index probe.
+-- One append. p_event_ids repeats the ids of p_events, for a plain index probe. p_first_ordinal is where
+-- this append's events start among the transaction's positions (several appends share one in a batch).
 -- Errors: FC001 wrong expected version (DETAIL: the actual version), FC002 a known event id that is not an
 -- idempotent retry (MESSAGE: the id, DETAIL: why).
-CREATE FUNCTION focal_append(p_stream_id text, p_expected text, p_event_ids uuid[], p_events jsonb)
+CREATE FUNCTION focal_append(p_stream_id text, p_expected text, p_event_ids uuid[], p_events jsonb,
+                             p_first_ordinal integer DEFAULT 0)
 RETURNS TABLE (next_version bigint, first_position bigint, last_position bigint)
 LANGUAGE plpgsql
 -- Every statement here is a keyed lookup. PL/pgSQL caches its plans: one made while the log was nearly
@@ -119,7 +121,7 @@ BEGIN
     RAISE EXCEPTION USING ERRCODE = 'FC001', MESSAGE = 'wrong expected version', DETAIL = v_version::text;
   END IF;
 
-  v_base := pg_current_xact_id()::text::bigint << 16;
+  v_base := (pg_current_xact_id()::text::bigint << 16) + p_first_ordinal;
   v_recorded_at := date_trunc('milliseconds', clock_timestamp());
   v_recorded_text := to_char(v_recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"');
   FOR i IN 0 .. v_count - 1 LOOP
@@ -147,6 +149,44 @@ BEGIN
   first_position := v_base;
   last_position := v_base + v_count - 1;
   RETURN NEXT;
+END
+$fn$;
+
+-- Several appends, to any streams, in one transaction: one round trip and one commit for all of them, each
+-- succeeding or failing on its own (a subtransaction each). p_appends: [{streamId, expected, eventIds, events}].
+-- Every stream's lock is taken first, in key order (no deadlock), before the transaction has an id: so its id
+-- is still handed out after every earlier writer of those streams committed, and streams stay in version order.
+CREATE FUNCTION focal_append_batch(p_appends jsonb)
+RETURNS TABLE (next_version bigint, first_position bigint, last_position bigint,
+               error_code text, error_message text, error_detail text, error_constraint text)
+LANGUAGE plpgsql
+SET enable_seqscan = off
+AS $fn$
+DECLARE
+  v_append jsonb;
+  v_ordinal integer := 0;
+  v_result record;
+BEGIN
+  PERFORM pg_advisory_xact_lock(l.key)
+     FROM (SELECT DISTINCT hashtextextended(a->>'streamId', 0) AS key
+             FROM jsonb_array_elements(p_appends) a ORDER BY 1) l;
+  FOR v_append IN SELECT a FROM jsonb_array_elements(p_appends) a LOOP
+    next_version := NULL; first_position := NULL; last_position := NULL;
+    error_code := NULL; error_message := NULL; error_detail := NULL; error_constraint := NULL;
+    BEGIN
+      SELECT * INTO v_result FROM focal_append(
+        v_append->>'streamId', v_append->>'expected',
+        ARRAY(SELECT jsonb_array_elements_text(v_append->'eventIds'))::uuid[], v_append->'events', v_ordinal);
+      next_version := v_result.next_version;
+      first_position := v_result.first_position;
+      last_position := v_result.last_position;
+    EXCEPTION WHEN OTHERS THEN
+      GET STACKED DIAGNOSTICS error_code = RETURNED_SQLSTATE, error_message = MESSAGE_TEXT,
+                              error_detail = PG_EXCEPTION_DETAIL, error_constraint = CONSTRAINT_NAME;
+    END;
+    v_ordinal := v_ordinal + jsonb_array_length(v_append->'events');
+    RETURN NEXT;
+  END LOOP;
 END
 $fn$;
 `,

@@ -62,7 +62,8 @@ export class AppendBatcher {
       this.inFlight++;
       void this.run(batch).finally(() => {
         this.inFlight--;
-        this.pump();
+        // Let the callers just answered append again before the next batch is cut, so that it holds them.
+        setImmediate(() => this.pump());
       });
     }
   }

@@ -1,7 +1,11 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { PGlite } from '@electric-sql/pglite';
 
-import { PGliteDriver, SqlEventStore } from '../src/index.js';
-import { eventStoreContract } from './contract.js';
+import { openPGliteEventStore, PGliteDriver, SqlEventStore } from '../src/index.js';
+import { eventStoreContract, newEvent } from './contract.js';
 import { sqlTampering } from './sql-tampering.js';
 
 // Creating a PGlite database runs initdb (about 3 s); loading a dump of a migrated one is much faster,
@@ -24,4 +28,32 @@ eventStoreContract('PGlite', {
       tampering: sqlTampering(async (text, params) => (await db.query(text, params)).rows),
     };
   },
+});
+
+describe('PGlite event store on disk', () => {
+  it('keeps the log across a close and a reopen, and resumes its positions after it', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'focal-pglite-'));
+    try {
+      const first = await openPGliteEventStore({ dataDir });
+      const written = await first.append('contact-point-1', [newEvent(), newEvent()], {
+        expectedVersion: 'no-stream',
+      });
+      await first.close();
+
+      const reopened = await openPGliteEventStore({ dataDir });
+      try {
+        expect((await reopened.readStream('contact-point-1')).map((event) => event.globalPosition)).toEqual([
+          written.firstPosition,
+          written.lastPosition,
+        ]);
+        const next = await reopened.append('contact-point-1', [newEvent()], { expectedVersion: 2 });
+        expect(reopened.comparePositions(next.firstPosition, written.lastPosition)).toBeGreaterThan(0);
+        await expect(reopened.verifyAll()).resolves.toEqual({ ok: true, checked: 3 });
+      } finally {
+        await reopened.close();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
 });

@@ -221,7 +221,7 @@ describe('AdHocMeetingRequest', () => {
         .thenError(
           'RuleViolated',
           'meeting-request/lifecycle',
-          /only a accepted request can be cancelled|accepted/,
+          /the request is requested; only an accepted request can be cancelled/,
         );
       given([requested, accepted])
         .when({ ...base, actor: secretariat, type: 'CancelAdHocMeeting', reason: 'venue unavailable' })

@@ -131,7 +131,7 @@ function decide(
       ? undefined
       : ruleViolated(
           'meeting-request/lifecycle',
-          `the request is ${state.status}; only a ${allowed} request can be ${step}`,
+          `the request is ${state.status}; only ${allowed === 'accepted' ? 'an' : 'a'} ${allowed} request can be ${step}`,
         );
   switch (command.type) {
     case 'CoSponsorAdHocMeeting': {

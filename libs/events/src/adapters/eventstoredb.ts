@@ -46,8 +46,9 @@ import {
 } from '../integrity.js';
 import { EventSchemas, type Upcaster } from '../upcasting.js';
 
-/** Envelope fields EventStoreDB has no place for, kept in each event's metadata under this key. */
-const ENVELOPE = '$focal';
+/** Envelope fields EventStoreDB has no place for, kept in each event's metadata under this key (keys starting
+ * with $ are the server's). */
+const ENVELOPE = 'focalEnvelope';
 
 interface StoredEnvelope {
   schemaVersion: number;

@@ -16,7 +16,9 @@ async function bootstrap(): Promise<void> {
   });
   app.enableShutdownHooks();
   await app.listen(port, '127.0.0.1');
-  console.log(JSON.stringify({ level: 'info', service: 'gateway', message: `listening on ${await app.getUrl()}` }));
+  console.log(
+    JSON.stringify({ level: 'info', service: 'gateway', message: `listening on ${await app.getUrl()}` }),
+  );
 }
 
 bootstrap().catch((error: unknown) => {

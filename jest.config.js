@@ -8,6 +8,8 @@ export default {
   moduleNameMapper: {
     '^@focal/events$': '<rootDir>/libs/events/src/index.ts',
     '^@focal/domain$': '<rootDir>/libs/domain/src/index.ts',
+    '^@focal/contracts$': '<rootDir>/libs/contracts/src/index.ts',
+    '^@focal/service$': '<rootDir>/libs/service/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {

@@ -22,6 +22,8 @@ export interface EventMetadata {
   correlationId: string;
   causationId?: string;
   idempotencyKey?: string;
+  /** A hash of the command that the idempotency key was first used for: a retry matches it, a reuse does not. */
+  commandFingerprint?: string;
 }
 
 /** A JSON value as stored: no undefined, functions, bigints, NaN or class instances. */

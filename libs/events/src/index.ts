@@ -10,3 +10,8 @@ export { PGliteDriver } from './sql/pglite-driver.js';
 export { openPostgresEventStore } from './adapters/postgres.js';
 export { openPGliteEventStore } from './adapters/pglite.js';
 export { EventStoreDbEventStore } from './adapters/eventstoredb.js';
+export * from './commands/command-handler.js';
+export * from './keys/key-store.js';
+export * from './keys/personal-data-codec.js';
+export * from './projections/projection-runner.js';
+export type { SqlDriver, SqlQueryable } from './sql/driver.js';

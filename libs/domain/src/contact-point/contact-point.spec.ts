@@ -183,6 +183,16 @@ describe('ContactPoint', () => {
       given([{ ...registered, data: { ...registered.data, primary: true } }])
         .when({ ...designate, facts: { currentPrimary: ID } })
         .thenError('RuleViolated', 'contact-point/already-primary'));
+    it('designates again a contact point whose primary role another one took over', () =>
+      given([{ ...registered, data: { ...registered.data, primary: true } }])
+        .when({ ...designate, facts: { currentPrimary: OLD_PRIMARY } })
+        .then([
+          {
+            type: 'ContactPointDesignatedPrimary',
+            data: { state: 'DE', replacesPrimary: OLD_PRIMARY },
+            visibility: { level: 'open' },
+          },
+        ]));
     it('refuses a retired contact point', () =>
       given([registered, retired])
         .when({ ...designate, facts: {} })

@@ -241,7 +241,9 @@ function decide(
           'primary contact points are designated per state',
         );
       }
-      if (state.primary) {
+      // The state's primary is a fact across contact points: this one may have been replaced since it was
+      // designated, and then it may be designated again.
+      if (command.facts.currentPrimary === state.contactPointId) {
         return ruleViolated(
           'contact-point/already-primary',
           `contact point ${state.contactPointId} is already primary`,

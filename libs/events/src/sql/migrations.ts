@@ -191,6 +191,28 @@ END
 $fn$;
 `,
   },
+  {
+    version: 2,
+    name: 'personal data keys and consumer checkpoints',
+    sql: String.raw`
+-- One key per subject (a contact point), kept apart from the log: destroying it erases the personal fields
+-- encrypted with it, while the events, and the hashes over their ciphertext, stay as they were.
+CREATE TABLE focal_keys (
+  subject_id text PRIMARY KEY,
+  key bytea,
+  created_at timestamptz NOT NULL DEFAULT now(),
+  destroyed_at timestamptz,
+  CHECK ((key IS NULL) = (destroyed_at IS NOT NULL))
+);
+
+-- Where each consumer of the log stands, written in the same transaction as the consumer's own rows.
+CREATE TABLE focal_checkpoints (
+  consumer text PRIMARY KEY,
+  position text,
+  updated_at timestamptz NOT NULL DEFAULT now()
+);
+`,
+  },
 ];
 
 /** An arbitrary constant: the advisory lock that keeps two starting processes from migrating at once. */

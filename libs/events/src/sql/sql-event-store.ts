@@ -39,6 +39,8 @@ export interface SqlEventStoreOptions {
    * Default 2: on 2 cores that measured best (see bench/README.md).
    */
   concurrentAppendTransactions?: number;
+  /** Whether `close()` closes the driver too (default); false where the driver is shared. */
+  closeDriver?: boolean;
 }
 
 const CHANNEL = 'focal_events';
@@ -83,6 +85,7 @@ export class SqlEventStore implements EventStore {
   private readonly pageSize: number;
   private readonly closing = new AbortController();
   private readonly appends: AppendBatcher;
+  private readonly closeDriver: boolean;
 
   private constructor(
     private readonly driver: SqlDriver,
@@ -92,6 +95,7 @@ export class SqlEventStore implements EventStore {
     this.safetyPollMs = options.safetyPollMs ?? 1_000;
     this.pageSize = options.pageSize ?? 500;
     this.appends = new AppendBatcher(driver, options.concurrentAppendTransactions ?? 2);
+    this.closeDriver = options.closeDriver ?? true;
   }
 
   /** Applies pending migrations, starts listening for other processes' commits, and returns the store. */
@@ -337,7 +341,7 @@ export class SqlEventStore implements EventStore {
   async close(): Promise<void> {
     this.closing.abort();
     await this.listener?.stop();
-    await this.driver.close();
+    if (this.closeDriver) await this.driver.close();
   }
 }
 

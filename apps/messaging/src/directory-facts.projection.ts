@@ -1,0 +1,78 @@
+import type { StateStatus } from '@focal/domain';
+import type { RecordedEvent, SqlProjection, SqlQueryable } from '@focal/events';
+
+/**
+ * Messaging's own copy of the directory facts its rules need: every state's status history and which
+ * liaison organisations are suspended. Kept from the directory's events, so messaging decides without
+ * asking the directory service (which may be down or slow) and sees the same facts on every instance.
+ */
+export class DirectoryFactsProjection implements SqlProjection {
+  readonly name = 'messaging.directory-facts.v1';
+  readonly filter = {
+    streamPrefixes: ['state-', 'liaison-organisation-'],
+    types: [
+      'StateAdmitted',
+      'StateStatusChanged',
+      'LiaisonOrganisationRegistered',
+      'LiaisonOrganisationSuspended',
+      'LiaisonOrganisationReinstated',
+    ],
+  };
+
+  constructor(private readonly sql: SqlQueryable) {}
+
+  async setUp(sql: SqlQueryable): Promise<void> {
+    await sql.exec(`
+      CREATE TABLE IF NOT EXISTS messaging_state_statuses (
+        code text NOT NULL, seq bigint NOT NULL, status text NOT NULL, effective_from text NOT NULL,
+        PRIMARY KEY (code, seq));
+      CREATE TABLE IF NOT EXISTS messaging_liaison_organisations (
+        organisation_id text PRIMARY KEY, suspended boolean NOT NULL);`);
+  }
+
+  async apply(tx: SqlQueryable, event: RecordedEvent): Promise<void> {
+    const data = event.data as { code?: string; status?: string; to?: string; effectiveFrom?: string };
+    const organisationId = event.streamId.slice('liaison-organisation-'.length);
+    switch (event.type) {
+      case 'StateAdmitted':
+      case 'StateStatusChanged':
+        await tx.query(
+          `INSERT INTO messaging_state_statuses (code, seq, status, effective_from) VALUES ($1, $2, $3, $4)
+           ON CONFLICT DO NOTHING`,
+          [data.code, event.streamVersion, data.status ?? data.to, data.effectiveFrom],
+        );
+        break;
+      case 'LiaisonOrganisationRegistered':
+      case 'LiaisonOrganisationReinstated':
+      case 'LiaisonOrganisationSuspended':
+        await tx.query(
+          `INSERT INTO messaging_liaison_organisations (organisation_id, suspended) VALUES ($1, $2)
+           ON CONFLICT (organisation_id) DO UPDATE SET suspended = EXCLUDED.suspended`,
+          [organisationId, event.type === 'LiaisonOrganisationSuspended'],
+        );
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** The state's status on `date` (YYYY-MM-DD) and since when, as the domain's statusOn reads its history. */
+  async statusOn(code: string, date: string): Promise<{ status?: StateStatus; since?: string }> {
+    const [row] = await this.sql.query<{ status: StateStatus; effective_from: string }>(
+      `SELECT status, effective_from FROM messaging_state_statuses
+        WHERE code = $1 AND effective_from <= $2 ORDER BY seq DESC LIMIT 1`,
+      [code, date],
+    );
+    return row ? { status: row.status, since: row.effective_from } : {};
+  }
+
+  /** Those of `organisationIds` that are suspended now. */
+  async suspended(organisationIds: readonly string[]): Promise<string[]> {
+    if (organisationIds.length === 0) return [];
+    const rows = await this.sql.query<{ organisation_id: string }>(
+      'SELECT organisation_id FROM messaging_liaison_organisations WHERE suspended AND organisation_id = ANY($1)',
+      [organisationIds],
+    );
+    return rows.map((row) => row.organisation_id);
+  }
+}

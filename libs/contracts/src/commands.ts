@@ -1,0 +1,233 @@
+import { z } from 'zod';
+
+import {
+  CONFIDENTIALITY,
+  CONTACT_POINT_ROLES,
+  HANDLING_CODES,
+  ORGANISATION_KINDS,
+  STATE_STATUSES,
+  SUBJECT_KINDS,
+  THREAD_VISIBILITIES,
+  type ContactPointCommand,
+  type LiaisonOrganisationCommand,
+  type MeetingRequestCommand,
+  type StateCommand,
+  type ThreadCommand,
+} from '@focal/domain';
+
+/*
+ * Every command on NATS: its subject, the service that answers it, and the schema of its fields. The domain
+ * checks values (ISO codes, e-mail, dates in the future); these schemas check shapes, so that a decider never
+ * sees a number where it expects a list, and unknown fields are refused rather than dropped.
+ */
+
+const text = z.string();
+const texts = z.array(z.string());
+const uuid = z.string();
+
+const personal = z.strictObject({
+  fullName: text,
+  email: text,
+  phone: text.optional(),
+  notes: text.optional(),
+});
+const post = {
+  role: z.enum(CONTACT_POINT_ROLES),
+  authority: text,
+  languages: texts,
+};
+const registerPost = { ...post, expertise: texts.default([]) };
+const organisationDetails = {
+  name: text,
+  acronym: text,
+  kind: z.enum(ORGANISATION_KINDS),
+};
+const participant = z.custom<`state:${string}` | `organisation:${string}` | 'secretariat'>(
+  (value) =>
+    typeof value === 'string' &&
+    (value === 'secretariat' || value.startsWith('state:') || value.startsWith('organisation:')),
+  { message: 'name a participant as state:<ISO code>, organisation:<uuid> or secretariat' },
+);
+
+/** Fields a caller sends; the service adds the actor, the time and the facts from other aggregates. */
+type Fields<C> = C extends unknown ? Omit<C, 'actor' | 'at' | 'facts' | 'type'> : never;
+
+function command<C extends { type: string }, T extends C['type']>(
+  service: 'directory' | 'messaging',
+  type: T,
+  schema: z.ZodType<Fields<Extract<C, { type: T }>>>,
+) {
+  return { service, type, schema };
+}
+
+export const COMMANDS = {
+  'focal.directory.state.admit': command<StateCommand, 'AdmitState'>(
+    'directory',
+    'AdmitState',
+    z.strictObject({
+      code: text,
+      name: text,
+      status: z.enum(['member', 'observer', 'guest']),
+      effectiveFrom: text,
+    }),
+  ),
+  'focal.directory.state.change-status': command<StateCommand, 'ChangeStateStatus'>(
+    'directory',
+    'ChangeStateStatus',
+    z.strictObject({ code: text, to: z.enum(STATE_STATUSES), effectiveFrom: text }),
+  ),
+  'focal.directory.contact-point.register': command<ContactPointCommand, 'RegisterContactPoint'>(
+    'directory',
+    'RegisterContactPoint',
+    // One object rather than a union, so that an error names the field; the domain refuses both or neither.
+    z.strictObject({
+      contactPointId: uuid,
+      state: text.optional(),
+      organisation: uuid.optional(),
+      personal,
+      primary: z.boolean(),
+      ...registerPost,
+    }) as z.ZodType<Fields<Extract<ContactPointCommand, { type: 'RegisterContactPoint' }>>>,
+  ),
+  'focal.directory.contact-point.change-details': command<ContactPointCommand, 'ChangeContactPointDetails'>(
+    'directory',
+    'ChangeContactPointDetails',
+    z.strictObject({
+      contactPointId: uuid,
+      changes: z.strictObject({ ...post, expertise: texts }).partial(),
+      personalChanges: personal.partial(),
+    }),
+  ),
+  'focal.directory.contact-point.designate-primary': command<
+    ContactPointCommand,
+    'DesignatePrimaryContactPoint'
+  >('directory', 'DesignatePrimaryContactPoint', z.strictObject({ contactPointId: uuid })),
+  'focal.directory.contact-point.retire': command<ContactPointCommand, 'RetireContactPoint'>(
+    'directory',
+    'RetireContactPoint',
+    z.strictObject({ contactPointId: uuid, reason: text }),
+  ),
+  'focal.directory.contact-point.reinstate': command<ContactPointCommand, 'ReinstateContactPoint'>(
+    'directory',
+    'ReinstateContactPoint',
+    z.strictObject({ contactPointId: uuid }),
+  ),
+  'focal.directory.contact-point.confirm': command<ContactPointCommand, 'ConfirmContactPoint'>(
+    'directory',
+    'ConfirmContactPoint',
+    z.strictObject({ contactPointId: uuid }),
+  ),
+  'focal.directory.contact-point.erase-personal-data': command<
+    ContactPointCommand,
+    'EraseContactPointPersonalData'
+  >('directory', 'EraseContactPointPersonalData', z.strictObject({ contactPointId: uuid })),
+  'focal.directory.liaison-organisation.register': command<
+    LiaisonOrganisationCommand,
+    'RegisterLiaisonOrganisation'
+  >(
+    'directory',
+    'RegisterLiaisonOrganisation',
+    z.strictObject({ organisationId: uuid, ...organisationDetails }),
+  ),
+  'focal.directory.liaison-organisation.change-details': command<
+    LiaisonOrganisationCommand,
+    'ChangeLiaisonOrganisationDetails'
+  >(
+    'directory',
+    'ChangeLiaisonOrganisationDetails',
+    z.strictObject({ organisationId: uuid, changes: z.strictObject(organisationDetails).partial() }),
+  ),
+  'focal.directory.liaison-organisation.suspend': command<
+    LiaisonOrganisationCommand,
+    'SuspendLiaisonOrganisation'
+  >('directory', 'SuspendLiaisonOrganisation', z.strictObject({ organisationId: uuid, reason: text })),
+  'focal.directory.liaison-organisation.reinstate': command<
+    LiaisonOrganisationCommand,
+    'ReinstateLiaisonOrganisation'
+  >('directory', 'ReinstateLiaisonOrganisation', z.strictObject({ organisationId: uuid })),
+
+  'focal.messaging.meeting-request.request': command<MeetingRequestCommand, 'RequestAdHocMeeting'>(
+    'messaging',
+    'RequestAdHocMeeting',
+    z.strictObject({
+      requestId: uuid,
+      subjectKind: z.enum(SUBJECT_KINDS),
+      title: text,
+      summary: text,
+      confidentiality: z.enum(CONFIDENTIALITY),
+      proposedDates: texts,
+      invitedStates: texts,
+      invitedOrganisations: texts,
+    }),
+  ),
+  'focal.messaging.meeting-request.co-sponsor': command<MeetingRequestCommand, 'CoSponsorAdHocMeeting'>(
+    'messaging',
+    'CoSponsorAdHocMeeting',
+    z.strictObject({ requestId: uuid }),
+  ),
+  'focal.messaging.meeting-request.withdraw': command<MeetingRequestCommand, 'WithdrawAdHocMeeting'>(
+    'messaging',
+    'WithdrawAdHocMeeting',
+    z.strictObject({ requestId: uuid }),
+  ),
+  'focal.messaging.meeting-request.accept': command<MeetingRequestCommand, 'AcceptAdHocMeeting'>(
+    'messaging',
+    'AcceptAdHocMeeting',
+    z.strictObject({ requestId: uuid, scheduledFor: text, venue: text }),
+  ),
+  'focal.messaging.meeting-request.decline': command<MeetingRequestCommand, 'DeclineAdHocMeeting'>(
+    'messaging',
+    'DeclineAdHocMeeting',
+    z.strictObject({ requestId: uuid, reason: text }),
+  ),
+  'focal.messaging.meeting-request.cancel': command<MeetingRequestCommand, 'CancelAdHocMeeting'>(
+    'messaging',
+    'CancelAdHocMeeting',
+    z.strictObject({ requestId: uuid, reason: text }),
+  ),
+  'focal.messaging.meeting-request.conclude': command<MeetingRequestCommand, 'ConcludeAdHocMeeting'>(
+    'messaging',
+    'ConcludeAdHocMeeting',
+    z.strictObject({ requestId: uuid, conclusions: text }),
+  ),
+  'focal.messaging.thread.open': command<ThreadCommand, 'OpenThread'>(
+    'messaging',
+    'OpenThread',
+    z.strictObject({
+      threadId: uuid,
+      subject: text,
+      visibility: z.enum(THREAD_VISIBILITIES),
+      participants: z.array(participant),
+      replyBy: text.optional(),
+    }),
+  ),
+  'focal.messaging.thread.post-message': command<ThreadCommand, 'PostMessage'>(
+    'messaging',
+    'PostMessage',
+    z.strictObject({
+      threadId: uuid,
+      messageId: uuid,
+      body: text,
+      handlingCode: z.enum(HANDLING_CODES),
+      handlingNote: text.optional(),
+      attachments: z.array(z.strictObject({ name: text, sha256: text, size: z.number() })),
+    }),
+  ),
+  'focal.messaging.thread.record-delivered': command<ThreadCommand, 'RecordMessageDelivered'>(
+    'messaging',
+    'RecordMessageDelivered',
+    z.strictObject({ threadId: uuid, messageId: uuid }),
+  ),
+  'focal.messaging.thread.mark-read': command<ThreadCommand, 'MarkMessageRead'>(
+    'messaging',
+    'MarkMessageRead',
+    z.strictObject({ threadId: uuid, messageId: uuid }),
+  ),
+} as const;
+
+export type CommandSubject = keyof typeof COMMANDS;
+export type CommandFields<S extends CommandSubject> = z.infer<(typeof COMMANDS)[S]['schema']>;
+export type ServiceName = (typeof COMMANDS)[CommandSubject]['service'];
+
+export const commandSubjectsOf = (service: ServiceName): CommandSubject[] =>
+  (Object.keys(COMMANDS) as CommandSubject[]).filter((subject) => COMMANDS[subject].service === service);

@@ -1,0 +1,56 @@
+/** The stream categories of Focal: a stream id is `<category>-<id>`. */
+export const STREAM_CATEGORIES = [
+  'state',
+  'contact-point',
+  'liaison-organisation',
+  'meeting-request',
+  'thread',
+] as const;
+export type StreamCategory = (typeof STREAM_CATEGORIES)[number];
+
+export function streamCategory(streamId: string): StreamCategory | undefined {
+  // Longest first, so that no category is taken for the prefix of another.
+  return [...STREAM_CATEGORIES]
+    .sort((a, b) => b.length - a.length)
+    .find((category) => streamId.startsWith(`${category}-`));
+}
+
+/**
+ * The live notification that an event was stored, published on `focal.events.<category>.<type>` after the
+ * append. It is a doorbell, not the event: consumers read the event from the store after their checkpoint,
+ * so a lost notification delays a consumer (until its next poll) but never loses an event, and nothing a
+ * principal may not see travels on NATS.
+ */
+export interface EventNotification {
+  eventId: string;
+  streamId: string;
+  streamVersion: number;
+  position: string;
+  type: string;
+}
+
+export const eventSubject = (streamId: string, type: string) =>
+  `focal.events.${streamCategory(streamId) ?? 'other'}.${type}`;
+
+export const ALL_EVENTS_SUBJECT = 'focal.events.>';
+
+/**
+ * A subject inside a namespace: `<namespace>.<subject>`, so that several deployments (or test runs) can share
+ * one NATS cluster without taking each other's commands. No namespace: the subject as it is.
+ */
+export const inNamespace = (namespace: string | undefined, subject: string) =>
+  namespace ? `${namespace}.${subject}` : subject;
+
+export const NAMESPACE_PATTERN = /^[A-Za-z0-9_-]+$/;
+
+const CONTACT_POINT_PREFIX = 'contact-point-';
+
+/**
+ * Where personal data sits in the log: encrypted with the contact point's own key, so that destroying the key
+ * erases it (SPEC §2). The services that write and every reader that decrypts use this one definition.
+ */
+export const CONTACT_POINT_PERSONAL_FIELDS = {
+  fields: { ContactPointRegistered: 'personal', ContactPointDetailsChanged: 'personalChanges' },
+  subjectOf: (streamId: string) =>
+    streamId.startsWith(CONTACT_POINT_PREFIX) ? streamId.slice(CONTACT_POINT_PREFIX.length) : undefined,
+};

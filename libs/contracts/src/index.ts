@@ -1,0 +1,4 @@
+export * from './envelope.js';
+export * from './commands.js';
+export * from './events.js';
+export * from './client.js';

@@ -1,0 +1,176 @@
+import { createHash } from 'node:crypto';
+
+import { conflict, DomainError, fold, type Decider, type DomainEvent } from '@focal/domain';
+import { v5 as uuidV5 } from 'uuid';
+
+import type { EventMetadata, JsonObject, RecordedEvent } from '../envelope.js';
+import { DuplicateEventIdError, WrongExpectedVersionError } from '../errors.js';
+import type { EventStore } from '../event-store.js';
+
+/** How stored events become domain events and back: identity, or personal fields encrypted (see keys/). */
+export interface EventCodec {
+  encode(streamId: string, events: readonly DomainEvent[]): Promise<JsonObject[]>;
+  decode(streamId: string, events: readonly RecordedEvent[]): Promise<DomainEvent[]>;
+}
+
+export const plainCodec: EventCodec = {
+  encode: async (_streamId, events) => events.map((event) => event.data as JsonObject),
+  decode: async (_streamId, events) =>
+    events.map(({ type, data, visibility }) => ({ type, data, visibility }) as DomainEvent),
+};
+
+export interface CommandContext {
+  metadata: Omit<EventMetadata, 'idempotencyKey' | 'commandFingerprint'>;
+  /** Chosen by the caller and kept for retries; scoped to `metadata.actor.principal`. */
+  idempotencyKey: string;
+  /** Identifies the command's content, so that a reused key with another command is told from a retry. */
+  fingerprint: string;
+}
+
+export interface CommandResult {
+  streamId: string;
+  version: number;
+  position: string | null;
+  /** The events this call appended; empty for a repeated or a no-op command. */
+  appended: { eventId: string; type: string; streamVersion: number }[];
+}
+
+export interface CommandHandlerOptions {
+  store: EventStore;
+  codec?: EventCodec;
+  /** Attempts at deciding against a fresh read when another writer got in first. */
+  maxAttempts?: number;
+}
+
+// A fixed namespace for event ids derived from idempotency keys (generated once for Focal).
+const EVENT_ID_NAMESPACE = '0b5d6c3e-56a4-4f51-9a3e-7d1f3c2b9e10';
+
+/** Event ids a retry reproduces: the same principal, key and place give the same id. */
+export function deterministicEventId(principal: string, idempotencyKey: string, index: number): string {
+  return uuidV5(`${principal}\n${idempotencyKey}\n${index}`, EVENT_ID_NAMESPACE);
+}
+
+/** A stable fingerprint of a JSON-like value: object keys sorted, so field order does not matter. */
+export function fingerprintOf(value: unknown): string {
+  const canonical = (item: unknown): unknown =>
+    Array.isArray(item)
+      ? item.map(canonical)
+      : typeof item === 'object' && item !== null
+        ? Object.fromEntries(
+            Object.keys(item)
+              .sort()
+              .filter((key) => (item as Record<string, unknown>)[key] !== undefined)
+              .map((key) => [key, canonical((item as Record<string, unknown>)[key])]),
+          )
+        : item;
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(value)))
+    .digest('hex');
+}
+
+/**
+ * The one command handler: read the stream, fold, decide, append at the version that was read. When another
+ * writer got in first, read and decide again, up to `maxAttempts` times, then refuse with a Conflict.
+ *
+ * Idempotency lives in the log itself: each event carries the key and the command's fingerprint, and its id is
+ * derived from the principal, the key and its place. A retry finds the first attempt's events in the stream
+ * (or, racing it, collides on their ids) and returns the first result with no second effect, on any instance
+ * and after any restart. The same key with another command is refused.
+ *
+ * @throws DomainError when the decider refuses the command, or on an unresolved conflict or a reused key
+ */
+export async function handleCommand<Command, State, Event extends DomainEvent>(
+  options: CommandHandlerOptions,
+  decider: Decider<Command, State, Event>,
+  streamId: string,
+  command: Command,
+  context: CommandContext,
+): Promise<CommandResult> {
+  const { store, codec = plainCodec, maxAttempts = 8 } = options;
+  const { idempotencyKey, fingerprint } = context;
+  const principal = context.metadata.actor.principal;
+
+  for (let attempt = 1; ; attempt++) {
+    const recorded = await store.readStream(streamId);
+    const earlier = firstResultFor(recorded, principal, idempotencyKey, fingerprint, streamId);
+    if (earlier) return earlier;
+
+    const state = fold(decider, (await codec.decode(streamId, recorded)) as Event[]);
+    const decision = decider.decide(command, state);
+    if (decision instanceof DomainError) throw decision;
+
+    const last = recorded.at(-1);
+    const version = last?.streamVersion ?? 0;
+    if (decision.length === 0) {
+      return { streamId, version, position: last?.globalPosition ?? null, appended: [] };
+    }
+
+    const data = await codec.encode(streamId, decision);
+    const metadata: EventMetadata = { ...context.metadata, idempotencyKey, commandFingerprint: fingerprint };
+    const events = decision.map((event, index) => ({
+      eventId: deterministicEventId(principal, idempotencyKey, index),
+      type: event.type,
+      data: data[index]!,
+      metadata,
+      visibility: event.visibility,
+    }));
+    try {
+      const result = await store.append(streamId, events, { expectedVersion: version });
+      return {
+        streamId,
+        version: result.nextVersion,
+        position: result.lastPosition,
+        appended: events.map((event, index) => ({
+          eventId: event.eventId,
+          type: event.type,
+          streamVersion: version + index + 1,
+        })),
+      };
+    } catch (error) {
+      const raced = error instanceof WrongExpectedVersionError || error instanceof DuplicateEventIdError;
+      if (!raced) throw error;
+      if (error instanceof DuplicateEventIdError) {
+        // Either a retry racing its first attempt into this stream (the re-read finds it), or the key was
+        // used for a command on another stream.
+        const again = firstResultFor(
+          await store.readStream(streamId),
+          principal,
+          idempotencyKey,
+          fingerprint,
+          streamId,
+        );
+        if (again) return again;
+        throw keyReused(idempotencyKey);
+      }
+      if (attempt >= maxAttempts) {
+        throw conflict(
+          'concurrent-change',
+          `${streamId} changed ${attempt} times while this command was being decided; send it again`,
+        );
+      }
+    }
+  }
+}
+
+function firstResultFor(
+  recorded: readonly RecordedEvent[],
+  principal: string,
+  idempotencyKey: string,
+  fingerprint: string,
+  streamId: string,
+): CommandResult | undefined {
+  const earlier = recorded.filter(
+    (event) =>
+      event.metadata.idempotencyKey === idempotencyKey && event.metadata.actor.principal === principal,
+  );
+  const last = earlier.at(-1);
+  if (!last) return undefined;
+  if (last.metadata.commandFingerprint !== fingerprint) throw keyReused(idempotencyKey);
+  return { streamId, version: last.streamVersion, position: last.globalPosition, appended: [] };
+}
+
+const keyReused = (idempotencyKey: string) =>
+  conflict(
+    'idempotency-key-reused',
+    `idempotency key ${idempotencyKey} was already used for another command; use a new key for a new command`,
+  );

@@ -1,0 +1,153 @@
+import type { Position, RecordedEvent } from '../envelope.js';
+import type { EventFilter, EventStore } from '../event-store.js';
+import type { SqlDriver, SqlQueryable } from '../sql/driver.js';
+import { migrate } from '../sql/migrations.js';
+import { Wakeup } from '../wakeup.js';
+
+/**
+ * A consumer of the log that keeps its rows in SQL. `apply` runs inside the transaction that also moves the
+ * consumer's checkpoint, so a crash either keeps both or neither: every event is applied exactly once.
+ * `apply` must ignore event types it does not know.
+ */
+export interface SqlProjection {
+  /** The checkpoint's name; unique per projection (and per version of it). */
+  name: string;
+  filter?: EventFilter;
+  /** Creates the projection's tables if they are missing. */
+  setUp(sql: SqlQueryable): Promise<void>;
+  apply(tx: SqlQueryable, event: RecordedEvent): Promise<void>;
+}
+
+export interface ProjectionRunnerOptions {
+  /** How often to look at the log without a wake-up: the bound on lag when a notification is lost. */
+  pollMs?: number;
+  batchSize?: number;
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * Feeds a projection from the store, after its checkpoint. The store is the truth; `wake()` (called on a NATS
+ * notification) makes the runner look at once instead of at its next poll. Several runners of one projection
+ * (several instances of a service on one database) are safe: each batch locks the checkpoint row and skips
+ * what another runner has applied meanwhile.
+ */
+export class ProjectionRunner {
+  private readonly wakeup = new Wakeup();
+  private readonly stopping = new AbortController();
+  private serial: Promise<unknown> = Promise.resolve();
+  private loop?: Promise<void>;
+  private queuedCatchUp?: Promise<void>;
+  private readonly pollMs: number;
+  private readonly batchSize: number;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly sql: SqlDriver,
+    private readonly projection: SqlProjection,
+    private readonly options: ProjectionRunnerOptions = {},
+  ) {
+    this.pollMs = options.pollMs ?? 1_000;
+    this.batchSize = options.batchSize ?? 500;
+  }
+
+  /** Creates the tables and the checkpoint, catches up, then follows the log until `stop()`. */
+  async start(): Promise<void> {
+    await migrate(this.sql);
+    await this.projection.setUp(this.sql);
+    await this.sql.query(
+      'INSERT INTO focal_checkpoints (consumer, position) VALUES ($1, NULL) ON CONFLICT DO NOTHING',
+      [this.projection.name],
+    );
+    await this.catchUp();
+    this.loop = this.follow();
+  }
+
+  wake(): void {
+    this.wakeup.notify();
+  }
+
+  /**
+   * Applies every event stored before this call. Callers arriving together share one catch-up, which starts
+   * after they arrived: a burst of commands costs one read of the log, not one each.
+   */
+  catchUp(): Promise<void> {
+    this.queuedCatchUp ??= this.serial
+      .catch(() => undefined)
+      .then(async () => {
+        this.queuedCatchUp = undefined;
+        while ((await this.applyBatch()) > 0);
+      });
+    this.serial = this.queuedCatchUp;
+    return this.queuedCatchUp;
+  }
+
+  async checkpoint(): Promise<Position | undefined> {
+    const [row] = await this.sql.query<{ position: string | null }>(
+      'SELECT position FROM focal_checkpoints WHERE consumer = $1',
+      [this.projection.name],
+    );
+    return row?.position ? this.store.parsePosition(row.position) : undefined;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    await this.loop;
+    await this.serial.catch(() => undefined);
+  }
+
+  private async follow(): Promise<void> {
+    let failures = 0;
+    while (!this.stopping.signal.aborted) {
+      const seen = this.wakeup.current;
+      try {
+        if ((await this.step()) > 0) {
+          failures = 0;
+          continue;
+        }
+        failures = 0;
+        await this.wakeup.wait(seen, this.pollMs, this.stopping.signal);
+      } catch (error) {
+        // The store or the database is away: keep the checkpoint, retry with backoff.
+        this.options.onError?.(error);
+        failures++;
+        await this.wakeup.wait(-1, Math.min(this.pollMs * 2 ** failures, 30_000), this.stopping.signal);
+      }
+    }
+  }
+
+  /** One batch, serialised with every other step of this runner. Returns how many events were read. */
+  private step(): Promise<number> {
+    const run = this.serial.catch(() => undefined).then(() => this.applyBatch());
+    this.serial = run;
+    return run;
+  }
+
+  private async applyBatch(): Promise<number> {
+    const after = await this.checkpoint();
+    const events = await this.store.readAll({
+      ...(after ? { after } : {}),
+      limit: this.batchSize,
+      ...(this.projection.filter ? { filter: this.projection.filter } : {}),
+    });
+    if (events.length === 0) return 0;
+    await this.sql.transaction(async (tx) => {
+      const [row] = await tx.query<{ position: string | null }>(
+        'SELECT position FROM focal_checkpoints WHERE consumer = $1 FOR UPDATE',
+        [this.projection.name],
+      );
+      const current = row?.position ? this.store.parsePosition(row.position) : undefined;
+      for (const event of events) {
+        if (current && this.store.comparePositions(event.globalPosition, current) <= 0) continue;
+        await this.projection.apply(tx, event);
+      }
+      const last = events.at(-1)!.globalPosition;
+      // Another runner may have gone further meanwhile: never move the checkpoint back.
+      if (current && this.store.comparePositions(last, current) <= 0) return;
+      await tx.query('UPDATE focal_checkpoints SET position = $2, updated_at = now() WHERE consumer = $1', [
+        this.projection.name,
+        last,
+      ]);
+    });
+    return events.length;
+  }
+}

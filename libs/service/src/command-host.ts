@@ -1,0 +1,170 @@
+import {
+  COMMANDS,
+  commandEnvelopeSchema,
+  eventSubject,
+  fieldProblems,
+  inNamespace,
+  type CommandFields,
+  type CommandReply,
+  type CommandSubject,
+  type EventNotification,
+  type RpcErrorBody,
+  type ServiceName,
+} from '@focal/contracts';
+import { DomainError, invalid, type Actor } from '@focal/domain';
+import { fingerprintOf, type CommandContext, type CommandResult } from '@focal/events';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { LoggerService } from '@nestjs/common';
+import { RpcException } from '@nestjs/microservices';
+
+import { MalformedMessage } from './nats-server.js';
+
+/** A command as a route receives it: checked fields, the actor, the time, and the idempotency context. */
+export interface CommandRequest {
+  actor: Actor;
+  at: string;
+  context: CommandContext;
+}
+
+export type SubjectOf<Service extends ServiceName> = Extract<CommandSubject, `focal.${Service}.${string}`>;
+
+/** One route per subject of the service; the compiler refuses a service that leaves a command out. */
+export type CommandRoutes<Service extends ServiceName> = {
+  [S in SubjectOf<Service>]: (fields: CommandFields<S>, request: CommandRequest) => Promise<CommandResult>;
+};
+
+// Errors of the connection to the store: the command did not run, another attempt may.
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  '57P01',
+  '57P03',
+  '08001',
+  '08006',
+]);
+
+/**
+ * The message-handling edge of a service: checks the envelope and the fields against the contracts, hands
+ * the command to its route, publishes the live notifications, and maps every outcome to a reply or a coded
+ * error. It also counts the commands in flight, so a shutdown can wait for them.
+ */
+export class CommandHost<Service extends ServiceName = ServiceName> {
+  private inFlight = 0;
+  private idleWaiters: (() => void)[] = [];
+  private nats?: NatsConnection;
+  /** Commands handled by this instance since it started. */
+  handled = 0;
+
+  private namespace?: string;
+
+  constructor(
+    readonly service: Service,
+    private readonly routes: CommandRoutes<Service>,
+    private readonly logger: LoggerService,
+  ) {}
+
+  /** Publishes notifications on this connection, in this namespace, from now on. */
+  connect(nats: NatsConnection, namespace?: string): void {
+    this.nats = nats;
+    this.namespace = namespace;
+  }
+
+  async handle(subject: SubjectOf<Service>, raw: unknown): Promise<CommandReply> {
+    this.inFlight++;
+    try {
+      const reply = await this.run(subject, raw);
+      this.handled++;
+      return reply;
+    } catch (error) {
+      throw new RpcException(this.errorBody(subject, error));
+    } finally {
+      if (--this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    }
+  }
+
+  /** Resolves once no command is in flight. */
+  idle(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private async run(subject: SubjectOf<Service>, raw: unknown): Promise<CommandReply> {
+    if (raw instanceof MalformedMessage) throw invalid({ message: raw.problem });
+    const envelope = commandEnvelopeSchema.safeParse(raw);
+    if (!envelope.success) throw invalid(fieldProblems(envelope.error));
+    const spec = COMMANDS[subject];
+    const fields = spec.schema.safeParse(envelope.data.command);
+    if (!fields.success) throw invalid(fieldProblems(fields.error));
+
+    const { actor, idempotencyKey, correlationId, causationId } = envelope.data;
+    const at = envelope.data.at ?? new Date().toISOString();
+    const request: CommandRequest = {
+      actor,
+      at,
+      context: {
+        metadata: { actor, correlationId, ...(causationId ? { causationId } : {}) },
+        idempotencyKey,
+        fingerprint: fingerprintOf({ type: spec.type, fields: fields.data }),
+      },
+    };
+    const route = this.routes[subject] as (
+      fields: unknown,
+      request: CommandRequest,
+    ) => Promise<CommandResult>;
+    const result = await route(fields.data, request);
+    this.notify(result);
+    return { streamId: result.streamId, version: result.version, position: result.position };
+  }
+
+  /**
+   * The doorbell for consumers, after the append. Losing it (a crash right here, NATS away) delays consumers
+   * until their next poll of the store; it never loses an event.
+   */
+  private notify(result: CommandResult): void {
+    if (!this.nats || result.appended.length === 0 || this.nats.isClosed()) return;
+    for (const event of result.appended) {
+      const notification: EventNotification = {
+        eventId: event.eventId,
+        streamId: result.streamId,
+        streamVersion: event.streamVersion,
+        position: result.position!,
+        type: event.type,
+      };
+      try {
+        this.nats.publish(
+          inNamespace(this.namespace, eventSubject(result.streamId, event.type)),
+          JSON.stringify(notification),
+        );
+      } catch (error) {
+        this.logger.warn?.(`notification not published: ${(error as Error).message}`);
+      }
+    }
+  }
+
+  private errorBody(subject: string, error: unknown): RpcErrorBody {
+    if (error instanceof DomainError) {
+      return {
+        code: error.code,
+        reason: error.reason,
+        message: error.message,
+        ...(Object.keys(error.fields).length > 0 ? { fields: { ...error.fields } } : {}),
+      };
+    }
+    const code = (error as { code?: unknown })?.code;
+    if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) {
+      this.logger.warn?.(`${subject}: store unavailable: ${(error as Error).message}`);
+      return {
+        code: 'Unavailable',
+        reason: 'store-unavailable',
+        message: `the ${this.service} service cannot reach its event store; try again shortly`,
+      };
+    }
+    this.logger.error(`${subject} failed: ${(error as Error)?.stack ?? String(error)}`);
+    return {
+      code: 'Internal',
+      reason: 'internal-error',
+      message: `the ${this.service} service failed to handle ${subject}; send it again with the same idempotency key: it takes effect at most once`,
+    };
+  }
+}

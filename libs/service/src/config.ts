@@ -1,0 +1,86 @@
+import { NAMESPACE_PATTERN } from '@focal/contracts';
+
+/** The configuration of a directory or messaging process, read from the environment and checked at start. */
+export type StoreConfig =
+  | { kind: 'postgres'; databaseUrl: string }
+  | { kind: 'pglite'; dataDir: string }
+  | { kind: 'eventstoredb'; eventStoreDbUrl: string; databaseUrl: string };
+
+export interface ServiceConfig {
+  natsUrl: string;
+  /** Prefix of every subject (FOCAL_NATS_NAMESPACE), for deployments that share a NATS cluster. */
+  natsNamespace?: string;
+  store: StoreConfig;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const STORES = ['pglite', 'postgres', 'eventstoredb'] as const;
+const isStore = (value: string): value is (typeof STORES)[number] =>
+  (STORES as readonly string[]).includes(value);
+
+function checkUrl(name: string, value: string | undefined, protocols: string[], problems: string[]) {
+  if (value === undefined || value === '') {
+    problems.push(`${name} is not set: give a ${protocols[0]}//… URL`);
+    return undefined;
+  }
+  try {
+    const url = new URL(value);
+    if (!protocols.includes(url.protocol)) {
+      problems.push(`${name}=${value} must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+      return undefined;
+    }
+    return value;
+  } catch {
+    problems.push(`${name}=${value} is not a URL: give e.g. ${protocols[0]}//host:port`);
+    return undefined;
+  }
+}
+
+/**
+ * Reads NATS_URL, FOCAL_NATS_NAMESPACE (default nats://127.0.0.1:4222), FOCAL_STORE (pglite, default; postgres; eventstoredb),
+ * DATABASE_URL (postgres, and for eventstoredb the keys and projections), EVENTSTOREDB_URL and
+ * FOCAL_DATA_DIR (pglite; default ./data). Every problem is reported at once, each with its fix.
+ */
+export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
+  const problems: string[] = [];
+  const natsUrl = checkUrl('NATS_URL', env.NATS_URL ?? 'nats://127.0.0.1:4222', ['nats:', 'tls:'], problems);
+  const kind = env.FOCAL_STORE ?? 'pglite';
+  let store: StoreConfig | undefined;
+  if (!isStore(kind)) {
+    problems.push(`FOCAL_STORE=${kind} is not a store: use one of ${STORES.join(', ')}`);
+  } else if (kind === 'pglite') {
+    const dataDir = env.FOCAL_DATA_DIR ?? './data';
+    if (dataDir.trim() === '') problems.push('FOCAL_DATA_DIR is empty: give a directory, e.g. ./data');
+    else store = { kind: 'pglite', dataDir };
+  } else {
+    const databaseUrl = checkUrl(
+      kind === 'postgres' ? 'DATABASE_URL' : 'DATABASE_URL (keys and projections beside EventStoreDB)',
+      env.DATABASE_URL,
+      ['postgres:', 'postgresql:'],
+      problems,
+    );
+    if (kind === 'postgres') {
+      if (databaseUrl) store = { kind, databaseUrl };
+    } else {
+      const eventStoreDbUrl = checkUrl(
+        'EVENTSTOREDB_URL',
+        env.EVENTSTOREDB_URL,
+        ['esdb:', 'kurrentdb:'],
+        problems,
+      );
+      if (databaseUrl && eventStoreDbUrl) store = { kind, eventStoreDbUrl, databaseUrl };
+    }
+  }
+  const natsNamespace = env.FOCAL_NATS_NAMESPACE || undefined;
+  if (natsNamespace && !NAMESPACE_PATTERN.test(natsNamespace)) {
+    problems.push(`FOCAL_NATS_NAMESPACE=${natsNamespace} may hold only letters, digits, _ and -`);
+  }
+  if (problems.length > 0 || !natsUrl || !store) throw new ConfigError(problems);
+  return { natsUrl, store, ...(natsNamespace ? { natsNamespace } : {}) };
+}

@@ -1,0 +1,6 @@
+export * from './config.js';
+export * from './command-host.js';
+export * from './logger.js';
+export * from './nats-server.js';
+export * from './persistence.js';
+export * from './service-app.js';

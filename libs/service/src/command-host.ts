@@ -53,7 +53,7 @@ export class CommandHost<Service extends ServiceName = ServiceName> {
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
   private nats?: NatsConnection;
-  /** Commands handled by this instance since it started. */
+  /** Commands this instance answered (applied or refused) since it started. */
   handled = 0;
 
   private namespace?: string;
@@ -73,12 +73,11 @@ export class CommandHost<Service extends ServiceName = ServiceName> {
   async handle(subject: SubjectOf<Service>, raw: unknown): Promise<CommandReply> {
     this.inFlight++;
     try {
-      const reply = await this.run(subject, raw);
-      this.handled++;
-      return reply;
+      return await this.run(subject, raw);
     } catch (error) {
       throw new RpcException(this.errorBody(subject, error));
     } finally {
+      this.handled++;
       if (--this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
     }
   }

@@ -148,6 +148,8 @@ export async function handleCommand<Command, State, Event extends DomainEvent>(
           `${streamId} changed ${attempt} times while this command was being decided; send it again`,
         );
       }
+      // Full jitter: writers that collided spread out instead of colliding again in step.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** attempt, 100)));
     }
   }
 }

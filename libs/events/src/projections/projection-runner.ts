@@ -4,6 +4,9 @@ import type { SqlDriver, SqlQueryable } from '../sql/driver.js';
 import { migrate } from '../sql/migrations.js';
 import { Wakeup } from '../wakeup.js';
 
+/** An arbitrary constant: the advisory lock under which projections create their tables. */
+const SET_UP_LOCK = 7_404_517_732;
+
 /**
  * A consumer of the log that keeps its rows in SQL. `apply` runs inside the transaction that also moves the
  * consumer's checkpoint, so a crash either keeps both or neither: every event is applied exactly once.
@@ -50,15 +53,21 @@ export class ProjectionRunner {
     this.batchSize = options.batchSize ?? 500;
   }
 
-  /** Creates the tables and the checkpoint, catches up, then follows the log until `stop()`. */
+  /**
+   * Creates the tables and the checkpoint, then catches up and follows the log in the background until
+   * `stop()`; a failing batch is retried with backoff rather than failing the start.
+   */
   async start(): Promise<void> {
     await migrate(this.sql);
-    await this.projection.setUp(this.sql);
-    await this.sql.query(
-      'INSERT INTO focal_checkpoints (consumer, position) VALUES ($1, NULL) ON CONFLICT DO NOTHING',
-      [this.projection.name],
-    );
-    await this.catchUp();
+    // Instances starting together would race on CREATE TABLE IF NOT EXISTS: one at a time.
+    await this.sql.transaction(async (tx) => {
+      await tx.query('SELECT pg_advisory_xact_lock($1)', [SET_UP_LOCK]);
+      await this.projection.setUp(tx);
+      await tx.query(
+        'INSERT INTO focal_checkpoints (consumer, position) VALUES ($1, NULL) ON CONFLICT DO NOTHING',
+        [this.projection.name],
+      );
+    });
     this.loop = this.follow();
   }
 

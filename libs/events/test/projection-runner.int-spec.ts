@@ -1,0 +1,219 @@
+import { randomUUID } from 'node:crypto';
+
+import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
+import {
+  PgDriver,
+  PGliteDriver,
+  ProjectionRunner,
+  SqlEventStore,
+  type EventStore,
+  type RecordedEvent,
+  type SqlDriver,
+  type SqlProjection,
+  type SqlQueryable,
+} from '../src/index.js';
+import { newEvent } from './contract.js';
+
+/** Records every event it sees under a primary key: applying one twice fails the batch. */
+class LedgerProjection implements SqlProjection {
+  readonly filter = { streamPrefixes: [] as string[] };
+  failOnce = new Set<string>();
+
+  constructor(
+    readonly name: string,
+    prefix: string,
+  ) {
+    this.filter.streamPrefixes.push(prefix);
+  }
+
+  async setUp(sql: SqlQueryable) {
+    await sql.exec('CREATE TABLE IF NOT EXISTS ledger (event_id uuid PRIMARY KEY, position text NOT NULL)');
+  }
+
+  async apply(tx: SqlQueryable, event: RecordedEvent) {
+    if (this.failOnce.delete(event.eventId)) throw new Error('crash in the middle of a batch');
+    await tx.query('INSERT INTO ledger (event_id, position) VALUES ($1, $2)', [
+      event.eventId,
+      event.globalPosition,
+    ]);
+  }
+}
+
+const until = async (condition: () => Promise<boolean>, what: string, timeoutMs = 10_000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+};
+
+interface Harness {
+  sql: SqlDriver;
+  store: EventStore;
+  /** Another connection to the same database, as a second process would have; PGlite has only one. */
+  second?: () => Promise<{ sql: SqlDriver; store: EventStore }>;
+  close(): Promise<void>;
+}
+
+const harnesses: [string, () => Promise<Harness>][] = [
+  [
+    'PostgreSQL',
+    async () => {
+      const db: TestDatabase = await createTestDatabase('projection');
+      const open = async () => {
+        const sql = new PgDriver({ connectionString: db.url });
+        return { sql, store: await SqlEventStore.open(sql, { closeDriver: false, safetyPollMs: 3_600_000 }) };
+      };
+      const opened: { sql: SqlDriver; store: EventStore }[] = [await open()];
+      return {
+        ...opened[0]!,
+        second: async () => {
+          const another = await open();
+          opened.push(another);
+          return another;
+        },
+        close: async () => {
+          for (const { store, sql } of opened) {
+            await store.close();
+            await sql.close();
+          }
+          await db.drop();
+        },
+      };
+    },
+  ],
+  [
+    'PGlite',
+    async () => {
+      const sql = await PGliteDriver.open();
+      const store = await SqlEventStore.open(sql, { closeDriver: false });
+      return { sql, store, close: async () => (await store.close(), await sql.close()) };
+    },
+  ],
+];
+
+describe.each(harnesses)('ProjectionRunner on %s', (_name, open) => {
+  let harness: Harness;
+  const prefix = () => `ledger${randomUUID().slice(0, 8)}-`;
+  const count = async (sql: SqlQueryable) =>
+    Number((await sql.query<{ n: string }>('SELECT count(*) AS n FROM ledger'))[0]!.n);
+
+  beforeEach(async () => {
+    harness = await open();
+  });
+  afterEach(async () => {
+    await harness.close();
+  });
+
+  const appendMany = async (streamPrefix: string, streams: number, perStream: number) => {
+    for (let s = 0; s < streams; s++) {
+      await harness.store.append(
+        `${streamPrefix}${s}`,
+        Array.from({ length: perStream }, () => newEvent()),
+        { expectedVersion: 'any' },
+      );
+    }
+  };
+
+  it('restarted from its checkpoint, applies every event once', async () => {
+    const streamPrefix = prefix();
+    await appendMany(streamPrefix, 10, 30);
+    const projection = new LedgerProjection('ledger', streamPrefix);
+    const first = new ProjectionRunner(harness.store, harness.sql, projection, { batchSize: 50, pollMs: 50 });
+    await first.start();
+    await first.catchUp();
+    await first.stop();
+    expect(await count(harness.sql)).toBe(300);
+
+    // More events while it is down, one batch that crashes halfway, then a restart.
+    await appendMany(`${streamPrefix}late-`, 5, 20);
+    const late = await harness.store.readAll({ filter: { streamPrefixes: [`${streamPrefix}late-`] } });
+    projection.failOnce.add(late[30]!.eventId);
+    const errors: unknown[] = [];
+    const second = new ProjectionRunner(harness.store, harness.sql, projection, {
+      batchSize: 50,
+      pollMs: 20,
+      onError: (error) => errors.push(error),
+    });
+    await second.start();
+    await until(async () => (await count(harness.sql)) === 400, '400 events');
+    await second.catchUp();
+    await second.stop();
+    expect(errors.length).toBeGreaterThan(0);
+    const rows = await harness.sql.query<{ event_id: string }>('SELECT event_id FROM ledger');
+    const all = await harness.store.readAll({ filter: { streamPrefixes: [streamPrefix] } });
+    expect(new Set(rows.map((row) => row.event_id))).toEqual(new Set(all.map((event) => event.eventId)));
+    expect(await second.checkpoint()).toBe(all.at(-1)!.globalPosition);
+  });
+
+  it('an event stored without a notification (its writer died) is applied at the next poll', async () => {
+    const streamPrefix = prefix();
+    const runner = new ProjectionRunner(
+      harness.store,
+      harness.sql,
+      new LedgerProjection('ledger', streamPrefix),
+      {
+        pollMs: 100,
+      },
+    );
+    await runner.start();
+    try {
+      await harness.store.append(`${streamPrefix}1`, [newEvent()], { expectedVersion: 'no-stream' });
+      // Nobody calls wake(): only the poll can find it.
+      await until(async () => (await count(harness.sql)) === 1, 'the event, by polling');
+    } finally {
+      await runner.stop();
+    }
+  });
+
+  it('a wake-up applies new events at once, long before the poll', async () => {
+    const streamPrefix = prefix();
+    const runner = new ProjectionRunner(
+      harness.store,
+      harness.sql,
+      new LedgerProjection('ledger', streamPrefix),
+      {
+        pollMs: 3_600_000,
+      },
+    );
+    await runner.start();
+    try {
+      await harness.store.append(`${streamPrefix}1`, [newEvent()], { expectedVersion: 'no-stream' });
+      runner.wake();
+      await until(async () => (await count(harness.sql)) === 1, 'the event, after wake()', 5_000);
+    } finally {
+      await runner.stop();
+    }
+  });
+
+  it('two runners of one projection on one database apply each event once', async () => {
+    if (!harness.second) return; // PGlite: one process, one runner
+    const streamPrefix = prefix();
+    const other = await harness.second();
+    const runners = [
+      new ProjectionRunner(harness.store, harness.sql, new LedgerProjection('ledger', streamPrefix), {
+        batchSize: 7,
+        pollMs: 10,
+      }),
+      new ProjectionRunner(other.store, other.sql, new LedgerProjection('ledger', streamPrefix), {
+        batchSize: 11,
+        pollMs: 10,
+      }),
+    ];
+    await Promise.all(runners.map((runner) => runner.start()));
+    try {
+      await Promise.all(
+        Array.from({ length: 20 }, (_, s) =>
+          harness.store.append(`${streamPrefix}${s}`, [newEvent(), newEvent()], {
+            expectedVersion: 'no-stream',
+          }),
+        ),
+      );
+      await until(async () => (await count(harness.sql)) === 40, 'all 40 events');
+      await Promise.all(runners.map((runner) => runner.catchUp()));
+      expect(await count(harness.sql)).toBe(40);
+    } finally {
+      await Promise.all(runners.map((runner) => runner.stop()));
+    }
+  });
+});

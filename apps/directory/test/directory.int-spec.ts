@@ -308,6 +308,39 @@ describe('directory service over NATS (PostgreSQL store)', () => {
       expect(await store.readStream(`contact-point-${id}`)).toHaveLength(1);
     });
 
+    it('a retry after a lost reply (the caller gave up waiting) returns the first result, one effect', async () => {
+      const impatient = await testClient(namespace, { timeoutMs: 1 });
+      const organisationId = randomUUID();
+      const idempotencyKey = randomUUID();
+      const command = { organisationId, name: 'Eurojust', acronym: 'EJ', kind: 'other' as const };
+      try {
+        const lost = await failureOf(
+          impatient.send('focal.directory.liaison-organisation.register', actors.secretariat, command, {
+            idempotencyKey,
+          }),
+        );
+        expect(lost).toMatchObject({ code: 'Unavailable' });
+      } finally {
+        await impatient.close();
+      }
+      // The service carried on without the caller.
+      const deadline = Date.now() + 5_000;
+      while ((await store.readStream(`liaison-organisation-${organisationId}`)).length === 0) {
+        if (Date.now() > deadline) throw new Error('the first attempt was never applied');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const retry = await client.send(
+        'focal.directory.liaison-organisation.register',
+        actors.secretariat,
+        command,
+        {
+          idempotencyKey,
+        },
+      );
+      expect(retry).toMatchObject({ version: 1 });
+      expect(await store.readStream(`liaison-organisation-${organisationId}`)).toHaveLength(1);
+    });
+
     it('ten copies racing with one key make one effect and the same reply', async () => {
       const organisationId = randomUUID();
       const idempotencyKey = randomUUID();

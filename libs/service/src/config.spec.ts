@@ -1,0 +1,46 @@
+import { ConfigError, loadServiceConfig } from './config.js';
+
+const problemsOf = (env: Record<string, string>) => {
+  try {
+    loadServiceConfig(env);
+  } catch (error) {
+    return (error as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+describe('service configuration', () => {
+  it('defaults to the embedded store under ./data and the local NATS', () => {
+    expect(loadServiceConfig({})).toEqual({
+      natsUrl: 'nats://127.0.0.1:4222',
+      store: { kind: 'pglite', dataDir: './data' },
+    });
+  });
+
+  it('reads a PostgreSQL store and a namespace', () => {
+    expect(
+      loadServiceConfig({
+        FOCAL_STORE: 'postgres',
+        DATABASE_URL: 'postgres://db/focal',
+        NATS_URL: 'nats://nats:4222',
+        FOCAL_NATS_NAMESPACE: 'staging',
+      }),
+    ).toEqual({
+      natsUrl: 'nats://nats:4222',
+      natsNamespace: 'staging',
+      store: { kind: 'postgres', databaseUrl: 'postgres://db/focal' },
+    });
+  });
+
+  it('names every problem at once, each with its fix', () => {
+    expect(problemsOf({ FOCAL_STORE: 'mysql', NATS_URL: 'localhost' })).toEqual([
+      'NATS_URL=localhost is not a URL: give e.g. nats://host:port',
+      'FOCAL_STORE=mysql is not a store: use one of pglite, postgres, eventstoredb',
+    ]);
+    expect(problemsOf({ FOCAL_STORE: 'eventstoredb', FOCAL_NATS_NAMESPACE: 'a.b' })).toEqual([
+      'DATABASE_URL (keys and projections beside EventStoreDB) is not set: give a postgres://… URL',
+      'EVENTSTOREDB_URL is not set: give a esdb://… URL',
+      'FOCAL_NATS_NAMESPACE=a.b may hold only letters, digits, _ and -',
+    ]);
+  });
+});

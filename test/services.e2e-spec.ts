@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+
+import { openPostgresEventStore, type EventStore } from '@focal/events';
+import type { CommandReply } from '@focal/contracts';
+
+import { createTestDatabase, type TestDatabase } from './support/postgres.js';
+import { spawnService, stopProcess, waitForLine, type ServiceProcess } from './support/processes.js';
+import { actors, natsUrl, testClient, testNamespace, type TestClient } from './support/services.js';
+
+const personal = { fullName: 'Anna Nowak', email: 'anna.nowak@pk.gov.pl' };
+const post = { role: 'prosecutor' as const, authority: 'Prokuratura Krajowa', languages: ['pl', 'en'] };
+
+describe('a service process, started from its main.ts', () => {
+  let db: TestDatabase;
+  let store: EventStore;
+  let namespace: string;
+  let client: TestClient;
+  const running: ServiceProcess[] = [];
+
+  const start = async () => {
+    const service = spawnService('directory', {
+      NATS_URL: natsUrl,
+      FOCAL_NATS_NAMESPACE: namespace,
+      FOCAL_STORE: 'postgres',
+      DATABASE_URL: db.url,
+    });
+    running.push(service);
+    await waitForLine(service, /listening on/);
+    return service;
+  };
+
+  const register = (contactPointId: string, idempotencyKey: string) =>
+    client.send(
+      'focal.directory.contact-point.register',
+      actors.secretariat,
+      { contactPointId, state: 'PL', personal, primary: false, expertise: [], ...post },
+      { idempotencyKey },
+    );
+
+  /**
+   * Twenty callers sending one command after another, as traffic does, until `enough` of them were answered;
+   * then `interrupt` runs while about twenty are in flight, and each caller stops at its first failure.
+   */
+  const traffic = async (enough: number, interrupt: () => void) => {
+    const sent: { id: string; key: string }[] = [];
+    const replies = new Map<string, CommandReply>();
+    let interrupted = false;
+    await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        for (;;) {
+          const command = { id: randomUUID(), key: randomUUID() };
+          sent.push(command);
+          try {
+            replies.set(command.id, await register(command.id, command.key));
+          } catch {
+            return;
+          }
+          if (!interrupted && replies.size >= enough) {
+            interrupted = true;
+            interrupt();
+          }
+        }
+      }),
+    );
+    return { sent, replies };
+  };
+
+  beforeAll(async () => {
+    db = await createTestDatabase('process');
+    store = await openPostgresEventStore({ connectionString: db.url });
+  });
+
+  beforeEach(async () => {
+    namespace = testNamespace('process');
+    client = await testClient(namespace, { timeoutMs: 3_000 });
+  });
+
+  afterEach(async () => {
+    await client.close();
+    for (const service of running.splice(0)) await stopProcess(service.child);
+  });
+
+  afterAll(async () => {
+    await store?.close();
+    await db?.drop();
+  });
+
+  it('refuses to start on bad configuration, naming every problem', async () => {
+    const service = spawnService('directory', {
+      NATS_URL: 'http://localhost:4222',
+      FOCAL_STORE: 'postgres',
+      DATABASE_URL: '',
+    });
+    running.push(service);
+    expect(await service.exited).toBe(1);
+    const output = service.lines.join('\n');
+    expect(output).toMatch(/NATS_URL=http:\/\/localhost:4222 must start with nats:\/\//);
+    expect(output).toMatch(/DATABASE_URL is not set/);
+    // Structured logs: every line is one JSON object.
+    for (const line of service.lines) expect(() => JSON.parse(line)).not.toThrow();
+  });
+
+  it('killed in the middle of commands and restarted: retried commands lose nothing and double nothing', async () => {
+    const first = await start();
+    const { sent, replies } = await traffic(100, () => first.child.kill('SIGKILL'));
+    await first.exited;
+    expect(sent.length - replies.size).toBeGreaterThan(0);
+    const stored = async () =>
+      (await store.readAll({ filter: { streamPrefixes: ['contact-point-'] }, limit: 10_000 })).filter(
+        (event) => sent.some((command) => event.streamId === `contact-point-${command.id}`),
+      );
+    const storedBeforeRetry = (await stored()).length;
+
+    await start();
+    // The callers retry everything they are unsure of, and even what was answered, with the same keys.
+    const retried = await Promise.all(sent.map(({ id, key }) => register(id, key)));
+    for (const [index, { id }] of sent.entries()) {
+      const earlier = replies.get(id);
+      if (earlier) expect(retried[index]).toEqual(earlier);
+      expect(await store.readStream(`contact-point-${id}`)).toHaveLength(1);
+    }
+    expect(await stored()).toHaveLength(sent.length);
+    // Commands applied before the kill whose replies were lost were not applied again.
+    expect(storedBeforeRetry).toBeGreaterThanOrEqual(replies.size);
+  });
+
+  it('on SIGTERM, leaves the queue group, answers the commands in flight, then exits 0', async () => {
+    const service = await start();
+    const { sent, replies } = await traffic(100, () => service.child.kill('SIGTERM'));
+    expect(await service.exited).toBe(0);
+    // Every command it applied was answered: none was cut off between its append and its reply.
+    const applied = new Set(
+      (await store.readAll({ filter: { streamPrefixes: ['contact-point-'] }, limit: 10_000 }))
+        .map((event) => event.streamId.slice('contact-point-'.length))
+        .filter((id) => sent.some((command) => command.id === id)),
+    );
+    expect(applied).toEqual(new Set(replies.keys()));
+    expect(replies.size).toBeGreaterThan(100);
+    const log = service.lines.join('\n');
+    expect(log).toMatch(/draining commands in flight/);
+    expect(log).toMatch(/directory stopped/);
+  });
+});

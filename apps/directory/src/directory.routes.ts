@@ -1,17 +1,16 @@
-import type { CommandRoutes } from '@focal/service';
 import {
   checkCountry,
   checkUuid,
   contactPointDecider,
   contactPointStreamId,
   DomainError,
-  invalid,
   liaisonOrganisationDecider,
   liaisonOrganisationStreamId,
   stateDecider,
   stateStreamId,
 } from '@focal/domain';
-import { handleCommand, type EventCodec, type EventStore, type KeyStore } from '@focal/events';
+import type { EventCodec, EventStore, KeyStore } from '@focal/events';
+import { commandRoute, streamNamedBy, type CommandRoutes } from '@focal/service';
 
 import type { PrimaryContactPointsProjection } from './primary-contact-points.projection.js';
 
@@ -25,10 +24,11 @@ export interface DirectoryDeps {
   };
 }
 
-/** Ids become stream names: check them before any read. */
-function idOrInvalid(field: string, problem: string | undefined) {
-  if (problem) throw invalid({ [field]: problem });
-}
+const state = (fields: { code: string }) => streamNamedBy('code', fields.code, checkCountry, stateStreamId);
+const contactPoint = (fields: { contactPointId: string }) =>
+  streamNamedBy('contactPointId', fields.contactPointId, checkUuid, contactPointStreamId);
+const organisation = (fields: { organisationId: string }) =>
+  streamNamedBy('organisationId', fields.organisationId, checkUuid, liaisonOrganisationStreamId);
 
 /** Maps each directory command to its aggregate's stream, facts and decider. No business rule lives here. */
 export function directoryRoutes({
@@ -39,68 +39,61 @@ export function directoryRoutes({
 }: DirectoryDeps): CommandRoutes<'directory'> {
   const options = { store, codec };
 
+  // The state's primary as of every contact-point event stored before the command arrived.
   const currentPrimary = async (holder: { state?: string; contactPointId?: string }) => {
     await primaries.catchUp();
     const id = await primaries.query.primaryFor(holder);
     return id ? { currentPrimary: id } : {};
   };
 
-  return {
-    'focal.directory.state.admit': (fields, { actor, at, context }) => {
-      idOrInvalid('code', checkCountry(fields.code));
-      const command = { type: 'AdmitState' as const, actor, at, ...fields };
-      return handleCommand(options, stateDecider, stateStreamId(fields.code), command, context);
-    },
-    'focal.directory.state.change-status': (fields, { actor, at, context }) => {
-      idOrInvalid('code', checkCountry(fields.code));
-      const command = { type: 'ChangeStateStatus' as const, actor, at, ...fields };
-      return handleCommand(options, stateDecider, stateStreamId(fields.code), command, context);
-    },
+  const eraseContactPointPersonalData: CommandRoutes<'directory'>['focal.directory.contact-point.erase-personal-data'] =
+    commandRoute(options, contactPointDecider, 'EraseContactPointPersonalData', contactPoint);
 
-    'focal.directory.contact-point.register': async (fields, { actor, at, context }) => {
-      idOrInvalid('contactPointId', checkUuid(fields.contactPointId));
-      const facts = fields.primary && fields.state ? await currentPrimary({ state: fields.state }) : {};
-      const command = { type: 'RegisterContactPoint' as const, actor, at, ...fields, facts };
-      const streamId = contactPointStreamId(fields.contactPointId);
-      return handleCommand(options, contactPointDecider, streamId, command, context);
-    },
-    'focal.directory.contact-point.change-details': (fields, { actor, at, context }) => {
-      idOrInvalid('contactPointId', checkUuid(fields.contactPointId));
-      const command = { type: 'ChangeContactPointDetails' as const, actor, at, ...fields };
-      const streamId = contactPointStreamId(fields.contactPointId);
-      return handleCommand(options, contactPointDecider, streamId, command, context);
-    },
-    'focal.directory.contact-point.designate-primary': async (fields, { actor, at, context }) => {
-      idOrInvalid('contactPointId', checkUuid(fields.contactPointId));
-      const facts = await currentPrimary({ contactPointId: fields.contactPointId });
-      const command = { type: 'DesignatePrimaryContactPoint' as const, actor, at, ...fields, facts };
-      const streamId = contactPointStreamId(fields.contactPointId);
-      return handleCommand(options, contactPointDecider, streamId, command, context);
-    },
-    'focal.directory.contact-point.retire': (fields, { actor, at, context }) => {
-      idOrInvalid('contactPointId', checkUuid(fields.contactPointId));
-      const command = { type: 'RetireContactPoint' as const, actor, at, ...fields };
-      const streamId = contactPointStreamId(fields.contactPointId);
-      return handleCommand(options, contactPointDecider, streamId, command, context);
-    },
-    'focal.directory.contact-point.reinstate': (fields, { actor, at, context }) => {
-      idOrInvalid('contactPointId', checkUuid(fields.contactPointId));
-      const command = { type: 'ReinstateContactPoint' as const, actor, at, ...fields };
-      const streamId = contactPointStreamId(fields.contactPointId);
-      return handleCommand(options, contactPointDecider, streamId, command, context);
-    },
-    'focal.directory.contact-point.confirm': (fields, { actor, at, context }) => {
-      idOrInvalid('contactPointId', checkUuid(fields.contactPointId));
-      const command = { type: 'ConfirmContactPoint' as const, actor, at, ...fields };
-      const streamId = contactPointStreamId(fields.contactPointId);
-      return handleCommand(options, contactPointDecider, streamId, command, context);
-    },
-    'focal.directory.contact-point.erase-personal-data': async (fields, { actor, at, context }) => {
-      idOrInvalid('contactPointId', checkUuid(fields.contactPointId));
-      const command = { type: 'EraseContactPointPersonalData' as const, actor, at, ...fields };
-      const streamId = contactPointStreamId(fields.contactPointId);
+  return {
+    'focal.directory.state.admit': commandRoute(options, stateDecider, 'AdmitState', state),
+    'focal.directory.state.change-status': commandRoute(options, stateDecider, 'ChangeStateStatus', state),
+
+    'focal.directory.contact-point.register': commandRoute(
+      options,
+      contactPointDecider,
+      'RegisterContactPoint',
+      contactPoint,
+      async (fields) => (fields.primary && fields.state ? currentPrimary({ state: fields.state }) : {}),
+    ),
+    'focal.directory.contact-point.change-details': commandRoute(
+      options,
+      contactPointDecider,
+      'ChangeContactPointDetails',
+      contactPoint,
+    ),
+    'focal.directory.contact-point.designate-primary': commandRoute(
+      options,
+      contactPointDecider,
+      'DesignatePrimaryContactPoint',
+      contactPoint,
+      (fields) => currentPrimary({ contactPointId: fields.contactPointId }),
+    ),
+    'focal.directory.contact-point.retire': commandRoute(
+      options,
+      contactPointDecider,
+      'RetireContactPoint',
+      contactPoint,
+    ),
+    'focal.directory.contact-point.reinstate': commandRoute(
+      options,
+      contactPointDecider,
+      'ReinstateContactPoint',
+      contactPoint,
+    ),
+    'focal.directory.contact-point.confirm': commandRoute(
+      options,
+      contactPointDecider,
+      'ConfirmContactPoint',
+      contactPoint,
+    ),
+    'focal.directory.contact-point.erase-personal-data': async (fields, request) => {
       try {
-        const result = await handleCommand(options, contactPointDecider, streamId, command, context);
+        const result = await eraseContactPointPersonalData(fields, request);
         // The event first, then the key: a crash in between leaves the key to the next attempt (below).
         await keys.destroy(fields.contactPointId);
         return result;
@@ -109,7 +102,7 @@ export function directoryRoutes({
         if (
           error instanceof DomainError &&
           error.reason === 'contact-point/erased' &&
-          actor.role === 'secretariat'
+          request.actor.role === 'secretariat'
         ) {
           await keys.destroy(fields.contactPointId);
         }
@@ -117,29 +110,29 @@ export function directoryRoutes({
       }
     },
 
-    'focal.directory.liaison-organisation.register': (fields, { actor, at, context }) => {
-      idOrInvalid('organisationId', checkUuid(fields.organisationId));
-      const command = { type: 'RegisterLiaisonOrganisation' as const, actor, at, ...fields };
-      const streamId = liaisonOrganisationStreamId(fields.organisationId);
-      return handleCommand(options, liaisonOrganisationDecider, streamId, command, context);
-    },
-    'focal.directory.liaison-organisation.change-details': (fields, { actor, at, context }) => {
-      idOrInvalid('organisationId', checkUuid(fields.organisationId));
-      const command = { type: 'ChangeLiaisonOrganisationDetails' as const, actor, at, ...fields };
-      const streamId = liaisonOrganisationStreamId(fields.organisationId);
-      return handleCommand(options, liaisonOrganisationDecider, streamId, command, context);
-    },
-    'focal.directory.liaison-organisation.suspend': (fields, { actor, at, context }) => {
-      idOrInvalid('organisationId', checkUuid(fields.organisationId));
-      const command = { type: 'SuspendLiaisonOrganisation' as const, actor, at, ...fields };
-      const streamId = liaisonOrganisationStreamId(fields.organisationId);
-      return handleCommand(options, liaisonOrganisationDecider, streamId, command, context);
-    },
-    'focal.directory.liaison-organisation.reinstate': (fields, { actor, at, context }) => {
-      idOrInvalid('organisationId', checkUuid(fields.organisationId));
-      const command = { type: 'ReinstateLiaisonOrganisation' as const, actor, at, ...fields };
-      const streamId = liaisonOrganisationStreamId(fields.organisationId);
-      return handleCommand(options, liaisonOrganisationDecider, streamId, command, context);
-    },
+    'focal.directory.liaison-organisation.register': commandRoute(
+      options,
+      liaisonOrganisationDecider,
+      'RegisterLiaisonOrganisation',
+      organisation,
+    ),
+    'focal.directory.liaison-organisation.change-details': commandRoute(
+      options,
+      liaisonOrganisationDecider,
+      'ChangeLiaisonOrganisationDetails',
+      organisation,
+    ),
+    'focal.directory.liaison-organisation.suspend': commandRoute(
+      options,
+      liaisonOrganisationDecider,
+      'SuspendLiaisonOrganisation',
+      organisation,
+    ),
+    'focal.directory.liaison-organisation.reinstate': commandRoute(
+      options,
+      liaisonOrganisationDecider,
+      'ReinstateLiaisonOrganisation',
+      organisation,
+    ),
   };
 }

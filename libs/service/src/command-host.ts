@@ -11,8 +11,14 @@ import {
   type RpcErrorBody,
   type ServiceName,
 } from '@focal/contracts';
-import { DomainError, invalid, type Actor } from '@focal/domain';
-import { fingerprintOf, type CommandContext, type CommandResult } from '@focal/events';
+import { DomainError, invalid, type Actor, type Decider, type DomainEvent } from '@focal/domain';
+import {
+  fingerprintOf,
+  handleCommand,
+  type CommandContext,
+  type CommandHandlerOptions,
+  type CommandResult,
+} from '@focal/events';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { LoggerService } from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
@@ -166,4 +172,46 @@ export class CommandHost<Service extends ServiceName = ServiceName> {
       message: `the ${this.service} service failed to handle ${subject}; send it again with the same idempotency key: it takes effect at most once`,
     };
   }
+}
+
+/**
+ * A route that turns a command's fields into its domain command (type, actor, time, facts) and hands it to
+ * the one command handler. `streamOf` checks the id the stream is named after, before anything is read.
+ */
+export function commandRoute<
+  Command extends { type: string },
+  State,
+  Event extends DomainEvent,
+  Fields extends object,
+>(
+  options: CommandHandlerOptions,
+  decider: Decider<Command, State, Event>,
+  type: Command['type'],
+  // NoInfer: the fields' type comes from the subject the route serves, not from these helpers.
+  streamOf: (fields: NoInfer<Fields>) => string,
+  facts?: (fields: NoInfer<Fields>, request: CommandRequest) => Promise<object>,
+): (fields: Fields, request: CommandRequest) => Promise<CommandResult> {
+  return async (fields, request) => {
+    const streamId = streamOf(fields);
+    const command = {
+      type,
+      actor: request.actor,
+      at: request.at,
+      ...fields,
+      ...(facts ? { facts: await facts(fields, request) } : {}),
+    } as unknown as Command;
+    return handleCommand(options, decider, streamId, command, request.context);
+  };
+}
+
+/** The stream named after a checked id; an id the domain refuses is an Invalid naming its field. */
+export function streamNamedBy(
+  field: string,
+  id: string,
+  check: (id: string) => string | undefined,
+  name: (id: string) => string,
+) {
+  const problem = check(id);
+  if (problem) throw invalid({ [field]: problem });
+  return name(id);
 }

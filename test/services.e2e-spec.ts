@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 
 import { openPostgresEventStore, type EventStore } from '@focal/events';
 import type { CommandReply } from '@focal/contracts';
@@ -98,6 +101,28 @@ describe('a service process, started from its main.ts', () => {
     expect(output).toMatch(/DATABASE_URL is not set/);
     // Structured logs: every line is one JSON object.
     for (const line of service.lines) expect(() => JSON.parse(line)).not.toThrow();
+  });
+
+  it('runs on the embedded store, and a second process on the same directory is refused, not let in', async () => {
+    const dataDir = join(mkdtempSync(join(tmpdir(), 'focal-')), 'data');
+    const env = {
+      NATS_URL: natsUrl,
+      FOCAL_NATS_NAMESPACE: namespace,
+      FOCAL_STORE: 'pglite',
+      FOCAL_DATA_DIR: dataDir,
+    };
+    const first = spawnService('directory', env);
+    running.push(first);
+    await waitForLine(first, /listening on/);
+    const id = randomUUID();
+    expect(await register(id, randomUUID())).toMatchObject({ streamId: `contact-point-${id}`, version: 1 });
+
+    const second = spawnService('directory', env);
+    running.push(second);
+    expect(await second.exited).toBe(1);
+    expect(second.lines.join('\n')).toMatch(/is open in process \d+; PGlite serves one process/);
+    await stopProcess(first.child, 'SIGTERM');
+    rmSync(dirname(dataDir), { recursive: true, force: true });
   });
 
   it('killed in the middle of commands and restarted: retried commands lose nothing and double nothing', async () => {

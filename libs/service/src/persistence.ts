@@ -1,3 +1,6 @@
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+
 import {
   EventStoreDbEventStore,
   PgDriver,
@@ -19,11 +22,53 @@ export interface Persistence {
   close(): Promise<void>;
 }
 
+/**
+ * PGlite serves one process: a second one opening the same directory would corrupt it. A lock file beside
+ * the directory, holding the owner's pid, refuses the second process with what to do instead; a lock left
+ * by a process that died is taken over.
+ */
+function lockDataDir(dataDir: string): () => void {
+  const lock = `${resolve(dataDir)}.lock`;
+  mkdirSync(dirname(lock), { recursive: true });
+  for (;;) {
+    try {
+      writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      return () => rmSync(lock, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const owner = Number(readFileSync(lock, 'utf8'));
+      if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) {
+        throw new Error(
+          `the embedded store in ${dataDir} is open in process ${owner}; PGlite serves one process: run the ` +
+            'services together in that process, or set FOCAL_STORE=postgres and DATABASE_URL to share a server',
+        );
+      }
+      rmSync(lock, { force: true });
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export async function openPersistence(config: StoreConfig): Promise<Persistence> {
-  const sql: SqlDriver =
-    config.kind === 'pglite'
-      ? await PGliteDriver.open(config.dataDir)
-      : new PgDriver({ connectionString: config.databaseUrl });
+  const unlock = config.kind === 'pglite' ? lockDataDir(config.dataDir) : () => undefined;
+  let sql: SqlDriver;
+  try {
+    sql =
+      config.kind === 'pglite'
+        ? await PGliteDriver.open(config.dataDir)
+        : new PgDriver({ connectionString: config.databaseUrl });
+  } catch (error) {
+    unlock();
+    throw error;
+  }
   try {
     const store: EventStore =
       config.kind === 'eventstoredb'
@@ -37,10 +82,12 @@ export async function openPersistence(config: StoreConfig): Promise<Persistence>
       async close() {
         await store.close();
         await sql.close();
+        unlock();
       },
     };
   } catch (error) {
     await sql.close().catch(() => undefined);
+    unlock();
     throw error;
   }
 }

@@ -41,6 +41,7 @@ function lockDataDir(dataDir: string): () => void {
         throw new Error(
           `the embedded store in ${dataDir} is open in process ${owner}; PGlite serves one process: run the ` +
             'services together in that process, or set FOCAL_STORE=postgres and DATABASE_URL to share a server',
+          { cause: error },
         );
       }
       rmSync(lock, { force: true });

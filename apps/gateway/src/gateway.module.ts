@@ -1,12 +1,53 @@
-import { Controller, Get, Module } from '@nestjs/common';
+import type { CommandClient } from '@focal/contracts';
+import type { EventStore } from '@focal/events';
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import type { Registry } from 'prom-client';
 
-@Controller('health')
-export class HealthController {
-  @Get('live')
-  live(): { status: 'ok' } {
-    return { status: 'ok' };
-  }
+import type { Authenticator } from './auth/authenticator.js';
+import {
+  ContactPointsController,
+  LiaisonOrganisationsController,
+  StatesController,
+} from './controllers/directory.controller.js';
+import { MeetingRequestsController, ThreadsController } from './controllers/messaging.controller.js';
+import { METRICS, NATS_STATUS, OperationsController } from './controllers/operations.controller.js';
+import { AUTHENTICATOR, AuthGuard, CommandGateway, COMMANDS, READ_MODELS, STORE } from './http/context.js';
+import type { ReadModels } from './read-models/read-models.js';
+
+export interface GatewayDeps {
+  store: EventStore;
+  readModels: ReadModels;
+  commands: CommandClient;
+  authenticator: Authenticator;
+  metrics: Registry;
+  natsConnected: () => boolean;
 }
 
-@Module({ controllers: [HealthController] })
-export class GatewayModule {}
+/** The HTTP API: its adapters come in by injection, so the tests and the embedded mode choose them. */
+@Module({})
+export class GatewayModule {
+  static register(deps: GatewayDeps): DynamicModule {
+    return {
+      module: GatewayModule,
+      controllers: [
+        OperationsController,
+        StatesController,
+        ContactPointsController,
+        LiaisonOrganisationsController,
+        MeetingRequestsController,
+        ThreadsController,
+      ],
+      providers: [
+        { provide: STORE, useValue: deps.store },
+        { provide: READ_MODELS, useValue: deps.readModels },
+        { provide: COMMANDS, useValue: deps.commands },
+        { provide: AUTHENTICATOR, useValue: deps.authenticator },
+        { provide: METRICS, useValue: deps.metrics },
+        { provide: NATS_STATUS, useValue: deps.natsConnected },
+        { provide: APP_GUARD, useClass: AuthGuard },
+        CommandGateway,
+      ],
+    };
+  }
+}

@@ -1,27 +1,25 @@
 import 'reflect-metadata';
 
-import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { jsonLogger, openPersistence } from '@focal/service';
 
-import { GatewayModule } from './gateway.module.js';
+import { loadGatewayConfig } from './gateway.config.js';
+import { startGateway } from './gateway-app.js';
 
-/** The HTTP gateway; its API arrives with the gateway issue (see the README). */
-async function bootstrap(): Promise<void> {
-  const port = Number(process.env.PORT ?? 3000);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
-    throw new Error(`PORT=${process.env.PORT} is not a port number: use 0 to 65535`);
+/** The HTTP gateway as its own process (several may run); configuration in the README. */
+const logger = jsonLogger('gateway');
+void (async () => {
+  const config = loadGatewayConfig();
+  const persistence = await openPersistence(config.store);
+  const gateway = await startGateway({ config, persistence, logger });
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => {
+      void gateway
+        .stop()
+        .then(() => persistence.close())
+        .then(() => process.exit(0));
+    });
   }
-  const app = await NestFactory.create<NestFastifyApplication>(GatewayModule, new FastifyAdapter(), {
-    logger: ['error', 'warn'],
-  });
-  app.enableShutdownHooks();
-  await app.listen(port, '127.0.0.1');
-  console.log(
-    JSON.stringify({ level: 'info', service: 'gateway', message: `listening on ${await app.getUrl()}` }),
-  );
-}
-
-bootstrap().catch((error: unknown) => {
-  console.error(JSON.stringify({ level: 'fatal', service: 'gateway', message: (error as Error).message }));
+})().catch((error: unknown) => {
+  logger.error((error as Error).message);
   process.exit(1);
 });

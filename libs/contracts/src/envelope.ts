@@ -32,6 +32,8 @@ export const commandEnvelopeSchema = z.strictObject({
   causationId: id.optional(),
   /** When the command was issued (ISO instant); the service's clock when absent. */
   at: z.string().optional(),
+  /** Refuse the command (Conflict, reason `version-mismatch`) unless the stream is at this version (If-Match). */
+  expectedVersion: z.number().int().min(0).optional(),
   command: z.unknown(),
 });
 

@@ -111,6 +111,9 @@ export class CommandHost<Service extends ServiceName = ServiceName> {
         metadata: { actor, correlationId, ...(causationId ? { causationId } : {}) },
         idempotencyKey,
         fingerprint: fingerprintOf({ type: spec.type, fields: fields.data }),
+        ...(envelope.data.expectedVersion !== undefined
+          ? { expectedVersion: envelope.data.expectedVersion }
+          : {}),
       },
     };
     const route = this.routes[subject] as (

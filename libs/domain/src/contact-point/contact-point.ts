@@ -121,15 +121,20 @@ export const isErased = (personal: PersonalData | ErasedPersonalData): personal 
 
 const dateOf = (instant: string) => new Date(instant).toISOString().slice(0, 10);
 
+/** Whether an entry last confirmed on `lastConfirmedOn` is 12 months or more unconfirmed on `asOf` (YYYY-MM-DD). */
+export function confirmationOverdue(lastConfirmedOn: string, asOf: string): boolean {
+  const due = new Date(`${lastConfirmedOn}T00:00:00Z`);
+  due.setUTCFullYear(due.getUTCFullYear() + 1);
+  return due.toISOString().slice(0, 10) <= asOf;
+}
+
 /**
  * An entry not confirmed for 12 months as of `asOf` (YYYY-MM-DD) is stale; retired and erased entries are not
  * reported.
  */
 export function isStale(state: ContactPointState, asOf: string): boolean {
   if (!state.registered || state.status === 'retired' || isErased(state.personal)) return false;
-  const due = new Date(`${state.lastConfirmedOn}T00:00:00Z`);
-  due.setUTCFullYear(due.getUTCFullYear() + 1);
-  return due.toISOString().slice(0, 10) <= asOf;
+  return confirmationOverdue(state.lastConfirmedOn, asOf);
 }
 
 export function staleContactPoints<S extends ContactPointState>(states: readonly S[], asOf: string): S[] {

@@ -25,6 +25,8 @@ export interface CommandContext {
   idempotencyKey: string;
   /** Identifies the command's content, so that a reused key with another command is told from a retry. */
   fingerprint: string;
+  /** The version the caller last saw (If-Match): the command is refused if the stream moved since. */
+  expectedVersion?: number;
 }
 
 export interface CommandResult {
@@ -95,6 +97,13 @@ export async function handleCommand<Command, State, Event extends DomainEvent>(
     const earlier = firstResultFor(recorded, principal, idempotencyKey, fingerprint, streamId);
     if (earlier) return earlier;
 
+    const current = recorded.at(-1)?.streamVersion ?? 0;
+    if (context.expectedVersion !== undefined && context.expectedVersion !== current) {
+      throw conflict(
+        'version-mismatch',
+        `${streamId} is at version ${current}, not ${context.expectedVersion}: read it again and decide on what it is now`,
+      );
+    }
     const state = fold(decider, (await codec.decode(streamId, recorded)) as Event[]);
     const decision = decider.decide(command, state);
     if (decision instanceof DomainError) throw decision;

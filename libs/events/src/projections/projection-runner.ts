@@ -98,6 +98,25 @@ export class ProjectionRunner {
     return row?.position ? this.store.parsePosition(row.position) : undefined;
   }
 
+  /** How far behind the log the projection is: events not yet applied, and the age of the oldest of them. */
+  async lag(limit = 10_000): Promise<{ events: number; milliseconds: number }> {
+    const after = await this.checkpoint();
+    const pending = await this.store.readAll({
+      ...(after ? { after } : {}),
+      limit,
+      ...(this.projection.filter ? { filter: this.projection.filter } : {}),
+    });
+    const oldest = pending[0];
+    return {
+      events: pending.length,
+      milliseconds: oldest ? Math.max(0, Date.now() - oldest.recordedAt.getTime()) : 0,
+    };
+  }
+
+  get name(): string {
+    return this.projection.name;
+  }
+
   async stop(): Promise<void> {
     this.stopping.abort();
     await this.loop;

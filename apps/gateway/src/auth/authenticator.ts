@@ -1,0 +1,113 @@
+import type { Actor } from '@focal/domain';
+import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+
+import { Problem } from '../http/problem.js';
+import type { ReadModels } from '../read-models/read-models.js';
+
+export const DEVELOPMENT_SECRET = 'focal-development-secret-do-not-use-in-production';
+
+const ROLES = ['secretariat', 'member-state', 'observer-state', 'liaison-organisation', 'auditor'] as const;
+const unauthorized = (detail: string) => new Problem(401, 'unauthenticated', 'Unauthenticated', detail);
+const refused = (reason: string, detail: string) => new Problem(403, reason, 'Not allowed', detail);
+
+/** Signs a token as `npm run token` and the tests do. */
+export async function signToken(
+  secret: string,
+  claims: { sub: string; role: Actor['role']; state?: string; organisation?: string },
+  expiresIn = '8h',
+): Promise<string> {
+  return new SignJWT({
+    role: claims.role,
+    ...(claims.state ? { state: claims.state } : {}),
+    ...(claims.organisation ? { organisation: claims.organisation } : {}),
+  })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(claims.sub)
+    .setIssuedAt()
+    .setExpirationTime(expiresIn)
+    .sign(new TextEncoder().encode(secret));
+}
+
+/**
+ * Who is calling: a HS256 bearer token with `sub`, `role`, `exp` and `state` or `organisation`, whose
+ * principal stands in the directory now (an admitted state whose status matches the role, an organisation
+ * that is not suspended).
+ */
+export class Authenticator {
+  private readonly key: Uint8Array;
+
+  constructor(
+    secret: string,
+    private readonly readModels: ReadModels,
+  ) {
+    this.key = new TextEncoder().encode(secret);
+  }
+
+  async authenticate(authorization: string | undefined): Promise<Actor> {
+    const token = /^Bearer (.+)$/i.exec(authorization ?? '')?.[1];
+    if (!token)
+      throw unauthorized(
+        'send a token: Authorization: Bearer <JWT> (npm run token prints one for development)',
+      );
+    let claims: Record<string, unknown>;
+    try {
+      ({ payload: claims } = await jwtVerify(token, this.key, {
+        algorithms: ['HS256'],
+        requiredClaims: ['exp', 'sub'],
+      }));
+    } catch (error) {
+      const expired = error instanceof joseErrors.JWTExpired;
+      throw unauthorized(
+        expired ? 'the token has expired: get a new one' : 'the token is not valid: get a new one',
+      );
+    }
+    const role = claims.role as Actor['role'];
+    if (!ROLES.includes(role))
+      throw unauthorized(`the token's role ${JSON.stringify(claims.role)} is not a Focal role`);
+    const actor: Actor = { principal: String(claims.sub), role };
+    if (role === 'member-state' || role === 'observer-state') {
+      if (typeof claims.state !== 'string') throw unauthorized(`a ${role} token must name its state`);
+      actor.state = claims.state;
+      await this.checkState(actor);
+    }
+    if (role === 'liaison-organisation') {
+      if (typeof claims.organisation !== 'string')
+        throw unauthorized('a liaison-organisation token must name its organisation');
+      actor.organisation = claims.organisation;
+      const organisation = await this.readModels.findFresh(() =>
+        this.readModels.organisation(claims.organisation as string),
+      );
+      if (!organisation) {
+        throw refused(
+          'principal/unknown-organisation',
+          `liaison organisation ${claims.organisation} is not in the directory`,
+        );
+      }
+      if (organisation.suspended) {
+        throw refused(
+          'principal/organisation-suspended',
+          `${organisation.acronym} is suspended: its principals are refused`,
+        );
+      }
+    }
+    return actor;
+  }
+
+  private async checkState(actor: Actor): Promise<void> {
+    const state = await this.readModels.findFresh(() => this.readModels.state(actor.state!));
+    if (!state) throw refused('principal/unknown-state', `${actor.state} is not admitted to the network`);
+    if (state.status === 'former') {
+      throw refused(
+        'principal/former-state',
+        `${state.code} left the network on ${state.since}: its principals are refused`,
+      );
+    }
+    const expected = actor.role === 'member-state' ? ['member'] : ['observer', 'guest'];
+    if (!expected.includes(state.status)) {
+      throw refused(
+        'principal/role-mismatch',
+        `${state.code} is ${state.status === 'member' ? 'a member' : `a${state.status === 'observer' ? 'n' : ''} ${state.status}`} state: a ${actor.role} token does not match; get a token for its status`,
+      );
+    }
+  }
+}

@@ -1,0 +1,225 @@
+import { CONTACT_POINT_ROLES, ORGANISATION_KINDS, STATE_STATUSES } from '@focal/domain';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+} from 'class-validator';
+
+/*
+ * Request bodies and queries at the edge: shapes and types only. The domain decides what the values may be
+ * (ISO codes, e-mail, dates in the future) and its Invalid answers name the fields the same way.
+ */
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+export class PutStateDto {
+  @ApiPropertyOptional({ example: 'France', description: 'required to admit a state' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  name?: string;
+
+  @ApiProperty({ enum: STATE_STATUSES })
+  @IsIn(STATE_STATUSES)
+  status!: (typeof STATE_STATUSES)[number];
+
+  @ApiProperty({ example: '2002-06-13', description: 'YYYY-MM-DD' })
+  @Matches(DATE, { message: 'effectiveFrom must be a date as YYYY-MM-DD' })
+  effectiveFrom!: string;
+}
+
+export class RegisterContactPointDto {
+  @ApiPropertyOptional({ example: 'FR', description: 'the state, or else `organisation`' })
+  @IsOptional()
+  @IsString()
+  state?: string;
+
+  @ApiPropertyOptional({ format: 'uuid', description: 'the liaison organisation, or else `state`' })
+  @IsOptional()
+  @IsUUID()
+  organisation?: string;
+
+  @ApiProperty({ example: 'Claire Martin' })
+  @IsString()
+  @MaxLength(200)
+  fullName!: string;
+
+  @ApiProperty({ example: 'claire.martin@justice.gouv.fr' })
+  @IsString()
+  email!: string;
+
+  @ApiPropertyOptional({ example: '+33140000000', description: 'E.164' })
+  @IsOptional()
+  @IsString()
+  phone?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(4000)
+  notes?: string;
+
+  @ApiProperty({ enum: CONTACT_POINT_ROLES })
+  @IsIn(CONTACT_POINT_ROLES)
+  role!: (typeof CONTACT_POINT_ROLES)[number];
+
+  @ApiProperty({ example: 'Parquet national antiterroriste' })
+  @IsString()
+  authority!: string;
+
+  @ApiProperty({ example: ['fr', 'en'], description: 'ISO 639-1 codes' })
+  @IsArray()
+  @ArrayMaxSize(30)
+  @IsString({ each: true })
+  languages!: string[];
+
+  @ApiPropertyOptional({ example: ['core international crimes'] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(30)
+  @IsString({ each: true })
+  expertise?: string[];
+
+  @ApiPropertyOptional({ default: false })
+  @IsOptional()
+  @IsBoolean()
+  primary?: boolean;
+}
+
+export class ChangeContactPointDto {
+  @ApiPropertyOptional({ enum: CONTACT_POINT_ROLES })
+  @IsOptional()
+  @IsIn(CONTACT_POINT_ROLES)
+  role?: (typeof CONTACT_POINT_ROLES)[number];
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  authority?: string;
+
+  @ApiPropertyOptional({ type: [String] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(30)
+  @IsString({ each: true })
+  languages?: string[];
+
+  @ApiPropertyOptional({ type: [String] })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(30)
+  @IsString({ each: true })
+  expertise?: string[];
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  fullName?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  email?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  phone?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  notes?: string;
+}
+
+export class ReasonDto {
+  @ApiProperty({ example: 'moved to another post' })
+  @IsString()
+  @MaxLength(2000)
+  reason!: string;
+}
+
+export class SearchContactPointsDto {
+  @ApiPropertyOptional({ example: 'FR' })
+  @IsOptional()
+  @Matches(/^[A-Z]{2}$/, { message: 'state must be an ISO 3166-1 alpha-2 code such as FR' })
+  state?: string;
+
+  @ApiPropertyOptional({ enum: CONTACT_POINT_ROLES })
+  @IsOptional()
+  @IsIn(CONTACT_POINT_ROLES)
+  role?: string;
+
+  @ApiPropertyOptional({ example: 'fr' })
+  @IsOptional()
+  @Matches(/^[a-z]{2}$/, { message: 'language must be an ISO 639-1 code such as fr' })
+  language?: string;
+
+  @ApiPropertyOptional({ enum: ['active', 'retired'] })
+  @IsOptional()
+  @IsIn(['active', 'retired'])
+  status?: string;
+
+  @ApiPropertyOptional({ description: 'free text over name, authority and expertise' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  q?: string;
+
+  @ApiPropertyOptional({ default: 50, maximum: 200 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  limit: number = 50;
+
+  @ApiPropertyOptional({ default: 0 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  offset: number = 0;
+}
+
+export class RegisterOrganisationDto {
+  @ApiProperty({ example: 'International Criminal Court' })
+  @IsString()
+  name!: string;
+
+  @ApiProperty({ example: 'ICC' })
+  @IsString()
+  acronym!: string;
+
+  @ApiProperty({ enum: ORGANISATION_KINDS })
+  @IsIn(ORGANISATION_KINDS)
+  kind!: (typeof ORGANISATION_KINDS)[number];
+}
+
+export class ChangeOrganisationDto {
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  name?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  acronym?: string;
+
+  @ApiPropertyOptional({ enum: ORGANISATION_KINDS })
+  @IsOptional()
+  @IsIn(ORGANISATION_KINDS)
+  kind?: (typeof ORGANISATION_KINDS)[number];
+}

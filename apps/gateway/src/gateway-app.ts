@@ -1,0 +1,171 @@
+import { randomUUID } from 'node:crypto';
+
+import { ALL_EVENTS_SUBJECT, CommandClient, inNamespace } from '@focal/contracts';
+import type { Persistence } from '@focal/service';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import { ValidationPipe, type LoggerService } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+import { Authenticator } from './auth/authenticator.js';
+import type { GatewayConfig } from './gateway.config.js';
+import { GatewayModule } from './gateway.module.js';
+import { ProblemFilter, validationProblem } from './http/problem.js';
+import { ReadModels } from './read-models/read-models.js';
+
+/** Request bodies above this are refused with 413: enough for any command, small enough to protect memory. */
+export const BODY_LIMIT_BYTES = 256 * 1024;
+
+export interface RunningGateway {
+  app: NestFastifyApplication;
+  url: string;
+  readModels: ReadModels;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the gateway on an opened store: read models (projected into the same database, woken by NATS
+ * notifications), the command client, authentication, the HTTP API with /docs and /metrics.
+ */
+export async function startGateway(options: {
+  config: GatewayConfig;
+  persistence: Persistence;
+  logger: LoggerService;
+}): Promise<RunningGateway> {
+  const { config, persistence, logger } = options;
+  const readModels = new ReadModels(persistence.sql, persistence.store, persistence.keys, undefined, {
+    onError: (error) => logger.warn?.(`read models: ${String(error)}`),
+  });
+  await readModels.start();
+  const proxy: ClientProxy = ClientProxyFactory.create({
+    transport: Transport.NATS,
+    options: {
+      servers: [config.natsUrl],
+      name: 'focal-gateway',
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 250,
+    },
+  });
+  let app: NestFastifyApplication | undefined;
+  let wakeups: Subscription | undefined;
+  try {
+    await proxy.connect();
+    const nats = proxy.unwrap<NatsConnection>();
+    wakeups = nats.subscribe(inNamespace(config.natsNamespace, ALL_EVENTS_SUBJECT), {
+      callback: () => readModels.wake(),
+    });
+
+    const metrics = new Registry();
+    const requests = new Counter({
+      name: 'focal_http_requests_total',
+      help: 'HTTP requests by route, method and status',
+      labelNames: ['method', 'route', 'status'],
+      registers: [metrics],
+    });
+    const latency = new Histogram({
+      name: 'focal_http_request_duration_seconds',
+      help: 'HTTP request latency by route and method',
+      labelNames: ['method', 'route'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [metrics],
+    });
+    for (const [name, help, field] of [
+      ['focal_projection_lag_events', 'Events stored but not yet in the read model', 'events'],
+      [
+        'focal_projection_lag_milliseconds',
+        'Age of the oldest event not yet in the read model',
+        'milliseconds',
+      ],
+    ] as const) {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['projection'],
+        registers: [metrics],
+        async collect() {
+          for (const runner of readModels.runners)
+            this.set({ projection: runner.name }, (await runner.lag())[field]);
+        },
+      });
+    }
+
+    const adapter = new FastifyAdapter({
+      bodyLimit: BODY_LIMIT_BYTES,
+      genReqId: (request: { headers: Record<string, string | string[] | undefined> }) => {
+        const given = request.headers['x-correlation-id'];
+        return typeof given === 'string' && /^[\x21-\x7e]{1,200}$/.test(given) ? given : randomUUID();
+      },
+    });
+    app = await NestFactory.create<NestFastifyApplication>(
+      GatewayModule.register({
+        store: persistence.store,
+        readModels,
+        commands: new CommandClient(proxy, {
+          timeoutMs: config.commandTimeoutMs,
+          ...(config.natsNamespace ? { namespace: config.natsNamespace } : {}),
+        }),
+        authenticator: new Authenticator(config.jwtSecret, readModels),
+        metrics,
+        natsConnected: () => !nats.isClosed() && nats.info !== undefined,
+      }),
+      adapter,
+      { logger },
+    );
+    app.useGlobalFilters(new ProblemFilter());
+    app.useGlobalPipes(
+      new ValidationPipe({
+        whitelist: true,
+        forbidNonWhitelisted: true,
+        transform: true,
+        exceptionFactory: validationProblem,
+      }),
+    );
+    const fastify = app.getHttpAdapter().getInstance();
+    fastify.addHook('onSend', async (request, reply) => {
+      void reply.header('x-correlation-id', request.id);
+    });
+    fastify.addHook('onResponse', async (request, reply) => {
+      const route = request.routeOptions.url ?? 'unmatched';
+      requests.inc({ method: request.method, route, status: reply.statusCode });
+      latency.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    });
+
+    const document = SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('Focal')
+        .setDescription(
+          'Contact-point directory and secure messaging of the Genocide Network. Errors are RFC 9457 problem details.',
+        )
+        .setVersion('1')
+        .addBearerAuth()
+        .build(),
+    );
+    SwaggerModule.setup('docs', app, document);
+
+    await app.listen(config.port, config.host);
+    const url = (await app.getUrl()).replace('[::1]', 'localhost');
+    logger.log(`gateway listening on ${url}`);
+    const running = app;
+    return {
+      app: running,
+      url,
+      readModels,
+      async stop() {
+        wakeups?.unsubscribe();
+        await running.close();
+        await readModels.stop();
+        await proxy.close();
+      },
+    };
+  } catch (error) {
+    wakeups?.unsubscribe();
+    await app?.close().catch(() => undefined);
+    await readModels.stop();
+    await proxy.close();
+    throw error;
+  }
+}

@@ -1,0 +1,49 @@
+import { ConfigError, loadServiceConfig, type ServiceConfig } from '@focal/service';
+
+import { DEVELOPMENT_SECRET } from './auth/authenticator.js';
+
+export interface GatewayConfig extends ServiceConfig {
+  port: number;
+  host: string;
+  jwtSecret: string;
+  /** How long a command may take before the caller gets 503. */
+  commandTimeoutMs: number;
+}
+
+/**
+ * The services' settings plus PORT (default 3000), HOST (default 127.0.0.1), FOCAL_JWT_SECRET (the development
+ * default outside production; required, at least 32 characters, and not the default when NODE_ENV=production)
+ * and FOCAL_COMMAND_TIMEOUT_MS (default 5000).
+ */
+export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const problems: string[] = [];
+  let service: ServiceConfig | undefined;
+  try {
+    service = loadServiceConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    problems.push(...error.problems);
+  }
+  const port = Number(env.PORT ?? 3000);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535)
+    problems.push(`PORT=${env.PORT} is not a port: use 0 to 65535`);
+  const production = env.NODE_ENV === 'production';
+  const jwtSecret = env.FOCAL_JWT_SECRET ?? (production ? undefined : DEVELOPMENT_SECRET);
+  if (jwtSecret === undefined) {
+    problems.push(
+      'FOCAL_JWT_SECRET is not set: production needs a secret of its own (at least 32 characters)',
+    );
+  } else if (production && jwtSecret === DEVELOPMENT_SECRET) {
+    problems.push('FOCAL_JWT_SECRET is the development secret: production needs a secret of its own');
+  } else if (jwtSecret.length < 32) {
+    problems.push('FOCAL_JWT_SECRET is shorter than 32 characters: use a long random secret');
+  }
+  const commandTimeoutMs = Number(env.FOCAL_COMMAND_TIMEOUT_MS ?? 5_000);
+  if (!Number.isInteger(commandTimeoutMs) || commandTimeoutMs < 100) {
+    problems.push(
+      `FOCAL_COMMAND_TIMEOUT_MS=${env.FOCAL_COMMAND_TIMEOUT_MS} must be a whole number of milliseconds, at least 100`,
+    );
+  }
+  if (problems.length > 0 || !service || !jwtSecret) throw new ConfigError(problems);
+  return { ...service, port, host: env.HOST ?? '127.0.0.1', jwtSecret, commandTimeoutMs };
+}

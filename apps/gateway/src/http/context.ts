@@ -1,0 +1,172 @@
+import { randomUUID } from 'node:crypto';
+
+import type { CommandClient, CommandFields, CommandSubject } from '@focal/contracts';
+import type { Actor } from '@focal/domain';
+import type { EventStore } from '@focal/events';
+import {
+  createParamDecorator,
+  Inject,
+  Injectable,
+  SetMetadata,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { v5 as uuidV5 } from 'uuid';
+
+import type { Authenticator } from '../auth/authenticator.js';
+import type { ReadModels } from '../read-models/read-models.js';
+import { Problem } from './problem.js';
+
+export const AUTHENTICATOR = Symbol('Authenticator');
+export const COMMANDS = Symbol('CommandClient');
+export const READ_MODELS = Symbol('ReadModels');
+export const STORE = Symbol('EventStore');
+
+export type GatewayRequest = FastifyRequest & { actor?: Actor };
+
+const PUBLIC = Symbol('public');
+/** Routes anyone may call: health, metrics, docs. */
+export const Public = () => SetMetadata(PUBLIC, true);
+
+/** The authenticated caller, set by the AuthGuard. */
+export const Caller = createParamDecorator((_data: unknown, context: ExecutionContext): Actor => {
+  return context.switchToHttp().getRequest<GatewayRequest>().actor!;
+});
+
+@Injectable()
+export class AuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    @Inject(AUTHENTICATOR) private readonly authenticator: Authenticator,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC, [context.getHandler(), context.getClass()]))
+      return true;
+    const request = context.switchToHttp().getRequest<GatewayRequest>();
+    request.actor = await this.authenticator.authenticate(request.headers.authorization);
+    return true;
+  }
+}
+
+const KEY_PATTERN = /^[\x21-\x7e]{1,200}$/;
+const ID_NAMESPACE = '4e0f4f3c-9a0e-4b8a-a2d2-6f6d1c1b7a55';
+
+export interface WriteResult {
+  id: string;
+  version: number;
+  position: string | null;
+}
+
+/**
+ * Sends a command for an HTTP request: the caller as actor, `Idempotency-Key` (a fresh one when absent),
+ * `If-Match` as the expected version, the correlation id; answers with `ETag` and `Focal-Position` headers.
+ */
+@Injectable()
+export class CommandGateway {
+  constructor(
+    @Inject(COMMANDS) private readonly commands: CommandClient,
+    @Inject(STORE) private readonly store: EventStore,
+    @Inject(READ_MODELS) private readonly readModels: ReadModels,
+  ) {}
+
+  /** An id for a new entity: derived from the Idempotency-Key when given, so that a retry names the same one. */
+  newId(request: GatewayRequest): string {
+    const key = idempotencyKeyOf(request);
+    return key ? uuidV5(`${request.actor!.principal}\n${key}`, ID_NAMESPACE) : randomUUID();
+  }
+
+  async send<S extends CommandSubject>(
+    request: GatewayRequest,
+    reply: FastifyReply,
+    subject: S,
+    id: string,
+    command: CommandFields<S>,
+    status = 200,
+  ): Promise<WriteResult> {
+    const ifMatch = request.headers['if-match'];
+    let expectedVersion: number | undefined;
+    if (ifMatch !== undefined) {
+      const match = /^(?:W\/)?"?(\d{1,9})"?$/.exec(String(ifMatch).trim());
+      if (!match) {
+        throw new Problem(
+          400,
+          'invalid-if-match',
+          'Invalid If-Match',
+          'If-Match must be a version as an ETag, e.g. "3"',
+        );
+      }
+      expectedVersion = Number(match[1]);
+    }
+    const result = await this.commands.send(subject, {
+      actor: request.actor!,
+      idempotencyKey: idempotencyKeyOf(request) ?? randomUUID(),
+      correlationId: correlationIdOf(request),
+      ...(expectedVersion !== undefined ? { expectedVersion } : {}),
+      command,
+    });
+    void reply.status(status).header('etag', `"${result.version}"`);
+    if (result.position) void reply.header('focal-position', result.position);
+    return { id, version: result.version, position: result.position };
+  }
+
+  /**
+   * Read-your-writes: with `Focal-Read-After: <position>` (from a write's `Focal-Position`), the read waits,
+   * at most 5 s, until the read models hold every event stored up to now, which includes that write.
+   */
+  async consistentRead(request: GatewayRequest): Promise<void> {
+    const after = request.headers['focal-read-after'];
+    if (after === undefined) return;
+    try {
+      this.store.parsePosition(String(after));
+    } catch {
+      throw new Problem(
+        400,
+        'invalid-position',
+        'Invalid position',
+        'Focal-Read-After must be a position from a Focal-Position header',
+      );
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new Problem(
+              503,
+              'read-model-behind',
+              'Service unavailable',
+              'the read models did not catch up within 5 s: try again',
+            ),
+          ),
+        5_000,
+      );
+    });
+    try {
+      await Promise.race([this.readModels.catchUp(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+function idempotencyKeyOf(request: GatewayRequest): string | undefined {
+  const key = request.headers['idempotency-key'];
+  if (key === undefined) return undefined;
+  if (typeof key !== 'string' || !KEY_PATTERN.test(key)) {
+    throw new Problem(
+      400,
+      'invalid-idempotency-key',
+      'Invalid Idempotency-Key',
+      'Idempotency-Key must be 1 to 200 visible ASCII characters, e.g. a UUID',
+    );
+  }
+  return key;
+}
+
+export function correlationIdOf(request: FastifyRequest): string {
+  const given = request.headers['x-correlation-id'];
+  return typeof given === 'string' && KEY_PATTERN.test(given) ? given : request.id;
+}

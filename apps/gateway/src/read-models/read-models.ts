@@ -1,0 +1,254 @@
+import { CONTACT_POINT_PERSONAL_FIELDS } from '@focal/contracts';
+import { maySee, participantOf, type Actor, type ParticipantRef, type Visibility } from '@focal/domain';
+import {
+  PersonalDataCodec,
+  ProjectionRunner,
+  type EventStore,
+  type KeyStore,
+  type SqlDriver,
+} from '@focal/events';
+
+import { DirectoryProjection } from './directory.projection.js';
+import { MessagingProjection } from './messaging.projection.js';
+
+export interface StateRow {
+  code: string;
+  name: string;
+  status: string;
+  since: string;
+  history: { status: string; from: string }[];
+  version: number;
+}
+export interface OrganisationRow {
+  id: string;
+  name: string;
+  acronym: string;
+  kind: string;
+  suspended: boolean;
+  version: number;
+}
+export interface ContactPointRow {
+  id: string;
+  state: string | null;
+  organisation: string | null;
+  full_name: string | null;
+  email: string | null;
+  phone: string | null;
+  notes: string | null;
+  erased_on: string | null;
+  role: string;
+  authority: string;
+  languages: string[];
+  expertise: string[];
+  is_primary: boolean;
+  status: string;
+  last_confirmed_on: string;
+  version: number;
+}
+export interface MeetingRequestRow {
+  id: string;
+  requested_by: string;
+  co_sponsors: string[];
+  subject_kind: string;
+  title: string;
+  summary: string;
+  confidentiality: string;
+  proposed_dates: string[];
+  invited_states: string[];
+  invited_organisations: string[];
+  status: string;
+  scheduled_for: string | null;
+  venue: string | null;
+  outcome: string | null;
+  visibility: Visibility;
+  version: number;
+}
+export interface ThreadRow {
+  id: string;
+  subject: string;
+  visibility: string;
+  participants: ParticipantRef[];
+  opened_by: ParticipantRef;
+  reply_by: Date | null;
+  answered: boolean;
+  last_activity: Date;
+  version: number;
+}
+export interface MessageRow {
+  message_id: string;
+  author: string;
+  body: string;
+  handling_code: string;
+  handling_note: string | null;
+  attachments: unknown;
+  posted_at: Date;
+  delivered_to: string[];
+  read_by: string[];
+}
+
+export interface ContactPointSearch {
+  state?: string;
+  role?: string;
+  language?: string;
+  status?: string;
+  q?: string;
+  limit: number;
+  offset: number;
+}
+
+/** The schema that holds the read models; `npm run projections:rebuild` builds the next one. */
+export const DEFAULT_SCHEMA = 'gateway_v1';
+
+/**
+ * The gateway's read models: their projections (fed from the store, checkpointed with their rows) and the
+ * queries the HTTP API runs on them.
+ */
+export class ReadModels {
+  readonly runners: ProjectionRunner[];
+
+  constructor(
+    private readonly sql: SqlDriver,
+    store: EventStore,
+    keys: KeyStore,
+    readonly schema = DEFAULT_SCHEMA,
+    options: { pollMs?: number; onError?: (error: unknown) => void } = {},
+  ) {
+    const codec = new PersonalDataCodec(keys, CONTACT_POINT_PERSONAL_FIELDS);
+    this.runners = [
+      new ProjectionRunner(store, sql, new DirectoryProjection(schema, keys, codec), options),
+      new ProjectionRunner(store, sql, new MessagingProjection(schema), options),
+    ];
+  }
+
+  async start(): Promise<void> {
+    for (const runner of this.runners) await runner.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.runners.map((runner) => runner.stop()));
+  }
+
+  wake(): void {
+    for (const runner of this.runners) runner.wake();
+  }
+
+  /** Applies every event stored before this call: a read after a write sees that write. */
+  async catchUp(): Promise<void> {
+    await Promise.all(this.runners.map((runner) => runner.catchUp()));
+  }
+
+  /**
+   * Looks something up; if it is not there, catches up with the log and looks again: a row written just
+   * before (by this caller or another) is found, while a lookup that hits costs no catch-up.
+   */
+  async findFresh<T>(lookup: () => Promise<T | undefined>): Promise<T | undefined> {
+    const found = await lookup();
+    if (found !== undefined) return found;
+    await this.catchUp();
+    return lookup();
+  }
+
+  async states(): Promise<StateRow[]> {
+    return this.sql.query<StateRow>(`SELECT * FROM ${this.schema}.states ORDER BY code`);
+  }
+
+  async state(code: string): Promise<StateRow | undefined> {
+    return (await this.sql.query<StateRow>(`SELECT * FROM ${this.schema}.states WHERE code = $1`, [code]))[0];
+  }
+
+  async organisations(): Promise<OrganisationRow[]> {
+    return this.sql.query<OrganisationRow>(`SELECT * FROM ${this.schema}.organisations ORDER BY acronym, id`);
+  }
+
+  async organisation(id: string): Promise<OrganisationRow | undefined> {
+    return (
+      await this.sql.query<OrganisationRow>(`SELECT * FROM ${this.schema}.organisations WHERE id = $1`, [id])
+    )[0];
+  }
+
+  async contactPoints(search: ContactPointSearch): Promise<{ items: ContactPointRow[]; total: number }> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (clause: (n: string) => string, value: unknown) => {
+      params.push(value);
+      where.push(clause(`$${params.length}`));
+    };
+    if (search.state) add((n) => `state = ${n}`, search.state);
+    if (search.role) add((n) => `role = ${n}`, search.role);
+    if (search.language) add((n) => `languages @> ARRAY[${n}]::text[]`, search.language);
+    if (search.status) add((n) => `status = ${n}`, search.status);
+    if (search.q) {
+      add(
+        (n) =>
+          `(coalesce(full_name, '') || ' ' || authority || ' ' || array_to_string(expertise, ' ')) ILIKE ${n}`,
+        `%${search.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`,
+      );
+    }
+    const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
+    const [{ total }] = (await this.sql.query<{ total: string }>(
+      `SELECT count(*) AS total FROM ${this.schema}.contact_points ${filter}`,
+      params,
+    )) as [{ total: string }];
+    const items = await this.sql.query<ContactPointRow>(
+      `SELECT * FROM ${this.schema}.contact_points ${filter}
+        ORDER BY state NULLS LAST, is_primary DESC, authority, id LIMIT ${search.limit} OFFSET ${search.offset}`,
+      params,
+    );
+    return { items, total: Number(total) };
+  }
+
+  async contactPoint(id: string): Promise<ContactPointRow | undefined> {
+    return (
+      await this.sql.query<ContactPointRow>(`SELECT * FROM ${this.schema}.contact_points WHERE id = $1`, [id])
+    )[0];
+  }
+
+  /** The requests `viewer` may see, newest first. */
+  async meetingRequests(viewer: Actor, status?: string): Promise<MeetingRequestRow[]> {
+    const rows = await this.sql.query<MeetingRequestRow>(
+      `SELECT * FROM ${this.schema}.meeting_requests ${status ? 'WHERE status = $1' : ''}
+        ORDER BY requested_at DESC, id`,
+      status ? [status] : [],
+    );
+    return rows.filter((row) => maySee(viewer, row.visibility));
+  }
+
+  async meetingRequest(id: string): Promise<MeetingRequestRow | undefined> {
+    return (
+      await this.sql.query<MeetingRequestRow>(`SELECT * FROM ${this.schema}.meeting_requests WHERE id = $1`, [
+        id,
+      ])
+    )[0];
+  }
+
+  async thread(id: string): Promise<ThreadRow | undefined> {
+    return (await this.sql.query<ThreadRow>(`SELECT * FROM ${this.schema}.threads WHERE id = $1`, [id]))[0];
+  }
+
+  async messages(threadId: string): Promise<MessageRow[]> {
+    return this.sql.query<MessageRow>(
+      `SELECT * FROM ${this.schema}.messages WHERE thread_id = $1 ORDER BY seq`,
+      [threadId],
+    );
+  }
+
+  /**
+   * The threads `viewer` takes part in: overdue urgent ones first (reply-by passed, nobody but the opener has
+   * posted: the domain's isOverdue), then by latest activity.
+   */
+  async inbox(viewer: Actor, now: Date): Promise<(ThreadRow & { overdue: boolean; unread: number })[]> {
+    const self = participantOf(viewer);
+    if (!self) return [];
+    const rows = await this.sql.query<ThreadRow & { overdue: boolean; unread: string }>(
+      `SELECT t.*,
+              (t.reply_by IS NOT NULL AND NOT t.answered AND t.reply_by <= $2) AS overdue,
+              (SELECT count(*) FROM ${this.schema}.messages m
+                WHERE m.thread_id = t.id AND m.author <> $1 AND NOT ($1 = ANY (m.read_by))) AS unread
+         FROM ${this.schema}.threads t
+        WHERE $1 = ANY (t.participants)
+        ORDER BY overdue DESC, t.last_activity DESC, t.id`,
+      [self, now],
+    );
+    return rows.map((row) => ({ ...row, unread: Number(row.unread) }));
+  }
+}

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { ALL_EVENTS_SUBJECT, CommandClient, inNamespace } from '@focal/contracts';
 import type { Persistence } from '@focal/service';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
-import { ValidationPipe, type LoggerService } from '@nestjs/common';
+import type { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -13,7 +13,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { Authenticator } from './auth/authenticator.js';
 import type { GatewayConfig } from './gateway.config.js';
 import { GatewayModule } from './gateway.module.js';
-import { ProblemFilter, validationProblem } from './http/problem.js';
+import { ProblemFilter } from './http/problem.js';
 import { ReadModels } from './read-models/read-models.js';
 
 /** Request bodies above this are refused with 413: enough for any command, small enough to protect memory. */
@@ -115,14 +115,7 @@ export async function startGateway(options: {
       { logger },
     );
     app.useGlobalFilters(new ProblemFilter());
-    app.useGlobalPipes(
-      new ValidationPipe({
-        whitelist: true,
-        forbidNonWhitelisted: true,
-        transform: true,
-        exceptionFactory: validationProblem,
-      }),
-    );
+    // Validation is per parameter (ValidBody, ValidQuery), with the DTO named: see http/params.ts.
     const fastify = app.getHttpAdapter().getInstance();
     fastify.addHook('onSend', async (request, reply) => {
       void reply.header('x-correlation-id', request.id);

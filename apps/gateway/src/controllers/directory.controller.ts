@@ -1,20 +1,7 @@
 import type { CommandFields } from '@focal/contracts';
 import type { Actor } from '@focal/domain';
-import {
-  Body,
-  Controller,
-  Delete,
-  Get,
-  Inject,
-  Param,
-  Patch,
-  Post,
-  Put,
-  Query,
-  Req,
-  Res,
-} from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Controller, Delete, Get, Inject, Param, Patch, Post, Put, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 
 import {
@@ -28,7 +15,7 @@ import {
 } from '../dto/directory.dto.js';
 import { Caller, CommandGateway, READ_MODELS, type GatewayRequest } from '../http/context.js';
 import { Problem } from '../http/problem.js';
-import { UuidParam } from '../http/params.js';
+import { UuidParam, ValidBody, ValidQuery } from '../http/params.js';
 import type { ReadModels } from '../read-models/read-models.js';
 import { contactPointView, organisationView, stateView } from './views.js';
 
@@ -39,7 +26,7 @@ const notFound = (what: string) => new Problem(404, 'not-found', 'Not found', `n
 @Controller('v1/states')
 export class StatesController {
   constructor(
-    private readonly commands: CommandGateway,
+    @Inject(CommandGateway) private readonly commands: CommandGateway,
     @Inject(READ_MODELS) private readonly readModels: ReadModels,
   ) {}
 
@@ -64,12 +51,13 @@ export class StatesController {
   }
 
   @Put(':code')
+  @ApiBody({ type: PutStateDto })
   @ApiOperation({ summary: 'Admit a state (201), or change its status (200); secretariat only' })
   async put(
     @Req() request: GatewayRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
     @Param('code') code: string,
-    @Body() body: PutStateDto,
+    @ValidBody(PutStateDto) body: PutStateDto,
   ) {
     const existing = await this.readModels.findFresh(() => this.readModels.state(code));
     if (existing) {
@@ -111,16 +99,17 @@ export class StatesController {
 @Controller('v1/contact-points')
 export class ContactPointsController {
   constructor(
-    private readonly commands: CommandGateway,
+    @Inject(CommandGateway) private readonly commands: CommandGateway,
     @Inject(READ_MODELS) private readonly readModels: ReadModels,
   ) {}
 
   @Post()
+  @ApiBody({ type: RegisterContactPointDto })
   @ApiOperation({ summary: "Register a contact point (secretariat, or the state's own authorities)" })
   register(
     @Req() request: GatewayRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
-    @Body() body: RegisterContactPointDto,
+    @ValidBody(RegisterContactPointDto) body: RegisterContactPointDto,
   ) {
     const id = this.commands.newId(request);
     const { fullName, email, phone, notes, primary, expertise, ...post } = body;
@@ -151,7 +140,7 @@ export class ContactPointsController {
   async search(
     @Req() request: GatewayRequest,
     @Caller() caller: Actor,
-    @Query() query: SearchContactPointsDto,
+    @ValidQuery(SearchContactPointsDto) query: SearchContactPointsDto,
   ) {
     await this.commands.consistentRead(request);
     const { items, total } = await this.readModels.contactPoints(query);
@@ -178,11 +167,12 @@ export class ContactPointsController {
   }
 
   @Patch(':id')
+  @ApiBody({ type: ChangeContactPointDto })
   change(
     @Req() request: GatewayRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
     @UuidParam('id') id: string,
-    @Body() body: ChangeContactPointDto,
+    @ValidBody(ChangeContactPointDto) body: ChangeContactPointDto,
   ) {
     const { fullName, email, phone, notes, ...changes } = body;
     const personalChanges = Object.fromEntries(
@@ -196,11 +186,12 @@ export class ContactPointsController {
   }
 
   @Post(':id/retire')
+  @ApiBody({ type: ReasonDto })
   retire(
     @Req() request: GatewayRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
     @UuidParam('id') id: string,
-    @Body() body: ReasonDto,
+    @ValidBody(ReasonDto) body: ReasonDto,
   ) {
     return this.commands.send(request, reply, 'focal.directory.contact-point.retire', id, {
       contactPointId: id,
@@ -260,15 +251,16 @@ export class ContactPointsController {
 @Controller('v1/liaison-organisations')
 export class LiaisonOrganisationsController {
   constructor(
-    private readonly commands: CommandGateway,
+    @Inject(CommandGateway) private readonly commands: CommandGateway,
     @Inject(READ_MODELS) private readonly readModels: ReadModels,
   ) {}
 
   @Post()
+  @ApiBody({ type: RegisterOrganisationDto })
   register(
     @Req() request: GatewayRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
-    @Body() body: RegisterOrganisationDto,
+    @ValidBody(RegisterOrganisationDto) body: RegisterOrganisationDto,
   ) {
     const id = this.commands.newId(request);
     return this.commands.send(
@@ -301,11 +293,12 @@ export class LiaisonOrganisationsController {
   }
 
   @Patch(':id')
+  @ApiBody({ type: ChangeOrganisationDto })
   change(
     @Req() request: GatewayRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
     @UuidParam('id') id: string,
-    @Body() body: ChangeOrganisationDto,
+    @ValidBody(ChangeOrganisationDto) body: ChangeOrganisationDto,
   ) {
     return this.commands.send(request, reply, 'focal.directory.liaison-organisation.change-details', id, {
       organisationId: id,
@@ -314,11 +307,12 @@ export class LiaisonOrganisationsController {
   }
 
   @Post(':id/suspend')
+  @ApiBody({ type: ReasonDto })
   suspend(
     @Req() request: GatewayRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
     @UuidParam('id') id: string,
-    @Body() body: ReasonDto,
+    @ValidBody(ReasonDto) body: ReasonDto,
   ) {
     return this.commands.send(request, reply, 'focal.directory.liaison-organisation.suspend', id, {
       organisationId: id,

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 
 import { maySee, participantOf, type Actor } from '@focal/domain';
-import { Body, Controller, Get, Inject, Post, Query, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Inject, Post, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 
 import {
@@ -15,7 +15,7 @@ import {
 } from '../dto/messaging.dto.js';
 import { ReasonDto } from '../dto/directory.dto.js';
 import { Caller, CommandGateway, READ_MODELS, type GatewayRequest } from '../http/context.js';
-import { UuidParam } from '../http/params.js';
+import { UuidParam, ValidBody, ValidQuery } from '../http/params.js';
 import { Problem } from '../http/problem.js';
 import type { ReadModels } from '../read-models/read-models.js';
 import { meetingRequestView, messageView, threadView } from './views.js';
@@ -28,16 +28,17 @@ const notFound = (what: string) => new Problem(404, 'not-found', 'Not found', `n
 @Controller('v1/meeting-requests')
 export class MeetingRequestsController {
   constructor(
-    private readonly commands: CommandGateway,
+    @Inject(CommandGateway) private readonly commands: CommandGateway,
     @Inject(READ_MODELS) private readonly readModels: ReadModels,
   ) {}
 
   @Post()
+  @ApiBody({ type: RequestMeetingDto })
   @ApiOperation({ summary: 'Request an ad hoc meeting (member states)' })
   request(
     @Req() request: GatewayRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
-    @Body() body: RequestMeetingDto,
+    @ValidBody(RequestMeetingDto) body: RequestMeetingDto,
   ) {
     const id = this.commands.newId(request);
     return this.commands.send(
@@ -52,7 +53,11 @@ export class MeetingRequestsController {
 
   @Get()
   @ApiOperation({ summary: 'The requests the caller may see, newest first' })
-  async list(@Req() request: GatewayRequest, @Caller() caller: Actor, @Query() query: MeetingStatusQueryDto) {
+  async list(
+    @Req() request: GatewayRequest,
+    @Caller() caller: Actor,
+    @ValidQuery(MeetingStatusQueryDto) query: MeetingStatusQueryDto,
+  ) {
     await this.commands.consistentRead(request);
     return { items: (await this.readModels.meetingRequests(caller, query.status)).map(meetingRequestView) };
   }
@@ -94,11 +99,12 @@ export class MeetingRequestsController {
   }
 
   @Post(':id/accept')
+  @ApiBody({ type: AcceptMeetingDto })
   accept(
     @Req() request: GatewayRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
     @UuidParam('id') id: string,
-    @Body() body: AcceptMeetingDto,
+    @ValidBody(AcceptMeetingDto) body: AcceptMeetingDto,
   ) {
     return this.commands.send(request, reply, 'focal.messaging.meeting-request.accept', id, {
       requestId: id,
@@ -107,11 +113,12 @@ export class MeetingRequestsController {
   }
 
   @Post(':id/decline')
+  @ApiBody({ type: ReasonDto })
   decline(
     @Req() request: GatewayRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
     @UuidParam('id') id: string,
-    @Body() body: ReasonDto,
+    @ValidBody(ReasonDto) body: ReasonDto,
   ) {
     return this.commands.send(request, reply, 'focal.messaging.meeting-request.decline', id, {
       requestId: id,
@@ -120,11 +127,12 @@ export class MeetingRequestsController {
   }
 
   @Post(':id/cancel')
+  @ApiBody({ type: ReasonDto })
   cancel(
     @Req() request: GatewayRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
     @UuidParam('id') id: string,
-    @Body() body: ReasonDto,
+    @ValidBody(ReasonDto) body: ReasonDto,
   ) {
     return this.commands.send(request, reply, 'focal.messaging.meeting-request.cancel', id, {
       requestId: id,
@@ -133,11 +141,12 @@ export class MeetingRequestsController {
   }
 
   @Post(':id/conclude')
+  @ApiBody({ type: ConcludeMeetingDto })
   conclude(
     @Req() request: GatewayRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
     @UuidParam('id') id: string,
-    @Body() body: ConcludeMeetingDto,
+    @ValidBody(ConcludeMeetingDto) body: ConcludeMeetingDto,
   ) {
     return this.commands.send(request, reply, 'focal.messaging.meeting-request.conclude', id, {
       requestId: id,
@@ -151,16 +160,17 @@ export class MeetingRequestsController {
 @Controller('v1')
 export class ThreadsController {
   constructor(
-    private readonly commands: CommandGateway,
+    @Inject(CommandGateway) private readonly commands: CommandGateway,
     @Inject(READ_MODELS) private readonly readModels: ReadModels,
   ) {}
 
   @Post('threads')
+  @ApiBody({ type: OpenThreadDto })
   @ApiOperation({ summary: 'Open a thread; the caller takes part in it' })
   open(
     @Req() request: GatewayRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
-    @Body() body: OpenThreadDto,
+    @ValidBody(OpenThreadDto) body: OpenThreadDto,
   ) {
     const id = this.commands.newId(request);
     return this.commands.send(
@@ -210,12 +220,13 @@ export class ThreadsController {
   }
 
   @Post('threads/:id/messages')
+  @ApiBody({ type: PostMessageDto })
   async post(
     @Req() request: GatewayRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
     @Caller() caller: Actor,
     @UuidParam('id') id: string,
-    @Body() body: PostMessageDto,
+    @ValidBody(PostMessageDto) body: PostMessageDto,
   ) {
     await this.participantThread(caller, id);
     const messageId = request.headers['idempotency-key'] ? this.commands.newId(request) : randomUUID();

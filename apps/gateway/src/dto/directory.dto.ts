@@ -24,7 +24,7 @@ import {
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 export class PutStateDto {
-  @ApiPropertyOptional({ example: 'France', description: 'required to admit a state' })
+  @ApiPropertyOptional({ type: String, example: 'France', description: 'required to admit a state' })
   @IsOptional()
   @IsString()
   @MaxLength(200)
@@ -34,37 +34,41 @@ export class PutStateDto {
   @IsIn(STATE_STATUSES)
   status!: (typeof STATE_STATUSES)[number];
 
-  @ApiProperty({ example: '2002-06-13', description: 'YYYY-MM-DD' })
+  @ApiProperty({ type: String, example: '2002-06-13', description: 'YYYY-MM-DD' })
   @Matches(DATE, { message: 'effectiveFrom must be a date as YYYY-MM-DD' })
   effectiveFrom!: string;
 }
 
 export class RegisterContactPointDto {
-  @ApiPropertyOptional({ example: 'FR', description: 'the state, or else `organisation`' })
+  @ApiPropertyOptional({ type: String, example: 'FR', description: 'the state, or else `organisation`' })
   @IsOptional()
   @IsString()
   state?: string;
 
-  @ApiPropertyOptional({ format: 'uuid', description: 'the liaison organisation, or else `state`' })
+  @ApiPropertyOptional({
+    type: String,
+    format: 'uuid',
+    description: 'the liaison organisation, or else `state`',
+  })
   @IsOptional()
   @IsUUID()
   organisation?: string;
 
-  @ApiProperty({ example: 'Claire Martin' })
+  @ApiProperty({ type: String, example: 'Claire Martin' })
   @IsString()
   @MaxLength(200)
   fullName!: string;
 
-  @ApiProperty({ example: 'claire.martin@justice.gouv.fr' })
+  @ApiProperty({ type: String, example: 'claire.martin@justice.gouv.fr' })
   @IsString()
   email!: string;
 
-  @ApiPropertyOptional({ example: '+33140000000', description: 'E.164' })
+  @ApiPropertyOptional({ type: String, example: '+33140000000', description: 'E.164' })
   @IsOptional()
   @IsString()
   phone?: string;
 
-  @ApiPropertyOptional()
+  @ApiPropertyOptional({ type: String })
   @IsOptional()
   @IsString()
   @MaxLength(4000)
@@ -74,24 +78,24 @@ export class RegisterContactPointDto {
   @IsIn(CONTACT_POINT_ROLES)
   role!: (typeof CONTACT_POINT_ROLES)[number];
 
-  @ApiProperty({ example: 'Parquet national antiterroriste' })
+  @ApiProperty({ type: String, example: 'Parquet national antiterroriste' })
   @IsString()
   authority!: string;
 
-  @ApiProperty({ example: ['fr', 'en'], description: 'ISO 639-1 codes' })
+  @ApiProperty({ type: [String], example: ['fr', 'en'], description: 'ISO 639-1 codes' })
   @IsArray()
   @ArrayMaxSize(30)
   @IsString({ each: true })
   languages!: string[];
 
-  @ApiPropertyOptional({ example: ['core international crimes'] })
+  @ApiPropertyOptional({ type: [String], example: ['core international crimes'] })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(30)
   @IsString({ each: true })
   expertise?: string[];
 
-  @ApiPropertyOptional({ default: false })
+  @ApiPropertyOptional({ type: Boolean, default: false })
   @IsOptional()
   @IsBoolean()
   primary?: boolean;
@@ -103,7 +107,7 @@ export class ChangeContactPointDto {
   @IsIn(CONTACT_POINT_ROLES)
   role?: (typeof CONTACT_POINT_ROLES)[number];
 
-  @ApiPropertyOptional()
+  @ApiPropertyOptional({ type: String })
   @IsOptional()
   @IsString()
   authority?: string;
@@ -122,36 +126,36 @@ export class ChangeContactPointDto {
   @IsString({ each: true })
   expertise?: string[];
 
-  @ApiPropertyOptional()
+  @ApiPropertyOptional({ type: String })
   @IsOptional()
   @IsString()
   fullName?: string;
 
-  @ApiPropertyOptional()
+  @ApiPropertyOptional({ type: String })
   @IsOptional()
   @IsString()
   email?: string;
 
-  @ApiPropertyOptional()
+  @ApiPropertyOptional({ type: String })
   @IsOptional()
   @IsString()
   phone?: string;
 
-  @ApiPropertyOptional()
+  @ApiPropertyOptional({ type: String })
   @IsOptional()
   @IsString()
   notes?: string;
 }
 
 export class ReasonDto {
-  @ApiProperty({ example: 'moved to another post' })
+  @ApiProperty({ type: String, example: 'moved to another post' })
   @IsString()
   @MaxLength(2000)
   reason!: string;
 }
 
 export class SearchContactPointsDto {
-  @ApiPropertyOptional({ example: 'FR' })
+  @ApiPropertyOptional({ type: String, example: 'FR' })
   @IsOptional()
   @Matches(/^[A-Z]{2}$/, { message: 'state must be an ISO 3166-1 alpha-2 code such as FR' })
   state?: string;
@@ -161,7 +165,7 @@ export class SearchContactPointsDto {
   @IsIn(CONTACT_POINT_ROLES)
   role?: string;
 
-  @ApiPropertyOptional({ example: 'fr' })
+  @ApiPropertyOptional({ type: String, example: 'fr' })
   @IsOptional()
   @Matches(/^[a-z]{2}$/, { message: 'language must be an ISO 639-1 code such as fr' })
   language?: string;
@@ -171,13 +175,13 @@ export class SearchContactPointsDto {
   @IsIn(['active', 'retired'])
   status?: string;
 
-  @ApiPropertyOptional({ description: 'free text over name, authority and expertise' })
+  @ApiPropertyOptional({ type: String, description: 'free text over name, authority and expertise' })
   @IsOptional()
   @IsString()
   @MaxLength(200)
   q?: string;
 
-  @ApiPropertyOptional({ default: 50, maximum: 200 })
+  @ApiPropertyOptional({ type: Number, default: 50, maximum: 200 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -185,7 +189,7 @@ export class SearchContactPointsDto {
   @Max(200)
   limit: number = 50;
 
-  @ApiPropertyOptional({ default: 0 })
+  @ApiPropertyOptional({ type: Number, default: 0 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
@@ -194,11 +198,11 @@ export class SearchContactPointsDto {
 }
 
 export class RegisterOrganisationDto {
-  @ApiProperty({ example: 'International Criminal Court' })
+  @ApiProperty({ type: String, example: 'International Criminal Court' })
   @IsString()
   name!: string;
 
-  @ApiProperty({ example: 'ICC' })
+  @ApiProperty({ type: String, example: 'ICC' })
   @IsString()
   acronym!: string;
 
@@ -208,12 +212,12 @@ export class RegisterOrganisationDto {
 }
 
 export class ChangeOrganisationDto {
-  @ApiPropertyOptional()
+  @ApiPropertyOptional({ type: String })
   @IsOptional()
   @IsString()
   name?: string;
 
-  @ApiPropertyOptional()
+  @ApiPropertyOptional({ type: String })
   @IsOptional()
   @IsString()
   acronym?: string;

@@ -19,11 +19,11 @@ export class RequestMeetingDto {
   @IsIn(SUBJECT_KINDS)
   subjectKind!: (typeof SUBJECT_KINDS)[number];
 
-  @ApiProperty({ example: 'Joint investigation on crimes committed in the region' })
+  @ApiProperty({ type: String, example: 'Joint investigation on crimes committed in the region' })
   @IsString()
   title!: string;
 
-  @ApiProperty()
+  @ApiProperty({ type: String })
   @IsString()
   summary!: string;
 
@@ -31,13 +31,13 @@ export class RequestMeetingDto {
   @IsIn(CONFIDENTIALITY)
   confidentiality!: (typeof CONFIDENTIALITY)[number];
 
-  @ApiProperty({ example: ['2031-03-02'], description: 'dates in the future, YYYY-MM-DD' })
+  @ApiProperty({ type: [String], example: ['2031-03-02'], description: 'dates in the future, YYYY-MM-DD' })
   @IsArray()
   @ArrayMaxSize(20)
   @IsString({ each: true })
   proposedDates!: string[];
 
-  @ApiPropertyOptional({ example: ['DE'], default: [] })
+  @ApiPropertyOptional({ type: [String], example: ['DE'], default: [] })
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(60)
@@ -53,17 +53,17 @@ export class RequestMeetingDto {
 }
 
 export class AcceptMeetingDto {
-  @ApiProperty({ example: '2031-03-02T10:00:00Z' })
+  @ApiProperty({ type: String, example: '2031-03-02T10:00:00Z' })
   @IsString()
   scheduledFor!: string;
 
-  @ApiProperty({ example: 'Eurojust, The Hague' })
+  @ApiProperty({ type: String, example: 'Eurojust, The Hague' })
   @IsString()
   venue!: string;
 }
 
 export class ConcludeMeetingDto {
-  @ApiProperty()
+  @ApiProperty({ type: String })
   @IsString()
   conclusions!: string;
 }
@@ -76,7 +76,7 @@ export class MeetingStatusQueryDto {
 }
 
 export class OpenThreadDto {
-  @ApiProperty({ example: 'Request for witness contact' })
+  @ApiProperty({ type: String, example: 'Request for witness contact' })
   @IsString()
   subject!: string;
 
@@ -85,6 +85,7 @@ export class OpenThreadDto {
   visibility!: (typeof THREAD_VISIBILITIES)[number];
 
   @ApiProperty({
+    type: [String],
     example: ['secretariat', 'state:DE'],
     description: 'secretariat, state:<ISO>, organisation:<id>',
   })
@@ -96,30 +97,34 @@ export class OpenThreadDto {
   })
   participants!: ('secretariat' | `state:${string}` | `organisation:${string}`)[];
 
-  @ApiPropertyOptional({ example: '2031-01-01T12:00:00Z', description: 'makes the thread urgent' })
+  @ApiPropertyOptional({
+    type: String,
+    example: '2031-01-01T12:00:00Z',
+    description: 'makes the thread urgent',
+  })
   @IsOptional()
   @IsString()
   replyBy?: string;
 }
 
 export class AttachmentDto {
-  @ApiProperty({ example: 'schedule.pdf' })
+  @ApiProperty({ type: String, example: 'schedule.pdf' })
   @IsString()
   @MaxLength(300)
   name!: string;
 
-  @ApiProperty({ example: 'a'.repeat(64) })
+  @ApiProperty({ type: String, example: 'a'.repeat(64) })
   @Matches(/^[0-9a-f]{64}$/, { message: 'sha256 must be 64 lower-case hex digits' })
   sha256!: string;
 
-  @ApiProperty({ example: 1024 })
+  @ApiProperty({ type: Number, example: 1024 })
   @IsInt()
   @Min(0)
   size!: number;
 }
 
 export class PostMessageDto {
-  @ApiProperty()
+  @ApiProperty({ type: String })
   @IsString()
   @MaxLength(100_000)
   body!: string;
@@ -128,7 +133,7 @@ export class PostMessageDto {
   @IsIn(HANDLING_CODES)
   handlingCode!: (typeof HANDLING_CODES)[number];
 
-  @ApiPropertyOptional({ description: 'for H3: the other restrictions' })
+  @ApiPropertyOptional({ type: String, description: 'for H3: the other restrictions' })
   @IsOptional()
   @IsString()
   handlingNote?: string;

@@ -38,7 +38,7 @@ export const Caller = createParamDecorator((_data: unknown, context: ExecutionCo
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
-    private readonly reflector: Reflector,
+    @Inject(Reflector) private readonly reflector: Reflector,
     @Inject(AUTHENTICATOR) private readonly authenticator: Authenticator,
   ) {}
 

@@ -1,0 +1,43 @@
+import { parseArgs } from 'node:util';
+
+import { DEVELOPMENT_SECRET, signToken } from '../apps/gateway/src/auth/authenticator.js';
+
+/** `npm run token -- --role member-state --state FR`: a development token, signed with FOCAL_JWT_SECRET. */
+const usage =
+  'usage: npm run token -- --role secretariat|member-state|observer-state|liaison-organisation|auditor ' +
+  '[--state FR] [--organisation <uuid>] [--sub <name>] [--expires 8h]';
+const ROLES = ['secretariat', 'member-state', 'observer-state', 'liaison-organisation', 'auditor'] as const;
+
+try {
+  const { values } = parseArgs({
+    options: {
+      role: { type: 'string' },
+      state: { type: 'string' },
+      organisation: { type: 'string' },
+      sub: { type: 'string' },
+      expires: { type: 'string', default: '8h' },
+    },
+  });
+  const role = values.role as (typeof ROLES)[number];
+  if (!ROLES.includes(role)) throw new Error(`--role must be one of ${ROLES.join(', ')}`);
+  if ((role === 'member-state' || role === 'observer-state') && !values.state) {
+    throw new Error(`a ${role} token names its state: add --state FR`);
+  }
+  if (role === 'liaison-organisation' && !values.organisation) {
+    throw new Error('a liaison-organisation token names its organisation: add --organisation <uuid>');
+  }
+  const token = await signToken(
+    process.env.FOCAL_JWT_SECRET ?? DEVELOPMENT_SECRET,
+    {
+      sub: values.sub ?? `${role}${values.state ? `-${values.state}` : ''}-dev`,
+      role,
+      ...(values.state ? { state: values.state } : {}),
+      ...(values.organisation ? { organisation: values.organisation } : {}),
+    },
+    values.expires,
+  );
+  console.log(token);
+} catch (error) {
+  console.error(`${(error as Error).message}\n${usage}`);
+  process.exit(2);
+}

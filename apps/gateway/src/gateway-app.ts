@@ -14,7 +14,7 @@ import { Authenticator } from './auth/authenticator.js';
 import type { GatewayConfig } from './gateway.config.js';
 import { GatewayModule } from './gateway.module.js';
 import { ProblemFilter } from './http/problem.js';
-import { ReadModels } from './read-models/read-models.js';
+import { activeSchema, ReadModels } from './read-models/read-models.js';
 
 /** Request bodies above this are refused with 413: enough for any command, small enough to protect memory. */
 export const BODY_LIMIT_BYTES = 256 * 1024;
@@ -36,10 +36,25 @@ export async function startGateway(options: {
   logger: LoggerService;
 }): Promise<RunningGateway> {
   const { config, persistence, logger } = options;
-  const readModels = new ReadModels(persistence.sql, persistence.store, persistence.keys, undefined, {
-    onError: (error) => logger.warn?.(`read models: ${String(error)}`),
-  });
+  const readModels = new ReadModels(
+    persistence.sql,
+    persistence.store,
+    persistence.keys,
+    await activeSchema(persistence.sql),
+    { onError: (error) => logger.warn?.(`read models: ${String(error)}`) },
+  );
   await readModels.start();
+  // A rebuild (npm run projections:rebuild) switches the active schema once the new one has caught up.
+  const watchSchema = setInterval(() => {
+    activeSchema(persistence.sql)
+      .then(async (schema) => {
+        if (schema === readModels.schema) return;
+        logger.log(`read models: switching from ${readModels.schema} to ${schema}`);
+        await readModels.switchTo(schema);
+      })
+      .catch((error: unknown) => logger.warn?.(`read models: ${String(error)}`));
+  }, 2_000);
+  watchSchema.unref();
   const proxy: ClientProxy = ClientProxyFactory.create({
     transport: Transport.NATS,
     options: {
@@ -148,6 +163,7 @@ export async function startGateway(options: {
       url,
       readModels,
       async stop() {
+        clearInterval(watchSchema);
         wakeups?.unsubscribe();
         await running.close();
         await readModels.stop();
@@ -155,6 +171,7 @@ export async function startGateway(options: {
       },
     };
   } catch (error) {
+    clearInterval(watchSchema);
     wakeups?.unsubscribe();
     await app?.close().catch(() => undefined);
     await readModels.stop();

@@ -6,6 +6,7 @@ import {
   type EventStore,
   type KeyStore,
   type SqlDriver,
+  type SqlQueryable,
 } from '@focal/events';
 
 import { DirectoryProjection } from './directory.projection.js';
@@ -96,27 +97,67 @@ export interface ContactPointSearch {
   offset: number;
 }
 
-/** The schema that holds the read models; `npm run projections:rebuild` builds the next one. */
+/** The first schema of the read models; `npm run projections:rebuild` builds the next one beside it. */
 export const DEFAULT_SCHEMA = 'gateway_v1';
+
+/** Which schema the gateways read: one row, switched by a rebuild once the new schema has caught up. */
+export async function activeSchema(sql: SqlQueryable): Promise<string> {
+  await sql.exec(
+    `CREATE TABLE IF NOT EXISTS focal_read_models (
+       name text PRIMARY KEY, schema text NOT NULL, switched_at timestamptz NOT NULL DEFAULT now())`,
+  );
+  await sql.query(
+    `INSERT INTO focal_read_models (name, schema) VALUES ('gateway', $1) ON CONFLICT DO NOTHING`,
+    [DEFAULT_SCHEMA],
+  );
+  const [row] = await sql.query<{ schema: string }>(
+    `SELECT schema FROM focal_read_models WHERE name = 'gateway'`,
+  );
+  return row!.schema;
+}
+
+export interface ReadModelOptions {
+  pollMs?: number;
+  batchSize?: number;
+  onError?: (error: unknown) => void;
+  onProgress?: (applied: number) => void;
+}
 
 /**
  * The gateway's read models: their projections (fed from the store, checkpointed with their rows) and the
- * queries the HTTP API runs on them.
+ * queries the HTTP API runs on them. All live in one schema; `switchTo` moves to a rebuilt one.
  */
 export class ReadModels {
-  readonly runners: ProjectionRunner[];
+  private current: { schema: string; runners: ProjectionRunner[] };
 
   constructor(
     private readonly sql: SqlDriver,
-    store: EventStore,
-    keys: KeyStore,
-    readonly schema = DEFAULT_SCHEMA,
-    options: { pollMs?: number; onError?: (error: unknown) => void } = {},
+    private readonly store: EventStore,
+    private readonly keys: KeyStore,
+    schema = DEFAULT_SCHEMA,
+    private readonly options: ReadModelOptions = {},
   ) {
-    const codec = new PersonalDataCodec(keys, CONTACT_POINT_PERSONAL_FIELDS);
-    this.runners = [
-      new ProjectionRunner(store, sql, new DirectoryProjection(schema, keys, codec), options),
-      new ProjectionRunner(store, sql, new MessagingProjection(schema), options),
+    this.current = { schema, runners: this.runnersFor(schema) };
+  }
+
+  get schema(): string {
+    return this.current.schema;
+  }
+
+  get runners(): readonly ProjectionRunner[] {
+    return this.current.runners;
+  }
+
+  private runnersFor(schema: string): ProjectionRunner[] {
+    const codec = new PersonalDataCodec(this.keys, CONTACT_POINT_PERSONAL_FIELDS);
+    return [
+      new ProjectionRunner(
+        this.store,
+        this.sql,
+        new DirectoryProjection(schema, this.keys, codec),
+        this.options,
+      ),
+      new ProjectionRunner(this.store, this.sql, new MessagingProjection(schema), this.options),
     ];
   }
 
@@ -126,6 +167,17 @@ export class ReadModels {
 
   async stop(): Promise<void> {
     await Promise.all(this.runners.map((runner) => runner.stop()));
+  }
+
+  /** Reads from `schema` from now on (after a rebuild), once its projections have caught up. */
+  async switchTo(schema: string): Promise<void> {
+    if (schema === this.current.schema) return;
+    const runners = this.runnersFor(schema);
+    for (const runner of runners) await runner.start();
+    await Promise.all(runners.map((runner) => runner.catchUp()));
+    const previous = this.current;
+    this.current = { schema, runners };
+    await Promise.all(previous.runners.map((runner) => runner.stop()));
   }
 
   wake(): void {

@@ -26,6 +26,8 @@ export interface ProjectionRunnerOptions {
   pollMs?: number;
   batchSize?: number;
   onError?: (error: unknown) => void;
+  /** Called after each batch with how many events it applied: progress for long rebuilds. */
+  onProgress?: (applied: number) => void;
 }
 
 /**
@@ -176,6 +178,7 @@ export class ProjectionRunner {
         last,
       ]);
     });
+    this.options.onProgress?.(events.length);
     return events.length;
   }
 }

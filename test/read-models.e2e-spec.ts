@@ -1,0 +1,136 @@
+import { openPersistence, type Persistence } from '@focal/service';
+
+import { ReadModels } from '../apps/gateway/src/read-models/read-models.js';
+import { rebuildReadModels } from '../apps/gateway/src/read-models/rebuild.js';
+import { startSystem, type TestSystem } from './support/system.js';
+
+const TABLES = ['states', 'organisations', 'contact_points', 'meeting_requests', 'threads', 'messages'];
+
+describe('the read models', () => {
+  let system: TestSystem;
+  let persistence: Persistence;
+  let secretariat: string;
+  let france: string;
+  let erasedId: string;
+
+  const snapshot = async (schema: string) => {
+    const tables: Record<string, unknown[]> = {};
+    for (const table of TABLES) {
+      tables[table] = await persistence.sql.query(`SELECT * FROM ${schema}.${table} ORDER BY 1, 2`);
+    }
+    return tables;
+  };
+
+  beforeAll(async () => {
+    system = await startSystem('readmodels');
+    persistence = await openPersistence({ kind: 'postgres', databaseUrl: system.db.url });
+    secretariat = await system.token({ role: 'secretariat' });
+    const ok = async (
+      method: string,
+      path: string,
+      token: string,
+      body?: unknown,
+      headers?: Record<string, string>,
+    ) => {
+      const response = await system.call(method, path, { token, body, ...(headers ? { headers } : {}) });
+      if (response.status >= 300) throw new Error(`${path}: ${JSON.stringify(response.body)}`);
+      return response;
+    };
+    await ok('PUT', '/v1/states/FR', secretariat, {
+      name: 'France',
+      status: 'member',
+      effectiveFrom: '2002-06-13',
+    });
+    await ok('PUT', '/v1/states/DE', secretariat, {
+      name: 'Germany',
+      status: 'member',
+      effectiveFrom: '2002-06-13',
+    });
+    france = await system.token({ role: 'member-state', state: 'FR' });
+    const germany = await system.token({ role: 'member-state', state: 'DE' });
+    const person = {
+      state: 'FR',
+      role: 'judge',
+      authority: 'Tribunal judiciaire de Paris',
+      languages: ['fr'],
+    };
+    const kept = await ok('POST', '/v1/contact-points', secretariat, {
+      ...person,
+      fullName: 'Paul Durand',
+      email: 'paul@justice.fr',
+      primary: true,
+    });
+    const erased = await ok('POST', '/v1/contact-points', secretariat, {
+      ...person,
+      fullName: 'Marie Curie',
+      email: 'marie@justice.fr',
+      phone: '+33100000000',
+    });
+    erasedId = erased.body.id;
+    await ok('PATCH', `/v1/contact-points/${kept.body.id}`, france, { notes: 'on leave in August' });
+    await ok('DELETE', `/v1/contact-points/${erasedId}/personal-data`, secretariat);
+    const meeting = await ok('POST', '/v1/meeting-requests', france, {
+      subjectKind: 'situation',
+      title: 'Situation X',
+      summary: 'S',
+      confidentiality: 'closed',
+      proposedDates: ['2031-05-05'],
+    });
+    await ok('POST', `/v1/meeting-requests/${meeting.body.id}/co-sponsor`, germany);
+    const thread = await ok('POST', '/v1/threads', france, {
+      subject: 'Q',
+      visibility: 'restricted',
+      participants: ['secretariat', 'state:DE'],
+    });
+    await ok('POST', `/v1/threads/${thread.body.id}/messages`, france, { body: 'hello', handlingCode: 'H1' });
+    await system.gateway.readModels.catchUp();
+  });
+
+  afterAll(async () => {
+    await persistence?.close();
+    await system?.stop();
+  });
+
+  it('is idempotent when run twice: a second runner over the same log changes nothing', async () => {
+    const before = await snapshot('gateway_v1');
+    const again = new ReadModels(persistence.sql, persistence.store, persistence.keys, 'gateway_v1');
+    await again.start();
+    await again.catchUp();
+    await again.stop();
+    expect(await snapshot('gateway_v1')).toEqual(before);
+    expect(before.contact_points).toHaveLength(2);
+    expect(before.meeting_requests).toEqual([expect.objectContaining({ co_sponsors: ['DE'] })]);
+  });
+
+  it('a rebuild equals the live read models, keeps erased data erased, and the gateway switches to it', async () => {
+    const progress: number[] = [];
+    const report = await rebuildReadModels(persistence, (done) => progress.push(done));
+    expect(report).toMatchObject({ from: 'gateway_v1', to: 'gateway_v2' });
+    expect(progress.at(-1)).toBe(report.events);
+    expect(await snapshot('gateway_v2')).toEqual(await snapshot('gateway_v1'));
+    const erased = await persistence.sql.query(`SELECT * FROM gateway_v2.contact_points WHERE id = $1`, [
+      erasedId,
+    ]);
+    expect(JSON.stringify(erased)).not.toMatch(/Marie|marie@|\+33100000000/);
+
+    const deadline = Date.now() + 10_000;
+    while ((await system.call('GET', '/health/ready')).body.checks.readModels !== 'gateway_v2') {
+      if (Date.now() > deadline) throw new Error('the gateway did not switch to gateway_v2');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const read = await system.call('GET', `/v1/contact-points/${erasedId}`, { token: france });
+    expect(read.body).toMatchObject({ fullName: null, personalData: { erased: true } });
+    expect(read.body).not.toHaveProperty('email');
+  });
+
+  it('carries the correlation id from HTTP through NATS into the event metadata', async () => {
+    const response = await system.call('PUT', '/v1/states/NL', {
+      token: secretariat,
+      body: { name: 'Netherlands', status: 'member', effectiveFrom: '2002-06-13' },
+      headers: { 'x-correlation-id': 'journey-42' },
+    });
+    expect(response.headers.get('x-correlation-id')).toBe('journey-42');
+    const [event] = await persistence.store.readStream('state-NL');
+    expect(event!.metadata).toMatchObject({ correlationId: 'journey-42', actor: { role: 'secretariat' } });
+  });
+});

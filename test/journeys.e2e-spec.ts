@@ -234,6 +234,34 @@ describe('journeys through the HTTP API', () => {
       expect((await system.call('GET', '/v1/states', { token: wrongRole })).body.type).toBe(
         'urn:focal:problem:principal/role-mismatch',
       );
+      await write('PUT', '/v1/states/GB', secretariat, {
+        name: 'United Kingdom',
+        status: 'observer',
+        effectiveFrom: '2002-06-13',
+      });
+      await write('PUT', '/v1/states/GB', secretariat, { status: 'former', effectiveFrom: '2020-01-31' });
+      await system.gateway.readModels.catchUp();
+      const former = await system.token({ role: 'observer-state', state: 'GB' });
+      expect((await system.call('GET', '/v1/states', { token: former })).body).toMatchObject({
+        status: 403,
+        type: 'urn:focal:problem:principal/former-state',
+      });
+      const organisation = await write('POST', '/v1/liaison-organisations', secretariat, {
+        name: 'UN Investigative Team for Accountability of ISIL',
+        acronym: 'UNITAD',
+        kind: 'un-mechanism',
+      });
+      const unitad = await system.token({ role: 'liaison-organisation', organisation: organisation.body.id });
+      expect((await system.call('GET', '/v1/states', { token: unitad })).status).toBe(200);
+      await write('POST', `/v1/liaison-organisations/${organisation.body.id}/suspend`, secretariat, {
+        reason: 'mandate ended 2024-09-17',
+      });
+      // The suspension is in the read model once caught up; the next request of its principals is refused.
+      await system.gateway.readModels.catchUp();
+      expect((await system.call('GET', '/v1/states', { token: unitad })).body).toMatchObject({
+        status: 403,
+        type: 'urn:focal:problem:principal/organisation-suspended',
+      });
     });
 
     it('400 for malformed JSON, unknown fields, wrong types, bad ids and bad queries, naming each', async () => {

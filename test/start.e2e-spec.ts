@@ -64,8 +64,25 @@ describe('npm start', () => {
     return focal;
   };
 
-  it('serves the API with the embedded store, prints a token, and stops cleanly on SIGTERM', async () => {
+  it('serves the API with the embedded store, prints a token, is seeded, and stops cleanly on SIGTERM', async () => {
     const focal = await startAndUse({ NATS_URL: natsUrl });
+    const url = /Focal is running on (\S+)/.exec(focal.lines.join('\n'))![1]!;
+    const seed = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/seed.ts')], {
+      cwd: root,
+      env: { ...process.env, FOCAL_URL: url },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    seed.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    expect(await new Promise((resolve) => seed.once('exit', resolve))).toBe(0);
+    expect(output).toMatch(/seeded 36 states and 16 liaison organisations/);
+    const token = /export TOKEN=(\S+)/.exec(focal.lines.join('\n'))![1]!;
+    const organisations = await fetch(`${url}/v1/liaison-organisations`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    const { items } = (await organisations.json()) as { items: { acronym: string; suspended: boolean }[] };
+    expect(items).toHaveLength(16);
+    expect(items.filter((item) => item.suspended).map((item) => item.acronym)).toEqual(['UNITAD']);
     focal.child.kill('SIGTERM');
     expect(await focal.exited).toBe(0);
   });

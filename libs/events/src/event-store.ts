@@ -73,6 +73,12 @@ export interface EventStore {
   readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
 
   /**
+   * The position of the newest event a reader can see now (what `readAll` would end with), or undefined for
+   * an empty log: where a reader that wants only what comes next starts.
+   */
+  headPosition(): Promise<Position | undefined>;
+
+  /**
    * Catches up from `after`, then goes live: new events arrive within milliseconds of their commit.
    * Ends when `signal` aborts or the consumer stops iterating.
    */

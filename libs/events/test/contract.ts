@@ -351,6 +351,22 @@ export function eventStoreContract(name: string, harness: ContractHarness): void
     });
 
     describe('readAll', () => {
+      it('headPosition is where readAll ends: the newest event a reader can see', async () => {
+        const { store } = await open();
+        const base = prefix();
+        await store.append(`${base}1`, [newEvent(), newEvent()], { expectedVersion: 'no-stream' });
+        const head = await store.headPosition();
+        expect(head).toBeDefined();
+        const mine = await store.readAll({ filter: { streamPrefixes: [base] } });
+        expect(store.comparePositions(head!, mine.at(-1)!.globalPosition)).toBeGreaterThanOrEqual(0);
+        // Nothing stands after the head.
+        expect(await store.readAll({ after: head! })).toEqual([]);
+        await store.append(`${base}2`, [newEvent()], { expectedVersion: 'no-stream' });
+        const next = await store.headPosition();
+        expect(store.comparePositions(next!, head!)).toBeGreaterThan(0);
+        expect((await store.readAll({ after: head! })).map((event) => event.globalPosition)).toEqual([next]);
+      });
+
       it('returns the log in position order, after a position, filtered by stream prefix and type', async () => {
         const { store } = await open();
         const base = prefix();

@@ -254,6 +254,14 @@ export class EventStoreDbEventStore implements EventStore {
     return events;
   }
 
+  async headPosition(): Promise<Position | undefined> {
+    for await (const resolved of this.client.readAll({ fromPosition: END, direction: BACKWARDS })) {
+      if (!resolved.event || resolved.event.streamId.startsWith('$')) continue;
+      return positionOf(resolved);
+    }
+    return undefined;
+  }
+
   async *subscribe(options: SubscribeOptions = {}): AsyncGenerator<RecordedEvent> {
     const after = options.after === undefined ? undefined : this.parsePosition(options.after);
     const prefixes = options.filter?.streamPrefixes;

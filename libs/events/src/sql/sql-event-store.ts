@@ -169,6 +169,14 @@ export class SqlEventStore implements EventStore {
     return page.rows.map((row) => this.toEvent(row));
   }
 
+  async headPosition(): Promise<Position | undefined> {
+    const [row] = await this.driver.query<{ head: string | null }>(
+      `SELECT max(position)::text AS head FROM focal_events
+        WHERE position < pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 16`,
+    );
+    return row?.head ? (row.head as Position) : undefined;
+  }
+
   /**
    * One page of the log after `after`, below the horizon: the oldest transaction still running, under
    * which every event is final. `blocked` says committed events wait above the horizon, behind an older

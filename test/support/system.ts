@@ -12,6 +12,7 @@ import { startDirectory, startMessaging, testConfig, testNamespace } from './ser
 export interface TestSystem {
   url: string;
   db: TestDatabase;
+  persistence: Persistence;
   gateway: RunningGateway;
   token(actor: Omit<Actor, 'principal'> & { principal?: string }): Promise<string>;
   /** A fetch against the gateway with a JSON body and the caller's token. */
@@ -25,7 +26,10 @@ export interface TestSystem {
   stop(): Promise<void>;
 }
 
-export async function startSystem(label: string): Promise<TestSystem> {
+export async function startSystem(
+  label: string,
+  gatewayOptions: { sseHeartbeatMs?: number; sseMaxBufferedBytes?: number; sseStallMs?: number } = {},
+): Promise<TestSystem> {
   const db = await createTestDatabase(label);
   const config = testConfig(db.url, testNamespace(label));
   const services: RunningService[] = [await startDirectory(config), await startMessaging(config)];
@@ -37,6 +41,7 @@ export async function startSystem(label: string): Promise<TestSystem> {
       host: '127.0.0.1',
       jwtSecret: DEVELOPMENT_SECRET,
       commandTimeoutMs: 10_000,
+      ...gatewayOptions,
     },
     persistence,
     logger: jsonLogger('gateway', ['error', 'fatal']),
@@ -44,6 +49,7 @@ export async function startSystem(label: string): Promise<TestSystem> {
   return {
     url: gateway.url,
     db,
+    persistence,
     gateway,
     token: (actor) =>
       signToken(DEVELOPMENT_SECRET, {

@@ -15,6 +15,8 @@ import type { GatewayConfig } from './gateway.config.js';
 import { GatewayModule } from './gateway.module.js';
 import { ProblemFilter } from './http/problem.js';
 import { activeSchema, ReadModels } from './read-models/read-models.js';
+import { LogTail } from './updates/log-tail.js';
+import { UpdateFrames } from './updates/update-frames.js';
 
 /** Request bodies above this are refused with 413: enough for any command, small enough to protect memory. */
 export const BODY_LIMIT_BYTES = 256 * 1024;
@@ -64,13 +66,21 @@ export async function startGateway(options: {
       reconnectTimeWait: 250,
     },
   });
+  const tail = new LogTail(persistence.store, {
+    onError: (error) => logger.warn?.(`log tail: ${String(error)}`),
+  });
+  await tail.start();
+  const shutdown = new AbortController();
   let app: NestFastifyApplication | undefined;
   let wakeups: Subscription | undefined;
   try {
     await proxy.connect();
     const nats = proxy.unwrap<NatsConnection>();
     wakeups = nats.subscribe(inNamespace(config.natsNamespace, ALL_EVENTS_SUBJECT), {
-      callback: () => readModels.wake(),
+      callback: () => {
+        readModels.wake();
+        tail.wake();
+      },
     });
 
     const metrics = new Registry();
@@ -107,8 +117,20 @@ export async function startGateway(options: {
       });
     }
 
+    const subscribers = new Gauge({
+      name: 'focal_sse_subscribers',
+      help: 'Open Server-Sent Events streams',
+      registers: [metrics],
+    });
+    const overflows = new Counter({
+      name: 'focal_sse_overflows_total',
+      help: 'Streams closed because their subscriber stopped reading',
+      registers: [metrics],
+    });
     const adapter = new FastifyAdapter({
       bodyLimit: BODY_LIMIT_BYTES,
+      // On stop, streams have been ended; connections left open by clients must not hold the process.
+      forceCloseConnections: true,
       genReqId: (request: { headers: Record<string, string | string[] | undefined> }) => {
         const given = request.headers['x-correlation-id'];
         return typeof given === 'string' && /^[\x21-\x7e]{1,200}$/.test(given) ? given : randomUUID();
@@ -125,6 +147,20 @@ export async function startGateway(options: {
         authenticator: new Authenticator(config.jwtSecret, readModels),
         metrics,
         natsConnected: () => !nats.isClosed() && nats.info !== undefined,
+        tail,
+        frames: new UpdateFrames(persistence.keys),
+        updates: {
+          heartbeatMs: config.sseHeartbeatMs ?? 15_000,
+          maxBufferedBytes: config.sseMaxBufferedBytes ?? 262_144,
+          stallMs: config.sseStallMs ?? 30_000,
+          shutdown: shutdown.signal,
+          onStream: (change) =>
+            change === 'opened'
+              ? subscribers.inc()
+              : change === 'closed'
+                ? subscribers.dec()
+                : overflows.inc(),
+        },
       }),
       adapter,
       { logger },
@@ -165,7 +201,9 @@ export async function startGateway(options: {
       async stop() {
         clearInterval(watchSchema);
         wakeups?.unsubscribe();
+        shutdown.abort();
         await running.close();
+        await tail.stop();
         await readModels.stop();
         await proxy.close();
       },
@@ -173,7 +211,9 @@ export async function startGateway(options: {
   } catch (error) {
     clearInterval(watchSchema);
     wakeups?.unsubscribe();
+    shutdown.abort();
     await app?.close().catch(() => undefined);
+    await tail.stop();
     await readModels.stop();
     await proxy.close();
     throw error;

@@ -8,6 +8,10 @@ export interface GatewayConfig extends ServiceConfig {
   jwtSecret: string;
   /** How long a command may take before the caller gets 503. */
   commandTimeoutMs: number;
+  /** Server-Sent Events: heartbeat interval, and unread bytes before a stream is cut off. */
+  sseHeartbeatMs?: number;
+  sseMaxBufferedBytes?: number;
+  sseStallMs?: number;
 }
 
 /**
@@ -44,6 +48,33 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
       `FOCAL_COMMAND_TIMEOUT_MS=${env.FOCAL_COMMAND_TIMEOUT_MS} must be a whole number of milliseconds, at least 100`,
     );
   }
+  const sseHeartbeatMs = Number(env.FOCAL_SSE_HEARTBEAT_MS ?? 15_000);
+  if (!Number.isInteger(sseHeartbeatMs) || sseHeartbeatMs < 100) {
+    problems.push(
+      `FOCAL_SSE_HEARTBEAT_MS=${env.FOCAL_SSE_HEARTBEAT_MS} must be a whole number of milliseconds, at least 100`,
+    );
+  }
+  const sseStallMs = Number(env.FOCAL_SSE_STALL_MS ?? 30_000);
+  if (!Number.isInteger(sseStallMs) || sseStallMs < 100) {
+    problems.push(
+      `FOCAL_SSE_STALL_MS=${env.FOCAL_SSE_STALL_MS} must be a whole number of milliseconds, at least 100`,
+    );
+  }
+  const sseMaxBufferedBytes = Number(env.FOCAL_SSE_MAX_BUFFER_BYTES ?? 262_144);
+  if (!Number.isInteger(sseMaxBufferedBytes) || sseMaxBufferedBytes < 1_024) {
+    problems.push(
+      `FOCAL_SSE_MAX_BUFFER_BYTES=${env.FOCAL_SSE_MAX_BUFFER_BYTES} must be a whole number of bytes, at least 1024`,
+    );
+  }
   if (problems.length > 0 || !service || !jwtSecret) throw new ConfigError(problems);
-  return { ...service, port, host: env.HOST ?? '127.0.0.1', jwtSecret, commandTimeoutMs };
+  return {
+    ...service,
+    port,
+    host: env.HOST ?? '127.0.0.1',
+    jwtSecret,
+    commandTimeoutMs,
+    sseHeartbeatMs,
+    sseMaxBufferedBytes,
+    sseStallMs,
+  };
 }

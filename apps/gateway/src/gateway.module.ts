@@ -14,6 +14,15 @@ import { MeetingRequestsController, ThreadsController } from './controllers/mess
 import { METRICS, NATS_STATUS, OperationsController } from './controllers/operations.controller.js';
 import { AUTHENTICATOR, AuthGuard, CommandGateway, COMMANDS, READ_MODELS, STORE } from './http/context.js';
 import type { ReadModels } from './read-models/read-models.js';
+import type { LogTail } from './updates/log-tail.js';
+import type { UpdateFrames } from './updates/update-frames.js';
+import {
+  LOG_TAIL,
+  UPDATE_FRAMES,
+  UPDATES_OPTIONS,
+  UpdatesController,
+  type UpdatesOptions,
+} from './updates/updates.controller.js';
 
 export interface GatewayDeps {
   store: EventStore;
@@ -22,6 +31,9 @@ export interface GatewayDeps {
   authenticator: Authenticator;
   metrics: Registry;
   natsConnected: () => boolean;
+  tail: LogTail;
+  frames: UpdateFrames;
+  updates: UpdatesOptions;
 }
 
 /** The HTTP API: its adapters come in by injection, so the tests and the embedded mode choose them. */
@@ -37,6 +49,7 @@ export class GatewayModule {
         LiaisonOrganisationsController,
         MeetingRequestsController,
         ThreadsController,
+        UpdatesController,
       ],
       providers: [
         { provide: STORE, useValue: deps.store },
@@ -45,6 +58,9 @@ export class GatewayModule {
         { provide: AUTHENTICATOR, useValue: deps.authenticator },
         { provide: METRICS, useValue: deps.metrics },
         { provide: NATS_STATUS, useValue: deps.natsConnected },
+        { provide: LOG_TAIL, useValue: deps.tail },
+        { provide: UPDATE_FRAMES, useValue: deps.frames },
+        { provide: UPDATES_OPTIONS, useValue: deps.updates },
         { provide: APP_GUARD, useClass: AuthGuard },
         CommandGateway,
       ],

@@ -15,3 +15,4 @@ export * from './keys/key-store.js';
 export * from './keys/personal-data-codec.js';
 export * from './projections/projection-runner.js';
 export type { SqlDriver, SqlQueryable } from './sql/driver.js';
+export { Wakeup } from './wakeup.js';

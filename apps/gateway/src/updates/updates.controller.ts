@@ -1,0 +1,199 @@
+import { EVENT_SCHEMA_VERSIONS, type Actor } from '@focal/domain';
+import type { EventStore, Position, RecordedEvent } from '@focal/events';
+import { Controller, Get, Inject, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { IsOptional, IsString, MaxLength } from 'class-validator';
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+
+import { Caller, STORE, type GatewayRequest } from '../http/context.js';
+import { ValidQuery } from '../http/params.js';
+import { Problem } from '../http/problem.js';
+import type { LogTail } from './log-tail.js';
+import type { UpdateFrames } from './update-frames.js';
+
+export const LOG_TAIL = Symbol('LogTail');
+export const UPDATE_FRAMES = Symbol('UpdateFrames');
+export const UPDATES_OPTIONS = Symbol('UpdatesOptions');
+
+export interface UpdatesOptions {
+  /** A comment line this often keeps proxies from closing an idle stream. */
+  heartbeatMs: number;
+  /** Unread bytes held for a subscriber before the gateway waits for it to read (its bounded buffer). */
+  maxBufferedBytes: number;
+  /** How long a subscriber may read nothing while its buffer is full before its stream is closed. */
+  stallMs: number;
+  /** Aborted when the gateway shuts down: every stream ends with the position to resume from. */
+  shutdown: AbortSignal;
+  /** For metrics: streams opened and closed, and streams cut off for not reading. */
+  onStream?: (change: 'opened' | 'closed' | 'overflowed') => void;
+}
+
+export class UpdatesQueryDto {
+  @ApiPropertyOptional({
+    type: String,
+    description: 'comma-separated event types, e.g. ThreadOpened,MessagePosted',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(2_000)
+  types?: string;
+
+  @ApiPropertyOptional({
+    type: String,
+    description: 'resume after this position (instead of the Last-Event-ID header)',
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  lastEventId?: string;
+}
+
+const PAGE = 500;
+
+@ApiTags('updates')
+@ApiBearerAuth()
+@Controller('v1/updates')
+export class UpdatesController {
+  constructor(
+    @Inject(STORE) private readonly store: EventStore,
+    @Inject(LOG_TAIL) private readonly tail: LogTail,
+    @Inject(UPDATE_FRAMES) private readonly frames: UpdateFrames,
+    @Inject(UPDATES_OPTIONS) private readonly options: UpdatesOptions,
+  ) {}
+
+  @Get()
+  @ApiProduces('text/event-stream')
+  @ApiOperation({
+    summary:
+      'Server-Sent Events: every event the caller may see, in global order, resumable with Last-Event-ID',
+  })
+  async stream(
+    @Req() request: GatewayRequest,
+    @Res() reply: FastifyReply,
+    @Caller() viewer: Actor,
+    @ValidQuery(UpdatesQueryDto) query: UpdatesQueryDto,
+  ): Promise<void> {
+    const types = this.parseTypes(query.types);
+    const resume = query.lastEventId ?? request.headers['last-event-id'];
+    let cursor: Position | null;
+    try {
+      cursor = resume !== undefined ? this.store.parsePosition(String(resume)) : this.tail.head;
+    } catch {
+      throw new Problem(
+        400,
+        'invalid-last-event-id',
+        'Invalid Last-Event-ID',
+        `${String(resume)} is not a position of this log: resume with the id of the last event you received`,
+      );
+    }
+
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      'x-accel-buffering': 'no',
+      'x-correlation-id': request.id,
+    });
+    raw.write(': connected\n\n');
+    const closed = new AbortController();
+    request.raw.once('close', () => closed.abort());
+    this.options.onStream?.('opened');
+    closed.signal.addEventListener('abort', () => this.options.onStream?.('closed'), { once: true });
+
+    const end = (event: string, data: object) => {
+      if (!raw.writableEnded) raw.end(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      closed.abort();
+    };
+    const onShutdown = () => end('closed', { reason: 'the gateway is shutting down', resumeFrom: cursor });
+    if (this.options.shutdown.aborted) return onShutdown();
+    this.options.shutdown.addEventListener('abort', onShutdown, { once: true });
+    closed.signal.addEventListener('abort', () =>
+      this.options.shutdown.removeEventListener('abort', onShutdown),
+    );
+
+    while (!closed.signal.aborted) {
+      const seen = this.tail.arrivals.current;
+      const batch: RecordedEvent[] =
+        this.tail.after(cursor, PAGE) ??
+        (await this.store.readAll({ ...(cursor ? { after: cursor } : {}), limit: PAGE }));
+      if (batch.length === 0) {
+        const before = Date.now();
+        await this.tail.arrivals.wait(seen, this.options.heartbeatMs, closed.signal);
+        if (!closed.signal.aborted && Date.now() - before >= this.options.heartbeatMs)
+          raw.write(': heartbeat\n\n');
+        continue;
+      }
+      for (const event of batch) {
+        if (closed.signal.aborted) break;
+        const frame = types && !types.has(event.type) ? undefined : await this.frames.frameFor(event, viewer);
+        if (frame) raw.write(frame);
+        cursor = event.globalPosition;
+        if (this.cutsOff(event, viewer)) {
+          end('closed', { reason: 'your organisation was suspended', resumeFrom: cursor });
+          break;
+        }
+        if (raw.writableLength > this.options.maxBufferedBytes && !(await this.drained(raw, closed.signal))) {
+          // A subscriber that stops reading cannot make the gateway hold its backlog: it resumes from here.
+          this.options.onStream?.('overflowed');
+          end('overflow', {
+            reason: `${raw.writableLength} bytes waited unread for ${this.options.stallMs} ms`,
+            resumeFrom: cursor,
+          });
+          break;
+        }
+      }
+    }
+  }
+
+  /** Waits for a slow subscriber to read what is buffered: true once it has, false if it stalls. */
+  private drained(
+    raw: NodeJS.WritableStream & { writableLength: number },
+    closed: AbortSignal,
+  ): Promise<boolean> {
+    return new Promise((resolve) => {
+      const done = (result: boolean) => {
+        clearTimeout(timer);
+        raw.removeListener('drain', onDrain);
+        closed.removeEventListener('abort', onClose);
+        resolve(result);
+      };
+      const onDrain = () => done(true);
+      const onClose = () => done(false);
+      const timer = setTimeout(() => done(false), this.options.stallMs);
+      raw.once('drain', onDrain);
+      closed.addEventListener('abort', onClose, { once: true });
+    });
+  }
+
+  private parseTypes(types: string | undefined): Set<string> | undefined {
+    if (types === undefined) return undefined;
+    const list = types
+      .split(',')
+      .map((type) => type.trim())
+      .filter(Boolean);
+    const unknown = list.filter((type) => !(type in EVENT_SCHEMA_VERSIONS));
+    if (unknown.length > 0) {
+      throw new Problem(
+        400,
+        'invalid-input',
+        'Invalid input',
+        `types: unknown event types ${unknown.join(', ')}`,
+        {
+          types: `unknown event types: ${unknown.join(', ')}`,
+        },
+      );
+    }
+    return new Set(list);
+  }
+
+  /** A suspended organisation's streams are closed at once. */
+  private cutsOff(event: RecordedEvent, viewer: Actor): boolean {
+    return (
+      viewer.role === 'liaison-organisation' &&
+      event.type === 'LiaisonOrganisationSuspended' &&
+      event.streamId === `liaison-organisation-${viewer.organisation}`
+    );
+  }
+}

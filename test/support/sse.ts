@@ -1,0 +1,73 @@
+/** A Server-Sent Events client over fetch, collecting frames as they arrive. */
+export interface SseFrame {
+  id?: string;
+  event?: string;
+  data?: string;
+}
+
+export interface SseClient {
+  status: number;
+  frames: SseFrame[];
+  /** Resolves when the server ends the stream (or the client closes it). */
+  ended: Promise<void>;
+  waitFor(condition: (frames: SseFrame[]) => boolean, timeoutMs?: number): Promise<void>;
+  close(): void;
+}
+
+export async function subscribe(
+  url: string,
+  token: string,
+  headers: Record<string, string> = {},
+): Promise<SseClient> {
+  const abort = new AbortController();
+  const response = await fetch(url, {
+    headers: { authorization: `Bearer ${token}`, accept: 'text/event-stream', ...headers },
+    signal: abort.signal,
+  });
+  const frames: SseFrame[] = [];
+  let notify = () => undefined as void;
+  const ended = (async () => {
+    if (!response.ok || !response.body) return;
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of response.body) {
+        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+        let split: number;
+        while ((split = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, split);
+          buffer = buffer.slice(split + 2);
+          const frame: SseFrame = {};
+          for (const line of block.split('\n')) {
+            if (line.startsWith(':')) continue;
+            const colon = line.indexOf(':');
+            const field = line.slice(0, colon);
+            const value = line.slice(colon + 1).trimStart();
+            if (field === 'id' || field === 'event' || field === 'data') frame[field] = value;
+          }
+          if (frame.event || frame.data) frames.push(frame);
+        }
+        notify();
+      }
+    } catch {
+      // aborted by close()
+    }
+    notify();
+  })();
+  return {
+    status: response.status,
+    frames,
+    ended,
+    async waitFor(condition, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!condition(frames)) {
+        if (Date.now() > deadline) throw new Error(`timed out with ${frames.length} frames`);
+        await new Promise<void>((resolve) => {
+          notify = resolve;
+          setTimeout(resolve, 50);
+        });
+      }
+    },
+    close: () => abort.abort(),
+  };
+}

@@ -1,0 +1,262 @@
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { connect } from 'node:net';
+
+import { maySee, type Actor, type Visibility } from '@focal/domain';
+import type { NewEvent, RecordedEvent } from '@focal/events';
+
+import { subscribe, type SseFrame } from './support/sse.js';
+import { startSystem, type TestSystem } from './support/system.js';
+
+const metadata = {
+  actor: { principal: 'test', role: 'secretariat' as const },
+  correlationId: 'updates-test',
+};
+
+/** Events written straight to the store, as the services would: open, closed, or restricted to others. */
+function syntheticEvent(kind: 'open' | 'closed' | 'restricted', size = 0): NewEvent {
+  const visibility: Visibility =
+    kind === 'open'
+      ? { level: 'open' }
+      : kind === 'closed'
+        ? { level: 'closed' }
+        : { level: 'restricted', participants: ['secretariat', 'state:FR'] };
+  return {
+    eventId: randomUUID(),
+    type:
+      kind === 'restricted'
+        ? 'MessageRead'
+        : kind === 'closed'
+          ? 'LiaisonOrganisationSuspended'
+          : 'StateStatusChanged',
+    data:
+      kind === 'restricted'
+        ? { messageId: randomUUID(), reader: 'secretariat' }
+        : { padding: 'x'.repeat(size), kind },
+    metadata,
+    visibility,
+  };
+}
+
+/** The body of an HTTP/1.1 response with chunked transfer encoding, headers dropped. */
+function dechunk(response: string): string {
+  let rest = response.slice(response.indexOf('\r\n\r\n') + 4);
+  let body = '';
+  for (;;) {
+    const lineEnd = rest.indexOf('\r\n');
+    const size = parseInt(rest.slice(0, lineEnd), 16);
+    if (!size) return body;
+    body += rest.slice(lineEnd + 2, lineEnd + 2 + size);
+    rest = rest.slice(lineEnd + 2 + size + 2);
+  }
+}
+
+const positions = (frames: SseFrame[]) => frames.filter((frame) => frame.id).map((frame) => frame.id!);
+
+describe('GET /v1/updates (Server-Sent Events)', () => {
+  let system: TestSystem;
+  let secretariat: string;
+  let icc: string;
+  let iccId: string;
+  const viewers: Record<string, Actor> = {};
+
+  const append = async (kinds: ('open' | 'closed' | 'restricted')[], size = 0) => {
+    for (let start = 0; start < kinds.length; start += 50) {
+      await system.persistence.store.append(
+        `thread-${randomUUID()}`,
+        kinds.slice(start, start + 50).map((kind) => syntheticEvent(kind, size)),
+        { expectedVersion: 'no-stream' },
+      );
+    }
+  };
+  /** What `viewer` may see of the log after `after`, in order: the truth each stream is held to. */
+  const visibleAfter = async (viewer: Actor, after: string) => {
+    const seen: RecordedEvent[] = [];
+    let cursor = system.persistence.store.parsePosition(after);
+    for (;;) {
+      const page = await system.persistence.store.readAll({ after: cursor, limit: 10_000 });
+      if (page.length === 0) return seen.map((event) => event.globalPosition as string);
+      seen.push(...page.filter((event) => maySee(viewer, event.visibility as Visibility)));
+      cursor = page.at(-1)!.globalPosition;
+    }
+  };
+
+  beforeAll(async () => {
+    system = await startSystem('updates', {
+      sseMaxBufferedBytes: 64 * 1024,
+      sseHeartbeatMs: 500,
+      sseStallMs: 500,
+    });
+    secretariat = await system.token({ role: 'secretariat' });
+    for (const code of ['FR', 'DE']) {
+      await system.call('PUT', `/v1/states/${code}`, {
+        token: secretariat,
+        body: { name: code, status: 'member', effectiveFrom: '2002-06-13' },
+      });
+    }
+    const created = await system.call('POST', '/v1/liaison-organisations', {
+      token: secretariat,
+      body: { name: 'International Criminal Court', acronym: 'ICC', kind: 'international-court' },
+    });
+    iccId = created.body.id;
+    icc = await system.token({ role: 'liaison-organisation', organisation: iccId, principal: 'icc-1' });
+    Object.assign(viewers, {
+      secretariat: { principal: 's', role: 'secretariat' },
+      auditor: { principal: 'a', role: 'auditor' },
+      france: { principal: 'f', role: 'member-state', state: 'FR' },
+      germany: { principal: 'd', role: 'member-state', state: 'DE' },
+      icc: { principal: 'icc-1', role: 'liaison-organisation', organisation: iccId },
+    });
+  });
+  afterAll(() => system?.stop());
+
+  it('a liaison organisation resumes with Last-Event-ID and gets exactly the missed open events, in order, once', async () => {
+    const first = await subscribe(`${system.url}/v1/updates`, icc);
+    expect(first.status).toBe(200);
+    await append(['open']);
+    await first.waitFor((frames) => positions(frames).length === 1);
+    const lastSeen = positions(first.frames)[0]!;
+    expect(JSON.parse(first.frames[0]!.data!)).toMatchObject({
+      type: 'StateStatusChanged',
+      position: lastSeen,
+    });
+    first.close();
+
+    // 100 missed events: open, closed and restricted to others, mixed.
+    await append(Array.from({ length: 100 }, (_, i) => (['open', 'closed', 'restricted'] as const)[i % 3]!));
+    const expected = await visibleAfter(viewers.icc!, lastSeen);
+    expect(expected).toHaveLength(34);
+
+    const resumed = await subscribe(`${system.url}/v1/updates`, icc, { 'last-event-id': lastSeen });
+    await resumed.waitFor((frames) => positions(frames).length >= expected.length);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(positions(resumed.frames)).toEqual(expected);
+    for (const frame of resumed.frames.filter((f) => f.id)) expect(frame.event).toBe('StateStatusChanged');
+    resumed.close();
+  });
+
+  it('200 concurrent subscribers of mixed roles during a burst of 2,000 events each get exactly what they may see', async () => {
+    const head = (await system.persistence.store.headPosition())!;
+    const roles = ['secretariat', 'auditor', 'france', 'germany', 'icc'] as const;
+    const tokens = {
+      secretariat,
+      auditor: await system.token({ role: 'auditor' }),
+      france: await system.token({ role: 'member-state', state: 'FR' }),
+      germany: await system.token({ role: 'member-state', state: 'DE' }),
+      icc,
+    };
+    const clients = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        subscribe(`${system.url}/v1/updates`, tokens[roles[i % roles.length]!], { 'last-event-id': head }),
+      ),
+    );
+    const burst = Array.from(
+      { length: 2_000 },
+      (_, i) => (['open', 'closed', 'restricted'] as const)[(i * 7) % 3]!,
+    );
+    await Promise.all([0, 1, 2, 3].map((part) => append(burst.slice(part * 500, part * 500 + 500))));
+
+    const expected = Object.fromEntries(
+      await Promise.all(roles.map(async (role) => [role, await visibleAfter(viewers[role]!, head)] as const)),
+    );
+    await Promise.all(
+      clients.map((client, i) =>
+        client.waitFor(
+          (frames) => positions(frames).length >= expected[roles[i % roles.length]!]!.length,
+          60_000,
+        ),
+      ),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    clients.forEach((client, i) => {
+      expect(positions(client.frames)).toEqual(expected[roles[i % roles.length]!]);
+      client.close();
+    });
+    expect(expected.icc!.length).toBeLessThan(expected.france!.length);
+    expect(expected.germany!.length).toBeLessThan(expected.france!.length);
+    expect(expected.france).toEqual(expected.secretariat);
+  });
+
+  it('a subscriber that reads nothing is cut off at the bound; resuming from the named position loses nothing', async () => {
+    const head = (await system.persistence.store.headPosition())!;
+    const url = new URL(system.url);
+    // A raw socket that never reads: once the kernel's buffers are full, the gateway's own bound fills.
+    const socket = connect(Number(url.port), url.hostname);
+    await once(socket, 'connect');
+    socket.pause();
+    socket.write(
+      `GET /v1/updates HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${secretariat}\r\n` +
+        `Last-Event-ID: ${head}\r\nAccept: text/event-stream\r\nConnection: close\r\n\r\n`,
+    );
+    await append(
+      Array.from({ length: 600 }, () => 'open' as const),
+      20_000,
+    );
+    const last = (await system.persistence.store.headPosition())!;
+    const deadline = Date.now() + 30_000;
+    while (!/focal_sse_overflows_total 1/.test((await system.call('GET', '/metrics')).body)) {
+      if (Date.now() > deadline) {
+        const m = (await system.call('GET', '/metrics')).body as string;
+        throw new Error(
+          `the stream was never cut off: ${m
+            .split('\n')
+            .filter((l) => l.startsWith('focal_sse'))
+            .join(' ')}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const chunks: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.resume();
+    await once(socket, 'end');
+    socket.destroy();
+    const text = dechunk(Buffer.concat(chunks).toString());
+    const overflow = /event: overflow\ndata: (.*)\n\n$/.exec(text);
+    expect(overflow).not.toBeNull();
+    const { resumeFrom } = JSON.parse(overflow![1]!) as { resumeFrom: string };
+    const received = [...text.matchAll(/^id: (\S+)$/gm)].map((match) => match[1]!);
+    expect(received.at(-1)).toBe(resumeFrom);
+    expect(received.length).toBeLessThan(600);
+
+    const rest = await subscribe(`${system.url}/v1/updates`, secretariat, { 'last-event-id': resumeFrom });
+    await rest.waitFor((frames) => positions(frames).at(-1) === last, 30_000);
+    rest.close();
+    expect([...received, ...positions(rest.frames)]).toEqual(await visibleAfter(viewers.secretariat!, head));
+  });
+
+  it("closes a suspended organisation's stream at once", async () => {
+    const stream = await subscribe(`${system.url}/v1/updates`, icc);
+    await system.call('POST', `/v1/liaison-organisations/${iccId}/suspend`, {
+      token: secretariat,
+      body: { reason: 'review' },
+    });
+    await stream.ended;
+    expect(stream.frames.at(-1)).toMatchObject({ event: 'closed' });
+    expect(JSON.parse(stream.frames.at(-1)!.data!)).toMatchObject({
+      reason: 'your organisation was suspended',
+    });
+    await system.call('POST', `/v1/liaison-organisations/${iccId}/reinstate`, { token: secretariat });
+  });
+
+  it('refuses a malformed resume position and unknown types with 400', async () => {
+    const bad = await system.call('GET', '/v1/updates', {
+      token: secretariat,
+      headers: { 'last-event-id': 'yesterday' },
+    });
+    expect(bad).toMatchObject({ status: 400, body: { type: 'urn:focal:problem:invalid-last-event-id' } });
+    const types = await system.call('GET', '/v1/updates?types=ThreadOpened,Nonsense', { token: secretariat });
+    expect(types).toMatchObject({
+      status: 400,
+      body: { errors: { types: expect.stringMatching(/Nonsense/) } },
+    });
+  });
+
+  it('filters by type', async () => {
+    const stream = await subscribe(`${system.url}/v1/updates?types=MessageRead`, secretariat);
+    await append(['open', 'restricted', 'open']);
+    await stream.waitFor((frames) => positions(frames).length === 1);
+    expect(stream.frames[0]).toMatchObject({ event: 'MessageRead' });
+    stream.close();
+  });
+});

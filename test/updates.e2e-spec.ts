@@ -60,22 +60,40 @@ describe('GET /v1/updates (Server-Sent Events)', () => {
   let iccId: string;
   const viewers: Record<string, Actor> = {};
 
+  let lastAppended: string | undefined;
   const append = async (kinds: ('open' | 'closed' | 'restricted')[], size = 0) => {
     for (let start = 0; start < kinds.length; start += 50) {
-      await system.persistence.store.append(
+      const { lastPosition } = await system.persistence.store.append(
         `thread-${randomUUID()}`,
         kinds.slice(start, start + 50).map((kind) => syntheticEvent(kind, size)),
         { expectedVersion: 'no-stream' },
       );
+      if (
+        !lastAppended ||
+        system.persistence.store.comparePositions(lastPosition, lastAppended as never) > 0
+      ) {
+        lastAppended = lastPosition;
+      }
     }
   };
-  /** What `viewer` may see of the log after `after`, in order: the truth each stream is held to. */
+  /**
+   * What `viewer` may see of the log after `after`, up to the last event appended, in order: the truth each
+   * stream is held to. (Reads wait for every append to be readable: an older transaction still open elsewhere
+   * can hold the newest events back for a moment.)
+   */
   const visibleAfter = async (viewer: Actor, after: string) => {
     const seen: RecordedEvent[] = [];
-    let cursor = system.persistence.store.parsePosition(after);
+    const store = system.persistence.store;
+    let cursor = store.parsePosition(after);
     for (;;) {
-      const page = await system.persistence.store.readAll({ after: cursor, limit: 10_000 });
-      if (page.length === 0) return seen.map((event) => event.globalPosition as string);
+      const page = await store.readAll({ after: cursor, limit: 10_000 });
+      if (page.length === 0) {
+        if (lastAppended && store.comparePositions(cursor, lastAppended as never) < 0) {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          continue;
+        }
+        return seen.map((event) => event.globalPosition as string);
+      }
       seen.push(...page.filter((event) => maySee(viewer, event.visibility as Visibility)));
       cursor = page.at(-1)!.globalPosition;
     }
@@ -85,7 +103,7 @@ describe('GET /v1/updates (Server-Sent Events)', () => {
     system = await startSystem('updates', {
       sseMaxBufferedBytes: 64 * 1024,
       sseHeartbeatMs: 500,
-      sseStallMs: 500,
+      sseStallMs: 2_000,
     });
     secretariat = await system.token({ role: 'secretariat' });
     for (const code of ['FR', 'DE']) {

@@ -18,17 +18,20 @@ export class Wakeup {
     this.waiters.clear();
   }
 
-  /** Resolves on a wake-up after generation `since`, after `timeoutMs`, or when `signal` aborts. */
-  wait(since: number, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+  /**
+   * Resolves on a wake-up after generation `since`, after `timeoutMs` (when given), or when `signal` aborts.
+   * Without a timeout no timer is made: many waiters (one per live subscriber) cost no timers at all.
+   */
+  wait(since: number, timeoutMs?: number, signal?: AbortSignal): Promise<void> {
     if (this.generation !== since || signal?.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
-        clearTimeout(timer);
+        if (timer) clearTimeout(timer);
         this.waiters.delete(done);
         signal?.removeEventListener('abort', done);
         resolve();
       };
-      const timer = setTimeout(done, timeoutMs);
+      const timer = timeoutMs === undefined ? undefined : setTimeout(done, timeoutMs);
       this.waiters.add(done);
       signal?.addEventListener('abort', done, { once: true });
     });

@@ -19,6 +19,8 @@ export class LogTail {
   readonly arrivals = new Wakeup();
   private readonly wakeups = new Wakeup();
   private ring: RecordedEvent[] = [];
+  /** The sequence number of ring[0]: every event the tail took in has one, counting up. */
+  private firstSeq = 0;
   /** The ring holds every event after this position; null: from the beginning of the log. */
   private floor: Position | null = null;
   private last: Position | null = null;
@@ -46,7 +48,7 @@ export class LogTail {
     await this.loop;
   }
 
-  /** A notification arrived: look now. */
+  /** A notification arrived. The store's subscription wakes on commits itself; this only shortens a retry. */
   wake(): void {
     this.wakeups.notify();
   }
@@ -57,10 +59,10 @@ export class LogTail {
   }
 
   /**
-   * Up to `limit` events after `cursor` from memory, or undefined when `cursor` lies before what the ring
-   * holds (the caller then reads the store).
+   * Up to `limit` events after `cursor` from memory, with the sequence number to continue from, or undefined
+   * when `cursor` lies before what the ring holds (the caller then reads the store).
    */
-  after(cursor: Position | null, limit: number): RecordedEvent[] | undefined {
+  after(cursor: Position | null, limit: number): { events: RecordedEvent[]; nextSeq: number } | undefined {
     const compare = (a: Position, b: Position) => this.store.comparePositions(a, b);
     if (this.floor !== null && (cursor === null || compare(cursor, this.floor) < 0)) return undefined;
     let low = 0;
@@ -72,27 +74,49 @@ export class LogTail {
         else high = middle;
       }
     }
-    return this.ring.slice(low, low + limit);
+    return this.fromSeq(this.firstSeq + low, limit);
   }
 
+  /**
+   * Up to `limit` events from sequence number `seq` on: how a live subscriber keeps its place without
+   * comparing positions (1,000 subscribers, each comparing on each event, cost more than the writes).
+   * Undefined when those events have left the ring.
+   */
+  fromSeq(seq: number, limit: number): { events: RecordedEvent[]; nextSeq: number } | undefined {
+    if (seq < this.firstSeq) return undefined;
+    const events = this.ring.slice(seq - this.firstSeq, seq - this.firstSeq + limit);
+    return { events, nextSeq: seq + events.length };
+  }
+
+  /**
+   * Follows the log through the store's own subscription, which knows when committed events are still
+   * hidden behind an older open transaction and looks again at once (a NATS notification cannot know that).
+   */
   private async follow(): Promise<void> {
     let failures = 0;
+    let announced = false;
     while (!this.stopping.signal.aborted) {
-      const seen = this.wakeups.current;
       try {
-        const page = await this.store.readAll({ ...(this.last ? { after: this.last } : {}), limit: 1_000 });
-        failures = 0;
-        if (page.length > 0) {
-          this.ring.push(...page);
+        for await (const event of this.store.subscribe({
+          ...(this.last ? { after: this.last } : {}),
+          signal: this.stopping.signal,
+        })) {
+          failures = 0;
+          this.ring.push(event);
           if (this.ring.length > this.capacity) {
-            const evicted = this.ring.splice(0, this.ring.length - this.capacity);
-            this.floor = evicted.at(-1)!.globalPosition;
+            this.floor = this.ring.shift()!.globalPosition;
+            this.firstSeq++;
           }
-          this.last = page.at(-1)!.globalPosition;
-          this.arrivals.notify();
-          continue;
+          this.last = event.globalPosition;
+          // One wake-up per turn of the event loop, however many events arrived in it.
+          if (!announced) {
+            announced = true;
+            setImmediate(() => {
+              announced = false;
+              this.arrivals.notify();
+            });
+          }
         }
-        await this.wakeups.wait(seen, this.pollMs, this.stopping.signal);
       } catch (error) {
         this.options.onError?.(error);
         failures++;

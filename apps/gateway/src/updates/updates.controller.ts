@@ -100,6 +100,15 @@ export class UpdatesController {
     const closed = new AbortController();
     request.raw.once('close', () => closed.abort());
     this.options.onStream?.('opened');
+    // A comment line when nothing was sent for a while keeps proxies from closing an idle stream.
+    let lastWrite = Date.now();
+    const heartbeat = setInterval(() => {
+      if (Date.now() - lastWrite >= this.options.heartbeatMs && !raw.writableEnded) {
+        raw.write(': heartbeat\n\n');
+        lastWrite = Date.now();
+      }
+    }, this.options.heartbeatMs);
+    closed.signal.addEventListener('abort', () => clearInterval(heartbeat), { once: true });
     closed.signal.addEventListener('abort', () => this.options.onStream?.('closed'), { once: true });
 
     const end = (event: string, data: object) => {
@@ -113,22 +122,24 @@ export class UpdatesController {
       this.options.shutdown.removeEventListener('abort', onShutdown),
     );
 
+    let seq: number | undefined;
     while (!closed.signal.aborted) {
       const seen = this.tail.arrivals.current;
+      const fromRing = seq !== undefined ? this.tail.fromSeq(seq, PAGE) : this.tail.after(cursor, PAGE);
+      seq = fromRing?.nextSeq;
       const batch: RecordedEvent[] =
-        this.tail.after(cursor, PAGE) ??
-        (await this.store.readAll({ ...(cursor ? { after: cursor } : {}), limit: PAGE }));
+        fromRing?.events ?? (await this.store.readAll({ ...(cursor ? { after: cursor } : {}), limit: PAGE }));
       if (batch.length === 0) {
-        const before = Date.now();
-        await this.tail.arrivals.wait(seen, this.options.heartbeatMs, closed.signal);
-        if (!closed.signal.aborted && Date.now() - before >= this.options.heartbeatMs)
-          raw.write(': heartbeat\n\n');
+        await this.tail.arrivals.wait(seen, undefined, closed.signal);
         continue;
       }
       for (const event of batch) {
         if (closed.signal.aborted) break;
         const frame = types && !types.has(event.type) ? undefined : await this.frames.frameFor(event, viewer);
-        if (frame) raw.write(frame);
+        if (frame) {
+          raw.write(frame);
+          lastWrite = Date.now();
+        }
         cursor = event.globalPosition;
         if (this.cutsOff(event, viewer)) {
           end('closed', { reason: 'your organisation was suspended', resumeFrom: cursor });

@@ -1,0 +1,40 @@
+/**
+ * The subscribers of bench:fanout, in a process of their own so that the gateway's memory and CPU are its own:
+ * opens N Server-Sent Events streams, records for each event how long after its append it arrived, and
+ * reports the latencies to the parent.
+ */
+const url = process.env.FANOUT_URL!;
+const token = process.env.FANOUT_TOKEN!;
+const subscribers = Number(process.env.FANOUT_SUBSCRIBERS);
+const expected = Number(process.env.FANOUT_EVENTS);
+
+const latencies: number[] = [];
+let complete = 0;
+
+async function subscriber(): Promise<void> {
+  const response = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+  process.send!({ connected: true });
+  const decoder = new TextDecoder();
+  let buffer = '';
+  let received = 0;
+  for await (const chunk of response.body!) {
+    buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+    let split: number;
+    while ((split = buffer.indexOf('\n\n')) >= 0) {
+      const block = buffer.slice(0, split);
+      buffer = buffer.slice(split + 2);
+      const data = block.split('\n').find((line) => line.startsWith('data: '));
+      if (!data || (!block.includes('\nid: ') && !block.startsWith('id: '))) continue;
+      const { data: payload } = JSON.parse(data.slice(6)) as { data: { sentAt: number } };
+      latencies.push(Date.now() - payload.sentAt);
+      if (++received === expected) {
+        if (++complete === subscribers) process.send!({ done: true, latencies });
+        return;
+      }
+    }
+  }
+}
+
+for (let i = 0; i < subscribers; i++) {
+  void subscriber().catch((error: unknown) => process.send!({ error: String(error) }));
+}

@@ -1,0 +1,168 @@
+/**
+ * Fan-out of live updates: p50/p99 latency from an append to its arrival at 1,000 Server-Sent Events
+ * subscribers, and the gateway's peak resident memory meanwhile.
+ *
+ *   npm run bench:fanout [-- --subscribers 1000 --events 200 --rate 50 --json]
+ *
+ * The gateway runs in this process on a fresh PostgreSQL database (DATABASE_URL, default
+ * postgres://postgres@127.0.0.1:5432/postgres, a role that may create databases) and the NATS at NATS_URL;
+ * the subscribers run in a child process. Events are appended to the store at `--rate` per second and
+ * announced on NATS as the services do; latency = arrival at a subscriber − the moment before the append.
+ */
+import 'reflect-metadata';
+
+import { fork } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+import { eventSubject, inNamespace } from '@focal/contracts';
+import { jsonLogger, openPersistence } from '@focal/service';
+import { connect } from '@nats-io/transport-node';
+import pg from 'pg';
+
+import { DEVELOPMENT_SECRET, signToken } from '../../apps/gateway/src/auth/authenticator.js';
+import { startGateway } from '../../apps/gateway/src/gateway-app.js';
+
+const { values: args } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    subscribers: { type: 'string', default: '1000' },
+    events: { type: 'string', default: '200' },
+    rate: { type: 'string', default: '50' },
+  },
+});
+const subscribers = Number(args.subscribers);
+const events = Number(args.events);
+const rate = Number(args.rate);
+if (![subscribers, events, rate].every((n) => Number.isInteger(n) && n > 0)) {
+  console.error('--subscribers, --events and --rate take whole numbers above 0');
+  process.exit(2);
+}
+const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+async function main() {
+  const database = `focal_bench_fanout_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${database}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${database}`;
+  const namespace = `bench_${randomUUID().slice(0, 8)}`;
+  const persistence = await openPersistence({ kind: 'postgres', databaseUrl: url.toString() });
+  const gateway = await startGateway({
+    config: {
+      natsUrl,
+      natsNamespace: namespace,
+      store: { kind: 'postgres', databaseUrl: url.toString() },
+      port: 0,
+      host: '127.0.0.1',
+      jwtSecret: DEVELOPMENT_SECRET,
+      commandTimeoutMs: 5_000,
+    },
+    persistence,
+    logger: jsonLogger('gateway', ['error', 'fatal']),
+  });
+  const nats = await connect({ servers: natsUrl });
+  let peakRss = process.memoryUsage().rss;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+  const baselineRss = process.memoryUsage().rss;
+
+  try {
+    const token = await signToken(DEVELOPMENT_SECRET, { sub: 'bench', role: 'secretariat' });
+    const child = fork(join(import.meta.dirname, 'clients.ts'), [], {
+      execArgv: ['--import', 'tsx'],
+      env: {
+        ...process.env,
+        FANOUT_URL: `${gateway.url}/v1/updates`,
+        FANOUT_TOKEN: token,
+        FANOUT_SUBSCRIBERS: String(subscribers),
+        FANOUT_EVENTS: String(events),
+      },
+    });
+    let connected = 0;
+    const result = new Promise<number[]>((resolve, reject) => {
+      child.on(
+        'message',
+        (message: { connected?: boolean; done?: boolean; latencies?: number[]; error?: string }) => {
+          if (message.connected) connected++;
+          if (message.done) resolve(message.latencies!);
+          if (message.error) reject(new Error(message.error));
+        },
+      );
+      child.once('exit', (code) => reject(new Error(`the subscribers' process exited (${code})`)));
+    });
+    while (connected < subscribers) await new Promise((resolve) => setTimeout(resolve, 20));
+    const connectedRss = process.memoryUsage().rss;
+
+    const started = performance.now();
+    for (let i = 0; i < events; i++) {
+      const due = started + (i * 1000) / rate;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      const streamId = `thread-${randomUUID()}`;
+      const appended = await persistence.store.append(
+        streamId,
+        [
+          {
+            eventId: randomUUID(),
+            type: 'MessageRead',
+            data: { sentAt: Date.now(), messageId: randomUUID(), reader: 'secretariat' },
+            metadata: { actor: { principal: 'bench', role: 'secretariat' }, correlationId: 'bench' },
+            visibility: { level: 'open' },
+          },
+        ],
+        { expectedVersion: 'no-stream' },
+      );
+      nats.publish(
+        inNamespace(namespace, eventSubject(streamId, 'MessageRead')),
+        JSON.stringify({ streamId, position: appended.lastPosition, type: 'MessageRead' }),
+      );
+    }
+    const latencies = (await result).sort((a, b) => a - b);
+    child.kill();
+    const figures = {
+      subscribers,
+      events,
+      rate,
+      deliveries: latencies.length,
+      p50Ms: percentile(latencies, 50),
+      p99Ms: percentile(latencies, 99),
+      maxMs: latencies.at(-1)!,
+      gatewayRssMiB: {
+        beforeSubscribers: Math.round(baselineRss / 2 ** 20),
+        withSubscribers: Math.round(connectedRss / 2 ** 20),
+        peak: Math.round(peakRss / 2 ** 20),
+      },
+      targetP99Ms: 100,
+    };
+    console.log(`fan-out to ${subscribers} SSE subscribers, ${events} events at ${rate}/s:`);
+    console.log(
+      `  deliveries ${figures.deliveries}, latency p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms, max ${figures.maxMs} ms`,
+    );
+    console.log(
+      `  gateway RSS: ${figures.gatewayRssMiB.beforeSubscribers} MiB before, ${figures.gatewayRssMiB.withSubscribers} MiB with subscribers, peak ${figures.gatewayRssMiB.peak} MiB`,
+    );
+    console.log(`  target p99 <= 100 ms: ${figures.p99Ms <= 100 ? 'met' : 'NOT met'}`);
+    if (args.json) console.log(JSON.stringify(figures));
+  } finally {
+    clearInterval(sampler);
+    await nats.close();
+    await gateway.stop();
+    await persistence.close();
+    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error((error as Error).message);
+    process.exit(1);
+  },
+);

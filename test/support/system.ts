@@ -5,6 +5,7 @@ import { jsonLogger, openPersistence, type Persistence, type RunningService } fr
 
 import { DEVELOPMENT_SECRET, signToken } from '../../apps/gateway/src/auth/authenticator.js';
 import { startGateway, type RunningGateway } from '../../apps/gateway/src/gateway-app.js';
+import type { GatewayConfig } from '../../apps/gateway/src/gateway.config.js';
 import { createTestDatabase, type TestDatabase } from './postgres.js';
 import { startDirectory, startMessaging, testConfig, testNamespace } from './services.js';
 
@@ -23,34 +24,41 @@ export interface TestSystem {
     // Responses are asserted on structurally, field by field.
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
   ): Promise<{ status: number; headers: Headers; body: any }>;
+  /** Stops the gateway and starts a new one on the same database, as a restart would. */
+  restartGateway(): Promise<void>;
   stop(): Promise<void>;
 }
 
 export async function startSystem(
   label: string,
-  gatewayOptions: { sseHeartbeatMs?: number; sseMaxBufferedBytes?: number; sseStallMs?: number } = {},
+  gatewayOptions: Partial<GatewayConfig> = {},
 ): Promise<TestSystem> {
   const db = await createTestDatabase(label);
   const config = testConfig(db.url, testNamespace(label));
   const services: RunningService[] = [await startDirectory(config), await startMessaging(config)];
   const persistence: Persistence = await openPersistence(config.store);
-  const gateway = await startGateway({
-    config: {
-      ...config,
-      port: 0,
-      host: '127.0.0.1',
-      jwtSecret: DEVELOPMENT_SECRET,
-      commandTimeoutMs: 10_000,
-      ...gatewayOptions,
-    },
-    persistence,
-    logger: jsonLogger('gateway', ['error', 'fatal']),
-  });
-  return {
+  const gatewayConfig = {
+    ...config,
+    port: 0,
+    host: '127.0.0.1',
+    jwtSecret: DEVELOPMENT_SECRET,
+    commandTimeoutMs: 10_000,
+    ...gatewayOptions,
+  };
+  const launch = () =>
+    startGateway({ config: gatewayConfig, persistence, logger: jsonLogger('gateway', ['error', 'fatal']) });
+  let gateway = await launch();
+  const system: TestSystem = {
     url: gateway.url,
     db,
     persistence,
     gateway,
+    async restartGateway() {
+      await gateway.stop();
+      gateway = await launch();
+      system.gateway = gateway;
+      system.url = gateway.url;
+    },
     token: (actor) =>
       signToken(DEVELOPMENT_SECRET, {
         sub:
@@ -61,7 +69,7 @@ export async function startSystem(
         ...(actor.organisation ? { organisation: actor.organisation } : {}),
       }),
     async call(method, path, options = {}) {
-      const response = await fetch(`${gateway.url}${path}`, {
+      const response = await fetch(`${system.url}${path}`, {
         method,
         headers: {
           ...(options.body !== undefined ? { 'content-type': 'application/json' } : {}),
@@ -88,4 +96,5 @@ export async function startSystem(
       await db.drop();
     },
   };
+  return system;
 }

@@ -17,6 +17,8 @@ import { ProblemFilter } from './http/problem.js';
 import { activeSchema, ReadModels } from './read-models/read-models.js';
 import { LogTail } from './updates/log-tail.js';
 import { UpdateFrames } from './updates/update-frames.js';
+import { WebhookDeliverer } from './webhooks/webhook-deliverer.js';
+import { WebhookStore } from './webhooks/webhook-store.js';
 
 /** Request bodies above this are refused with 413: enough for any command, small enough to protect memory. */
 export const BODY_LIMIT_BYTES = 256 * 1024;
@@ -71,6 +73,24 @@ export async function startGateway(options: {
   });
   await tail.start();
   const shutdown = new AbortController();
+  const webhooks = new WebhookStore(persistence.sql);
+  await webhooks.setUp();
+  const frames = new UpdateFrames(persistence.keys);
+  const deliverer = new WebhookDeliverer(
+    persistence.store,
+    webhooks,
+    frames,
+    readModels,
+    {
+      maxAttempts: config.webhookMaxAttempts ?? 8,
+      baseDelayMs: config.webhookBaseDelayMs ?? 1_000,
+      maxDelayMs: 300_000,
+      timeoutMs: 10_000,
+      pollMs: 1_000,
+    },
+    (error) => logger.warn?.(`webhooks: ${String(error)}`),
+  );
+  deliverer.start();
   let app: NestFastifyApplication | undefined;
   let wakeups: Subscription | undefined;
   try {
@@ -80,6 +100,7 @@ export async function startGateway(options: {
       callback: () => {
         readModels.wake();
         tail.wake();
+        deliverer.wake();
       },
     });
 
@@ -148,7 +169,9 @@ export async function startGateway(options: {
         metrics,
         natsConnected: () => !nats.isClosed() && nats.info !== undefined,
         tail,
-        frames: new UpdateFrames(persistence.keys),
+        frames,
+        webhooks,
+        webhookPolicy: { allowLoopback: config.webhooksAllowLoopback ?? false },
         updates: {
           heartbeatMs: config.sseHeartbeatMs ?? 15_000,
           maxBufferedBytes: config.sseMaxBufferedBytes ?? 262_144,
@@ -203,6 +226,7 @@ export async function startGateway(options: {
         wakeups?.unsubscribe();
         shutdown.abort();
         await running.close();
+        await deliverer.stop();
         await tail.stop();
         await readModels.stop();
         await proxy.close();
@@ -213,6 +237,7 @@ export async function startGateway(options: {
     wakeups?.unsubscribe();
     shutdown.abort();
     await app?.close().catch(() => undefined);
+    await deliverer.stop();
     await tail.stop();
     await readModels.stop();
     await proxy.close();

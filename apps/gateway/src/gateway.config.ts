@@ -12,6 +12,10 @@ export interface GatewayConfig extends ServiceConfig {
   sseHeartbeatMs?: number;
   sseMaxBufferedBytes?: number;
   sseStallMs?: number;
+  /** Webhooks: loopback targets allowed (FOCAL_WEBHOOKS_ALLOW_LOOPBACK=true, never in production). */
+  webhooksAllowLoopback?: boolean;
+  webhookMaxAttempts?: number;
+  webhookBaseDelayMs?: number;
 }
 
 /**
@@ -66,6 +70,18 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
       `FOCAL_SSE_MAX_BUFFER_BYTES=${env.FOCAL_SSE_MAX_BUFFER_BYTES} must be a whole number of bytes, at least 1024`,
     );
   }
+  const webhooksAllowLoopback = env.FOCAL_WEBHOOKS_ALLOW_LOOPBACK === 'true';
+  if (webhooksAllowLoopback && production) {
+    problems.push(
+      'FOCAL_WEBHOOKS_ALLOW_LOOPBACK is for development: production delivers to public addresses only',
+    );
+  }
+  const webhookMaxAttempts = Number(env.FOCAL_WEBHOOK_MAX_ATTEMPTS ?? 8);
+  if (!Number.isInteger(webhookMaxAttempts) || webhookMaxAttempts < 1) {
+    problems.push(
+      `FOCAL_WEBHOOK_MAX_ATTEMPTS=${env.FOCAL_WEBHOOK_MAX_ATTEMPTS} must be a whole number from 1`,
+    );
+  }
   if (problems.length > 0 || !service || !jwtSecret) throw new ConfigError(problems);
   return {
     ...service,
@@ -76,5 +92,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     sseHeartbeatMs,
     sseMaxBufferedBytes,
     sseStallMs,
+    webhooksAllowLoopback,
+    webhookMaxAttempts,
   };
 }

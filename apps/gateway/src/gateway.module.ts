@@ -15,6 +15,13 @@ import { METRICS, NATS_STATUS, OperationsController } from './controllers/operat
 import { AUTHENTICATOR, AuthGuard, CommandGateway, COMMANDS, READ_MODELS, STORE } from './http/context.js';
 import type { ReadModels } from './read-models/read-models.js';
 import type { LogTail } from './updates/log-tail.js';
+import type { WebhookStore } from './webhooks/webhook-store.js';
+import {
+  WEBHOOK_POLICY,
+  WEBHOOKS,
+  WebhooksController,
+  type WebhookPolicy,
+} from './webhooks/webhooks.controller.js';
 import type { UpdateFrames } from './updates/update-frames.js';
 import {
   LOG_TAIL,
@@ -34,6 +41,8 @@ export interface GatewayDeps {
   tail: LogTail;
   frames: UpdateFrames;
   updates: UpdatesOptions;
+  webhooks: WebhookStore;
+  webhookPolicy: WebhookPolicy;
 }
 
 /** The HTTP API: its adapters come in by injection, so the tests and the embedded mode choose them. */
@@ -50,6 +59,7 @@ export class GatewayModule {
         MeetingRequestsController,
         ThreadsController,
         UpdatesController,
+        WebhooksController,
       ],
       providers: [
         { provide: STORE, useValue: deps.store },
@@ -61,6 +71,8 @@ export class GatewayModule {
         { provide: LOG_TAIL, useValue: deps.tail },
         { provide: UPDATE_FRAMES, useValue: deps.frames },
         { provide: UPDATES_OPTIONS, useValue: deps.updates },
+        { provide: WEBHOOKS, useValue: deps.webhooks },
+        { provide: WEBHOOK_POLICY, useValue: deps.webhookPolicy },
         { provide: APP_GUARD, useClass: AuthGuard },
         CommandGateway,
       ],

@@ -4,6 +4,13 @@ import { PersonalDataCodec, type JsonObject, type KeyStore, type RecordedEvent }
 
 const CLOSED_FIELDS = ['email', 'phone', 'notes'] as const;
 
+interface Built {
+  full: string;
+  openFields: string;
+  fullFrame: string;
+  openFrame: string;
+}
+
 /**
  * What a subscriber receives for an event: the client-shaped payload as an SSE frame, or nothing when the
  * viewer may not see the event. Personal fields are decrypted (erased ones read as erased) and closed fields
@@ -12,25 +19,36 @@ const CLOSED_FIELDS = ['email', 'phone', 'notes'] as const;
  */
 export class UpdateFrames {
   private readonly codec: PersonalDataCodec;
-  private readonly cache = new WeakMap<RecordedEvent, Promise<{ full: string; openFields: string }>>();
+  private readonly cache = new WeakMap<RecordedEvent, Promise<Built>>();
 
   constructor(private readonly keys: KeyStore) {
     this.codec = new PersonalDataCodec(keys, CONTACT_POINT_PERSONAL_FIELDS);
   }
 
+  /** The SSE frame of `event` for `viewer`, or undefined if they may not see it. */
   async frameFor(event: RecordedEvent, viewer: Actor): Promise<string | undefined> {
-    // The store carries the visibility the domain decided, in the domain's own shape.
-    if (!maySee(viewer, event.visibility as Visibility)) return undefined;
-    let frames = this.cache.get(event);
-    if (!frames) {
-      frames = this.build(event);
-      this.cache.set(event, frames);
-    }
-    const built = await frames;
-    return maySeeField(viewer, 'email') ? built.full : built.openFields;
+    const built = await this.built(event, viewer);
+    return built && (maySeeField(viewer, 'email') ? built.fullFrame : built.openFrame);
   }
 
-  private async build(event: RecordedEvent): Promise<{ full: string; openFields: string }> {
+  /** The JSON payload of `event` for `viewer` (what a webhook receives), or undefined if they may not see it. */
+  async payloadFor(event: RecordedEvent, viewer: Actor): Promise<string | undefined> {
+    const built = await this.built(event, viewer);
+    return built && (maySeeField(viewer, 'email') ? built.full : built.openFields);
+  }
+
+  private built(event: RecordedEvent, viewer: Actor): Promise<Built> | undefined {
+    // The store carries the visibility the domain decided, in the domain's own shape.
+    if (!maySee(viewer, event.visibility as Visibility)) return undefined;
+    let built = this.cache.get(event);
+    if (!built) {
+      built = this.build(event);
+      this.cache.set(event, built);
+    }
+    return built;
+  }
+
+  private async build(event: RecordedEvent): Promise<Built> {
     const field =
       CONTACT_POINT_PERSONAL_FIELDS.fields[event.type as keyof typeof CONTACT_POINT_PERSONAL_FIELDS.fields];
     let data: JsonObject = event.data;
@@ -42,15 +60,18 @@ export class UpdateFrames {
       for (const closed of CLOSED_FIELDS) delete personal[closed];
       withoutClosed = { ...data, [field]: personal };
     }
-    const frame = (payload: JsonObject) =>
-      `id: ${event.globalPosition}\nevent: ${event.type}\ndata: ${JSON.stringify({
+    const json = (payload: JsonObject) =>
+      JSON.stringify({
         position: event.globalPosition,
         type: event.type,
         streamId: event.streamId,
         streamVersion: event.streamVersion,
         recordedAt: event.recordedAt.toISOString(),
         data: payload,
-      })}\n\n`;
-    return { full: frame(data), openFields: frame(withoutClosed) };
+      });
+    const frame = (body: string) => `id: ${event.globalPosition}\nevent: ${event.type}\ndata: ${body}\n\n`;
+    const full = json(data);
+    const openFields = json(withoutClosed);
+    return { full, openFields, fullFrame: frame(full), openFrame: frame(openFields) };
   }
 }

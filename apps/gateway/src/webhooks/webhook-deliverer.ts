@@ -1,0 +1,149 @@
+import { createHmac } from 'node:crypto';
+
+import type { Actor } from '@focal/domain';
+import { Wakeup, type EventStore, type Position } from '@focal/events';
+
+import type { ReadModels } from '../read-models/read-models.js';
+import type { UpdateFrames } from '../updates/update-frames.js';
+import type { WebhookRow, WebhookStore } from './webhook-store.js';
+
+export interface WebhookDeliveryOptions {
+  /** Failed attempts in a row after which a subscription is paused. */
+  maxAttempts: number;
+  /** First retry delay; each later one doubles, with full jitter, up to `maxDelayMs`. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** How long a receiver may take to answer. */
+  timeoutMs: number;
+  pollMs: number;
+}
+
+/** `Focal-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`, as the README shows. */
+export function signature(secret: string, timestamp: number, body: string): string {
+  return `t=${timestamp},v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+}
+
+/**
+ * Delivers each subscription's events in order, one at a time, at least once: the position delivered up to
+ * is stored after each success, so a restart resumes there. Failures retry with exponential backoff and
+ * jitter; after `maxAttempts` in a row the subscription is paused with the reason. A subscription whose
+ * organisation is suspended is paused at once. Leases keep two gateways from delivering one subscription.
+ */
+export class WebhookDeliverer {
+  private readonly stopping = new AbortController();
+  private readonly wakeups = new Wakeup();
+  private loop?: Promise<void>;
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly webhooks: WebhookStore,
+    private readonly frames: UpdateFrames,
+    private readonly readModels: ReadModels,
+    private readonly options: WebhookDeliveryOptions,
+    private readonly onError: (error: unknown) => void = () => undefined,
+  ) {}
+
+  start(): void {
+    this.loop = this.run();
+  }
+
+  wake(): void {
+    this.wakeups.notify();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping.signal.aborted) {
+      const seen = this.wakeups.current;
+      try {
+        const due = await this.webhooks.claim(20, 30_000);
+        await Promise.all(due.map((webhook) => this.serve(webhook)));
+        if (due.length > 0) continue;
+      } catch (error) {
+        this.onError(error);
+      }
+      await this.wakeups.wait(seen, this.options.pollMs, this.stopping.signal);
+    }
+  }
+
+  /** Delivers what is due to one subscription, in order, until it is caught up or an attempt fails. */
+  private async serve(webhook: WebhookRow): Promise<void> {
+    const viewer = webhook.actor;
+    if (await this.suspended(viewer)) {
+      await this.webhooks.pause(webhook.id, 'its liaison organisation is suspended');
+      return;
+    }
+    let cursor = webhook.cursor ? this.store.parsePosition(webhook.cursor) : undefined;
+    for (let page = 0; page < 10 && !this.stopping.signal.aborted; page++) {
+      const events = await this.store.readAll({
+        ...(cursor ? { after: cursor } : {}),
+        limit: 100,
+        ...(webhook.types ? { filter: { types: webhook.types } } : {}),
+      });
+      if (events.length === 0) break;
+      for (const event of events) {
+        const body = await this.frames.payloadFor(event, viewer);
+        if (body !== undefined) {
+          const failure = await this.post(webhook, event.globalPosition, event.type, body);
+          if (failure) {
+            const failures = webhook.failures + 1;
+            const pause =
+              failures >= this.options.maxAttempts
+                ? `${failures} deliveries failed in a row (last: ${failure}); fix the receiver, then create the webhook again`
+                : undefined;
+            const delay =
+              Math.random() *
+              Math.min(this.options.baseDelayMs * 2 ** (failures - 1), this.options.maxDelayMs);
+            await this.webhooks.failed(webhook.id, failures, failure, delay, pause);
+            return;
+          }
+          webhook.failures = 0;
+        }
+        cursor = event.globalPosition;
+        await this.webhooks.delivered(webhook.id, cursor);
+      }
+    }
+    await this.webhooks.release(webhook.id);
+  }
+
+  /** One attempt; undefined on success, or what went wrong. */
+  private async post(
+    webhook: WebhookRow,
+    position: Position,
+    type: string,
+    body: string,
+  ): Promise<string | undefined> {
+    const timestamp = Math.floor(Date.now() / 1000);
+    try {
+      const response = await fetch(webhook.url, {
+        method: 'POST',
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.options.timeoutMs),
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'Focal-Webhooks/1',
+          'focal-webhook-id': webhook.id,
+          'focal-event-id': position,
+          'focal-event-type': type,
+          'focal-signature': signature(webhook.secret, timestamp, body),
+        },
+        body,
+      });
+      await response.arrayBuffer().catch(() => undefined);
+      return response.ok ? undefined : `HTTP ${response.status}`;
+    } catch (error) {
+      return (error as Error).name === 'TimeoutError'
+        ? `no answer within ${this.options.timeoutMs} ms`
+        : (error as Error).message;
+    }
+  }
+
+  private async suspended(viewer: Actor): Promise<boolean> {
+    if (viewer.role !== 'liaison-organisation' || !viewer.organisation) return false;
+    return (await this.readModels.organisation(viewer.organisation))?.suspended ?? false;
+  }
+}

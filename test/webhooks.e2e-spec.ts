@@ -1,0 +1,211 @@
+import { createHmac, randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import type { NewEvent } from '@focal/events';
+
+import { startSystem, type TestSystem } from './support/system.js';
+
+interface Delivery {
+  eventId: string;
+  type: string;
+  body: string;
+  signature: string;
+}
+
+/** A receiver that answers `status(attempt)` and records what it accepted. */
+async function receiver(status: (attempt: number) => number) {
+  const accepted: Delivery[] = [];
+  let attempts = 0;
+  const server: Server = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    request.on('end', () => {
+      const code = status(++attempts);
+      if (code < 300) {
+        accepted.push({
+          eventId: String(request.headers['focal-event-id']),
+          type: String(request.headers['focal-event-type']),
+          body,
+          signature: String(request.headers['focal-signature']),
+        });
+      }
+      response.writeHead(code).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    accepted,
+    attempts: () => attempts,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+const event = (visibility: 'open' | 'closed'): NewEvent => ({
+  eventId: randomUUID(),
+  type: visibility === 'open' ? 'StateStatusChanged' : 'LiaisonOrganisationSuspended',
+  data: { note: randomUUID() },
+  metadata: { actor: { principal: 'test', role: 'secretariat' }, correlationId: 'webhooks' },
+  visibility: { level: visibility },
+});
+
+const until = async (condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+};
+
+describe('webhooks', () => {
+  let system: TestSystem;
+  let secretariat: string;
+
+  beforeAll(async () => {
+    system = await startSystem('webhooks', {
+      webhooksAllowLoopback: true,
+      webhookMaxAttempts: 3,
+      webhookBaseDelayMs: 50,
+    });
+    secretariat = await system.token({ role: 'secretariat', principal: 'secretariat-hooks' });
+  });
+  afterAll(() => system?.stop());
+
+  it('delivers every event once, in order, signed, through failures and a gateway restart', async () => {
+    // The first two attempts fail; later ones succeed.
+    const hook = await receiver((attempt) => (attempt <= 2 ? 500 : 200));
+    const organisation = randomUUID();
+    const liaison = await system.token({
+      role: 'liaison-organisation',
+      organisation,
+      principal: 'icc-hooks',
+    });
+    await system.call('POST', '/v1/liaison-organisations', {
+      token: secretariat,
+      body: { name: 'International Criminal Court', acronym: 'ICC', kind: 'international-court' },
+      headers: { 'idempotency-key': 'icc' },
+    });
+    // The organisation id comes from the idempotency key: look it up to sign its token.
+    const { body: list } = await system.call('GET', '/v1/liaison-organisations', {
+      token: secretariat,
+      headers: { 'focal-read-after': (await system.persistence.store.headPosition())! },
+    });
+    const iccId = list.items[0].id as string;
+    const iccToken = await system.token({
+      role: 'liaison-organisation',
+      organisation: iccId,
+      principal: 'icc-hooks',
+    });
+
+    const created = await system.call('POST', '/v1/webhooks', { token: iccToken, body: { url: hook.url } });
+    expect(created.status).toBe(201);
+    const { id, secret } = created.body as { id: string; secret: string };
+    expect(secret).toMatch(/^[0-9a-f]{64}$/);
+
+    let lastOfAll = '';
+    const append = async (count: number) => {
+      const positions: string[] = [];
+      for (let i = 0; i < count; i++) {
+        const result = await system.persistence.store.append(
+          `thread-${randomUUID()}`,
+          [event(i % 3 === 2 ? 'closed' : 'open')],
+          { expectedVersion: 'no-stream' },
+        );
+        if (i % 3 !== 2) positions.push(result.lastPosition);
+        lastOfAll = result.lastPosition;
+      }
+      return positions;
+    };
+    const firstHalf = await append(15);
+    await until(() => hook.accepted.length >= 5, 'the first deliveries');
+    await system.restartGateway();
+    const secondHalf = await append(15);
+    const expected = [...firstHalf, ...secondHalf];
+    await until(() => hook.accepted.length >= expected.length, `${expected.length} deliveries`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    expect(hook.accepted.map((delivery) => delivery.eventId)).toEqual(expected);
+    expect(hook.attempts()).toBe(expected.length + 2);
+    for (const delivery of hook.accepted) {
+      const [, timestamp, signature] = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(delivery.signature)!;
+      const mac = createHmac('sha256', secret).update(`${timestamp}.${delivery.body}`).digest('hex');
+      expect(signature).toBe(mac);
+      expect(JSON.parse(delivery.body)).toMatchObject({
+        position: delivery.eventId,
+        type: 'StateStatusChanged',
+      });
+    }
+    const state = await system.call('GET', `/v1/webhooks/${id}`, { token: iccToken });
+    // The position covers the closed events passed over too: they are not the organisation's to receive.
+    expect(state.body).toMatchObject({ status: 'active', failures: 0, deliveredUpTo: lastOfAll });
+
+    // Suspending the organisation pauses its webhooks.
+    await system.call('POST', `/v1/liaison-organisations/${iccId}/suspend`, {
+      token: secretariat,
+      body: { reason: 'review' },
+    });
+    await system.gateway.readModels.catchUp();
+    await system.persistence.store.append(`thread-${randomUUID()}`, [event('open')], {
+      expectedVersion: 'no-stream',
+    });
+    const row = async () =>
+      (
+        await system.persistence.sql.query<{ status: string; paused_reason: string }>(
+          'SELECT status, paused_reason FROM focal_webhooks WHERE id = $1',
+          [id],
+        )
+      )[0]!;
+    await until(async () => (await row()).status === 'paused', 'the pause of a suspended organisation');
+    expect((await row()).paused_reason).toMatch(/suspended/);
+    expect(hook.accepted).toHaveLength(expected.length);
+    await hook.close();
+  });
+
+  it('pauses a subscription after repeated failures, and its owner sees why', async () => {
+    const hook = await receiver(() => 503);
+    const created = await system.call('POST', '/v1/webhooks', {
+      token: secretariat,
+      body: { url: hook.url, types: ['StateStatusChanged'] },
+    });
+    await system.persistence.store.append(`thread-${randomUUID()}`, [event('open')], {
+      expectedVersion: 'no-stream',
+    });
+    await until(
+      async () =>
+        (await system.call('GET', `/v1/webhooks/${created.body.id}`, { token: secretariat })).body.status ===
+        'paused',
+      'the pause',
+    );
+    const paused = await system.call('GET', `/v1/webhooks/${created.body.id}`, { token: secretariat });
+    expect(paused.body).toMatchObject({
+      failures: 3,
+      pausedReason: expect.stringMatching(/3 deliveries failed.*HTTP 503/),
+    });
+    expect(hook.attempts()).toBe(3);
+    await hook.close();
+  });
+
+  it('lists, reads and deletes only the caller’s subscriptions; refuses bad URLs and types', async () => {
+    const mine = await system.call('GET', '/v1/webhooks', { token: secretariat });
+    expect(mine.body.items.length).toBeGreaterThan(0);
+    const other = await system.token({ role: 'auditor', principal: 'auditor-hooks' });
+    expect((await system.call('GET', '/v1/webhooks', { token: other })).body.items).toEqual([]);
+    const id = mine.body.items[0].id as string;
+    expect((await system.call('GET', `/v1/webhooks/${id}`, { token: other })).status).toBe(404);
+    expect((await system.call('DELETE', `/v1/webhooks/${id}`, { token: other })).status).toBe(404);
+    expect((await system.call('DELETE', `/v1/webhooks/${id}`, { token: secretariat })).status).toBe(204);
+    expect((await system.call('GET', `/v1/webhooks/${id}`, { token: secretariat })).status).toBe(404);
+
+    const ftp = await system.call('POST', '/v1/webhooks', {
+      token: secretariat,
+      body: { url: 'ftp://example.org/x' },
+    });
+    expect(ftp).toMatchObject({ status: 400, body: { type: 'urn:focal:problem:invalid-webhook-url' } });
+    const types = await system.call('POST', '/v1/webhooks', {
+      token: secretariat,
+      body: { url: 'http://127.0.0.1:9/x', types: ['Nonsense'] },
+    });
+    expect(types).toMatchObject({ status: 400, body: { errors: { types: expect.any(String) } } });
+  });
+});

@@ -75,12 +75,6 @@ describe('webhooks', () => {
   it('delivers every event once, in order, signed, through failures and a gateway restart', async () => {
     // The first two attempts fail; later ones succeed.
     const hook = await receiver((attempt) => (attempt <= 2 ? 500 : 200));
-    const organisation = randomUUID();
-    const liaison = await system.token({
-      role: 'liaison-organisation',
-      organisation,
-      principal: 'icc-hooks',
-    });
     await system.call('POST', '/v1/liaison-organisations', {
       token: secretariat,
       body: { name: 'International Criminal Court', acronym: 'ICC', kind: 'international-court' },

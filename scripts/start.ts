@@ -89,10 +89,13 @@ async function main(): Promise<void> {
   const gateway = await startGateway({ config, persistence, logger: jsonLogger('gateway') });
 
   const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
+  const token =
+    config.jwtSecret === DEVELOPMENT_SECRET
+      ? await signToken(DEVELOPMENT_SECRET, { sub: 'secretariat-dev', role: 'secretariat' })
+      : undefined;
   console.log(`\nFocal is running on ${gateway.url} (ready in ${seconds} s; store: ${config.store.kind})`);
   console.log(`  API docs:   ${gateway.url}/docs`);
-  if (config.jwtSecret === DEVELOPMENT_SECRET) {
-    const token = await signToken(DEVELOPMENT_SECRET, { sub: 'secretariat-dev', role: 'secretariat' });
+  if (token) {
     console.log('  a secretariat token (development secret, valid 8 h):');
     console.log(`  export TOKEN=${token}`);
     console.log(`  curl -H "Authorization: Bearer $TOKEN" ${gateway.url}/v1/states`);

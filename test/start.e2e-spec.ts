@@ -43,7 +43,7 @@ describe('npm start', () => {
   const startAndUse = async (env: Record<string, string>) => {
     const focal = npmStart({ FOCAL_DATA_DIR: dataDir, FOCAL_NATS_NAMESPACE: testNamespace('start'), ...env });
     started.push(focal);
-    await waitForLine(focal, /Focal is running on/, 60_000);
+    await waitForLine(focal, /export TOKEN=/, 60_000);
     const url = /Focal is running on (\S+)/.exec(focal.lines.join('\n'))![1]!;
     const token = /export TOKEN=(\S+)/.exec(focal.lines.join('\n'))![1]!;
     expect((await fetch(`${url}/docs`)).status).toBe(200);

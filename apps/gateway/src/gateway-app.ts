@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 
 import { ALL_EVENTS_SUBJECT, CommandClient, inNamespace } from '@focal/contracts';
 import type { Persistence } from '@focal/service';
@@ -73,6 +74,8 @@ export async function startGateway(options: {
   });
   await tail.start();
   const shutdown = new AbortController();
+  // Every open stream listens for the shutdown: many listeners are expected here.
+  setMaxListeners(0, shutdown.signal);
   const webhooks = new WebhookStore(persistence.sql);
   await webhooks.setUp();
   const frames = new UpdateFrames(persistence.keys);

@@ -174,6 +174,7 @@ export async function startGateway(options: {
         tail,
         frames,
         webhooks,
+        keys: persistence.keys,
         webhookPolicy: { allowLoopback: config.webhooksAllowLoopback ?? false },
         updates: {
           heartbeatMs: config.sseHeartbeatMs ?? 15_000,

@@ -1,9 +1,10 @@
 import type { CommandClient } from '@focal/contracts';
-import type { EventStore } from '@focal/events';
+import type { EventStore, KeyStore } from '@focal/events';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import type { Registry } from 'prom-client';
 
+import { AuditController, KEYS } from './audit/audit.controller.js';
 import type { Authenticator } from './auth/authenticator.js';
 import {
   ContactPointsController,
@@ -43,6 +44,7 @@ export interface GatewayDeps {
   updates: UpdatesOptions;
   webhooks: WebhookStore;
   webhookPolicy: WebhookPolicy;
+  keys: KeyStore;
 }
 
 /** The HTTP API: its adapters come in by injection, so the tests and the embedded mode choose them. */
@@ -60,6 +62,7 @@ export class GatewayModule {
         ThreadsController,
         UpdatesController,
         WebhooksController,
+        AuditController,
       ],
       providers: [
         { provide: STORE, useValue: deps.store },
@@ -72,6 +75,7 @@ export class GatewayModule {
         { provide: UPDATE_FRAMES, useValue: deps.frames },
         { provide: UPDATES_OPTIONS, useValue: deps.updates },
         { provide: WEBHOOKS, useValue: deps.webhooks },
+        { provide: KEYS, useValue: deps.keys },
         { provide: WEBHOOK_POLICY, useValue: deps.webhookPolicy },
         { provide: APP_GUARD, useClass: AuthGuard },
         CommandGateway,

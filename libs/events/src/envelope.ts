@@ -24,6 +24,8 @@ export interface EventMetadata {
   idempotencyKey?: string;
   /** A hash of the command that the idempotency key was first used for: a retry matches it, a reuse does not. */
   commandFingerprint?: string;
+  /** The type of the command that caused the event, for the audit trail. */
+  command?: string;
 }
 
 /** A JSON value as stored: no undefined, functions, bigints, NaN or class instances. */

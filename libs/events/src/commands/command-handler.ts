@@ -115,7 +115,13 @@ export async function handleCommand<Command, State, Event extends DomainEvent>(
     }
 
     const data = await codec.encode(streamId, decision);
-    const metadata: EventMetadata = { ...context.metadata, idempotencyKey, commandFingerprint: fingerprint };
+    const commandType = (command as { type?: unknown }).type;
+    const metadata: EventMetadata = {
+      ...context.metadata,
+      idempotencyKey,
+      commandFingerprint: fingerprint,
+      ...(typeof commandType === 'string' ? { command: commandType } : {}),
+    };
     const events = decision.map((event, index) => ({
       eventId: deterministicEventId(principal, idempotencyKey, index),
       type: event.type,

@@ -1,0 +1,228 @@
+import { randomUUID } from 'node:crypto';
+
+import { CONTACT_POINT_PERSONAL_FIELDS } from '@focal/contracts';
+import type { Actor } from '@focal/domain';
+import {
+  PersonalDataCodec,
+  type EventStore,
+  type KeyStore,
+  type Position,
+  type RecordedEvent,
+} from '@focal/events';
+import { Controller, Get, Inject, Param, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiProduces, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import type { FastifyReply } from 'fastify';
+
+import { Caller, STORE, type GatewayRequest } from '../http/context.js';
+import { ValidQuery } from '../http/params.js';
+import { Problem } from '../http/problem.js';
+import { history } from './history.js';
+
+export const KEYS = Symbol('KeyStore');
+
+/** The stream where audit reads are recorded, one per day. */
+export const auditReadStream = (at: Date) => `audit-read-${at.toISOString().slice(0, 10)}`;
+
+export class AuditEventsQueryDto {
+  @ApiPropertyOptional({ type: String, description: 'only events after this position' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  after?: string;
+
+  @ApiPropertyOptional({ type: Number, description: 'at most this many events (all when omitted)' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100_000_000)
+  limit?: number;
+
+  @ApiPropertyOptional({ type: String, description: 'one stream, e.g. contact-point-<id>' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(300)
+  stream?: string;
+
+  @ApiPropertyOptional({ type: String, description: 'comma-separated event types' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(2_000)
+  type?: string;
+}
+
+/**
+ * The audit trail, for the secretariat and auditors only: the whole log as NDJSON, one entity's history with
+ * field-level changes, and integrity verification. Every audit read is itself recorded in the log.
+ */
+@ApiTags('audit')
+@ApiBearerAuth()
+@Controller('v1/audit')
+export class AuditController {
+  private readonly codec: PersonalDataCodec;
+
+  constructor(
+    @Inject(STORE) private readonly store: EventStore,
+    @Inject(KEYS) private readonly keys: KeyStore,
+  ) {
+    this.codec = new PersonalDataCodec(keys, CONTACT_POINT_PERSONAL_FIELDS);
+  }
+
+  @Get('events')
+  @ApiProduces('application/x-ndjson')
+  @ApiOperation({ summary: 'The log as NDJSON, streamed page by page (memory stays flat)' })
+  async events(
+    @Req() request: GatewayRequest,
+    @Res() reply: FastifyReply,
+    @Caller() caller: Actor,
+    @ValidQuery(AuditEventsQueryDto) query: AuditEventsQueryDto,
+  ): Promise<void> {
+    this.allow(caller);
+    let cursor: Position | undefined;
+    try {
+      cursor = query.after !== undefined ? this.store.parsePosition(query.after) : undefined;
+    } catch {
+      throw new Problem(
+        400,
+        'invalid-position',
+        'Invalid position',
+        `after: ${query.after} is not a position of this log`,
+        {
+          after: 'not a position of this log',
+        },
+      );
+    }
+    const types = query.type
+      ?.split(',')
+      .map((type) => type.trim())
+      .filter(Boolean);
+    await this.recordRead(caller, request.url);
+
+    reply.hijack();
+    const raw = reply.raw;
+    raw.writeHead(200, {
+      'content-type': 'application/x-ndjson; charset=utf-8',
+      'x-correlation-id': request.id,
+    });
+    let remaining = query.limit ?? Number.POSITIVE_INFINITY;
+    try {
+      if (query.stream !== undefined) {
+        let version = 1;
+        while (remaining > 0) {
+          const page = await this.store.readStream(query.stream, { fromVersion: version, limit: 1_000 });
+          if (page.length === 0) break;
+          version = page.at(-1)!.streamVersion + 1;
+          for (const event of page) {
+            if (
+              (cursor && this.store.comparePositions(event.globalPosition, cursor) <= 0) ||
+              (types && !types.includes(event.type))
+            )
+              continue;
+            if (remaining-- <= 0) break;
+            if (!raw.write(`${JSON.stringify(await this.line(event))}\n`))
+              await new Promise((resolve) => raw.once('drain', resolve));
+          }
+        }
+      } else {
+        while (remaining > 0) {
+          const page = await this.store.readAll({
+            ...(cursor ? { after: cursor } : {}),
+            limit: Math.min(1_000, remaining),
+            ...(types ? { filter: { types } } : {}),
+          });
+          if (page.length === 0) break;
+          for (const event of page) {
+            remaining--;
+            // Waiting for the client keeps memory flat, however large the log.
+            if (!raw.write(`${JSON.stringify(await this.line(event))}\n`))
+              await new Promise((resolve) => raw.once('drain', resolve));
+          }
+          cursor = page.at(-1)!.globalPosition;
+        }
+      }
+    } finally {
+      raw.end();
+    }
+  }
+
+  @Get('streams/:streamId')
+  @ApiOperation({
+    summary: "One entity's history: who, when, which command and what changed, field by field",
+  })
+  async stream(@Req() request: GatewayRequest, @Caller() caller: Actor, @Param('streamId') streamId: string) {
+    this.allow(caller);
+    const events = await this.store.readStream(streamId).catch(() => {
+      throw new Problem(400, 'invalid-stream', 'Invalid stream', `${streamId} is not a stream id`);
+    });
+    if (events.length === 0) throw new Problem(404, 'not-found', 'Not found', `no stream ${streamId}`);
+    await this.recordRead(caller, request.url);
+    return {
+      streamId,
+      version: events.at(-1)!.streamVersion,
+      changes: history(events, await this.codec.decode(streamId, events)),
+    };
+  }
+
+  @Get('verify')
+  @ApiOperation({ summary: 'Recomputes every hash chain; names the first position that does not match' })
+  async verify(@Req() request: GatewayRequest, @Caller() caller: Actor) {
+    this.allow(caller);
+    await this.recordRead(caller, request.url);
+    return this.store.verifyAll();
+  }
+
+  private allow(caller: Actor): void {
+    if (caller.role !== 'secretariat' && caller.role !== 'auditor') {
+      throw new Problem(
+        403,
+        'audit/secretariat-and-auditors-only',
+        'Not allowed',
+        'the audit trail is for the secretariat and auditors',
+      );
+    }
+  }
+
+  /** Who read what, when: an event only the secretariat and auditors may see. */
+  private async recordRead(caller: Actor, what: string): Promise<void> {
+    const at = new Date();
+    await this.store.append(
+      auditReadStream(at),
+      [
+        {
+          eventId: randomUUID(),
+          type: 'AuditTrailRead',
+          data: { what, at: at.toISOString() },
+          metadata: { actor: caller, correlationId: randomUUID() },
+          visibility: { level: 'restricted', participants: [] },
+        },
+      ],
+      { expectedVersion: 'any' },
+    );
+  }
+
+  /** An event as the audit trail shows it: everything stored, personal fields readable unless erased. */
+  private async line(event: RecordedEvent) {
+    const subject = CONTACT_POINT_PERSONAL_FIELDS.subjectOf(event.streamId);
+    const data =
+      subject &&
+      CONTACT_POINT_PERSONAL_FIELDS.fields[event.type as keyof typeof CONTACT_POINT_PERSONAL_FIELDS.fields]
+        ? this.codec.decodeData(event, await this.keys.find(subject))
+        : event.data;
+    return {
+      position: event.globalPosition,
+      streamId: event.streamId,
+      streamVersion: event.streamVersion,
+      eventId: event.eventId,
+      type: event.type,
+      schemaVersion: event.schemaVersion,
+      recordedAt: event.recordedAt.toISOString(),
+      visibility: event.visibility,
+      metadata: event.metadata,
+      data,
+      hash: event.hash,
+      previousHash: event.previousHash,
+    };
+  }
+}

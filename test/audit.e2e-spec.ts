@@ -1,0 +1,132 @@
+import pg from 'pg';
+
+import { startSystem, type TestSystem } from './support/system.js';
+
+describe('the audit trail', () => {
+  let system: TestSystem;
+  let secretariat: string;
+  let auditor: string;
+  let contactPointId: string;
+
+  const ok = async (method: string, path: string, token: string, body?: unknown) => {
+    const response = await system.call(method, path, { token, ...(body !== undefined ? { body } : {}) });
+    if (response.status >= 300) throw new Error(`${path}: ${JSON.stringify(response.body)}`);
+    return response;
+  };
+
+  beforeAll(async () => {
+    system = await startSystem('audit');
+    secretariat = await system.token({ role: 'secretariat' });
+    auditor = await system.token({ role: 'auditor', principal: 'dpo-1' });
+    await ok('PUT', '/v1/states/FR', secretariat, {
+      name: 'France',
+      status: 'member',
+      effectiveFrom: '2002-06-13',
+    });
+    const france = await system.token({ role: 'member-state', state: 'FR', principal: 'fr-editor' });
+    const created = await ok('POST', '/v1/contact-points', france, {
+      state: 'FR',
+      fullName: 'Claire Martin',
+      email: 'claire.martin@justice.gouv.fr',
+      role: 'prosecutor',
+      authority: 'Parquet de Paris',
+      languages: ['fr'],
+    });
+    contactPointId = created.body.id;
+    await ok('PATCH', `/v1/contact-points/${contactPointId}`, france, {
+      authority: 'Parquet national antiterroriste',
+    });
+    await ok('DELETE', `/v1/contact-points/${contactPointId}/personal-data`, secretariat);
+  });
+  afterAll(() => system?.stop());
+
+  it('is for the secretariat and auditors only', async () => {
+    const member = await system.token({ role: 'member-state', state: 'FR' });
+    for (const path of ['/v1/audit/events', `/v1/audit/streams/state-FR`, '/v1/audit/verify']) {
+      const refused = await system.call('GET', path, { token: member });
+      expect(refused).toMatchObject({
+        status: 403,
+        body: { type: 'urn:focal:problem:audit/secretariat-and-auditors-only' },
+      });
+    }
+  });
+
+  it('exports the log as NDJSON, with no personal data of an erased contact point', async () => {
+    const response = await fetch(`${system.url}/v1/audit/events`, {
+      headers: { authorization: `Bearer ${auditor}` },
+    });
+    expect(response.headers.get('content-type')).toMatch(/application\/x-ndjson/);
+    const lines = (await response.text())
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines.map((line) => line.type)).toEqual(
+      expect.arrayContaining(['StateAdmitted', 'ContactPointRegistered', 'ContactPointPersonalDataErased']),
+    );
+    for (const line of lines)
+      expect(line).toEqual(expect.objectContaining({ hash: expect.stringMatching(/^[0-9a-f]{64}$/) }));
+    expect(JSON.stringify(lines)).not.toMatch(/Claire|claire\.martin/);
+
+    const one = await fetch(
+      `${system.url}/v1/audit/events?stream=contact-point-${contactPointId}&type=ContactPointDetailsChanged`,
+      {
+        headers: { authorization: `Bearer ${auditor}` },
+      },
+    );
+    const filtered = (await one.text())
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { type: string });
+    expect(filtered.map((line) => line.type)).toEqual(['ContactPointDetailsChanged']);
+  });
+
+  it("shows one entity's history: who, when, which command, what changed", async () => {
+    const { body } = await ok('GET', `/v1/audit/streams/contact-point-${contactPointId}`, auditor);
+    expect(body.changes).toHaveLength(3);
+    expect(body.changes[1]).toMatchObject({
+      type: 'ContactPointDetailsChanged',
+      command: 'ChangeContactPointDetails',
+      by: { principal: 'fr-editor', role: 'member-state', state: 'FR' },
+      changes: [{ field: 'authority', from: 'Parquet de Paris', to: 'Parquet national antiterroriste' }],
+    });
+    expect(body.changes[2]).toMatchObject({
+      type: 'ContactPointPersonalDataErased',
+      command: 'EraseContactPointPersonalData',
+    });
+    expect(JSON.stringify(body)).not.toMatch(/Claire|claire\.martin/);
+  });
+
+  it('verifies the log, and names the position of a tampered event', async () => {
+    expect((await ok('GET', '/v1/audit/verify', auditor)).body).toMatchObject({ ok: true });
+    const admin = new pg.Client({ connectionString: system.db.url });
+    await admin.connect();
+    try {
+      const [row] = (
+        await admin.query(`SELECT position::text AS position FROM focal_events WHERE stream_id = 'state-FR'`)
+      ).rows as { position: string }[];
+      await admin.query(
+        `UPDATE focal_events SET data = jsonb_set(data, '{name}', '"Frankreich"') WHERE stream_id = 'state-FR'`,
+      );
+      const report = (await ok('GET', '/v1/audit/verify', auditor)).body;
+      expect(report).toMatchObject({
+        ok: false,
+        firstFailure: { position: row!.position, streamId: 'state-FR' },
+      });
+    } finally {
+      await admin.end();
+    }
+  });
+
+  it('records every audit read in the log, visible to the secretariat and auditors only', async () => {
+    const reads = await system.persistence.store.readAll({
+      filter: { types: ['AuditTrailRead'] },
+      limit: 1_000,
+    });
+    expect(reads.length).toBeGreaterThanOrEqual(4);
+    expect(reads.map((event) => event.data.what)).toEqual(
+      expect.arrayContaining(['/v1/audit/verify', '/v1/audit/events']),
+    );
+    expect(reads[0]!.metadata.actor).toMatchObject({ principal: 'dpo-1', role: 'auditor' });
+    expect(reads[0]!.visibility).toEqual({ level: 'restricted', participants: [] });
+  });
+});

@@ -20,8 +20,8 @@ export interface GatewayConfig extends ServiceConfig {
 
 /**
  * The services' settings plus PORT (default 3000), HOST (default 127.0.0.1), FOCAL_JWT_SECRET (the development
- * default outside production; required, at least 32 characters, and not the default when NODE_ENV=production)
- * and FOCAL_COMMAND_TIMEOUT_MS (default 5000).
+ * default outside production; required, at least 32 characters, and not the default when NODE_ENV=production),
+ * FOCAL_COMMAND_TIMEOUT_MS, the live-update and webhook settings (README, Configuration).
  */
 export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const problems: string[] = [];
@@ -46,42 +46,25 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
   } else if (jwtSecret.length < 32) {
     problems.push('FOCAL_JWT_SECRET is shorter than 32 characters: use a long random secret');
   }
-  const commandTimeoutMs = Number(env.FOCAL_COMMAND_TIMEOUT_MS ?? 5_000);
-  if (!Number.isInteger(commandTimeoutMs) || commandTimeoutMs < 100) {
-    problems.push(
-      `FOCAL_COMMAND_TIMEOUT_MS=${env.FOCAL_COMMAND_TIMEOUT_MS} must be a whole number of milliseconds, at least 100`,
-    );
-  }
-  const sseHeartbeatMs = Number(env.FOCAL_SSE_HEARTBEAT_MS ?? 15_000);
-  if (!Number.isInteger(sseHeartbeatMs) || sseHeartbeatMs < 100) {
-    problems.push(
-      `FOCAL_SSE_HEARTBEAT_MS=${env.FOCAL_SSE_HEARTBEAT_MS} must be a whole number of milliseconds, at least 100`,
-    );
-  }
-  const sseStallMs = Number(env.FOCAL_SSE_STALL_MS ?? 30_000);
-  if (!Number.isInteger(sseStallMs) || sseStallMs < 100) {
-    problems.push(
-      `FOCAL_SSE_STALL_MS=${env.FOCAL_SSE_STALL_MS} must be a whole number of milliseconds, at least 100`,
-    );
-  }
-  const sseMaxBufferedBytes = Number(env.FOCAL_SSE_MAX_BUFFER_BYTES ?? 262_144);
-  if (!Number.isInteger(sseMaxBufferedBytes) || sseMaxBufferedBytes < 1_024) {
-    problems.push(
-      `FOCAL_SSE_MAX_BUFFER_BYTES=${env.FOCAL_SSE_MAX_BUFFER_BYTES} must be a whole number of bytes, at least 1024`,
-    );
-  }
+  /** A whole-number setting with its default and least value; a bad one is named with its fix. */
+  const whole = (name: string, fallback: number, least: number, unit: string) => {
+    const value = Number(env[name] ?? fallback);
+    if (!Number.isInteger(value) || value < least) {
+      problems.push(`${name}=${env[name]} must be a whole number of ${unit}, at least ${least}`);
+    }
+    return value;
+  };
+  const commandTimeoutMs = whole('FOCAL_COMMAND_TIMEOUT_MS', 5_000, 100, 'milliseconds');
+  const sseHeartbeatMs = whole('FOCAL_SSE_HEARTBEAT_MS', 15_000, 100, 'milliseconds');
+  const sseStallMs = whole('FOCAL_SSE_STALL_MS', 30_000, 100, 'milliseconds');
+  const sseMaxBufferedBytes = whole('FOCAL_SSE_MAX_BUFFER_BYTES', 262_144, 1_024, 'bytes');
   const webhooksAllowLoopback = env.FOCAL_WEBHOOKS_ALLOW_LOOPBACK === 'true';
   if (webhooksAllowLoopback && production) {
     problems.push(
       'FOCAL_WEBHOOKS_ALLOW_LOOPBACK is for development: production delivers to public addresses only',
     );
   }
-  const webhookMaxAttempts = Number(env.FOCAL_WEBHOOK_MAX_ATTEMPTS ?? 8);
-  if (!Number.isInteger(webhookMaxAttempts) || webhookMaxAttempts < 1) {
-    problems.push(
-      `FOCAL_WEBHOOK_MAX_ATTEMPTS=${env.FOCAL_WEBHOOK_MAX_ATTEMPTS} must be a whole number from 1`,
-    );
-  }
+  const webhookMaxAttempts = whole('FOCAL_WEBHOOK_MAX_ATTEMPTS', 8, 1, 'attempts');
   if (problems.length > 0 || !service || !jwtSecret) throw new ConfigError(problems);
   return {
     ...service,

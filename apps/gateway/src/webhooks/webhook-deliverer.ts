@@ -18,6 +18,9 @@ export interface WebhookDeliveryOptions {
   pollMs: number;
 }
 
+/** How long a gateway holds a subscription it is delivering to. */
+const LEASE_MS = 60_000;
+
 /** `Focal-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`, as the README shows. */
 export function signature(secret: string, timestamp: number, body: string): string {
   return `t=${timestamp},v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
@@ -60,7 +63,7 @@ export class WebhookDeliverer {
     while (!this.stopping.signal.aborted) {
       const seen = this.wakeups.current;
       try {
-        const due = await this.webhooks.claim(20, 30_000);
+        const due = await this.webhooks.claim(20, LEASE_MS);
         await Promise.all(due.map((webhook) => this.serve(webhook)));
         if (due.length > 0) continue;
       } catch (error) {
@@ -78,7 +81,10 @@ export class WebhookDeliverer {
       return;
     }
     let cursor = webhook.cursor ? this.store.parsePosition(webhook.cursor) : undefined;
-    for (let page = 0; page < 10 && !this.stopping.signal.aborted; page++) {
+    // Hand the subscription back well within its lease, so that no other gateway takes it while this one
+    // is still delivering (which could reorder deliveries); the next claim carries on.
+    const handBackAt = Date.now() + LEASE_MS / 2;
+    for (let page = 0; page < 10 && !this.stopping.signal.aborted && Date.now() < handBackAt; page++) {
       const events = await this.store.readAll({
         ...(cursor ? { after: cursor } : {}),
         limit: 100,
@@ -86,6 +92,7 @@ export class WebhookDeliverer {
       });
       if (events.length === 0) break;
       for (const event of events) {
+        if (Date.now() >= handBackAt) break;
         const body = await this.frames.payloadFor(event, viewer);
         if (body !== undefined) {
           const failure = await this.post(webhook, event.globalPosition, event.type, body);

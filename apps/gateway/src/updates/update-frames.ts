@@ -40,6 +40,13 @@ export class UpdateFrames {
   private built(event: RecordedEvent, viewer: Actor): Promise<Built> | undefined {
     // The store carries the visibility the domain decided, in the domain's own shape.
     if (!maySee(viewer, event.visibility as Visibility)) return undefined;
+    // Events with personal fields are never cached: once the contact point is erased, a replay must read
+    // them as erased, and a frame built before would still hold the data.
+    if (
+      CONTACT_POINT_PERSONAL_FIELDS.fields[event.type as keyof typeof CONTACT_POINT_PERSONAL_FIELDS.fields]
+    ) {
+      return this.build(event);
+    }
     let built = this.cache.get(event);
     if (!built) {
       built = this.build(event);

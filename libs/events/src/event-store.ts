@@ -79,6 +79,13 @@ export interface EventStore {
   headPosition(): Promise<Position | undefined>;
 
   /**
+   * The position of the newest event committed, which readers may not see yet while an older transaction
+   * is still open (see `headPosition`). A reader that must have read everything stored before now waits until
+   * `headPosition` reaches it.
+   */
+  lastCommittedPosition(): Promise<Position | undefined>;
+
+  /**
    * Catches up from `after`, then goes live: new events arrive within milliseconds of their commit.
    * Ends when `signal` aborts or the consumer stops iterating.
    */

@@ -365,6 +365,8 @@ export function eventStoreContract(name: string, harness: ContractHarness): void
         const next = await store.headPosition();
         expect(store.comparePositions(next!, head!)).toBeGreaterThan(0);
         expect((await store.readAll({ after: head! })).map((event) => event.globalPosition)).toEqual([next]);
+        // With no transaction open, what is committed is what a reader sees.
+        expect(await store.lastCommittedPosition()).toEqual(next);
       });
 
       it('returns the log in position order, after a position, filtered by stream prefix and type', async () => {

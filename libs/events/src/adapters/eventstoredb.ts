@@ -262,6 +262,11 @@ export class EventStoreDbEventStore implements EventStore {
     return undefined;
   }
 
+  /** EventStoreDB shows what is committed at once: no horizon to wait for. */
+  lastCommittedPosition(): Promise<Position | undefined> {
+    return this.headPosition();
+  }
+
   async *subscribe(options: SubscribeOptions = {}): AsyncGenerator<RecordedEvent> {
     const after = options.after === undefined ? undefined : this.parsePosition(options.after);
     const prefixes = options.filter?.streamPrefixes;

@@ -26,6 +26,8 @@ export interface ProjectionRunnerOptions {
   pollMs?: number;
   batchSize?: number;
   onError?: (error: unknown) => void;
+  /** Longest `catchUp` waits for readers to see what was committed before it (an open transaction's length). */
+  catchUpWaitMs?: number;
   /** Called after each batch with how many events it applied: progress for long rebuilds. */
   onProgress?: (applied: number) => void;
 }
@@ -78,18 +80,31 @@ export class ProjectionRunner {
   }
 
   /**
-   * Applies every event stored before this call. Callers arriving together share one catch-up, which starts
-   * after they arrived: a burst of commands costs one read of the log, not one each.
+   * Applies every event stored before this call. An event committed just before may still be hidden from
+   * readers behind an older transaction that is open (the price of never skipping one): wait, at most
+   * `catchUpWaitMs`, until readers see everything committed at the call. Callers arriving together share one
+   * catch-up, which starts after they arrived: a burst of commands costs one read of the log, not one each.
    */
   catchUp(): Promise<void> {
     this.queuedCatchUp ??= this.serial
       .catch(() => undefined)
       .then(async () => {
         this.queuedCatchUp = undefined;
+        await this.untilReadable(await this.store.lastCommittedPosition());
         while ((await this.applyBatch()) > 0);
       });
     this.serial = this.queuedCatchUp;
     return this.queuedCatchUp;
+  }
+
+  private async untilReadable(target: Position | undefined): Promise<void> {
+    if (target === undefined) return;
+    const deadline = Date.now() + (this.options.catchUpWaitMs ?? 5_000);
+    for (let pause = 1; Date.now() < deadline; pause = Math.min(pause * 2, 50)) {
+      const head = await this.store.headPosition();
+      if (head !== undefined && this.store.comparePositions(head, target) >= 0) return;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
   }
 
   async checkpoint(): Promise<Position | undefined> {

@@ -177,6 +177,13 @@ export class SqlEventStore implements EventStore {
     return row?.head ? (row.head as Position) : undefined;
   }
 
+  async lastCommittedPosition(): Promise<Position | undefined> {
+    const [row] = await this.driver.query<{ last: string | null }>(
+      'SELECT max(position)::text AS last FROM focal_events',
+    );
+    return row?.last ? (row.last as Position) : undefined;
+  }
+
   /**
    * One page of the log after `after`, below the horizon: the oldest transaction still running, under
    * which every event is final. `blocked` says committed events wait above the horizon, behind an older

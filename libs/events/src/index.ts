@@ -16,3 +16,4 @@ export * from './keys/personal-data-codec.js';
 export * from './projections/projection-runner.js';
 export type { SqlDriver, SqlQueryable } from './sql/driver.js';
 export { Wakeup } from './wakeup.js';
+export { untilReadable } from './readable.js';

@@ -10,7 +10,14 @@ import {
   type RecordedEvent,
 } from '@focal/events';
 import { Controller, Get, Inject, Param, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiProduces, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiOperation,
+  ApiProduces,
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiTags,
+} from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import type { FastifyReply } from 'fastify';
@@ -18,12 +25,20 @@ import type { FastifyReply } from 'fastify';
 import { Caller, STORE, type GatewayRequest } from '../http/context.js';
 import { ValidQuery } from '../http/params.js';
 import { Problem } from '../http/problem.js';
+import { directoryAsOf } from './directory-as-of.js';
 import { history } from './history.js';
 
 export const KEYS = Symbol('KeyStore');
 
 /** The stream where audit reads are recorded, one per day. */
 export const auditReadStream = (at: Date) => `audit-read-${at.toISOString().slice(0, 10)}`;
+
+export class AsOfQueryDto {
+  @ApiProperty({ type: String, example: '2024-01-01T00:00:00Z' })
+  @IsString()
+  @MaxLength(40)
+  asOf!: string;
+}
 
 export class AuditEventsQueryDto {
   @ApiPropertyOptional({ type: String, description: 'only events after this position' })
@@ -59,7 +74,7 @@ export class AuditEventsQueryDto {
  */
 @ApiTags('audit')
 @ApiBearerAuth()
-@Controller('v1/audit')
+@Controller('v1')
 export class AuditController {
   private readonly codec: PersonalDataCodec;
 
@@ -70,7 +85,7 @@ export class AuditController {
     this.codec = new PersonalDataCodec(keys, CONTACT_POINT_PERSONAL_FIELDS);
   }
 
-  @Get('events')
+  @Get('audit/events')
   @ApiProduces('application/x-ndjson')
   @ApiOperation({ summary: 'The log as NDJSON, streamed page by page (memory stays flat)' })
   async events(
@@ -147,7 +162,7 @@ export class AuditController {
     }
   }
 
-  @Get('streams/:streamId')
+  @Get('audit/streams/:streamId')
   @ApiOperation({
     summary: "One entity's history: who, when, which command and what changed, field by field",
   })
@@ -165,7 +180,31 @@ export class AuditController {
     };
   }
 
-  @Get('verify')
+  @Get('directory')
+  @ApiOperation({ summary: 'The directory as it stood at an instant (secretariat and auditors)' })
+  async directory(
+    @Req() request: GatewayRequest,
+    @Caller() caller: Actor,
+    @ValidQuery(AsOfQueryDto) query: AsOfQueryDto,
+  ) {
+    this.allow(caller);
+    const instant = new Date(query.asOf);
+    if (Number.isNaN(instant.getTime()) || !/^\d{4}-\d{2}-\d{2}(T.*)?$/.test(query.asOf)) {
+      throw new Problem(
+        400,
+        'invalid-input',
+        'Invalid input',
+        `asOf: ${query.asOf} is not an ISO 8601 time`,
+        {
+          asOf: 'an ISO 8601 time, e.g. 2024-01-01T00:00:00Z',
+        },
+      );
+    }
+    await this.recordRead(caller, request.url);
+    return directoryAsOf(this.store, this.keys, instant);
+  }
+
+  @Get('audit/verify')
   @ApiOperation({ summary: 'Recomputes every hash chain; names the first position that does not match' })
   async verify(@Req() request: GatewayRequest, @Caller() caller: Actor) {
     this.allow(caller);

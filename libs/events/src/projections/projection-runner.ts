@@ -2,6 +2,7 @@ import type { Position, RecordedEvent } from '../envelope.js';
 import type { EventFilter, EventStore } from '../event-store.js';
 import type { SqlDriver, SqlQueryable } from '../sql/driver.js';
 import { migrate } from '../sql/migrations.js';
+import { untilReadable } from '../readable.js';
 import { Wakeup } from '../wakeup.js';
 
 /** An arbitrary constant: the advisory lock under which projections create their tables. */
@@ -90,21 +91,11 @@ export class ProjectionRunner {
       .catch(() => undefined)
       .then(async () => {
         this.queuedCatchUp = undefined;
-        await this.untilReadable(await this.store.lastCommittedPosition());
+        await untilReadable(this.store, this.options.catchUpWaitMs);
         while ((await this.applyBatch()) > 0);
       });
     this.serial = this.queuedCatchUp;
     return this.queuedCatchUp;
-  }
-
-  private async untilReadable(target: Position | undefined): Promise<void> {
-    if (target === undefined) return;
-    const deadline = Date.now() + (this.options.catchUpWaitMs ?? 5_000);
-    for (let pause = 1; Date.now() < deadline; pause = Math.min(pause * 2, 50)) {
-      const head = await this.store.headPosition();
-      if (head !== undefined && this.store.comparePositions(head, target) >= 0) return;
-      await new Promise((resolve) => setTimeout(resolve, pause));
-    }
   }
 
   async checkpoint(): Promise<Position | undefined> {

@@ -3,8 +3,8 @@ import { Wakeup, type EventStore, type Position, type RecordedEvent } from '@foc
 export interface LogTailOptions {
   /** Recent events kept in memory for live subscribers. */
   capacity?: number;
-  /** How often to look at the log without a wake-up (a lost NATS notification costs at most this). */
-  pollMs?: number;
+  /** First pause before following the log again after a failure (the store down); doubles up to 30 s. */
+  retryMs?: number;
   onError?: (error: unknown) => void;
 }
 
@@ -27,14 +27,14 @@ export class LogTail {
   private readonly stopping = new AbortController();
   private loop?: Promise<void>;
   private readonly capacity: number;
-  private readonly pollMs: number;
+  private readonly retryMs: number;
 
   constructor(
     private readonly store: EventStore,
     private readonly options: LogTailOptions = {},
   ) {
     this.capacity = options.capacity ?? 10_000;
-    this.pollMs = options.pollMs ?? 1_000;
+    this.retryMs = options.retryMs ?? 1_000;
   }
 
   async start(): Promise<void> {
@@ -120,7 +120,7 @@ export class LogTail {
       } catch (error) {
         this.options.onError?.(error);
         failures++;
-        await this.wakeups.wait(-1, Math.min(this.pollMs * 2 ** failures, 30_000), this.stopping.signal);
+        await this.wakeups.wait(-1, Math.min(this.retryMs * 2 ** failures, 30_000), this.stopping.signal);
       }
     }
   }

@@ -17,3 +17,7 @@ export * from './projections/projection-runner.js';
 export type { SqlDriver, SqlQueryable } from './sql/driver.js';
 export { Wakeup } from './wakeup.js';
 export { untilReadable } from './readable.js';
+export * from './checkpoints/checkpoint.js';
+export * from './checkpoints/checkpoint-sealer.js';
+export * from './checkpoints/checkpoint-verifier.js';
+export { leafHash, merkleRoot } from './checkpoints/merkle.js';

@@ -5,7 +5,14 @@
  */
 import { randomUUID } from 'node:crypto';
 
+import { generateKeyPairSync } from 'node:crypto';
+
 import {
+  CheckpointSealer,
+  CheckpointSigner,
+  readCheckpoints,
+  sealAll,
+  verifyCheckpoints,
   DuplicateEventIdError,
   InvalidAppendError,
   InvalidPositionError,
@@ -28,6 +35,10 @@ export interface Tampering {
   changeData(eventId: string): Promise<void>;
   deleteEvent(eventId: string): Promise<void>;
   swapPlaces(firstEventId: string, secondEventId: string): Promise<void>;
+  /** Deletes every event after `position`, and moves the stream heads back to match. */
+  truncateAfter(position: Position): Promise<void>;
+  /** Changes an event's data and redoes its stream's hash chain, so that the chain still verifies. */
+  rewriteEvent(eventId: string): Promise<void>;
 }
 
 export interface OpenedStore {
@@ -709,6 +720,134 @@ export function eventStoreContract(name: string, harness: ContractHarness): void
           await expect(store.verifyStream(`${base}other`)).resolves.toMatchObject({ ok: true });
         });
       });
+    });
+
+    describe('checkpoints', () => {
+      const newSigner = () =>
+        CheckpointSigner.fromPem(
+          generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+        );
+
+      /** Ten events over two streams; returns them as stored. */
+      async function tenEvents(store: EventStore): Promise<RecordedEvent[]> {
+        const base = prefix();
+        for (let i = 0; i < 10; i++) {
+          await store.append(`${base}${i % 2}`, [newEvent('ContactPointDetailsChanged', { step: i })], {
+            expectedVersion: 'any',
+          });
+        }
+        return readAllOf(store, base);
+      }
+
+      it('seals the log in signed checkpoints, each chained to the one before, that verify', async () => {
+        const { store } = await open();
+        const events = await tenEvents(store);
+        const signer = newSigner();
+        const latest = await sealAll(store, signer, 4);
+        expect(
+          store.comparePositions(store.parsePosition(latest!.lastPosition), events.at(-1)!.globalPosition),
+        ).toBeGreaterThanOrEqual(0);
+        const chain = (await readCheckpoints(store)).map(({ checkpoint }) => checkpoint);
+        expect(chain.every((checkpoint) => checkpoint.eventCount <= 4)).toBe(true);
+        expect(chain.map((checkpoint) => checkpoint.seq)).toEqual(chain.map((_, index) => index + 1));
+
+        await expect(verifyCheckpoints(store, { trustedKeys: [signer.publicKey] })).resolves.toMatchObject({
+          ok: true,
+          checkpoints: chain.length,
+        });
+        await expect(verifyCheckpoints(store, { against: chain })).resolves.toMatchObject({ ok: true });
+        const stranger = newSigner();
+        const report = await verifyCheckpoints(store, { trustedKeys: [stranger.publicKey] });
+        expect(report).toMatchObject({ ok: false, firstFailure: { checkpoint: 1 } });
+        if (!report.ok) expect(report.firstFailure.problem).toMatch(/not a trusted key/);
+      });
+
+      it('seals in the background every N events, and after T when fewer arrive; two sealers agree', async () => {
+        const { store } = await open();
+        const signer = newSigner();
+        const sealers = [1, 2].map(
+          () =>
+            new CheckpointSealer(store, {
+              signer,
+              everyEvents: 5,
+              everyMs: 300,
+              onError: (error) => console.error(error),
+            }),
+        );
+        sealers.forEach((sealer) => sealer.start());
+        try {
+          const events = await tenEvents(store);
+          const last = await tenEvents(store).then((more) => more.at(-1)!);
+          await until(async () => {
+            const chain = await readCheckpoints(store);
+            const latest = chain.at(-1)?.checkpoint;
+            return (
+              latest !== undefined &&
+              store.comparePositions(store.parsePosition(latest.lastPosition), last.globalPosition) >= 0
+            );
+          }, 'every event sealed');
+          const chain = (await readCheckpoints(store)).map(({ checkpoint }) => checkpoint);
+          expect(chain.some((checkpoint) => checkpoint.eventCount === 5)).toBe(true);
+          expect(chain.every((checkpoint) => checkpoint.eventCount <= 5)).toBe(true);
+          expect(events.length).toBe(10);
+        } finally {
+          await Promise.all(sealers.map((sealer) => sealer.stop()));
+        }
+        await expect(verifyCheckpoints(store, { trustedKeys: [signer.publicKey] })).resolves.toMatchObject({
+          ok: true,
+        });
+      });
+
+      itNeeding(harness.withoutTampering)(
+        'finds a log truncated after an exported checkpoint, naming the last event left',
+        async () => {
+          const opened = await open();
+          const { store } = opened;
+          const events = await tenEvents(store);
+          await sealAll(store, newSigner(), 4);
+          const exported = (await readCheckpoints(store)).map(({ checkpoint }) => checkpoint);
+
+          await opened.tampering!.truncateAfter(events[5]!.globalPosition);
+
+          // The intruder moved the stream heads back and the checkpoints went with the tail: only the export sees it.
+          await expect(store.verifyAll()).resolves.toMatchObject({ ok: true });
+          await expect(verifyCheckpoints(store)).resolves.toMatchObject({ ok: true });
+          const report = await verifyCheckpoints(store, { against: exported });
+          expect(report.ok).toBe(false);
+          if (report.ok) return;
+          expect(report.firstFailure.lastIntactPosition).toBe(events[5]!.globalPosition);
+          expect(report.firstFailure.problem).toMatch(/truncated/);
+        },
+      );
+
+      itNeeding(harness.withoutTampering)(
+        'finds an event rewritten with its hash chain redone, in the checkpoint that sealed it',
+        async () => {
+          const opened = await open();
+          const { store } = opened;
+          const events = await tenEvents(store);
+          await sealAll(store, newSigner(), 4);
+          const exported = (await readCheckpoints(store)).map(({ checkpoint }) => checkpoint);
+          const sealing = exported.find(
+            (checkpoint) =>
+              store.comparePositions(
+                store.parsePosition(checkpoint.lastPosition),
+                events[2]!.globalPosition,
+              ) >= 0,
+          )!;
+
+          await opened.tampering!.rewriteEvent(events[2]!.eventId);
+
+          await expect(store.verifyAll()).resolves.toMatchObject({ ok: true });
+          for (const report of [
+            await verifyCheckpoints(store),
+            await verifyCheckpoints(store, { against: exported }),
+          ]) {
+            expect(report).toMatchObject({ ok: false, firstFailure: { checkpoint: sealing.seq } });
+            if (!report.ok) expect(report.firstFailure.problem).toMatch(/rewritten/);
+          }
+        },
+      );
     });
   });
 }

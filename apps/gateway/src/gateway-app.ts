@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 
 import { ALL_EVENTS_SUBJECT, CommandClient, inNamespace } from '@focal/contracts';
+import { CheckpointSealer } from '@focal/events';
 import type { Persistence } from '@focal/service';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { LoggerService } from '@nestjs/common';
@@ -94,6 +95,14 @@ export async function startGateway(options: {
     (error) => logger.warn?.(`webhooks: ${String(error)}`),
   );
   deliverer.start();
+  // Every gateway seals; the checkpoint stream's version decides between them (see CheckpointSealer).
+  const sealer =
+    config.checkpoints &&
+    new CheckpointSealer(persistence.store, {
+      ...config.checkpoints,
+      onError: (error) => logger.warn?.(`checkpoints: ${String(error)}`),
+    });
+  sealer?.start();
   let app: NestFastifyApplication | undefined;
   let wakeups: Subscription | undefined;
   try {
@@ -175,6 +184,7 @@ export async function startGateway(options: {
         frames,
         webhooks,
         keys: persistence.keys,
+        trustedCheckpointKeys: config.checkpoints?.trustedKeys,
         webhookPolicy: { allowLoopback: config.webhooksAllowLoopback ?? false },
         updates: {
           heartbeatMs: config.sseHeartbeatMs ?? 15_000,
@@ -231,6 +241,7 @@ export async function startGateway(options: {
         shutdown.abort();
         await running.close();
         await deliverer.stop();
+        await sealer?.stop();
         await tail.stop();
         await readModels.stop();
         await proxy.close();
@@ -242,6 +253,7 @@ export async function startGateway(options: {
     shutdown.abort();
     await app?.close().catch(() => undefined);
     await deliverer.stop();
+    await sealer?.stop();
     await tail.stop();
     await readModels.stop();
     await proxy.close();

@@ -1,5 +1,6 @@
 import { ConfigError, loadServiceConfig, type ServiceConfig } from '@focal/service';
 
+import { loadCheckpointSigner, type CheckpointSettings } from './audit/checkpoint.config.js';
 import { DEVELOPMENT_SECRET } from './auth/authenticator.js';
 
 export interface GatewayConfig extends ServiceConfig {
@@ -16,12 +17,14 @@ export interface GatewayConfig extends ServiceConfig {
   webhooksAllowLoopback?: boolean;
   webhookMaxAttempts?: number;
   webhookBaseDelayMs?: number;
+  /** Sealing the log: the signing key, and a checkpoint every N events or T seconds. Absent: no sealing. */
+  checkpoints?: CheckpointSettings;
 }
 
 /**
  * The services' settings plus PORT (default 3000), HOST (default 127.0.0.1), FOCAL_JWT_SECRET (the development
  * default outside production; required, at least 32 characters, and not the default when NODE_ENV=production),
- * FOCAL_COMMAND_TIMEOUT_MS, the live-update and webhook settings (README, Configuration).
+ * FOCAL_COMMAND_TIMEOUT_MS, the live-update, webhook and checkpoint settings (README, Configuration).
  */
 export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const problems: string[] = [];
@@ -65,7 +68,10 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     );
   }
   const webhookMaxAttempts = whole('FOCAL_WEBHOOK_MAX_ATTEMPTS', 8, 1, 'attempts');
-  if (problems.length > 0 || !service || !jwtSecret) throw new ConfigError(problems);
+  const signing = loadCheckpointSigner(env, problems);
+  const checkpointEveryEvents = whole('FOCAL_CHECKPOINT_EVERY_EVENTS', 10_000, 1, 'events');
+  const checkpointEverySeconds = whole('FOCAL_CHECKPOINT_EVERY_SECONDS', 300, 1, 'seconds');
+  if (problems.length > 0 || !service || !jwtSecret || !signing) throw new ConfigError(problems);
   return {
     ...service,
     port,
@@ -77,5 +83,10 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     sseStallMs,
     webhooksAllowLoopback,
     webhookMaxAttempts,
+    checkpoints: {
+      ...signing,
+      everyEvents: checkpointEveryEvents,
+      everyMs: checkpointEverySeconds * 1_000,
+    },
   };
 }

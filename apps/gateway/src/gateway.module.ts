@@ -4,7 +4,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import type { Registry } from 'prom-client';
 
-import { AuditController, KEYS } from './audit/audit.controller.js';
+import { AuditController, KEYS, TRUSTED_CHECKPOINT_KEYS } from './audit/audit.controller.js';
 import type { Authenticator } from './auth/authenticator.js';
 import {
   ContactPointsController,
@@ -45,6 +45,8 @@ export interface GatewayDeps {
   webhooks: WebhookStore;
   webhookPolicy: WebhookPolicy;
   keys: KeyStore;
+  /** Public keys a checkpoint may be signed with (undefined: any valid signature). */
+  trustedCheckpointKeys: string[] | undefined;
 }
 
 /** The HTTP API: its adapters come in by injection, so the tests and the embedded mode choose them. */
@@ -76,6 +78,7 @@ export class GatewayModule {
         { provide: UPDATES_OPTIONS, useValue: deps.updates },
         { provide: WEBHOOKS, useValue: deps.webhooks },
         { provide: KEYS, useValue: deps.keys },
+        { provide: TRUSTED_CHECKPOINT_KEYS, useValue: deps.trustedCheckpointKeys },
         { provide: WEBHOOK_POLICY, useValue: deps.webhookPolicy },
         { provide: APP_GUARD, useClass: AuthGuard },
         CommandGateway,

@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
-
 import { CONTACT_POINT_PERSONAL_FIELDS } from '@focal/contracts';
 import type { Actor } from '@focal/domain';
 import {
   PersonalDataCodec,
+  verifyLog,
   type EventStore,
   type KeyStore,
   type Position,
@@ -25,13 +24,13 @@ import type { FastifyReply } from 'fastify';
 import { Caller, STORE, type GatewayRequest } from '../http/context.js';
 import { ValidQuery } from '../http/params.js';
 import { Problem } from '../http/problem.js';
+import { auditLine, recordAuditRead } from './audit-trail.js';
 import { directoryAsOf } from './directory-as-of.js';
 import { history } from './history.js';
 
 export const KEYS = Symbol('KeyStore');
-
-/** The stream where audit reads are recorded, one per day. */
-export const auditReadStream = (at: Date) => `audit-read-${at.toISOString().slice(0, 10)}`;
+/** Public keys a checkpoint may be signed with; any valid signature when absent. */
+export const TRUSTED_CHECKPOINT_KEYS = Symbol('TrustedCheckpointKeys');
 
 export class AsOfQueryDto {
   @ApiProperty({ type: String, example: '2024-01-01T00:00:00Z' })
@@ -81,6 +80,7 @@ export class AuditController {
   constructor(
     @Inject(STORE) private readonly store: EventStore,
     @Inject(KEYS) private readonly keys: KeyStore,
+    @Inject(TRUSTED_CHECKPOINT_KEYS) private readonly trustedKeys: string[] | undefined,
   ) {
     this.codec = new PersonalDataCodec(keys, CONTACT_POINT_PERSONAL_FIELDS);
   }
@@ -205,11 +205,14 @@ export class AuditController {
   }
 
   @Get('audit/verify')
-  @ApiOperation({ summary: 'Recomputes every hash chain; names the first position that does not match' })
+  @ApiOperation({
+    summary:
+      'Recomputes every hash chain and every checkpoint’s Merkle root; names the first position that does not match',
+  })
   async verify(@Req() request: GatewayRequest, @Caller() caller: Actor) {
     this.allow(caller);
     await this.recordRead(caller, request.url);
-    return this.store.verifyAll();
+    return verifyLog(this.store, this.trustedKeys ? { trustedKeys: this.trustedKeys } : {});
   }
 
   private allow(caller: Actor): void {
@@ -223,45 +226,11 @@ export class AuditController {
     }
   }
 
-  /** Who read what, when: an event only the secretariat and auditors may see. */
-  private async recordRead(caller: Actor, what: string): Promise<void> {
-    const at = new Date();
-    await this.store.append(
-      auditReadStream(at),
-      [
-        {
-          eventId: randomUUID(),
-          type: 'AuditTrailRead',
-          data: { what, at: at.toISOString() },
-          metadata: { actor: caller, correlationId: randomUUID() },
-          visibility: { level: 'restricted', participants: [] },
-        },
-      ],
-      { expectedVersion: 'any' },
-    );
+  private recordRead(caller: Actor, what: string): Promise<void> {
+    return recordAuditRead(this.store, caller, what);
   }
 
-  /** An event as the audit trail shows it: everything stored, personal fields readable unless erased. */
-  private async line(event: RecordedEvent) {
-    const subject = CONTACT_POINT_PERSONAL_FIELDS.subjectOf(event.streamId);
-    const data =
-      subject &&
-      CONTACT_POINT_PERSONAL_FIELDS.fields[event.type as keyof typeof CONTACT_POINT_PERSONAL_FIELDS.fields]
-        ? this.codec.decodeData(event, await this.keys.find(subject))
-        : event.data;
-    return {
-      position: event.globalPosition,
-      streamId: event.streamId,
-      streamVersion: event.streamVersion,
-      eventId: event.eventId,
-      type: event.type,
-      schemaVersion: event.schemaVersion,
-      recordedAt: event.recordedAt.toISOString(),
-      visibility: event.visibility,
-      metadata: event.metadata,
-      data,
-      hash: event.hash,
-      previousHash: event.previousHash,
-    };
+  private line(event: RecordedEvent) {
+    return auditLine(event, this.codec, this.keys);
   }
 }

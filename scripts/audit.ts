@@ -1,0 +1,307 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import { parseArgs } from 'node:util';
+
+import { CONTACT_POINT_PERSONAL_FIELDS } from '@focal/contracts';
+import type { Actor } from '@focal/domain';
+import {
+  CheckpointSigner,
+  PersonalDataCodec,
+  parseCheckpoint,
+  readCheckpoints,
+  sealAll,
+  untilReadable,
+  verifyLog,
+  type LogCheckpoint,
+  type Position,
+} from '@focal/events';
+import { ConfigError, loadServiceConfig, openPersistence, type Persistence } from '@focal/service';
+
+import { auditLine, recordAuditRead } from '../apps/gateway/src/audit/audit-trail.js';
+import { loadCheckpointSigner } from '../apps/gateway/src/audit/checkpoint.config.js';
+import { directoryAsOf } from '../apps/gateway/src/audit/directory-as-of.js';
+import { history } from '../apps/gateway/src/audit/history.js';
+import { progressBar } from './progress.js';
+
+const USAGE = `usage: npm run audit -- <command>
+
+  export --out <file.ndjson> [--from <position|ISO time>] [--to <position|ISO time>]
+                                   the log as NDJSON, personal fields readable unless erased
+  verify [--against <checkpoint file>]
+                                   recompute every hash chain and checkpoint; with --against, also prove the
+                                   log still holds what an exported checkpoint sealed (exit 1 when not)
+  checkpoint seal                  seal every event not yet sealed (the gateway also seals periodically)
+  checkpoint export --out <file>   write the latest signed checkpoint, with the chain before it, to keep
+                                   outside the store
+  as-of <ISO time> [--out <file>]  the directory as it stood at that instant, as JSON
+  history <streamId>               one entity's history: who, when, which command, what changed
+  keygen                           a new Ed25519 key for FOCAL_CHECKPOINT_SIGNING_KEY, and its public key
+
+Configuration as for the services (FOCAL_STORE, DATABASE_URL, FOCAL_DATA_DIR, FOCAL_CHECKPOINT_SIGNING_KEY, ...).`;
+
+class UsageError extends Error {}
+
+const EXPORT_FORMAT = 'focal-checkpoints/1';
+
+/** Who is reading: audit reads from the command line are recorded too. */
+const reader: Actor = { principal: `cli:${userInfo().username}`, role: 'auditor' };
+
+type Bound = { position: bigint } | { time: number };
+
+function bound(name: string, value: string | undefined): Bound | undefined {
+  if (value === undefined) return undefined;
+  if (/^[0-9]{1,19}$/.test(value)) return { position: BigInt(value) };
+  const time = Date.parse(value);
+  if (/^\d{4}-\d{2}-\d{2}/.test(value) && !Number.isNaN(time)) return { time };
+  throw new UsageError(`--${name} ${value} is neither a position (digits) nor an ISO 8601 time`);
+}
+
+async function totalEvents(persistence: Persistence): Promise<number | undefined> {
+  if (loadServiceConfig().store.kind === 'eventstoredb') return undefined;
+  const [row] = await persistence.sql.query<{ count: string }>(
+    'SELECT count(*)::text AS count FROM focal_events',
+  );
+  return Number(row!.count);
+}
+
+async function exportLog(persistence: Persistence, options: { out?: string; from?: string; to?: string }) {
+  if (!options.out) throw new UsageError('export needs --out <file.ndjson>');
+  const from = bound('from', options.from);
+  const to = bound('to', options.to);
+  const { store, keys } = persistence;
+  await recordAuditRead(store, reader, `export ${options.from ?? ''}..${options.to ?? ''}`);
+  await untilReadable(store);
+  const codec = new PersonalDataCodec(keys, CONTACT_POINT_PERSONAL_FIELDS);
+  const partial = `${options.out}.partial`;
+  const file = createWriteStream(partial);
+  const bar = progressBar('events read');
+  const total = await totalEvents(persistence);
+  let read = 0;
+  let written = 0;
+  try {
+    let after: Position | undefined =
+      from && 'position' in from && from.position > 0n
+        ? store.parsePosition(String(from.position - 1n))
+        : undefined;
+    for (;;) {
+      const page = await store.readAll({ ...(after ? { after } : {}), limit: 2_000 });
+      if (page.length === 0) break;
+      after = page.at(-1)!.globalPosition;
+      let done = false;
+      for (const event of page) {
+        read++;
+        const position = BigInt(event.globalPosition);
+        const time = event.recordedAt.getTime();
+        if (to && ('position' in to ? position > to.position : false)) {
+          done = true;
+          break;
+        }
+        if ((from && 'time' in from && time < from.time) || (to && 'time' in to && time > to.time)) continue;
+        if (!file.write(`${JSON.stringify(await auditLine(event, codec, keys))}\n`)) {
+          await new Promise<void>((resolve) => file.once('drain', () => resolve()));
+        }
+        written++;
+      }
+      bar.update(read, total);
+      if (done) break;
+    }
+    await new Promise<void>((resolve, reject) =>
+      file.end((error?: Error | null) => (error ? reject(error) : resolve())),
+    );
+    // Written aside and renamed at the end: a file under the asked name is always a complete export.
+    await rename(partial, options.out);
+  } catch (error) {
+    file.destroy();
+    await rm(partial, { force: true });
+    throw error;
+  } finally {
+    bar.end();
+  }
+  console.log(`${written} events written to ${options.out}`);
+}
+
+async function readExport(path: string): Promise<LogCheckpoint[]> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(path, 'utf8'));
+  } catch (error) {
+    throw new UsageError(
+      `--against ${path} cannot be read as JSON (${(error as Error).message}): give a file written by ` +
+        '`npm run audit -- checkpoint export`',
+    );
+  }
+  const file = parsed as { format?: unknown; checkpoints?: unknown };
+  if (file.format !== EXPORT_FORMAT || !Array.isArray(file.checkpoints) || file.checkpoints.length === 0) {
+    throw new UsageError(`--against ${path} is not a checkpoint export (format ${EXPORT_FORMAT})`);
+  }
+  try {
+    return file.checkpoints.map((checkpoint, index) =>
+      parseCheckpoint(checkpoint, `${path}, checkpoint ${index + 1}`),
+    );
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+async function verify(persistence: Persistence, options: { against?: string }) {
+  const against = options.against ? await readExport(options.against) : undefined;
+  const problems: string[] = [];
+  const signing = loadCheckpointSigner(process.env, problems);
+  if (!signing) throw new ConfigError(problems);
+  await recordAuditRead(persistence.store, reader, `verify${options.against ? ' --against' : ''}`);
+  await untilReadable(persistence.store);
+  const total = await totalEvents(persistence);
+  let bar = progressBar('events: hash chains');
+  const report = await verifyLog(persistence.store, {
+    trustedKeys: signing.trustedKeys,
+    ...(against ? { against } : {}),
+    onPhase: (phase) => {
+      if (phase === 'checkpoints') {
+        bar.end();
+        bar = progressBar('events: checkpoints');
+      }
+    },
+    onProgress: (checked) => bar.update(checked, total),
+  });
+  bar.end();
+  if (report.ok) {
+    console.log(
+      `intact: ${report.checked} events, every hash chain and ${report.checkpoints} checkpoint(s) verified` +
+        (against
+          ? `; the log still holds everything the exported checkpoint ${against.at(-1)!.seq} sealed`
+          : ''),
+    );
+    return 0;
+  }
+  const failure = report.firstFailure;
+  console.log(
+    `NOT INTACT at ${failure.position !== undefined ? `position ${failure.position}` : 'the place below'}: ${failure.problem}`,
+  );
+  console.log(JSON.stringify(report, null, 2));
+  return 1;
+}
+
+async function checkpoint(persistence: Persistence, action: string | undefined, options: { out?: string }) {
+  if (action === 'seal') {
+    const problems: string[] = [];
+    const signing = loadCheckpointSigner(process.env, problems);
+    if (!signing) throw new ConfigError(problems);
+    const bar = progressBar('events sealed');
+    const latest = await sealAll(persistence.store, signing.signer, 10_000, (sealed) => bar.update(sealed));
+    bar.end();
+    console.log(
+      latest ? `sealed up to position ${latest.lastPosition} (checkpoint ${latest.seq})` : 'the log is empty',
+    );
+    return;
+  }
+  if (action === 'export') {
+    if (!options.out) throw new UsageError('checkpoint export needs --out <file>');
+    const chain = (await readCheckpoints(persistence.store)).map(({ checkpoint: sealed }) => sealed);
+    if (chain.length === 0) {
+      throw new UsageError(
+        'the log has no checkpoint yet: run `npm run audit -- checkpoint seal`, or wait for the gateway to seal one',
+      );
+    }
+    await recordAuditRead(persistence.store, reader, 'checkpoint export');
+    const latest = chain.at(-1)!;
+    await writeFile(
+      options.out,
+      `${JSON.stringify({ format: EXPORT_FORMAT, exportedAt: new Date().toISOString(), latest, checkpoints: chain }, null, 2)}\n`,
+    );
+    console.log(
+      `checkpoint ${latest.seq} (events up to position ${latest.lastPosition}, sealed ${latest.sealedAt}) and the ` +
+        `${chain.length - 1} before it written to ${options.out}: keep it outside the store`,
+    );
+    return;
+  }
+  throw new UsageError(
+    `checkpoint ${action ?? ''}: use \`checkpoint seal\` or \`checkpoint export --out <file>\``,
+  );
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      out: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      against: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const [command, argument, ...rest] = positionals;
+  if (values.help || command === undefined) {
+    console.log(USAGE);
+    return command === undefined && !values.help ? 2 : 0;
+  }
+  if (command === 'keygen') {
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    process.stdout.write(pem);
+    console.error(
+      `public key (for FOCAL_CHECKPOINT_TRUSTED_KEYS and auditors): ${CheckpointSigner.fromPem(pem).publicKey}`,
+    );
+    return 0;
+  }
+  const takesArgument = command === 'as-of' || command === 'history' || command === 'checkpoint';
+  if (rest.length > 0 || (!takesArgument && argument !== undefined)) {
+    throw new UsageError(`unexpected argument ${[argument, ...rest].filter(Boolean).join(' ')}`);
+  }
+  const commands: Record<string, (persistence: Persistence) => Promise<number | void>> = {
+    export: (persistence) => exportLog(persistence, values),
+    verify: (persistence) => verify(persistence, values),
+    checkpoint: (persistence) => checkpoint(persistence, argument, values),
+    'as-of': async (persistence) => {
+      const instant = argument && /^\d{4}-\d{2}-\d{2}/.test(argument) ? new Date(argument) : undefined;
+      if (!instant || Number.isNaN(instant.getTime())) {
+        throw new UsageError(
+          `as-of needs an ISO 8601 time, e.g. 2024-01-01T00:00:00Z (got ${argument ?? 'nothing'})`,
+        );
+      }
+      await recordAuditRead(persistence.store, reader, `as-of ${argument}`);
+      const text = `${JSON.stringify(await directoryAsOf(persistence.store, persistence.keys, instant), null, 2)}\n`;
+      if (values.out) {
+        await writeFile(values.out, text);
+        console.log(`the directory as of ${instant.toISOString()} written to ${values.out}`);
+      } else process.stdout.write(text);
+    },
+    history: async (persistence) => {
+      if (!argument) throw new UsageError('history needs a stream id, e.g. contact-point-<id>');
+      const events = await persistence.store.readStream(argument).catch((error: Error) => {
+        throw new UsageError(error.message);
+      });
+      if (events.length === 0) throw new UsageError(`no stream ${argument} in the log`);
+      await recordAuditRead(persistence.store, reader, `history ${argument}`);
+      const codec = new PersonalDataCodec(persistence.keys, CONTACT_POINT_PERSONAL_FIELDS);
+      const changes = history(events, await codec.decode(argument, events));
+      process.stdout.write(
+        `${JSON.stringify({ streamId: argument, version: events.at(-1)!.streamVersion, changes }, null, 2)}\n`,
+      );
+    },
+  };
+  const run = commands[command];
+  if (!run) throw new UsageError(`unknown command ${command}`);
+  const persistence = await openPersistence(loadServiceConfig().store);
+  try {
+    return (await run(persistence)) ?? 0;
+  } finally {
+    await persistence.close();
+  }
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (error) {
+  if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    console.error(`${(error as Error).message}\n\n${USAGE}`);
+    process.exitCode = 2;
+  } else {
+    console.error((error as Error).message);
+    process.exitCode = 1;
+  }
+}

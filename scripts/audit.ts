@@ -21,7 +21,7 @@ import { ConfigError, loadServiceConfig, openPersistence, type Persistence } fro
 
 import { auditLine, recordAuditRead } from '../apps/gateway/src/audit/audit-trail.js';
 import { loadCheckpointSigner } from '../apps/gateway/src/audit/checkpoint.config.js';
-import { directoryAsOf } from '../apps/gateway/src/audit/directory-as-of.js';
+import { DirectorySnapshots } from '../apps/gateway/src/audit/directory-snapshots.js';
 import { history } from '../apps/gateway/src/audit/history.js';
 import { progressBar } from './progress.js';
 
@@ -221,6 +221,15 @@ async function checkpoint(persistence: Persistence, action: string | undefined, 
   );
 }
 
+/** Uses the snapshots the gateway took in this database, if any; replays the whole log otherwise. */
+async function asOfWithSnapshots(persistence: Persistence, instant: Date) {
+  const snapshots = new DirectorySnapshots(persistence.store, persistence.sql, persistence.keys, {
+    every: 20_000,
+  });
+  await snapshots.setUp();
+  return snapshots.asOf(instant);
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -264,7 +273,7 @@ async function main(argv: string[]): Promise<number> {
         );
       }
       await recordAuditRead(persistence.store, reader, `as-of ${argument}`);
-      const text = `${JSON.stringify(await directoryAsOf(persistence.store, persistence.keys, instant), null, 2)}\n`;
+      const text = `${JSON.stringify(await asOfWithSnapshots(persistence, instant), null, 2)}\n`;
       if (values.out) {
         await writeFile(values.out, text);
         console.log(`the directory as of ${instant.toISOString()} written to ${values.out}`);

@@ -15,6 +15,8 @@ import {
 } from '@focal/domain';
 import { PersonalDataCodec, type NewEvent } from '@focal/events';
 
+import { directoryAsOfByReplay } from '../apps/gateway/src/audit/directory-as-of.js';
+import { DirectorySnapshots } from '../apps/gateway/src/audit/directory-snapshots.js';
 import { startSystem, type TestSystem } from './support/system.js';
 
 const secretariat: Actor = { principal: 'history', role: 'secretariat' };
@@ -80,7 +82,8 @@ describe('the directory as it stood at any instant', () => {
   }
 
   beforeAll(async () => {
-    system = await startSystem('asof');
+    // Snapshots every 300 directory events: about 33 over this history, so that queries start from them.
+    system = await startSystem('asof', { directorySnapshotEvery: 300 });
     token = await system.token({ role: 'auditor' });
     const codec = new PersonalDataCodec(system.persistence.keys, CONTACT_POINT_PERSONAL_FIELDS);
 
@@ -256,6 +259,26 @@ describe('the directory as it stood at any instant', () => {
           .sort(),
       ).toEqual(expected.primaries);
       expect(body.contactPoints.every((c) => c.fullName?.startsWith('Person '))).toBe(true);
+    }
+  });
+
+  it('from snapshots, equals a full replay from the start at 50 random instants', async () => {
+    const { store, sql, keys } = system.persistence;
+    const directory = new DirectorySnapshots(store, sql, keys, { every: 300 });
+    await directory.setUp();
+    await directory.catchUp();
+    const [{ taken } = { taken: '0' }] = await sql.query<{ taken: string }>(
+      'SELECT count(*)::text AS taken FROM focal_directory_snapshots',
+    );
+    expect(Number(taken)).toBeGreaterThanOrEqual(30);
+    const [first, last] = [snapshots[0]!.instant.getTime() - 50, snapshots.at(-1)!.instant.getTime()];
+    for (let i = 0; i < 50; i++) {
+      const instant = new Date(first + Math.random() * (last - first));
+      const fast = await directory.asOf(instant);
+      expect({ instant, directory: fast }).toEqual({
+        instant,
+        directory: await directoryAsOfByReplay(store, keys, instant),
+      });
     }
   });
 

@@ -12,6 +12,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+import { DirectorySnapshots } from './audit/directory-snapshots.js';
 import { Authenticator } from './auth/authenticator.js';
 import type { GatewayConfig } from './gateway.config.js';
 import { GatewayModule } from './gateway.module.js';
@@ -103,6 +104,12 @@ export async function startGateway(options: {
       onError: (error) => logger.warn?.(`checkpoints: ${String(error)}`),
     });
   sealer?.start();
+  const directoryAsOf = new DirectorySnapshots(persistence.store, persistence.sql, persistence.keys, {
+    every: config.directorySnapshotEvery ?? 20_000,
+    onError: (error) => logger.warn?.(`directory snapshots: ${String(error)}`),
+  });
+  await directoryAsOf.setUp();
+  directoryAsOf.start();
   let app: NestFastifyApplication | undefined;
   let wakeups: Subscription | undefined;
   try {
@@ -185,6 +192,7 @@ export async function startGateway(options: {
         webhooks,
         keys: persistence.keys,
         trustedCheckpointKeys: config.checkpoints?.trustedKeys,
+        directoryAsOf,
         webhookPolicy: { allowLoopback: config.webhooksAllowLoopback ?? false },
         updates: {
           heartbeatMs: config.sseHeartbeatMs ?? 15_000,
@@ -242,6 +250,7 @@ export async function startGateway(options: {
         await running.close();
         await deliverer.stop();
         await sealer?.stop();
+        await directoryAsOf.stop();
         await tail.stop();
         await readModels.stop();
         await proxy.close();
@@ -254,6 +263,7 @@ export async function startGateway(options: {
     await app?.close().catch(() => undefined);
     await deliverer.stop();
     await sealer?.stop();
+    await directoryAsOf.stop();
     await tail.stop();
     await readModels.stop();
     await proxy.close();

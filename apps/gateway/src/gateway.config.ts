@@ -19,6 +19,8 @@ export interface GatewayConfig extends ServiceConfig {
   webhookBaseDelayMs?: number;
   /** Sealing the log: the signing key, and a checkpoint every N events or T seconds. Absent: no sealing. */
   checkpoints?: CheckpointSettings;
+  /** A snapshot of the directory every N directory events, for `GET /v1/directory?asOf=`. */
+  directorySnapshotEvery?: number;
 }
 
 /**
@@ -71,6 +73,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
   const signing = loadCheckpointSigner(env, problems);
   const checkpointEveryEvents = whole('FOCAL_CHECKPOINT_EVERY_EVENTS', 10_000, 1, 'events');
   const checkpointEverySeconds = whole('FOCAL_CHECKPOINT_EVERY_SECONDS', 300, 1, 'seconds');
+  const directorySnapshotEvery = whole('FOCAL_DIRECTORY_SNAPSHOT_EVERY', 20_000, 1, 'events');
   if (problems.length > 0 || !service || !jwtSecret || !signing) throw new ConfigError(problems);
   return {
     ...service,
@@ -83,6 +86,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     sseStallMs,
     webhooksAllowLoopback,
     webhookMaxAttempts,
+    directorySnapshotEvery,
     checkpoints: {
       ...signing,
       everyEvents: checkpointEveryEvents,

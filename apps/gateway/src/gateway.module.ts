@@ -4,7 +4,8 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import type { Registry } from 'prom-client';
 
-import { AuditController, KEYS, TRUSTED_CHECKPOINT_KEYS } from './audit/audit.controller.js';
+import { AuditController, DIRECTORY_AS_OF, KEYS, TRUSTED_CHECKPOINT_KEYS } from './audit/audit.controller.js';
+import type { DirectorySnapshots } from './audit/directory-snapshots.js';
 import type { Authenticator } from './auth/authenticator.js';
 import {
   ContactPointsController,
@@ -47,6 +48,7 @@ export interface GatewayDeps {
   keys: KeyStore;
   /** Public keys a checkpoint may be signed with (undefined: any valid signature). */
   trustedCheckpointKeys: string[] | undefined;
+  directoryAsOf: DirectorySnapshots;
 }
 
 /** The HTTP API: its adapters come in by injection, so the tests and the embedded mode choose them. */
@@ -79,6 +81,7 @@ export class GatewayModule {
         { provide: WEBHOOKS, useValue: deps.webhooks },
         { provide: KEYS, useValue: deps.keys },
         { provide: TRUSTED_CHECKPOINT_KEYS, useValue: deps.trustedCheckpointKeys },
+        { provide: DIRECTORY_AS_OF, useValue: deps.directoryAsOf },
         { provide: WEBHOOK_POLICY, useValue: deps.webhookPolicy },
         { provide: APP_GUARD, useClass: AuthGuard },
         CommandGateway,

@@ -25,11 +25,12 @@ import { Caller, STORE, type GatewayRequest } from '../http/context.js';
 import { ValidQuery } from '../http/params.js';
 import { Problem } from '../http/problem.js';
 import { auditLine, recordAuditRead } from './audit-trail.js';
-import { directoryAsOf } from './directory-as-of.js';
+import type { DirectorySnapshots } from './directory-snapshots.js';
 import { history } from './history.js';
 
 export const KEYS = Symbol('KeyStore');
 /** Public keys a checkpoint may be signed with; any valid signature when absent. */
+export const DIRECTORY_AS_OF = Symbol('DirectorySnapshots');
 export const TRUSTED_CHECKPOINT_KEYS = Symbol('TrustedCheckpointKeys');
 
 export class AsOfQueryDto {
@@ -81,6 +82,7 @@ export class AuditController {
     @Inject(STORE) private readonly store: EventStore,
     @Inject(KEYS) private readonly keys: KeyStore,
     @Inject(TRUSTED_CHECKPOINT_KEYS) private readonly trustedKeys: string[] | undefined,
+    @Inject(DIRECTORY_AS_OF) private readonly directoryAsOf: DirectorySnapshots,
   ) {
     this.codec = new PersonalDataCodec(keys, CONTACT_POINT_PERSONAL_FIELDS);
   }
@@ -201,7 +203,7 @@ export class AuditController {
       );
     }
     await this.recordRead(caller, request.url);
-    return directoryAsOf(this.store, this.keys, instant);
+    return this.directoryAsOf.asOf(instant);
   }
 
   @Get('audit/verify')

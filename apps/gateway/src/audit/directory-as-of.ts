@@ -20,25 +20,17 @@ import {
   type Position,
 } from '@focal/events';
 
-const PREFIXES = {
-  state: 'state-',
-  contactPoint: 'contact-point-',
-  organisation: 'liaison-organisation-',
-} as const;
+import { DIRECTORY_PREFIXES, type DirectoryAsOf } from './directory-replay.js';
 
-export interface DirectoryAsOf {
-  asOf: string;
-  states: { code: string; name: string; status: string; since: string }[];
-  organisations: { id: string; name: string; acronym: string; kind: string; suspended: boolean }[];
-  contactPoints: Record<string, unknown>[];
-}
+const PREFIXES = DIRECTORY_PREFIXES;
 
 /**
- * The directory as it stood at `instant`: every directory event recorded up to then, replayed in log order
- * through the domain's own deciders; a state's status is its status on that date. Personal fields read as
+ * The reference for `DirectorySnapshots.asOf`, kept naive on purpose: the directory as it stood at `instant`,
+ * every directory event recorded up to then, decrypted and replayed from the start in log order through the
+ * domain's own deciders; a state's status is its status on that date. Personal fields read as
  * erased once erased, whatever the instant: erasure destroys the key, not the history.
  */
-export async function directoryAsOf(
+export async function directoryAsOfByReplay(
   store: EventStore,
   keys: KeyStore,
   instant: Date,

@@ -400,33 +400,51 @@ export const contactPointDecider: Decider<ContactPointCommand, ContactPointState
   decide,
 };
 
+/** Who is each state's primary, and which state each contact point serves: what `evolvePrimaries` keeps. */
+export interface PrimaryFold {
+  primaries: Record<string, string>;
+  stateOf: Record<string, string>;
+}
+
+export const initialPrimaries = (): PrimaryFold => ({ primaries: {}, stateOf: {} });
+
 /**
- * The primary contact point of each state, from contact-point events in log order: the rule "at most one
- * primary per state" across aggregates, for projections and for the `currentPrimary` fact.
+ * One contact-point event folded into the primaries, in log order: the rule "at most one primary per state"
+ * across aggregates. Mutates and returns `fold` (it is replayed over whole logs).
+ */
+export function evolvePrimaries(
+  fold: PrimaryFold,
+  contactPointId: string,
+  event: ContactPointEvent,
+): PrimaryFold {
+  switch (event.type) {
+    case 'ContactPointRegistered':
+      if (event.data.state !== undefined) fold.stateOf[contactPointId] = event.data.state;
+      if (event.data.primary && event.data.state !== undefined)
+        fold.primaries[event.data.state] = contactPointId;
+      break;
+    case 'ContactPointDesignatedPrimary':
+      fold.primaries[event.data.state] = contactPointId;
+      break;
+    case 'ContactPointRetired': {
+      const state = fold.stateOf[contactPointId];
+      if (state !== undefined && fold.primaries[state] === contactPointId) delete fold.primaries[state];
+      break;
+    }
+    default:
+      break;
+  }
+  return fold;
+}
+
+/**
+ * The primary contact point of each state, from contact-point events in log order, for projections and for
+ * the `currentPrimary` fact.
  */
 export function primaryByState(
   events: Iterable<{ contactPointId: string; event: ContactPointEvent }>,
 ): Map<string, string> {
-  const primaries = new Map<string, string>();
-  const stateOf = new Map<string, string>();
-  for (const { contactPointId, event } of events) {
-    switch (event.type) {
-      case 'ContactPointRegistered':
-        if (event.data.state !== undefined) stateOf.set(contactPointId, event.data.state);
-        if (event.data.primary && event.data.state !== undefined)
-          primaries.set(event.data.state, contactPointId);
-        break;
-      case 'ContactPointDesignatedPrimary':
-        primaries.set(event.data.state, contactPointId);
-        break;
-      case 'ContactPointRetired': {
-        const state = stateOf.get(contactPointId);
-        if (state !== undefined && primaries.get(state) === contactPointId) primaries.delete(state);
-        break;
-      }
-      default:
-        break;
-    }
-  }
-  return primaries;
+  const fold = initialPrimaries();
+  for (const { contactPointId, event } of events) evolvePrimaries(fold, contactPointId, event);
+  return new Map(Object.entries(fold.primaries));
 }

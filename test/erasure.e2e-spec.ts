@@ -1,3 +1,7 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import { rebuildReadModels } from '../apps/gateway/src/read-models/rebuild.js';
 import { subscribe, type SseFrame } from './support/sse.js';
 import { startSystem, type TestSystem } from './support/system.js';
 
@@ -7,7 +11,11 @@ describe('erasure of a contact point’s personal data, through every read path'
   let secretariat: string;
 
   beforeAll(async () => {
-    system = await startSystem('erasure');
+    system = await startSystem('erasure', {
+      webhooksAllowLoopback: true,
+      webhookMaxAttempts: 10_000,
+      webhookBaseDelayMs: 20,
+    });
     secretariat = await system.token({ role: 'secretariat' });
     await system.call('PUT', '/v1/states/FR', {
       token: secretariat,
@@ -16,7 +24,36 @@ describe('erasure of a contact point’s personal data, through every read path'
   });
   afterAll(() => system?.stop());
 
-  it('REST, search, Server-Sent Events replay and the audit export show no personal field; verify passes', async () => {
+  it('REST, search, SSE replay, a webhook, the audit export, asOf and a rebuild show no personal field; verify passes', async () => {
+    // A liaison organisation's webhook whose receiver refuses everything until the erasure is done: its
+    // deliveries of the contact point's events all happen afterwards.
+    const organisation = await system.call('POST', '/v1/liaison-organisations', {
+      token: secretariat,
+      body: { name: 'International Criminal Court', acronym: 'ICC', kind: 'international-court' },
+      headers: { 'idempotency-key': 'icc' },
+    });
+    const { body: organisations } = await system.call('GET', '/v1/liaison-organisations', {
+      token: secretariat,
+      headers: { 'focal-read-after': organisation.headers.get('focal-position')! },
+    });
+    expect(organisations.items).toHaveLength(1);
+    const icc = await system.token({ role: 'liaison-organisation', organisation: organisations.items[0].id });
+    let receiving = false;
+    const delivered: string[] = [];
+    const hook: Server = createServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () => {
+        if (receiving) delivered.push(body);
+        response.writeHead(receiving ? 200 : 503).end();
+      });
+    });
+    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+    const subscribed = await system.call('POST', '/v1/webhooks', {
+      token: icc,
+      body: { url: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook` },
+    });
+    expect(subscribed.status).toBe(201);
     const before = (await system.persistence.store.headPosition())!;
     const live = await subscribe(`${system.url}/v1/updates`, secretariat, { 'last-event-id': before });
     const created = await system.call('POST', '/v1/contact-points', {
@@ -69,5 +106,50 @@ describe('erasure of a contact point’s personal data, through every read path'
     expect((await system.call('GET', '/v1/audit/verify', { token: secretariat })).body).toMatchObject({
       ok: true,
     });
+
+    // The directory as of an instant before the erasure: the contact point as it stood, its data erased.
+    const asOf = await system.call(
+      'GET',
+      `/v1/directory?asOf=${encodeURIComponent(new Date().toISOString())}`,
+      {
+        token: secretariat,
+      },
+    );
+    expect(asOf.body.contactPoints).toEqual([
+      expect.objectContaining({ id, personalData: { erased: true } }),
+    ]);
+    expect(JSON.stringify(asOf.body)).not.toMatch(personal);
+
+    receiving = true;
+    await waitUntil(() => delivered.some((body) => body.includes('ContactPointPersonalDataErased')));
+    hook.close();
+    expect(delivered.some((body) => body.includes('ContactPointRegistered'))).toBe(true);
+    expect(delivered.join('\n')).not.toMatch(personal);
+
+    await rebuildReadModels(system.persistence);
+    const rebuilt = await waitFor(async () => {
+      const response = await system.call('GET', `/v1/contact-points/${id}`, { token: secretariat });
+      return response.status === 200 ? response.body : undefined;
+    });
+    expect(rebuilt).toMatchObject({ id, personalData: { erased: true } });
+    expect(JSON.stringify(rebuilt)).not.toMatch(personal);
   });
 });
+
+async function waitUntil(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function waitFor<T>(read: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

@@ -1,6 +1,7 @@
 import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
 import {
   ERASED,
+  plaintextLength,
   KeyDestroyedError,
   PersonalDataCodec,
   PgDriver,
@@ -66,6 +67,18 @@ describe.each([
     await expect(keys.keyFor('d')).rejects.toBeInstanceOf(KeyDestroyedError);
   });
 
+  it('finds several keys at once, leaving out destroyed and unknown subjects', async () => {
+    const e = await keys.keyFor('e');
+    const f = await keys.keyFor('f');
+    await keys.keyFor('g');
+    await keys.destroy('g');
+    const found = await keys.findMany(['e', 'f', 'g', 'never-made', 'e']);
+    expect([...found.keys()].sort()).toEqual(['e', 'f']);
+    expect(found.get('e')).toEqual(e);
+    expect(found.get('f')).toEqual(f);
+    expect(await keys.findMany([])).toEqual(new Map());
+  });
+
   it('the codec encrypts only the personal field, decrypts it, and reads it as erased once the key is gone', async () => {
     const codec = new PersonalDataCodec(keys, personalFields);
     const data = { personal: { fullName: 'Ana Silva', email: 'ana@pgr.pt' }, authority: 'PGR' };
@@ -74,6 +87,9 @@ describe.each([
     ]);
     expect(JSON.stringify(stored)).not.toContain('Ana');
     expect(stored!.authority).toBe('PGR');
+    // The plaintext's length shows without the key: what lets a replay skip an empty change.
+    expect(plaintextLength(stored!.personal)).toBe(JSON.stringify(data.personal).length);
+    expect(plaintextLength('not ciphertext')).toBeUndefined();
     const [read] = await codec.decode('person-e', [recorded('person-e', stored!)]);
     expect(read!.data).toEqual(data);
 

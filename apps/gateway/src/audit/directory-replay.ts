@@ -14,7 +14,13 @@ import {
   type PrimaryFold,
   type StateState,
 } from '@focal/domain';
-import { PersonalDataCodec, type JsonValue, type KeyStore, type RecordedEvent } from '@focal/events';
+import {
+  PersonalDataCodec,
+  plaintextLength,
+  type JsonValue,
+  type KeyStore,
+  type RecordedEvent,
+} from '@focal/events';
 
 export const DIRECTORY_PREFIXES = {
   state: 'state-',
@@ -64,7 +70,8 @@ export class DirectoryReplay {
       const field = PERSONAL_FIELD[recorded.type];
       const data = { ...recorded.data };
       if (field && data[field] !== undefined) {
-        (state.personal[id] ??= []).push(data[field]);
+        // A change that encrypts two bytes is `{}`: nothing to merge, so not kept (contact points change often).
+        if (plaintextLength(data[field]) !== 2) (state.personal[id] ??= []).push(data[field]);
         data[field] = {};
       }
       const event = {
@@ -100,12 +107,13 @@ export class DirectoryReplay {
     const date = instant.toISOString().slice(0, 10);
     const primaries = new Set(Object.values(this.state.primaries.primaries));
     const contactPoints: Record<string, unknown>[] = [];
+    const keyOf = await keys.findMany(Object.keys(this.state.personal));
     for (const point of Object.values(this.state.contactPoints)) {
       if (!point.registered) continue;
       const { personal: folded, contactPointId, primary: _flag, registered: _registered, ...rest } = point;
       let personal: Record<string, unknown> = { personalData: { erased: true } };
       if (!isErased(folded)) {
-        const key = await keys.find(contactPointId);
+        const key = keyOf.get(contactPointId);
         const streamId = `${DIRECTORY_PREFIXES.contactPoint}${contactPointId}`;
         let merged: Record<string, unknown> | undefined = {};
         for (const stored of this.state.personal[contactPointId] ?? []) {

@@ -12,6 +12,8 @@ export interface KeyStore {
   keyFor(subjectId: string): Promise<Buffer>;
   /** The subject's key, or undefined when it was destroyed or never made. */
   find(subjectId: string): Promise<Buffer | undefined>;
+  /** The keys of several subjects at once (one query, for projections replaying many events); absent ones left out. */
+  findMany(subjectIds: readonly string[]): Promise<Map<string, Buffer>>;
   /** Destroys the key for good; destroying it again does nothing. */
   destroy(subjectId: string): Promise<void>;
 }
@@ -49,6 +51,15 @@ export class SqlKeyStore implements KeyStore {
       [subjectId],
     );
     return row?.key ? Buffer.from(row.key) : undefined;
+  }
+
+  async findMany(subjectIds: readonly string[]): Promise<Map<string, Buffer>> {
+    if (subjectIds.length === 0) return new Map();
+    const rows = await this.sql.query<{ subject_id: string; key: Uint8Array | null }>(
+      'SELECT subject_id, key FROM focal_keys WHERE subject_id = ANY($1::text[]) AND key IS NOT NULL',
+      [[...new Set(subjectIds)]],
+    );
+    return new Map(rows.map((row) => [row.subject_id, Buffer.from(row.key!)]));
   }
 
   async destroy(subjectId: string): Promise<void> {

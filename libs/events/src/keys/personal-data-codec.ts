@@ -62,6 +62,15 @@ export class PersonalDataCodec implements EventCodec {
   }
 }
 
+/**
+ * The length in bytes of what a stored personal field encrypts, read without the key (AES-GCM keeps the
+ * plaintext's length); undefined when the value is not ciphertext. Lets a replay skip changes that are `{}`.
+ */
+export function plaintextLength(stored: unknown): number | undefined {
+  if (typeof stored !== 'string' || !stored.startsWith(PREFIX)) return undefined;
+  return Buffer.from(stored.slice(PREFIX.length), 'base64').length - 28;
+}
+
 function encrypt(key: Buffer, streamId: string, value: JsonValue): string {
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, iv);

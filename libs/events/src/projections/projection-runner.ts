@@ -20,6 +20,11 @@ export interface SqlProjection {
   /** Creates the projection's tables if they are missing. */
   setUp(sql: SqlQueryable): Promise<void>;
   apply(tx: SqlQueryable, event: RecordedEvent): Promise<void>;
+  /**
+   * Applies a batch in log order, as `apply` would one by one: a projection that folds rows in memory and
+   * writes each once per batch replays a long log many times faster. Used instead of `apply` when present.
+   */
+  applyBatch?(tx: SqlQueryable, events: readonly RecordedEvent[]): Promise<void>;
 }
 
 export interface ProjectionRunnerOptions {
@@ -172,9 +177,13 @@ export class ProjectionRunner {
         [this.projection.name],
       );
       const current = row?.position ? this.store.parsePosition(row.position) : undefined;
-      for (const event of events) {
-        if (current && this.store.comparePositions(event.globalPosition, current) <= 0) continue;
-        await this.projection.apply(tx, event);
+      const unapplied = current
+        ? events.filter((event) => this.store.comparePositions(event.globalPosition, current) > 0)
+        : events;
+      if (this.projection.applyBatch) {
+        if (unapplied.length > 0) await this.projection.applyBatch(tx, unapplied);
+      } else {
+        for (const event of unapplied) await this.projection.apply(tx, event);
       }
       const last = events.at(-1)!.globalPosition;
       // Another runner may have gone further meanwhile: never move the checkpoint back.

@@ -11,6 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual, parseArgs } from 'node:util';
 
+import type { Position } from '@focal/events';
 import { openPersistence } from '@focal/service';
 import pg from 'pg';
 
@@ -80,6 +81,18 @@ async function main() {
       }
     });
 
+    // The same log through the store's port (what a projection reads): parsing and upcasting included.
+    const viaStore = await timed(async () => {
+      let after: Position | undefined;
+      let read = 0;
+      for (;;) {
+        const page = await persistence.store.readAll({ ...(after ? { after } : {}), limit: 10_000 });
+        if (page.length === 0) return read;
+        read += page.length;
+        after = page.at(-1)!.globalPosition;
+      }
+    });
+
     bar = progressBar('events projected');
     const rebuild = await timed(() => rebuildReadModels(persistence, (done, all) => bar.update(done, all)));
     bar.end();
@@ -116,6 +129,7 @@ async function main() {
       contactPoints,
       generateSeconds: round(generated.seconds),
       rawReadEventsPerSecond: Math.round(raw.result / raw.seconds),
+      storeReadEventsPerSecond: Math.round(viaStore.result / viaStore.seconds),
       rebuildEventsPerSecond: Math.round(rebuild.result.events / rebuild.seconds),
       rebuildToRaw: round(rebuild.result.events / rebuild.seconds / (raw.result / raw.seconds)),
       rebuildSeconds: round(rebuild.seconds),

@@ -1,5 +1,12 @@
 import { CONTACT_POINT_PERSONAL_FIELDS } from '@focal/contracts';
-import type { KeyStore, PersonalDataCodec, RecordedEvent, SqlProjection, SqlQueryable } from '@focal/events';
+import {
+  plaintextLength,
+  type KeyStore,
+  type PersonalDataCodec,
+  type RecordedEvent,
+  type SqlProjection,
+  type SqlQueryable,
+} from '@focal/events';
 
 import type { ContactPointRow, OrganisationRow, StateRow } from './read-models.js';
 
@@ -162,7 +169,13 @@ export class DirectoryProjection implements SqlProjection {
         }
         default:
           if (event.type.startsWith('ContactPoint')) {
-            const decoded = PERSONAL[event.type] ? this.codec.decodeData(event, keys.get(id)) : data;
+            const field = PERSONAL[event.type];
+            // A personal field that encrypts `{}` changes nothing: no need to decrypt it (most changes).
+            const decoded = !field
+              ? data
+              : plaintextLength(data[field]) === 2
+                ? { ...data, [field]: {} }
+                : this.codec.decodeData(event, keys.get(id));
             this.foldContactPoint(contactPoints, touched.contactPoints, id, event, decoded as Data);
           }
       }

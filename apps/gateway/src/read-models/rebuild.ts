@@ -34,7 +34,7 @@ export async function rebuildReadModels(
       : undefined;
   let done = 0;
   const models = new ReadModels(sql, store, keys, to, {
-    batchSize: 2_000,
+    batchSize: 10_000,
     pollMs: 3_600_000,
     onProgress: (applied) => progress((done += applied), total),
   });

@@ -6,6 +6,7 @@ import {
   DomainError,
   liaisonOrganisationDecider,
   stateDecider,
+  threadDecider,
   type Actor,
   type Decider,
   type DomainEvent,
@@ -28,15 +29,16 @@ interface Entity {
 }
 
 /**
- * The directory's history, generated through the domain's own deciders: states changing status, liaison
- * organisations suspended and reinstated, contact points (personal fields encrypted as the services do)
- * changed, retired, reinstated, confirmed and designated primary. Every entity takes `perAppend` steps per
+ * A history generated through the domain's own deciders: states changing status, liaison organisations
+ * suspended and reinstated, contact points (personal fields encrypted as the services do) changed, retired,
+ * reinstated, confirmed and designated primary, and threads between member states (messages, deliveries,
+ * readings). Every entity takes `perAppend` steps per
  * append, in rounds, so the log interleaves entities as a live system's would.
  */
 export async function generateDirectoryHistory(
   store: EventStore,
   keys: KeyStore,
-  options: { events: number; contactPoints: number; perAppend: number; concurrency: number },
+  options: { events: number; contactPoints: number; threads: number; perAppend: number; concurrency: number },
   progress: (written: number) => void,
 ): Promise<number> {
   const codec = new PersonalDataCodec(keys, CONTACT_POINT_PERSONAL_FIELDS);
@@ -143,6 +145,52 @@ export async function generateDirectoryHistory(
           { ...base, type: 'ConfirmContactPoint' },
         ];
         return commands[(step + attempt) % commands.length];
+      },
+    });
+  }
+
+  // Threads between two member states: a message, its delivery, its reading, and again.
+  const netherlands: Actor = { principal: 'nl-bench', role: 'member-state', state: 'NL' };
+  const germany: Actor = { principal: 'de-bench', role: 'member-state', state: 'DE' };
+  for (let i = 0; i < options.threads; i++) {
+    const threadId = randomUUID();
+    let lastMessage = randomUUID();
+    entities.push({
+      streamId: `thread-${threadId}`,
+      decider: threadDecider as never,
+      state: threadDecider.initialState,
+      version: 0,
+      next: (step) => {
+        const base = { at: at(), threadId };
+        if (step === 0) {
+          return {
+            ...base,
+            actor: netherlands,
+            type: 'OpenThread',
+            subject: `Witness ${i}`,
+            visibility: 'restricted',
+            participants: ['state:DE', 'secretariat'],
+            facts: { suspendedOrganisations: [] },
+          };
+        }
+        if (step % 3 === 1) {
+          lastMessage = randomUUID();
+          return {
+            ...base,
+            actor: netherlands,
+            type: 'PostMessage',
+            messageId: lastMessage,
+            body: `Can the witness in case ${i} be heard in ${step}?`,
+            handlingCode: 'H1',
+            attachments: [],
+          };
+        }
+        return {
+          ...base,
+          actor: germany,
+          type: step % 3 === 2 ? 'RecordMessageDelivered' : 'MarkMessageRead',
+          messageId: lastMessage,
+        };
       },
     });
   }

@@ -2,7 +2,7 @@
  * Replay: how fast the gateway's read models rebuild from a log of 1,000,000 events, beside the raw sequential
  * read rate of the events table in the same run, and how long the directory as of an instant takes over it.
  *
- *   npm run bench:replay [-- --events 1000000 --contact-points 2000 --json]
+ *   npm run bench:replay [-- --events 1000000 --contact-points 2000 --threads 1000 --json]
  *
  * The history is generated through the domain's deciders (see history.ts) into a fresh PostgreSQL database
  * (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/postgres, a role that may create databases),
@@ -26,12 +26,14 @@ const { values: args } = parseArgs({
     json: { type: 'boolean', default: false },
     events: { type: 'string', default: '1000000' },
     'contact-points': { type: 'string', default: '2000' },
+    threads: { type: 'string', default: '1000' },
   },
 });
 const events = Number(args.events);
 const contactPoints = Number(args['contact-points']);
-if (![events, contactPoints].every((n) => Number.isInteger(n) && n > 0)) {
-  console.error('--events and --contact-points take whole numbers above 0');
+const threads = Number(args.threads);
+if (![events, contactPoints, threads].every((n) => Number.isInteger(n) && n >= 0) || events === 0) {
+  console.error('--events (above 0), --contact-points and --threads take whole numbers');
   process.exit(2);
 }
 const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -58,7 +60,7 @@ async function main() {
       generateDirectoryHistory(
         persistence.store,
         persistence.keys,
-        { events, contactPoints, perAppend: 25, concurrency: 8 },
+        { events, contactPoints, threads, perAppend: 25, concurrency: 8 },
         (written) => bar.update(written, events),
       ),
     );
@@ -127,6 +129,7 @@ async function main() {
     const figures = {
       events: total,
       contactPoints,
+      threads,
       generateSeconds: round(generated.seconds),
       rawReadEventsPerSecond: Math.round(raw.result / raw.seconds),
       storeReadEventsPerSecond: Math.round(viaStore.result / viaStore.seconds),

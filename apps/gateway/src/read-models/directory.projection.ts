@@ -8,6 +8,7 @@ import {
   type SqlQueryable,
 } from '@focal/events';
 
+import { loadRows, writeRows } from './batch-rows.js';
 import type { ContactPointRow, OrganisationRow, StateRow } from './read-models.js';
 
 type Data = Record<string, unknown>;
@@ -77,20 +78,9 @@ export class DirectoryProjection implements SqlProjection {
         if (typeof replaced === 'string') ids.contactPoints.add(replaced);
       }
     }
-    const load = async <T>(table: string, key: string, wanted: Set<string>) =>
-      new Map(
-        wanted.size === 0
-          ? []
-          : (
-              await tx.query<T & Record<string, unknown>>(
-                `SELECT * FROM ${s}.${table} WHERE ${key} = ANY($1::text[])`,
-                [[...wanted]],
-              )
-            ).map((row) => [String(row[key]), row as T]),
-      );
-    const states = await load<StateRow>('states', 'code', ids.states);
-    const organisations = await load<OrganisationRow>('organisations', 'id', ids.organisations);
-    const contactPoints = await load<ContactPointRow>('contact_points', 'id', ids.contactPoints);
+    const states = await loadRows<StateRow>(tx, `${s}.states`, 'code', ids.states);
+    const organisations = await loadRows<OrganisationRow>(tx, `${s}.organisations`, 'id', ids.organisations);
+    const contactPoints = await loadRows<ContactPointRow>(tx, `${s}.contact_points`, 'id', ids.contactPoints);
     const keys = await this.keys.findMany(
       events.filter((event) => PERSONAL[event.type] !== undefined).map((event) => this.idOf(event)),
     );
@@ -181,22 +171,22 @@ export class DirectoryProjection implements SqlProjection {
       }
     }
 
-    await this.write(
+    await writeRows(
       tx,
-      'states',
-      'code',
+      `${s}.states`,
+      ['code'],
       [...touched.states].map((id) => states.get(id)!),
     );
-    await this.write(
+    await writeRows(
       tx,
-      'organisations',
-      'id',
+      `${s}.organisations`,
+      ['id'],
       [...touched.organisations].map((id) => organisations.get(id)!),
     );
-    await this.write(
+    await writeRows(
       tx,
-      'contact_points',
-      'id',
+      `${s}.contact_points`,
+      ['id'],
       [...touched.contactPoints].map((id) => contactPoints.get(id)!),
     );
   }
@@ -289,21 +279,6 @@ export class DirectoryProjection implements SqlProjection {
       default:
         return;
     }
-  }
-
-  /** Writes whole rows, inserted or replaced, in one statement. */
-  private async write(tx: SqlQueryable, table: string, key: string, rows: readonly object[]): Promise<void> {
-    if (rows.length === 0) return;
-    const columns = Object.keys(rows[0]!);
-    await tx.query(
-      `INSERT INTO ${this.schema}.${table} (${columns.join(', ')})
-       SELECT ${columns.join(', ')} FROM jsonb_populate_recordset(NULL::${this.schema}.${table}, $1::jsonb)
-       ON CONFLICT (${key}) DO UPDATE SET ${columns
-         .filter((column) => column !== key)
-         .map((column) => `${column} = EXCLUDED.${column}`)
-         .join(', ')}`,
-      [JSON.stringify(rows)],
-    );
   }
 
   private idOf(event: RecordedEvent): string {

@@ -1,6 +1,11 @@
 import type { RecordedEvent, SqlProjection, SqlQueryable } from '@focal/events';
 
+import { loadRows, writeRows } from './batch-rows.js';
+import type { MeetingRequestRow, MessageRow, ThreadRow } from './read-models.js';
+
 type Data = Record<string, unknown>;
+const REQUEST = 'meeting-request-';
+const THREAD = 'thread-';
 
 /**
  * Ad hoc meeting requests and threads as clients read them. Each row keeps the visibility of its latest
@@ -36,122 +41,194 @@ export class MessagingProjection implements SqlProjection {
       CREATE INDEX IF NOT EXISTS threads_participants ON ${this.schema}.threads USING gin (participants);`);
   }
 
-  async apply(tx: SqlQueryable, event: RecordedEvent): Promise<void> {
-    const data = event.data as Data;
+  apply(tx: SqlQueryable, event: RecordedEvent): Promise<void> {
+    return this.applyBatch(tx, [event]);
+  }
+
+  /** Folds the batch into the rows it touches, in log order, and writes each once (see batch-rows.ts). */
+  async applyBatch(tx: SqlQueryable, events: readonly RecordedEvent[]): Promise<void> {
     const s = this.schema;
-    const version = event.streamVersion;
-    const visibility = JSON.stringify(event.visibility);
-    if (event.streamId.startsWith('meeting-request-')) {
-      const id = event.streamId.slice('meeting-request-'.length);
-      switch (event.type) {
-        case 'AdHocMeetingRequested':
-          await tx.query(
-            `INSERT INTO ${s}.meeting_requests (id, requested_by, co_sponsors, subject_kind, title, summary,
-               confidentiality, proposed_dates, invited_states, invited_organisations, status, visibility,
-               requested_at, version)
-             VALUES ($1, $2, '{}', $3, $4, $5, $6, $7, $8, $9, 'requested', $10, $11, $12) ON CONFLICT (id) DO NOTHING`,
-            [
+    const requestIds = new Set<string>();
+    const threadIds = new Set<string>();
+    const messageIds = new Set<string>();
+    for (const event of events) {
+      if (event.streamId.startsWith(REQUEST)) requestIds.add(event.streamId.slice(REQUEST.length));
+      else {
+        threadIds.add(event.streamId.slice(THREAD.length));
+        const messageId = (event.data as Data).messageId;
+        if (typeof messageId === 'string') messageIds.add(messageId);
+      }
+    }
+    const requests = await loadRows<MeetingRequestRow & { requested_at: Date }>(
+      tx,
+      `${s}.meeting_requests`,
+      'id',
+      requestIds,
+    );
+    const threads = await loadRows<ThreadRow & { event_visibility: unknown }>(
+      tx,
+      `${s}.threads`,
+      'id',
+      threadIds,
+    );
+    const messages = new Map<string, MessageRow & { thread_id: string; seq: number }>();
+    if (messageIds.size > 0) {
+      const rows = await tx.query<MessageRow & { thread_id: string; seq: number }>(
+        `SELECT * FROM ${s}.messages WHERE thread_id = ANY($1::text[]) AND message_id = ANY($2::text[])`,
+        [[...threadIds], [...messageIds]],
+      );
+      for (const row of rows) messages.set(`${row.thread_id}/${row.message_id}`, row);
+    }
+    const touched = { requests: new Set<string>(), threads: new Set<string>(), messages: new Set<string>() };
+
+    for (const event of events) {
+      const data = event.data as Data;
+      const version = event.streamVersion;
+      if (event.streamId.startsWith(REQUEST)) {
+        const id = event.streamId.slice(REQUEST.length);
+        const row = requests.get(id);
+        const update = (changes: Partial<MeetingRequestRow>) => {
+          if (!row) return;
+          requests.set(id, { ...requests.get(id)!, ...changes, version });
+          touched.requests.add(id);
+        };
+        switch (event.type) {
+          case 'AdHocMeetingRequested':
+            if (row) break;
+            requests.set(id, {
               id,
-              data.requestedBy,
-              data.subjectKind,
-              data.title,
-              data.summary,
-              data.confidentiality,
-              data.proposedDates,
-              data.invitedStates,
-              data.invitedOrganisations,
-              visibility,
-              event.recordedAt,
+              requested_by: String(data.requestedBy),
+              co_sponsors: [],
+              subject_kind: String(data.subjectKind),
+              title: String(data.title),
+              summary: String(data.summary),
+              confidentiality: String(data.confidentiality),
+              proposed_dates: data.proposedDates as string[],
+              invited_states: data.invitedStates as string[],
+              invited_organisations: data.invitedOrganisations as string[],
+              status: 'requested',
+              scheduled_for: null,
+              venue: null,
+              outcome: null,
+              visibility: event.visibility as MeetingRequestRow['visibility'],
+              requested_at: event.recordedAt,
               version,
-            ],
-          );
-          return;
-        case 'AdHocMeetingCoSponsored':
-          await tx.query(
-            `UPDATE ${s}.meeting_requests SET co_sponsors = array_append(co_sponsors, $2), visibility = $3, version = $4
-              WHERE id = $1`,
-            [id, data.state, visibility, version],
-          );
-          return;
-        case 'AdHocMeetingAccepted':
-          await tx.query(
-            `UPDATE ${s}.meeting_requests SET status = 'accepted', scheduled_for = $2, venue = $3, version = $4
-              WHERE id = $1`,
-            [id, data.scheduledFor, data.venue, version],
-          );
-          return;
-        case 'AdHocMeetingDeclined':
-        case 'AdHocMeetingWithdrawn':
-        case 'AdHocMeetingCancelled':
-        case 'AdHocMeetingConcluded': {
-          const status = event.type.slice('AdHocMeeting'.length).toLowerCase();
-          const outcome = (data.reason ?? data.conclusions ?? null) as string | null;
-          await tx.query(
-            `UPDATE ${s}.meeting_requests SET status = $2, outcome = $3, version = $4 WHERE id = $1`,
-            [id, status, outcome, version],
-          );
-          return;
+            });
+            touched.requests.add(id);
+            break;
+          case 'AdHocMeetingCoSponsored':
+            update({
+              co_sponsors: [...requests.get(id)!.co_sponsors, String(data.state)],
+              visibility: event.visibility as MeetingRequestRow['visibility'],
+            });
+            break;
+          case 'AdHocMeetingAccepted':
+            update({
+              status: 'accepted',
+              scheduled_for: data.scheduledFor as string,
+              venue: data.venue as string,
+            });
+            break;
+          case 'AdHocMeetingDeclined':
+          case 'AdHocMeetingWithdrawn':
+          case 'AdHocMeetingCancelled':
+          case 'AdHocMeetingConcluded':
+            update({
+              status: event.type.slice('AdHocMeeting'.length).toLowerCase(),
+              outcome: (data.reason ?? data.conclusions ?? null) as string | null,
+            });
+            break;
+          default:
+            break;
+        }
+        continue;
+      }
+      const threadId = event.streamId.slice(THREAD.length);
+      const thread = threads.get(threadId);
+      const updateThread = (changes: Partial<ThreadRow>) => {
+        if (!thread) return;
+        threads.set(threadId, { ...threads.get(threadId)!, ...changes, version });
+        touched.threads.add(threadId);
+      };
+      switch (event.type) {
+        case 'ThreadOpened':
+          if (thread) break;
+          threads.set(threadId, {
+            id: threadId,
+            subject: String(data.subject),
+            visibility: String(data.visibility),
+            participants: data.participants as ThreadRow['participants'],
+            opened_by: data.openedBy as ThreadRow['opened_by'],
+            reply_by: (data.replyBy ?? null) as Date | null,
+            answered: false,
+            event_visibility: event.visibility,
+            last_activity: event.recordedAt,
+            version,
+          });
+          touched.threads.add(threadId);
+          break;
+        case 'MessagePosted': {
+          const key = `${threadId}/${String(data.messageId)}`;
+          if (!messages.has(key)) {
+            messages.set(key, {
+              thread_id: threadId,
+              message_id: String(data.messageId),
+              seq: version,
+              author: String(data.author),
+              body: String(data.body),
+              handling_code: String(data.handlingCode),
+              handling_note: (data.handlingNote ?? null) as string | null,
+              attachments: data.attachments ?? [],
+              posted_at: event.recordedAt,
+              delivered_to: [],
+              read_by: [],
+            });
+            touched.messages.add(key);
+          }
+          const current = threads.get(threadId);
+          updateThread({
+            answered: Boolean(current?.answered) || data.author !== current?.opened_by,
+            last_activity: event.recordedAt,
+          });
+          break;
+        }
+        case 'MessageDelivered':
+        case 'MessageRead': {
+          const key = `${threadId}/${String(data.messageId)}`;
+          const message = messages.get(key);
+          if (message) {
+            const column = event.type === 'MessageDelivered' ? 'delivered_to' : 'read_by';
+            messages.set(key, {
+              ...message,
+              [column]: [...message[column], String(data.recipient ?? data.reader)],
+            });
+            touched.messages.add(key);
+          }
+          updateThread({});
+          break;
         }
         default:
-          return;
+          break;
       }
     }
-    const threadId = event.streamId.slice('thread-'.length);
-    switch (event.type) {
-      case 'ThreadOpened':
-        await tx.query(
-          `INSERT INTO ${s}.threads (id, subject, visibility, participants, opened_by, reply_by, answered,
-             event_visibility, last_activity, version)
-           VALUES ($1, $2, $3, $4, $5, $6, false, $7, $8, $9) ON CONFLICT (id) DO NOTHING`,
-          [
-            threadId,
-            data.subject,
-            data.visibility,
-            data.participants,
-            data.openedBy,
-            data.replyBy ?? null,
-            visibility,
-            event.recordedAt,
-            version,
-          ],
-        );
-        return;
-      case 'MessagePosted':
-        await tx.query(
-          `INSERT INTO ${s}.messages (thread_id, message_id, seq, author, body, handling_code, handling_note,
-             attachments, posted_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING`,
-          [
-            threadId,
-            data.messageId,
-            version,
-            data.author,
-            data.body,
-            data.handlingCode,
-            data.handlingNote ?? null,
-            JSON.stringify(data.attachments ?? []),
-            event.recordedAt,
-          ],
-        );
-        await tx.query(
-          `UPDATE ${s}.threads SET answered = answered OR $2 <> opened_by, last_activity = $3, version = $4
-            WHERE id = $1`,
-          [threadId, data.author, event.recordedAt, version],
-        );
-        return;
-      case 'MessageDelivered':
-      case 'MessageRead': {
-        const column = event.type === 'MessageDelivered' ? 'delivered_to' : 'read_by';
-        const who = (data.recipient ?? data.reader) as string;
-        await tx.query(
-          `UPDATE ${s}.messages SET ${column} = array_append(${column}, $3) WHERE thread_id = $1 AND message_id = $2`,
-          [threadId, data.messageId, who],
-        );
-        await tx.query(`UPDATE ${s}.threads SET version = $2 WHERE id = $1`, [threadId, version]);
-        return;
-      }
-      default:
-        return;
-    }
+
+    await writeRows(
+      tx,
+      `${s}.meeting_requests`,
+      ['id'],
+      [...touched.requests].map((id) => requests.get(id)!),
+    );
+    await writeRows(
+      tx,
+      `${s}.threads`,
+      ['id'],
+      [...touched.threads].map((id) => threads.get(id)!),
+    );
+    await writeRows(
+      tx,
+      `${s}.messages`,
+      ['thread_id', 'message_id'],
+      [...touched.messages].map((key) => messages.get(key)!),
+    );
   }
 }

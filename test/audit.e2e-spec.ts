@@ -1,5 +1,7 @@
+import { CheckpointSigner, readCheckpoints } from '@focal/events';
 import pg from 'pg';
 
+import { DEVELOPMENT_CHECKPOINT_KEY } from '../apps/gateway/src/audit/checkpoint.config.js';
 import { startSystem, type TestSystem } from './support/system.js';
 
 describe('the audit trail', () => {
@@ -128,5 +130,48 @@ describe('the audit trail', () => {
     );
     expect(reads[0]!.metadata.actor).toMatchObject({ principal: 'dpo-1', role: 'auditor' });
     expect(reads[0]!.visibility).toEqual({ level: 'restricted', participants: [] });
+  });
+});
+
+describe('checkpoints sealed by the gateway', () => {
+  let system: TestSystem;
+  const signer = CheckpointSigner.fromPem(DEVELOPMENT_CHECKPOINT_KEY);
+
+  beforeAll(async () => {
+    system = await startSystem('sealing', {
+      checkpoints: { signer, trustedKeys: [signer.publicKey], everyEvents: 3, everyMs: 500 },
+    });
+  });
+  afterAll(() => system?.stop());
+
+  it('seals every N events or after T, and GET /v1/audit/verify checks every checkpoint', async () => {
+    const secretariat = await system.token({ role: 'secretariat' });
+    for (const [code, name] of [
+      ['BE', 'Belgium'],
+      ['NL', 'Netherlands'],
+      ['LU', 'Luxembourg'],
+      ['PT', 'Portugal'],
+    ]) {
+      const admitted = await system.call('PUT', `/v1/states/${code}`, {
+        token: secretariat,
+        body: { name, status: 'member', effectiveFrom: '2002-06-13' },
+      });
+      expect(admitted.status).toBeLessThan(300);
+    }
+    const last = (await system.persistence.store.lastCommittedPosition())!;
+    // Four states: one checkpoint of three events at once, the rest within T.
+    let chain: Awaited<ReturnType<typeof readCheckpoints>> = [];
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline;) {
+      chain = await readCheckpoints(system.persistence.store);
+      const sealedTo = chain.at(-1)?.checkpoint.lastPosition;
+      if (sealedTo && BigInt(sealedTo) >= BigInt(last)) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(chain[0]!.checkpoint).toMatchObject({ seq: 1, eventCount: 3, publicKey: signer.publicKey });
+    expect(BigInt(chain.at(-1)!.checkpoint.lastPosition)).toBeGreaterThanOrEqual(BigInt(last));
+
+    const verified = await system.call('GET', '/v1/audit/verify', { token: secretariat });
+    expect(verified.body).toMatchObject({ ok: true, checkpoints: expect.any(Number) });
+    expect(verified.body.checkpoints).toBeGreaterThanOrEqual(chain.length);
   });
 });

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+import { DirectorySnapshots } from '../apps/gateway/src/audit/directory-snapshots.js';
 import { rebuildReadModels } from '../apps/gateway/src/read-models/rebuild.js';
 import { subscribe, type SseFrame } from './support/sse.js';
 import { startSystem, type TestSystem } from './support/system.js';
@@ -15,6 +16,7 @@ describe('erasure of a contact point’s personal data, through every read path'
       webhooksAllowLoopback: true,
       webhookMaxAttempts: 10_000,
       webhookBaseDelayMs: 20,
+      directorySnapshotEvery: 1,
     });
     secretariat = await system.token({ role: 'secretariat' });
     await system.call('PUT', '/v1/states/FR', {
@@ -74,6 +76,15 @@ describe('erasure of a contact point’s personal data, through every read path'
     await live.waitFor((frames: SseFrame[]) => frames.some((frame) => frame.data?.includes('Hélène')));
     live.close();
 
+    // Snapshots of the directory taken while the contact point still had its data hold only ciphertext.
+    const snapshots = new DirectorySnapshots(
+      system.persistence.store,
+      system.persistence.sql,
+      system.persistence.keys,
+      { every: 1 },
+    );
+    await snapshots.catchUp();
+    const beforeErasure = new Date();
     const erased = await system.call('DELETE', `/v1/contact-points/${id}/personal-data`, {
       token: secretariat,
     });
@@ -107,18 +118,27 @@ describe('erasure of a contact point’s personal data, through every read path'
       ok: true,
     });
 
-    // The directory as of an instant before the erasure: the contact point as it stood, its data erased.
-    const asOf = await system.call(
-      'GET',
-      `/v1/directory?asOf=${encodeURIComponent(new Date().toISOString())}`,
-      {
-        token: secretariat,
-      },
+    await snapshots.catchUp();
+    const stored = await system.persistence.sql.query<{ state: string }>(
+      'SELECT state::text AS state FROM focal_directory_snapshots',
     );
-    expect(asOf.body.contactPoints).toEqual([
-      expect.objectContaining({ id, personalData: { erased: true } }),
-    ]);
-    expect(JSON.stringify(asOf.body)).not.toMatch(personal);
+    expect(stored.length).toBeGreaterThan(1);
+    expect(stored.map((row) => row.state).join('\n')).not.toMatch(personal);
+
+    // The directory before the erasure and now: the contact point as it stood, its data erased either way.
+    for (const instant of [beforeErasure, new Date()]) {
+      const asOf = await system.call(
+        'GET',
+        `/v1/directory?asOf=${encodeURIComponent(instant.toISOString())}`,
+        {
+          token: secretariat,
+        },
+      );
+      expect(asOf.body.contactPoints).toEqual([
+        expect.objectContaining({ id, personalData: { erased: true } }),
+      ]);
+      expect(JSON.stringify(asOf.body)).not.toMatch(personal);
+    }
 
     receiving = true;
     await waitUntil(() => delivered.some((body) => body.includes('ContactPointPersonalDataErased')));

@@ -42,14 +42,37 @@ describe('the audit trail', () => {
   });
   afterAll(() => system?.stop());
 
-  it('is for the secretariat and auditors only', async () => {
+  it('is for the secretariat and auditors only: a member state or a liaison organisation gets 403', async () => {
+    const registered = await ok('POST', '/v1/liaison-organisations', secretariat, {
+      name: 'International Residual Mechanism for Criminal Tribunals',
+      acronym: 'IRMCT',
+      kind: 'un-mechanism',
+    });
+    const organisation = await system.token({
+      role: 'liaison-organisation',
+      organisation: registered.body.id,
+    });
     const member = await system.token({ role: 'member-state', state: 'FR' });
-    for (const path of ['/v1/audit/events', `/v1/audit/streams/state-FR`, '/v1/audit/verify']) {
-      const refused = await system.call('GET', path, { token: member });
-      expect(refused).toMatchObject({
-        status: 403,
-        body: { type: 'urn:focal:problem:audit/secretariat-and-auditors-only' },
-      });
+    // The organisation's token is good elsewhere: the refusal below is the audit rule's, not authentication's.
+    const own = await system.call('GET', '/v1/liaison-organisations', {
+      token: organisation,
+      headers: { 'focal-read-after': registered.headers.get('focal-position')! },
+    });
+    expect(own.status).toBe(200);
+    for (const token of [member, organisation]) {
+      for (const path of [
+        '/v1/audit/events',
+        '/v1/audit/streams/state-FR',
+        '/v1/audit/verify',
+        '/v1/directory?asOf=2024-01-01T00:00:00Z',
+      ]) {
+        const refused = await system.call('GET', path, { token });
+        expect({ path, status: refused.status, type: refused.body.type }).toEqual({
+          path,
+          status: 403,
+          type: 'urn:focal:problem:audit/secretariat-and-auditors-only',
+        });
+      }
     }
   });
 

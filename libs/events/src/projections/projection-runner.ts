@@ -97,7 +97,15 @@ export class ProjectionRunner {
       .then(async () => {
         this.queuedCatchUp = undefined;
         await untilReadable(this.store, this.options.catchUpWaitMs);
-        while ((await this.applyBatch()) > 0);
+        // The next batch is read while this one is applied: the database and this process work at once.
+        let next = this.read(await this.checkpoint());
+        for (;;) {
+          const events = await next;
+          if (events.length === 0) break;
+          next = this.read(events.at(-1)!.globalPosition);
+          next.catch(() => undefined);
+          await this.applyEvents(events);
+        }
       });
     this.serial = this.queuedCatchUp;
     return this.queuedCatchUp;
@@ -164,13 +172,21 @@ export class ProjectionRunner {
   }
 
   private async applyBatch(): Promise<number> {
-    const after = await this.checkpoint();
-    const events = await this.store.readAll({
+    const events = await this.read(await this.checkpoint());
+    if (events.length > 0) await this.applyEvents(events);
+    return events.length;
+  }
+
+  private read(after: Position | undefined): Promise<RecordedEvent[]> {
+    return this.store.readAll({
       ...(after ? { after } : {}),
       limit: this.batchSize,
       ...(this.projection.filter ? { filter: this.projection.filter } : {}),
     });
-    if (events.length === 0) return 0;
+  }
+
+  /** Applies events read after the checkpoint, skipping what another runner applied meanwhile. */
+  private async applyEvents(events: readonly RecordedEvent[]): Promise<void> {
     await this.sql.transaction(async (tx) => {
       const [row] = await tx.query<{ position: string | null }>(
         'SELECT position FROM focal_checkpoints WHERE consumer = $1 FOR UPDATE',
@@ -194,6 +210,5 @@ export class ProjectionRunner {
       ]);
     });
     this.options.onProgress?.(events.length);
-    return events.length;
   }
 }

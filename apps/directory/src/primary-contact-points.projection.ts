@@ -23,28 +23,62 @@ export class PrimaryContactPointsProjection implements SqlProjection {
         state text PRIMARY KEY, contact_point_id text NOT NULL);`);
   }
 
-  async apply(tx: SqlQueryable, event: RecordedEvent): Promise<void> {
-    const contactPointId = event.streamId.slice(PREFIX.length);
-    const data = event.data as { state?: string; primary?: boolean };
-    switch (event.type) {
-      case 'ContactPointRegistered':
-        await tx.query(
-          `INSERT INTO directory_contact_point_holders (contact_point_id, state) VALUES ($1, $2)
-           ON CONFLICT (contact_point_id) DO NOTHING`,
-          [contactPointId, data.state ?? null],
-        );
-        if (data.primary && data.state) await this.makePrimary(tx, data.state, contactPointId);
-        break;
-      case 'ContactPointDesignatedPrimary':
-        await this.makePrimary(tx, data.state!, contactPointId);
-        break;
-      case 'ContactPointRetired':
-        await tx.query('DELETE FROM directory_primary_contact_points WHERE contact_point_id = $1', [
-          contactPointId,
-        ]);
-        break;
-      default:
-        break;
+  apply(tx: SqlQueryable, event: RecordedEvent): Promise<void> {
+    return this.applyBatch(tx, [event]);
+  }
+
+  /**
+   * The batch folded in memory over the current primaries (one row per state, a small table), then written in
+   * three statements: a catch-up holds its transaction for milliseconds, not one round trip per event (a
+   * long transaction would hold back every reader of the log on this server).
+   */
+  async applyBatch(tx: SqlQueryable, events: readonly RecordedEvent[]): Promise<void> {
+    const before = new Map(
+      (
+        await tx.query<{ state: string; contact_point_id: string }>(
+          'SELECT state, contact_point_id FROM directory_primary_contact_points',
+        )
+      ).map((row) => [row.state, row.contact_point_id]),
+    );
+    const primaries = new Map(before);
+    const holders = new Map<string, string | null>();
+    for (const event of events) {
+      const contactPointId = event.streamId.slice(PREFIX.length);
+      const data = event.data as { state?: string; primary?: boolean };
+      switch (event.type) {
+        case 'ContactPointRegistered':
+          if (!holders.has(contactPointId)) holders.set(contactPointId, data.state ?? null);
+          if (data.primary && data.state) primaries.set(data.state, contactPointId);
+          break;
+        case 'ContactPointDesignatedPrimary':
+          primaries.set(data.state!, contactPointId);
+          break;
+        case 'ContactPointRetired':
+          for (const [state, primary] of primaries) if (primary === contactPointId) primaries.delete(state);
+          break;
+        default:
+          break;
+      }
+    }
+    if (holders.size > 0) {
+      await tx.query(
+        `INSERT INTO directory_contact_point_holders (contact_point_id, state)
+         SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (contact_point_id) DO NOTHING`,
+        [[...holders.keys()], [...holders.values()]],
+      );
+    }
+    const gone = [...before.keys()].filter((state) => !primaries.has(state));
+    if (gone.length > 0) {
+      await tx.query('DELETE FROM directory_primary_contact_points WHERE state = ANY($1::text[])', [gone]);
+    }
+    const changed = [...primaries].filter(([state, primary]) => before.get(state) !== primary);
+    if (changed.length > 0) {
+      await tx.query(
+        `INSERT INTO directory_primary_contact_points (state, contact_point_id)
+         SELECT * FROM unnest($1::text[], $2::text[])
+         ON CONFLICT (state) DO UPDATE SET contact_point_id = EXCLUDED.contact_point_id`,
+        [changed.map(([state]) => state), changed.map(([, primary]) => primary)],
+      );
     }
   }
 
@@ -62,13 +96,5 @@ export class PrimaryContactPointsProjection implements SqlProjection {
           [holder.contactPointId],
         );
     return row?.contact_point_id;
-  }
-
-  private async makePrimary(tx: SqlQueryable, state: string, contactPointId: string) {
-    await tx.query(
-      `INSERT INTO directory_primary_contact_points (state, contact_point_id) VALUES ($1, $2)
-       ON CONFLICT (state) DO UPDATE SET contact_point_id = EXCLUDED.contact_point_id`,
-      [state, contactPointId],
-    );
   }
 }

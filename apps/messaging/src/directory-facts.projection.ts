@@ -30,29 +30,58 @@ export class DirectoryFactsProjection implements SqlProjection {
         organisation_id text PRIMARY KEY, suspended boolean NOT NULL);`);
   }
 
-  async apply(tx: SqlQueryable, event: RecordedEvent): Promise<void> {
-    const data = event.data as { code?: string; status?: string; to?: string; effectiveFrom?: string };
-    const organisationId = event.streamId.slice('liaison-organisation-'.length);
-    switch (event.type) {
-      case 'StateAdmitted':
-      case 'StateStatusChanged':
-        await tx.query(
-          `INSERT INTO messaging_state_statuses (code, seq, status, effective_from) VALUES ($1, $2, $3, $4)
-           ON CONFLICT DO NOTHING`,
-          [data.code, event.streamVersion, data.status ?? data.to, data.effectiveFrom],
-        );
-        break;
-      case 'LiaisonOrganisationRegistered':
-      case 'LiaisonOrganisationReinstated':
-      case 'LiaisonOrganisationSuspended':
-        await tx.query(
-          `INSERT INTO messaging_liaison_organisations (organisation_id, suspended) VALUES ($1, $2)
-           ON CONFLICT (organisation_id) DO UPDATE SET suspended = EXCLUDED.suspended`,
-          [organisationId, event.type === 'LiaisonOrganisationSuspended'],
-        );
-        break;
-      default:
-        break;
+  apply(tx: SqlQueryable, event: RecordedEvent): Promise<void> {
+    return this.applyBatch(tx, [event]);
+  }
+
+  /** A batch in two statements, so that a catch-up never holds a long transaction. */
+  async applyBatch(tx: SqlQueryable, events: readonly RecordedEvent[]): Promise<void> {
+    const statuses: { code: string; seq: number; status: string; from: string }[] = [];
+    const suspended = new Map<string, boolean>();
+    for (const event of events) {
+      const data = event.data as { code?: string; status?: string; to?: string; effectiveFrom?: string };
+      switch (event.type) {
+        case 'StateAdmitted':
+        case 'StateStatusChanged':
+          statuses.push({
+            code: data.code!,
+            seq: event.streamVersion,
+            status: (data.status ?? data.to)!,
+            from: data.effectiveFrom!,
+          });
+          break;
+        case 'LiaisonOrganisationRegistered':
+        case 'LiaisonOrganisationReinstated':
+        case 'LiaisonOrganisationSuspended':
+          // In log order: the last event of the batch decides.
+          suspended.set(
+            event.streamId.slice('liaison-organisation-'.length),
+            event.type === 'LiaisonOrganisationSuspended',
+          );
+          break;
+        default:
+          break;
+      }
+    }
+    if (statuses.length > 0) {
+      await tx.query(
+        `INSERT INTO messaging_state_statuses (code, seq, status, effective_from)
+         SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[]) ON CONFLICT DO NOTHING`,
+        [
+          statuses.map((s) => s.code),
+          statuses.map((s) => s.seq),
+          statuses.map((s) => s.status),
+          statuses.map((s) => s.from),
+        ],
+      );
+    }
+    if (suspended.size > 0) {
+      await tx.query(
+        `INSERT INTO messaging_liaison_organisations (organisation_id, suspended)
+         SELECT * FROM unnest($1::text[], $2::boolean[])
+         ON CONFLICT (organisation_id) DO UPDATE SET suspended = EXCLUDED.suspended`,
+        [[...suspended.keys()], [...suspended.values()]],
+      );
     }
   }
 

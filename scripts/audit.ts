@@ -12,6 +12,7 @@ import {
   parseCheckpoint,
   readCheckpoints,
   sealAll,
+  readableOrRefuse,
   untilReadable,
   verifyLog,
   type LogCheckpoint,
@@ -72,7 +73,7 @@ async function exportLog(persistence: Persistence, options: { out?: string; from
   const to = bound('to', options.to);
   const { store, keys } = persistence;
   await recordAuditRead(store, reader, `export ${options.from ?? ''}..${options.to ?? ''}`);
-  await untilReadable(store);
+  await readableOrRefuse(store);
   const codec = new PersonalDataCodec(keys, CONTACT_POINT_PERSONAL_FIELDS);
   const partial = `${options.out}.partial`;
   const file = createWriteStream(partial);

@@ -70,3 +70,17 @@ export class UpcastError extends EventStoreError {
 export class InvalidReadError extends EventStoreError {
   readonly code = 'event-store/invalid-read';
 }
+
+/**
+ * Events committed before a read are still hidden from readers behind a transaction that stays open (see
+ * `untilReadable`): a read that must include everything committed so far refuses rather than answer partially.
+ */
+export class LogNotReadableError extends EventStoreError {
+  readonly code = 'event-store/not-readable-yet';
+  constructor(waitedMs: number) {
+    super(
+      `events committed before this read are still hidden behind a transaction open for more than ${waitedMs} ms: ` +
+        'try again in a moment',
+    );
+  }
+}

@@ -14,7 +14,7 @@ import {
 } from '@focal/domain';
 import {
   PersonalDataCodec,
-  untilReadable,
+  readableOrRefuse,
   type EventStore,
   type KeyStore,
   type Position,
@@ -35,7 +35,7 @@ export async function directoryAsOfByReplay(
   keys: KeyStore,
   instant: Date,
 ): Promise<DirectoryAsOf> {
-  await untilReadable(store);
+  await readableOrRefuse(store);
   const codec = new PersonalDataCodec(keys, CONTACT_POINT_PERSONAL_FIELDS);
   const states = new Map<string, StateState>();
   const organisations = new Map<string, LiaisonOrganisationState>();

@@ -1,4 +1,10 @@
-import { untilReadable, type EventStore, type KeyStore, type Position, type SqlDriver } from '@focal/events';
+import {
+  readableOrRefuse,
+  type EventStore,
+  type KeyStore,
+  type Position,
+  type SqlDriver,
+} from '@focal/events';
 
 import {
   DIRECTORY_PREFIXES,
@@ -37,7 +43,13 @@ export class DirectorySnapshots {
     private readonly store: EventStore,
     private readonly sql: SqlDriver,
     private readonly keys: KeyStore,
-    private readonly options: { every: number; pollMs?: number; onError?: (error: unknown) => void },
+    private readonly options: {
+      every: number;
+      pollMs?: number;
+      /** How long a query waits for events hidden behind an open transaction before it refuses (5 s). */
+      readableWaitMs?: number;
+      onError?: (error: unknown) => void;
+    },
   ) {}
 
   async setUp(): Promise<void> {
@@ -99,7 +111,7 @@ export class DirectorySnapshots {
   }
 
   async asOf(instant: Date): Promise<DirectoryAsOf> {
-    await untilReadable(this.store);
+    await readableOrRefuse(this.store, this.options.readableWaitMs);
     const rows = await this.rows();
     const t = instant.getTime();
     let start = -1;

@@ -1,5 +1,6 @@
 import { ServiceFailedError, ServiceUnavailableError } from '@focal/contracts';
 import { DomainError, type DomainErrorCode } from '@focal/domain';
+import { LogNotReadableError } from '@focal/events';
 import {
   Catch,
   HttpException,
@@ -76,6 +77,14 @@ export function toProblem(error: unknown): ProblemDocument {
       detail: error.message,
       reason: error.reason,
       ...fields,
+    };
+  }
+  if (error instanceof LogNotReadableError) {
+    return {
+      type: problemType('log-not-readable-yet'),
+      title: 'Service unavailable',
+      status: 503,
+      detail: error.message,
     };
   }
   if (error instanceof ServiceUnavailableError) {

@@ -1,4 +1,4 @@
-import { CheckpointSigner, readCheckpoints } from '@focal/events';
+import { CheckpointSigner, readCheckpoints, untilReadable } from '@focal/events';
 import pg from 'pg';
 
 import { DEVELOPMENT_CHECKPOINT_KEY } from '../apps/gateway/src/audit/checkpoint.config.js';
@@ -143,6 +143,7 @@ describe('the audit trail', () => {
   });
 
   it('records every audit read in the log, visible to the secretariat and auditors only', async () => {
+    await untilReadable(system.persistence.store);
     const reads = await system.persistence.store.readAll({
       filter: { types: ['AuditTrailRead'] },
       limit: 1_000,

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
-import { openPostgresEventStore, type EventStore } from '@focal/events';
+import { openPostgresEventStore, untilReadable, type EventStore } from '@focal/events';
 import type { CommandReply } from '@focal/contracts';
 
 import { createTestDatabase, type TestDatabase } from './support/postgres.js';
@@ -130,10 +130,12 @@ describe('a service process, started from its main.ts', () => {
     const { sent, replies } = await traffic(100, () => first.child.kill('SIGKILL'));
     await first.exited;
     expect(sent.length - replies.size).toBeGreaterThan(0);
-    const stored = async () =>
-      (await store.readAll({ filter: { streamPrefixes: ['contact-point-'] }, limit: 10_000 })).filter(
+    const stored = async () => {
+      expect(await untilReadable(store, 20_000)).toBe(true);
+      return (await store.readAll({ filter: { streamPrefixes: ['contact-point-'] }, limit: 10_000 })).filter(
         (event) => sent.some((command) => event.streamId === `contact-point-${command.id}`),
       );
+    };
     const storedBeforeRetry = (await stored()).length;
 
     await start();
@@ -154,6 +156,8 @@ describe('a service process, started from its main.ts', () => {
     const { sent, replies } = await traffic(100, () => service.child.kill('SIGTERM'));
     expect(await service.exited).toBe(0);
     // Every command it applied was answered: none was cut off between its append and its reply.
+    // (Another test's open transaction on this server may hide the last appends for a moment.)
+    expect(await untilReadable(store, 20_000)).toBe(true);
     const applied = new Set(
       (await store.readAll({ filter: { streamPrefixes: ['contact-point-'] }, limit: 10_000 }))
         .map((event) => event.streamId.slice('contact-point-'.length))

@@ -7,6 +7,7 @@ import {
   PersonalDataCodec,
   SqlKeyStore,
   PgDriver,
+  untilReadable,
   type EventStore,
 } from '@focal/events';
 import type { RunningService } from '@focal/service';
@@ -440,9 +441,11 @@ describe('directory service over NATS (PostgreSQL store)', () => {
     });
 
     it('keeps running and writes nothing', async () => {
+      await untilReadable(store);
       const before = await store.readAll({ limit: 10_000 });
       await request('focal.directory.state.admit', '\u0000\u0001');
       await request('focal.directory.state.admit', envelope(null));
+      await untilReadable(store);
       const after = await store.readAll({ limit: 10_000 });
       expect(after).toHaveLength(before.length);
       const health = await request('focal.directory.health', {});

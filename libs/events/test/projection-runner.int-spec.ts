@@ -39,6 +39,20 @@ class LedgerProjection implements SqlProjection {
   }
 }
 
+/** The ledger written a batch at a time, as the read models are: records each batch it is given. */
+class BatchLedgerProjection extends LedgerProjection {
+  readonly batches: string[][] = [];
+
+  async applyBatch(tx: SqlQueryable, events: readonly RecordedEvent[]) {
+    if (events.some((event) => this.failOnce.delete(event.eventId))) throw new Error('crash in a batch');
+    this.batches.push(events.map((event) => event.globalPosition));
+    await tx.query('INSERT INTO ledger (event_id, position) SELECT * FROM unnest($1::uuid[], $2::text[])', [
+      events.map((event) => event.eventId),
+      events.map((event) => event.globalPosition),
+    ]);
+  }
+}
+
 const until = async (condition: () => Promise<boolean>, what: string, timeoutMs = 10_000) => {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
@@ -144,6 +158,27 @@ describe.each(harnesses)('ProjectionRunner on %s', (_name, open) => {
     const all = await harness.store.readAll({ filter: { streamPrefixes: [streamPrefix] } });
     expect(new Set(rows.map((row) => row.event_id))).toEqual(new Set(all.map((event) => event.eventId)));
     expect(await second.checkpoint()).toBe(all.at(-1)!.globalPosition);
+  });
+
+  it('a batching projection gets every event once, in log order, and a failed batch is retried whole', async () => {
+    const streamPrefix = prefix();
+    await appendMany(streamPrefix, 10, 30);
+    const all = await harness.store.readAll({ filter: { streamPrefixes: [streamPrefix] } });
+    const projection = new BatchLedgerProjection('batch-ledger', streamPrefix);
+    projection.failOnce.add(all[120]!.eventId);
+    const runner = new ProjectionRunner(harness.store, harness.sql, projection, {
+      batchSize: 50,
+      pollMs: 3_600_000,
+    });
+    await runner.start();
+    // Catching up reads the next batch while applying one: the failure must not let it skip ahead.
+    await expect(runner.catchUp()).rejects.toThrow('crash in a batch');
+    expect(await count(harness.sql)).toBe(100);
+    await runner.catchUp();
+    await runner.stop();
+    expect(projection.batches.flat()).toEqual(all.map((event) => event.globalPosition));
+    expect(projection.batches.every((batch) => batch.length <= 50)).toBe(true);
+    expect(await count(harness.sql)).toBe(300);
   });
 
   it('an event stored without a notification (its writer died) is applied at the next poll', async () => {

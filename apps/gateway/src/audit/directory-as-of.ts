@@ -22,8 +22,6 @@ import {
 
 import { DIRECTORY_PREFIXES, type DirectoryAsOf } from './directory-replay.js';
 
-const PREFIXES = DIRECTORY_PREFIXES;
-
 /**
  * The reference for `DirectorySnapshots.asOf`, kept naive on purpose: the directory as it stood at `instant`,
  * every directory event recorded up to then, decrypted and replayed from the start in log order through the
@@ -48,14 +46,14 @@ export async function directoryAsOfByReplay(
     const page = await store.readAll({
       ...(after ? { after } : {}),
       limit: 5_000,
-      filter: { streamPrefixes: Object.values(PREFIXES) },
+      filter: { streamPrefixes: Object.values(DIRECTORY_PREFIXES) },
     });
     if (page.length === 0) break;
     after = page.at(-1)!.globalPosition;
     for (const recorded of page) {
       if (recorded.recordedAt.getTime() > instant.getTime()) continue;
-      if (recorded.streamId.startsWith(PREFIXES.contactPoint)) {
-        const contactPointId = recorded.streamId.slice(PREFIXES.contactPoint.length);
+      if (recorded.streamId.startsWith(DIRECTORY_PREFIXES.contactPoint)) {
+        const contactPointId = recorded.streamId.slice(DIRECTORY_PREFIXES.contactPoint.length);
         if (!keyOf.has(contactPointId)) keyOf.set(contactPointId, await keys.find(contactPointId));
         const event = {
           type: recorded.type,
@@ -65,12 +63,12 @@ export async function directoryAsOfByReplay(
         const current = contactPoints.get(contactPointId) ?? contactPointDecider.initialState;
         contactPoints.set(contactPointId, contactPointDecider.evolve(current, event));
         contactPointEvents.push({ contactPointId, event });
-      } else if (recorded.streamId.startsWith(PREFIXES.organisation)) {
-        const organisationId = recorded.streamId.slice(PREFIXES.organisation.length);
+      } else if (recorded.streamId.startsWith(DIRECTORY_PREFIXES.organisation)) {
+        const organisationId = recorded.streamId.slice(DIRECTORY_PREFIXES.organisation.length);
         const current = organisations.get(organisationId) ?? liaisonOrganisationDecider.initialState;
         organisations.set(organisationId, liaisonOrganisationDecider.evolve(current, recorded as never));
       } else {
-        const code = recorded.streamId.slice(PREFIXES.state.length);
+        const code = recorded.streamId.slice(DIRECTORY_PREFIXES.state.length);
         states.set(
           code,
           stateDecider.evolve(states.get(code) ?? stateDecider.initialState, recorded as never),

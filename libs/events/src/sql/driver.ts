@@ -6,7 +6,13 @@ export interface SqlQueryable {
 }
 
 export interface SqlDriver extends SqlQueryable {
+  /**
+   * Runs `work` in a transaction. Everything done from inside `work` through this driver runs on that
+   * transaction, and a nested `transaction` is a savepoint (see ScopedSqlDriver).
+   */
   transaction<T>(work: (tx: SqlQueryable) => Promise<T>): Promise<T>;
+  /** Whether the caller is inside one of this driver's transactions. */
+  readonly inTransaction: boolean;
   /**
    * Calls `onNotification` for every NOTIFY on `channel`, and sends NOTIFYs on it. Absent where one process
    * owns the database (PGlite): its own commits are all there is to hear.

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 
 import pg from 'pg';
 
-import type { ChannelListener, SqlDriver, SqlQueryable } from './driver.js';
+import type { ChannelListener, SqlQueryable } from './driver.js';
+import { ScopedSqlDriver } from './transaction-scope.js';
 
 export interface PgDriverOptions {
   connectionString: string;
@@ -11,10 +12,11 @@ export interface PgDriverOptions {
 }
 
 /** PostgreSQL server through a `pg` pool, plus one dedicated connection for LISTEN. */
-export class PgDriver implements SqlDriver {
+export class PgDriver extends ScopedSqlDriver {
   private readonly pool: pg.Pool;
 
   constructor(private readonly options: PgDriverOptions) {
+    super();
     this.pool = new pg.Pool({
       connectionString: options.connectionString,
       max: options.max ?? 20,
@@ -31,16 +33,16 @@ export class PgDriver implements SqlDriver {
    * Every parameterised statement is prepared once per connection under a name derived from its text:
    * planning `SELECT … FROM focal_append(…)` anew on each append cost more than the append itself.
    */
-  async query<Row>(text: string, params: readonly unknown[] = []): Promise<Row[]> {
+  protected async queryOutside<Row>(text: string, params: readonly unknown[]): Promise<Row[]> {
     const result = await this.pool.query({ name: statementName(text), text, values: params as unknown[] });
     return result.rows as Row[];
   }
 
-  async exec(text: string): Promise<void> {
+  protected async execOutside(text: string): Promise<void> {
     await this.pool.query(text);
   }
 
-  async transaction<T>(work: (tx: SqlQueryable) => Promise<T>): Promise<T> {
+  protected async transactionOutside<T>(work: (tx: SqlQueryable) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');

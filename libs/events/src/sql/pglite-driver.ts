@@ -1,25 +1,32 @@
 import { PGlite } from '@electric-sql/pglite';
 
-import type { SqlDriver, SqlQueryable } from './driver.js';
+import type { SqlQueryable } from './driver.js';
+import { ScopedSqlDriver } from './transaction-scope.js';
 
-/** Embedded PostgreSQL (PGlite): one connection in this process, file-backed or in memory. */
-export class PGliteDriver implements SqlDriver {
-  constructor(readonly db: PGlite) {}
+/**
+ * Embedded PostgreSQL (PGlite): one connection in this process, file-backed or in memory. PGlite runs one
+ * statement at a time and holds every other caller while a transaction is open, so everything done inside a
+ * transaction must run on it: `ScopedSqlDriver` sees to that.
+ */
+export class PGliteDriver extends ScopedSqlDriver {
+  constructor(readonly db: PGlite) {
+    super();
+  }
 
   /** `dataDir` is a directory for a file-backed database; omit it for one in memory. */
   static async open(dataDir?: string): Promise<PGliteDriver> {
     return new PGliteDriver(await PGlite.create(dataDir));
   }
 
-  async query<Row>(text: string, params: readonly unknown[] = []): Promise<Row[]> {
+  protected async queryOutside<Row>(text: string, params: readonly unknown[]): Promise<Row[]> {
     return (await this.db.query<Row>(text, params as unknown[])).rows;
   }
 
-  async exec(text: string): Promise<void> {
+  protected async execOutside(text: string): Promise<void> {
     await this.db.exec(text);
   }
 
-  async transaction<T>(work: (tx: SqlQueryable) => Promise<T>): Promise<T> {
+  protected transactionOutside<T>(work: (tx: SqlQueryable) => Promise<T>): Promise<T> {
     return this.db.transaction((tx) =>
       work({
         query: async <Row>(text: string, params: readonly unknown[] = []) =>

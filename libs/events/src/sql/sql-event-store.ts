@@ -111,6 +111,11 @@ export class SqlEventStore implements EventStore {
   }
 
   async append(streamId: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult> {
+    if (this.driver.inTransaction) {
+      // Appends share group-commit transactions of their own; one inside a caller's transaction would wait
+      // for that transaction on PGlite's single connection, or commit apart from it on a server.
+      throw new Error(`append to ${streamId} inside a database transaction: append after it commits`);
+    }
     const expected = options?.expectedVersion;
     const validated = validateAppend(streamId, events, expected, this.schemas);
     let row: AppendRow;

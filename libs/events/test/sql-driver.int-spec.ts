@@ -1,0 +1,137 @@
+import { PgDriver, PGliteDriver, SqlEventStore, SqlKeyStore, type SqlDriver } from '../src/index.js';
+import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
+import { newEvent } from './contract.js';
+
+/**
+ * What a transaction reaches, on both drivers alike. On PGlite every case below used to be a hang: the one
+ * connection waits for the transaction, and the transaction for the query sent past it.
+ */
+const drivers: [string, () => Promise<{ driver: SqlDriver; done(): Promise<void> }>][] = [
+  [
+    'PGlite',
+    async () => {
+      const driver = await PGliteDriver.open();
+      return { driver, done: () => driver.close() };
+    },
+  ],
+  [
+    'PostgreSQL',
+    async () => {
+      const database: TestDatabase = await createTestDatabase('driver');
+      const driver = new PgDriver({ connectionString: database.url });
+      return {
+        driver,
+        done: async () => {
+          await driver.close();
+          await database.drop();
+        },
+      };
+    },
+  ],
+];
+
+/** Fails instead of hanging: the defect under test is a wait that never ends. */
+function within<T>(work: Promise<T>, ms = 5_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    work,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`still waiting after ${ms} ms: the driver waits on itself`)),
+        ms,
+      );
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+describe.each(drivers)('%s driver: a transaction reaches everything done inside it', (_name, open) => {
+  let driver: SqlDriver;
+  let done: () => Promise<void>;
+  beforeEach(async () => {
+    ({ driver, done } = await open());
+    await driver.exec('CREATE TABLE items (id int PRIMARY KEY, note text)');
+  });
+  afterEach(() => done());
+
+  it('a query through the driver, not the handle, runs in the open transaction and sees its rows', async () => {
+    const seen = await within(
+      driver.transaction(async (tx) => {
+        await tx.query('INSERT INTO items VALUES (1, $1)', ['inside']);
+        // As a helper handed the driver would do (the key store in a projection did).
+        return driver.query<{ note: string }>('SELECT note FROM items WHERE id = 1');
+      }),
+    );
+    expect(seen).toEqual([{ note: 'inside' }]);
+  });
+
+  it('the key store, used inside a transaction, answers from it', async () => {
+    const keys = await SqlKeyStore.open(driver);
+    const created = await keys.keyFor('contact-point-1');
+    const found = await within(driver.transaction(() => keys.findMany(['contact-point-1'])));
+    expect(found.get('contact-point-1')).toEqual(created);
+  });
+
+  it('a nested transaction is a savepoint: its failure undoes only its own work', async () => {
+    await within(
+      driver.transaction(async (tx) => {
+        await tx.query('INSERT INTO items VALUES (1, $1)', ['outer']);
+        await expect(
+          driver.transaction(async (inner) => {
+            await inner.query('INSERT INTO items VALUES (2, $1)', ['inner']);
+            throw new Error('inner failed');
+          }),
+        ).rejects.toThrow('inner failed');
+        await driver.transaction((inner) => inner.query('INSERT INTO items VALUES (3, $1)', ['kept']));
+      }),
+    );
+    expect(await driver.query('SELECT id FROM items ORDER BY id')).toEqual([{ id: 1 }, { id: 3 }]);
+  });
+
+  it('a failed transaction leaves nothing, also of what was done through the driver inside it', async () => {
+    await expect(
+      driver.transaction(async () => {
+        await driver.query('INSERT INTO items VALUES (1, $1)', ['lost']);
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    expect(await driver.query('SELECT * FROM items')).toEqual([]);
+  });
+
+  it('work started elsewhere while a transaction is open waits for it, and is not drawn into it', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const transaction = driver.transaction(async (tx) => {
+      await tx.query('INSERT INTO items VALUES (1, $1)', ['held']);
+      await held;
+      throw new Error('rolled back');
+    });
+    // Outside the transaction's async context: on PGlite it queues behind it; on a server, another connection.
+    const outside = driver.query('INSERT INTO items VALUES (2, $1)', ['outside']);
+    release();
+    await expect(transaction).rejects.toThrow('rolled back');
+    await within(outside);
+    expect(await driver.query('SELECT id FROM items')).toEqual([{ id: 2 }]);
+  });
+
+  it('refuses, loudly, a handle used after its transaction ended', async () => {
+    let leaked: { query(text: string): Promise<unknown> } | undefined;
+    await driver.transaction(async (tx) => {
+      leaked = tx;
+    });
+    await expect(leaked!.query('SELECT 1')).rejects.toThrow(/transaction has already ended/);
+    expect(driver.inTransaction).toBe(false);
+  });
+
+  it('refuses an append to the event store from inside a transaction, instead of waiting on it', async () => {
+    const store = await SqlEventStore.open(driver, { closeDriver: false });
+    try {
+      await expect(
+        within(driver.transaction(() => store.append('thread-1', [newEvent()], { expectedVersion: 'any' }))),
+      ).rejects.toThrow(/inside a database transaction/);
+      await store.append('thread-1', [newEvent()], { expectedVersion: 'no-stream' });
+      expect(await store.readStream('thread-1')).toHaveLength(1);
+    } finally {
+      await store.close();
+    }
+  });
+});

@@ -64,8 +64,10 @@ export class WebhookDeliverer {
       const seen = this.wakeups.current;
       try {
         const due = await this.webhooks.claim(20, LEASE_MS);
-        await Promise.all(due.map((webhook) => this.serve(webhook)));
-        if (due.length > 0) continue;
+        const served = await Promise.all(due.map((webhook) => this.serve(webhook)));
+        // Only progress earns another round at once: a caught-up subscription is due again at once too, and
+        // claiming it in a loop would spin (and, on PGlite, starve the event loop).
+        if (served.some((moved) => moved)) continue;
       } catch (error) {
         this.onError(error);
       }
@@ -73,13 +75,17 @@ export class WebhookDeliverer {
     }
   }
 
-  /** Delivers what is due to one subscription, in order, until it is caught up or an attempt fails. */
-  private async serve(webhook: WebhookRow): Promise<void> {
+  /**
+   * Delivers what is due to one subscription, in order, until it is caught up or an attempt fails. Returns
+   * whether anything moved: an event passed, a failure recorded, the subscription paused.
+   */
+  private async serve(webhook: WebhookRow): Promise<boolean> {
     const viewer = webhook.actor;
     if (await this.suspended(viewer)) {
       await this.webhooks.pause(webhook.id, 'its liaison organisation is suspended');
-      return;
+      return true;
     }
+    let moved = false;
     let cursor = webhook.cursor ? this.store.parsePosition(webhook.cursor) : undefined;
     // Hand the subscription back well within its lease, so that no other gateway takes it while this one
     // is still delivering (which could reorder deliveries); the next claim carries on.
@@ -106,15 +112,17 @@ export class WebhookDeliverer {
               Math.random() *
               Math.min(this.options.baseDelayMs * 2 ** (failures - 1), this.options.maxDelayMs);
             await this.webhooks.failed(webhook.id, failures, failure, delay, pause);
-            return;
+            return true;
           }
           webhook.failures = 0;
         }
         cursor = event.globalPosition;
         await this.webhooks.delivered(webhook.id, cursor);
+        moved = true;
       }
     }
     await this.webhooks.release(webhook.id);
+    return moved;
   }
 
   /** One attempt; undefined on success, or what went wrong. */

@@ -67,10 +67,21 @@ async function totalEvents(persistence: Persistence): Promise<number | undefined
   return Number(row!.count);
 }
 
-async function exportLog(persistence: Persistence, options: { out?: string; from?: string; to?: string }) {
+/** Checks the arguments of `export` before anything is opened; returns the export to run. */
+function exportLog(options: { out?: string; from?: string; to?: string }) {
   if (!options.out) throw new UsageError('export needs --out <file.ndjson>');
+  const out = options.out;
   const from = bound('from', options.from);
   const to = bound('to', options.to);
+  return (persistence: Persistence) => runExport(persistence, { ...options, out }, from, to);
+}
+
+async function runExport(
+  persistence: Persistence,
+  options: { out: string; from?: string; to?: string },
+  from: Bound | undefined,
+  to: Bound | undefined,
+) {
   const { store, keys } = persistence;
   await recordAuditRead(store, reader, `export ${options.from ?? ''}..${options.to ?? ''}`);
   await readableOrRefuse(store);
@@ -146,8 +157,7 @@ async function readExport(path: string): Promise<LogCheckpoint[]> {
   }
 }
 
-async function verify(persistence: Persistence, options: { against?: string }) {
-  const against = options.against ? await readExport(options.against) : undefined;
+async function verify(persistence: Persistence, options: { against?: string }, against?: LogCheckpoint[]) {
   const problems: string[] = [];
   const signing = loadCheckpointSigner(process.env, problems);
   if (!signing) throw new ConfigError(problems);
@@ -184,6 +194,16 @@ async function verify(persistence: Persistence, options: { against?: string }) {
   return 1;
 }
 
+/** Checks the arguments of `checkpoint` before anything is opened. */
+function checkAction(action: string | undefined, options: { out?: string }): void {
+  if (action === 'export' && !options.out) throw new UsageError('checkpoint export needs --out <file>');
+  if (action !== 'seal' && action !== 'export') {
+    throw new UsageError(
+      `checkpoint ${action ?? ''}: use \`checkpoint seal\` or \`checkpoint export --out <file>\``,
+    );
+  }
+}
+
 async function checkpoint(persistence: Persistence, action: string | undefined, options: { out?: string }) {
   if (action === 'seal') {
     const problems: string[] = [];
@@ -197,8 +217,7 @@ async function checkpoint(persistence: Persistence, action: string | undefined, 
     );
     return;
   }
-  if (action === 'export') {
-    if (!options.out) throw new UsageError('checkpoint export needs --out <file>');
+  if (action === 'export' && options.out) {
     const chain = (await readCheckpoints(persistence.store)).map(({ checkpoint: sealed }) => sealed);
     if (chain.length === 0) {
       throw new UsageError(
@@ -215,11 +234,7 @@ async function checkpoint(persistence: Persistence, action: string | undefined, 
       `checkpoint ${latest.seq} (events up to position ${latest.lastPosition}, sealed ${latest.sealedAt}) and the ` +
         `${chain.length - 1} before it written to ${options.out}: keep it outside the store`,
     );
-    return;
   }
-  throw new UsageError(
-    `checkpoint ${action ?? ''}: use \`checkpoint seal\` or \`checkpoint export --out <file>\``,
-  );
 }
 
 /** Uses the snapshots the gateway took in this database, if any; replays the whole log otherwise. */
@@ -262,40 +277,56 @@ async function main(argv: string[]): Promise<number> {
   if (rest.length > 0 || (!takesArgument && argument !== undefined)) {
     throw new UsageError(`unexpected argument ${[argument, ...rest].filter(Boolean).join(' ')}`);
   }
-  const commands: Record<string, (persistence: Persistence) => Promise<number | void>> = {
-    export: (persistence) => exportLog(persistence, values),
-    verify: (persistence) => verify(persistence, values),
-    checkpoint: (persistence) => checkpoint(persistence, argument, values),
-    'as-of': async (persistence) => {
+  // Each command checks its arguments before the store is opened: a mistake is told at once, and does not
+  // need the store (which on PGlite a running `npm start` holds).
+  type Run = (persistence: Persistence) => Promise<number | void>;
+  const commands: Record<string, () => Promise<Run>> = {
+    export: async () => exportLog(values),
+    verify: async () => {
+      const against = values.against ? await readExport(values.against) : undefined;
+      return (persistence) => verify(persistence, values, against);
+    },
+    checkpoint: async () => {
+      checkAction(argument, values);
+      return (persistence) => checkpoint(persistence, argument, values);
+    },
+    'as-of': async () => {
       const instant = argument && /^\d{4}-\d{2}-\d{2}/.test(argument) ? new Date(argument) : undefined;
       if (!instant || Number.isNaN(instant.getTime())) {
         throw new UsageError(
           `as-of needs an ISO 8601 time, e.g. 2024-01-01T00:00:00Z (got ${argument ?? 'nothing'})`,
         );
       }
-      await recordAuditRead(persistence.store, reader, `as-of ${argument}`);
-      const text = `${JSON.stringify(await asOfWithSnapshots(persistence, instant), null, 2)}\n`;
-      if (values.out) {
-        await writeFile(values.out, text);
-        console.log(`the directory as of ${instant.toISOString()} written to ${values.out}`);
-      } else process.stdout.write(text);
+      return (persistence) => asOf(persistence, instant);
     },
-    history: async (persistence) => {
+    history: async () => {
       if (!argument) throw new UsageError('history needs a stream id, e.g. contact-point-<id>');
-      const events = await persistence.store.readStream(argument).catch((error: Error) => {
-        throw new UsageError(error.message);
-      });
-      if (events.length === 0) throw new UsageError(`no stream ${argument} in the log`);
-      await recordAuditRead(persistence.store, reader, `history ${argument}`);
-      const codec = new PersonalDataCodec(persistence.keys, CONTACT_POINT_PERSONAL_FIELDS);
-      const changes = history(events, await codec.decode(argument, events));
-      process.stdout.write(
-        `${JSON.stringify({ streamId: argument, version: events.at(-1)!.streamVersion, changes }, null, 2)}\n`,
-      );
+      return (persistence) => showHistory(persistence, argument);
     },
   };
-  const run = commands[command];
-  if (!run) throw new UsageError(`unknown command ${command}`);
+  const asOf = async (persistence: Persistence, instant: Date) => {
+    await recordAuditRead(persistence.store, reader, `as-of ${argument}`);
+    const text = `${JSON.stringify(await asOfWithSnapshots(persistence, instant), null, 2)}\n`;
+    if (values.out) {
+      await writeFile(values.out, text);
+      console.log(`the directory as of ${instant.toISOString()} written to ${values.out}`);
+    } else process.stdout.write(text);
+  };
+  const showHistory = async (persistence: Persistence, argument: string) => {
+    const events = await persistence.store.readStream(argument).catch((error: Error) => {
+      throw new UsageError(error.message);
+    });
+    if (events.length === 0) throw new UsageError(`no stream ${argument} in the log`);
+    await recordAuditRead(persistence.store, reader, `history ${argument}`);
+    const codec = new PersonalDataCodec(persistence.keys, CONTACT_POINT_PERSONAL_FIELDS);
+    const changes = history(events, await codec.decode(argument, events));
+    process.stdout.write(
+      `${JSON.stringify({ streamId: argument, version: events.at(-1)!.streamVersion, changes }, null, 2)}\n`,
+    );
+  };
+  const prepare = commands[command];
+  if (!prepare) throw new UsageError(`unknown command ${command}`);
+  const run = await prepare();
   const persistence = await openPersistence(loadServiceConfig().store);
   try {
     return (await run(persistence)) ?? 0;

@@ -1,10 +1,11 @@
+import { randomUUID } from 'node:crypto';
+
 import { CheckpointSigner, readCheckpoints, untilReadable } from '@focal/events';
-import pg from 'pg';
 
 import { DEVELOPMENT_CHECKPOINT_KEY } from '../apps/gateway/src/audit/checkpoint.config.js';
-import { startSystem, type TestSystem } from './support/system.js';
+import { startSystem, STORES, type TestSystem } from './support/system.js';
 
-describe('the audit trail', () => {
+describe.each(STORES)('the audit trail (%s store)', (store) => {
   let system: TestSystem;
   let secretariat: string;
   let auditor: string;
@@ -17,7 +18,7 @@ describe('the audit trail', () => {
   };
 
   beforeAll(async () => {
-    system = await startSystem('audit');
+    system = await startSystem(store, 'audit');
     secretariat = await system.token({ role: 'secretariat' });
     auditor = await system.token({ role: 'auditor', principal: 'dpo-1' });
     await ok('PUT', '/v1/states/FR', secretariat, {
@@ -123,23 +124,17 @@ describe('the audit trail', () => {
 
   it('verifies the log, and names the position of a tampered event', async () => {
     expect((await ok('GET', '/v1/audit/verify', auditor)).body).toMatchObject({ ok: true });
-    const admin = new pg.Client({ connectionString: system.db.url });
-    await admin.connect();
-    try {
-      const [row] = (
-        await admin.query(`SELECT position::text AS position FROM focal_events WHERE stream_id = 'state-FR'`)
-      ).rows as { position: string }[];
-      await admin.query(
-        `UPDATE focal_events SET data = jsonb_set(data, '{name}', '"Frankreich"') WHERE stream_id = 'state-FR'`,
-      );
-      const report = (await ok('GET', '/v1/audit/verify', auditor)).body;
-      expect(report).toMatchObject({
-        ok: false,
-        firstFailure: { position: row!.position, streamId: 'state-FR' },
-      });
-    } finally {
-      await admin.end();
-    }
+    const [row] = await system.sql<{ position: string }>(
+      `SELECT position::text AS position FROM focal_events WHERE stream_id = 'state-FR'`,
+    );
+    await system.sql(
+      `UPDATE focal_events SET data = jsonb_set(data, '{name}', '"Frankreich"') WHERE stream_id = 'state-FR'`,
+    );
+    const report = (await ok('GET', '/v1/audit/verify', auditor)).body;
+    expect(report).toMatchObject({
+      ok: false,
+      firstFailure: { position: row!.position, streamId: 'state-FR' },
+    });
   });
 
   it('records every audit read in the log, visible to the secretariat and auditors only', async () => {
@@ -157,12 +152,12 @@ describe('the audit trail', () => {
   });
 });
 
-describe('checkpoints sealed by the gateway', () => {
+describe.each(STORES)('checkpoints sealed by the gateway (%s store)', (store) => {
   let system: TestSystem;
   const signer = CheckpointSigner.fromPem(DEVELOPMENT_CHECKPOINT_KEY);
 
   beforeAll(async () => {
-    system = await startSystem('sealing', {
+    system = await startSystem(store, 'sealing', {
       checkpoints: { signer, trustedKeys: [signer.publicKey], everyEvents: 3, everyMs: 500 },
     });
   });
@@ -170,20 +165,28 @@ describe('checkpoints sealed by the gateway', () => {
 
   it('seals every N events or after T, and GET /v1/audit/verify checks every checkpoint', async () => {
     const secretariat = await system.token({ role: 'secretariat' });
-    for (const [code, name] of [
-      ['BE', 'Belgium'],
-      ['NL', 'Netherlands'],
-      ['LU', 'Luxembourg'],
-      ['PT', 'Portugal'],
-    ]) {
-      const admitted = await system.call('PUT', `/v1/states/${code}`, {
-        token: secretariat,
-        body: { name, status: 'member', effectiveFrom: '2002-06-13' },
-      });
-      expect(admitted.status).toBeLessThan(300);
-    }
+    // Three events in one append: the sealer sees them at once and seals by count, whatever the pace of
+    // the machine. Then one more, over HTTP: fewer than N, sealed once T has passed.
+    const probe = (n: number) => ({
+      eventId: randomUUID(),
+      type: 'SealingProbeRecorded',
+      data: { n },
+      metadata: {
+        actor: { principal: 'secretariat-1', role: 'secretariat' as const },
+        correlationId: 'sealing',
+      },
+      visibility: { level: 'open' as const },
+    });
+    await system.persistence.store.append('sealing-probe', [1, 2, 3].map(probe), {
+      expectedVersion: 'no-stream',
+    });
+    const admitted = await system.call('PUT', '/v1/states/PT', {
+      token: secretariat,
+      body: { name: 'Portugal', status: 'member', effectiveFrom: '2002-06-13' },
+    });
+    expect(admitted.status).toBeLessThan(300);
     const last = (await system.persistence.store.lastCommittedPosition())!;
-    // Four states: one checkpoint of three events at once, the rest within T.
+    // One checkpoint of three events at once, the rest within T.
     let chain: Awaited<ReturnType<typeof readCheckpoints>> = [];
     for (const deadline = Date.now() + 10_000; Date.now() < deadline;) {
       chain = await readCheckpoints(system.persistence.store);

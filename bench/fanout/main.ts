@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { eventSubject, inNamespace } from '@focal/contracts';
-import { jsonLogger, openPersistence } from '@focal/service';
+import { DEFAULT_LIMITS, jsonLogger, openPersistence } from '@focal/service';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 
@@ -59,6 +59,7 @@ async function main() {
       natsUrl,
       natsNamespace: namespace,
       store: { kind: 'postgres', databaseUrl: url.toString() },
+      limits: DEFAULT_LIMITS,
       port: 0,
       host: '127.0.0.1',
       jwtSecret: DEVELOPMENT_SECRET,

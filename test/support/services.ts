@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { CommandClient, type CommandFields, type CommandReply, type CommandSubject } from '@focal/contracts';
 import type { Actor } from '@focal/domain';
 import {
+  DEFAULT_LIMITS,
   jsonLogger,
   startService,
   type Persistence,
@@ -20,7 +21,12 @@ export const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 export const testNamespace = (label: string) => `t_${label}_${randomUUID().slice(0, 8)}`;
 
 export function testConfig(databaseUrl: string, namespace: string, url = natsUrl): ServiceConfig {
-  return { natsUrl: url, natsNamespace: namespace, store: { kind: 'postgres', databaseUrl } };
+  return {
+    natsUrl: url,
+    natsNamespace: namespace,
+    store: { kind: 'postgres', databaseUrl },
+    limits: DEFAULT_LIMITS,
+  };
 }
 
 /** Starts one instance of a service in this process, on its own store connections (like a separate process). */

@@ -41,8 +41,19 @@ export async function startGateway(options: {
   config: GatewayConfig;
   persistence: Persistence;
   logger: LoggerService;
+  /** Called when the store has not answered for `limits.storeGiveUpMs`: a process's main exits here. */
+  onGiveUp?: (problem: string) => void;
 }): Promise<RunningGateway> {
   const { config, persistence, logger } = options;
+  const unwatch = persistence.health.onChange((change) => {
+    if (change.kind === 'lost') logger.warn?.(`the store does not answer (${change.problem}): not ready`);
+    else if (change.kind === 'regained') logger.log('the store answers again: ready');
+    else {
+      logger.error(`the store has not answered for ${(change.downMs / 1000).toFixed(0)} s: giving up`);
+      options.onGiveUp?.(change.problem);
+    }
+  });
+  persistence.health.start();
   const readModels = new ReadModels(
     persistence.sql,
     persistence.store,
@@ -187,6 +198,7 @@ export async function startGateway(options: {
         authenticator: new Authenticator(config.jwtSecret, readModels),
         metrics,
         natsConnected: () => !nats.isClosed() && nats.info !== undefined,
+        storeHealth: persistence.health,
         tail,
         frames,
         webhooks,
@@ -244,6 +256,7 @@ export async function startGateway(options: {
       url,
       readModels,
       async stop() {
+        unwatch();
         clearInterval(watchSchema);
         wakeups?.unsubscribe();
         shutdown.abort();
@@ -257,6 +270,7 @@ export async function startGateway(options: {
       },
     };
   } catch (error) {
+    unwatch();
     clearInterval(watchSchema);
     wakeups?.unsubscribe();
     shutdown.abort();

@@ -1,5 +1,6 @@
 import type { CommandClient } from '@focal/contracts';
 import type { EventStore, KeyStore } from '@focal/events';
+import type { StoreHealth } from '@focal/service';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import type { Registry } from 'prom-client';
@@ -13,7 +14,12 @@ import {
   StatesController,
 } from './controllers/directory.controller.js';
 import { MeetingRequestsController, ThreadsController } from './controllers/messaging.controller.js';
-import { METRICS, NATS_STATUS, OperationsController } from './controllers/operations.controller.js';
+import {
+  METRICS,
+  NATS_STATUS,
+  OperationsController,
+  STORE_HEALTH,
+} from './controllers/operations.controller.js';
 import { AUTHENTICATOR, AuthGuard, CommandGateway, COMMANDS, READ_MODELS, STORE } from './http/context.js';
 import type { ReadModels } from './read-models/read-models.js';
 import type { LogTail } from './updates/log-tail.js';
@@ -40,6 +46,7 @@ export interface GatewayDeps {
   authenticator: Authenticator;
   metrics: Registry;
   natsConnected: () => boolean;
+  storeHealth: StoreHealth;
   tail: LogTail;
   frames: UpdateFrames;
   updates: UpdatesOptions;
@@ -75,6 +82,7 @@ export class GatewayModule {
         { provide: AUTHENTICATOR, useValue: deps.authenticator },
         { provide: METRICS, useValue: deps.metrics },
         { provide: NATS_STATUS, useValue: deps.natsConnected },
+        { provide: STORE_HEALTH, useValue: deps.storeHealth },
         { provide: LOG_TAIL, useValue: deps.tail },
         { provide: UPDATE_FRAMES, useValue: deps.frames },
         { provide: UPDATES_OPTIONS, useValue: deps.updates },

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 
-import { jsonLogger, openPersistence } from '@focal/service';
+import { jsonLogger, openPersistence, stopOnSignals } from '@focal/service';
 
 import { loadGatewayConfig } from './gateway.config.js';
 import { startGateway } from './gateway-app.js';
@@ -9,16 +9,16 @@ import { startGateway } from './gateway-app.js';
 const logger = jsonLogger('gateway');
 void (async () => {
   const config = loadGatewayConfig();
-  const persistence = await openPersistence(config.store);
-  const gateway = await startGateway({ config, persistence, logger });
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(signal, () => {
-      void gateway
-        .stop()
-        .then(() => persistence.close())
-        .then(() => process.exit(0));
-    });
-  }
+  const persistence = await openPersistence(config.store, config.limits);
+  const gateway = await startGateway({ config, persistence, logger, onGiveUp: () => process.exit(1) });
+  stopOnSignals(
+    async () => {
+      await gateway.stop();
+      await persistence.close();
+    },
+    config.limits.shutdownGraceMs,
+    logger,
+  );
 })().catch((error: unknown) => {
   logger.error((error as Error).message);
   process.exit(1);

@@ -1,4 +1,4 @@
-import { ConfigError, loadServiceConfig } from './config.js';
+import { ConfigError, DEFAULT_LIMITS, loadServiceConfig } from './config.js';
 
 const problemsOf = (env: Record<string, string>) => {
   try {
@@ -14,6 +14,7 @@ describe('service configuration', () => {
     expect(loadServiceConfig({})).toEqual({
       natsUrl: 'nats://127.0.0.1:4222',
       store: { kind: 'pglite', dataDir: './data' },
+      limits: DEFAULT_LIMITS,
     });
   });
 
@@ -29,6 +30,7 @@ describe('service configuration', () => {
       natsUrl: 'nats://nats:4222',
       natsNamespace: 'staging',
       store: { kind: 'postgres', databaseUrl: 'postgres://db/focal' },
+      limits: DEFAULT_LIMITS,
     });
   });
 
@@ -41,6 +43,10 @@ describe('service configuration', () => {
       'DATABASE_URL (keys and projections beside EventStoreDB) is not set: give a postgres://… URL',
       'EVENTSTOREDB_URL is not set: give a esdb://… URL',
       'FOCAL_NATS_NAMESPACE=a.b may hold only letters, digits, _ and -',
+    ]);
+    expect(problemsOf({ FOCAL_STORE_TIMEOUT_MS: '5s', FOCAL_SHUTDOWN_GRACE_MS: '10' })).toEqual([
+      'FOCAL_STORE_TIMEOUT_MS=5s must be a whole number of milliseconds, at least 100',
+      'FOCAL_SHUTDOWN_GRACE_MS=10 must be a whole number of milliseconds, at least 100',
     ]);
   });
 });

@@ -11,7 +11,24 @@ export interface ServiceConfig {
   /** Prefix of every subject (FOCAL_NATS_NAMESPACE), for deployments that share a NATS cluster. */
   natsNamespace?: string;
   store: StoreConfig;
+  limits: ProcessLimits;
 }
+
+/** Bounds on every wait of a process, so that a stuck store or a stuck command never holds it for good. */
+export interface ProcessLimits {
+  /** FOCAL_STORE_TIMEOUT_MS: the store not answering a probe for this long is taken as lost. */
+  storeTimeoutMs: number;
+  /** FOCAL_STORE_GIVE_UP_MS: lost for this long, the process exits non-zero for its supervisor to restart. */
+  storeGiveUpMs: number;
+  /** FOCAL_SHUTDOWN_GRACE_MS: on SIGTERM or SIGINT, how long work in flight may finish before the exit. */
+  shutdownGraceMs: number;
+}
+
+export const DEFAULT_LIMITS: ProcessLimits = {
+  storeTimeoutMs: 5_000,
+  storeGiveUpMs: 30_000,
+  shutdownGraceMs: 10_000,
+};
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -81,6 +98,18 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
   if (natsNamespace && !NAMESPACE_PATTERN.test(natsNamespace)) {
     problems.push(`FOCAL_NATS_NAMESPACE=${natsNamespace} may hold only letters, digits, _ and -`);
   }
+  const milliseconds = (name: string, fallback: number) => {
+    const value = Number(env[name] ?? fallback);
+    if (!Number.isInteger(value) || value < 100) {
+      problems.push(`${name}=${env[name]} must be a whole number of milliseconds, at least 100`);
+    }
+    return value;
+  };
+  const limits: ProcessLimits = {
+    storeTimeoutMs: milliseconds('FOCAL_STORE_TIMEOUT_MS', DEFAULT_LIMITS.storeTimeoutMs),
+    storeGiveUpMs: milliseconds('FOCAL_STORE_GIVE_UP_MS', DEFAULT_LIMITS.storeGiveUpMs),
+    shutdownGraceMs: milliseconds('FOCAL_SHUTDOWN_GRACE_MS', DEFAULT_LIMITS.shutdownGraceMs),
+  };
   if (problems.length > 0 || !natsUrl || !store) throw new ConfigError(problems);
-  return { natsUrl, store, ...(natsNamespace ? { natsNamespace } : {}) };
+  return { natsUrl, store, limits, ...(natsNamespace ? { natsNamespace } : {}) };
 }

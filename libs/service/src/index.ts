@@ -4,3 +4,4 @@ export * from './logger.js';
 export * from './nats-server.js';
 export * from './persistence.js';
 export * from './service-app.js';
+export * from './store-health.js';

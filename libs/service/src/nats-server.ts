@@ -1,4 +1,4 @@
-import type { Subscription } from '@nats-io/transport-node';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import { ServerNats, type NatsOptions } from '@nestjs/microservices';
 
 /** The data a handler receives for a message that could not be read as JSON. */
@@ -52,5 +52,17 @@ export class FocalNatsServer extends ServerNats {
     const self = this as unknown as { subscriptions: Subscription[] };
     for (const subscription of self.subscriptions) subscription.unsubscribe();
     self.subscriptions = [];
+  }
+
+  /** Joins the queue groups again after `stopAccepting` (the store came back); does nothing if in them. */
+  resumeAccepting(): void {
+    const self = this as unknown as { subscriptions: Subscription[]; natsClient?: NatsConnection };
+    if (self.subscriptions.length > 0 || !self.natsClient || self.natsClient.isClosed()) return;
+    this.bindEvents(self.natsClient);
+  }
+
+  /** Whether this instance is in its queue groups, taking commands. */
+  get accepting(): boolean {
+    return (this as unknown as { subscriptions: Subscription[] }).subscriptions.length > 0;
   }
 }

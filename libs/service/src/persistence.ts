@@ -12,13 +12,16 @@ import {
   type SqlDriver,
 } from '@focal/events';
 
-import type { StoreConfig } from './config.js';
+import { DEFAULT_LIMITS, type ProcessLimits, type StoreConfig } from './config.js';
+import { StoreHealth } from './store-health.js';
 
 /** What a service stands on: the event log, and a SQL database for its keys and projections. */
 export interface Persistence {
   store: EventStore;
   sql: SqlDriver;
   keys: KeyStore;
+  /** Whether both answer, within bounds; shared by everything in the process that uses this persistence. */
+  health: StoreHealth;
   close(): Promise<void>;
 }
 
@@ -39,8 +42,9 @@ function lockDataDir(dataDir: string): () => void {
       const owner = Number(readFileSync(lock, 'utf8'));
       if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) {
         throw new Error(
-          `the embedded store in ${dataDir} is open in process ${owner}; PGlite serves one process: run the ` +
-            'services together in that process, or set FOCAL_STORE=postgres and DATABASE_URL to share a server',
+          `the embedded store in ${dataDir} is open in process ${owner}; PGlite serves one process: stop it first ` +
+            '(npm start hosts every service in that one process), or set FOCAL_STORE=postgres and DATABASE_URL ' +
+            'to share a server',
           { cause: error },
         );
       }
@@ -58,7 +62,10 @@ function isAlive(pid: number): boolean {
   }
 }
 
-export async function openPersistence(config: StoreConfig): Promise<Persistence> {
+export async function openPersistence(
+  config: StoreConfig,
+  limits: ProcessLimits = DEFAULT_LIMITS,
+): Promise<Persistence> {
   const unlock = config.kind === 'pglite' ? lockDataDir(config.dataDir) : () => undefined;
   let sql: SqlDriver;
   try {
@@ -76,11 +83,18 @@ export async function openPersistence(config: StoreConfig): Promise<Persistence>
         ? EventStoreDbEventStore.open({ connectionString: config.eventStoreDbUrl })
         : await SqlEventStore.open(sql, { closeDriver: false });
     const keys = await SqlKeyStore.open(sql);
+    const health = new StoreHealth(() => Promise.all([sql.query('SELECT 1'), store.headPosition()]), {
+      timeoutMs: limits.storeTimeoutMs,
+      giveUpAfterMs: limits.storeGiveUpMs,
+      everyMs: Math.min(2_000, limits.storeTimeoutMs),
+    });
     return {
       store,
       sql,
       keys,
+      health,
       async close() {
+        health.stop();
         await store.close();
         await sql.close();
         unlock();

@@ -25,6 +25,8 @@ export interface RunningService {
   host: CommandHost;
   persistence: Persistence;
   nats: NatsConnection;
+  /** Whether it is in its queue group: false while its store does not answer. */
+  readonly accepting: boolean;
   /** Leaves the queue group, finishes the commands in flight, then closes NATS and the store. */
   stop(): Promise<void>;
 }
@@ -52,10 +54,12 @@ export async function startService(options: {
   config: ServiceConfig;
   logger: LoggerService;
   persistence?: Persistence;
+  /** Called when the store has not answered for `limits.storeGiveUpMs`: a process's main exits here. */
+  onGiveUp?: (problem: string) => void;
 }): Promise<RunningService> {
   const { service, config, logger } = options;
   const ownsPersistence = !options.persistence;
-  const persistence = options.persistence ?? (await openPersistence(config.store));
+  const persistence = options.persistence ?? (await openPersistence(config.store, config.limits));
   const server = new FocalNatsServer({ servers: [config.natsUrl], queue: service, name: `focal-${service}` });
   let app: INestMicroservice | undefined;
   try {
@@ -90,15 +94,41 @@ export async function startService(options: {
     await nats.flush();
     logger.log(`${service} listening on ${config.natsUrl} in queue group '${service}'`);
 
-    const running = app;
     let stopping: Promise<void> | undefined;
+    // A store that does not answer must not hold the commands of the group: other instances take them.
+    const unwatch = persistence.health.onChange((change) => {
+      if (stopping) return;
+      if (change.kind === 'lost') {
+        server.stopAccepting();
+        logger.warn?.(
+          `the store does not answer (${change.problem}): left queue group '${service}' until it does`,
+        );
+      } else if (change.kind === 'regained') {
+        server.resumeAccepting();
+        logger.log(
+          `the store answers again after ${(change.downMs / 1000).toFixed(1)} s: back in '${service}'`,
+        );
+      } else {
+        logger.error(
+          `the store has not answered for ${(change.downMs / 1000).toFixed(0)} s (${change.problem}): giving up`,
+        );
+        options.onGiveUp?.(change.problem);
+      }
+    });
+    persistence.health.start();
+
+    const running = app;
     return {
       app: running,
       host,
       persistence,
       nats,
+      get accepting() {
+        return server.accepting;
+      },
       stop: () =>
         (stopping ??= (async () => {
+          unwatch();
           server.stopAccepting();
           wakeups?.unsubscribe();
           await host.idle();
@@ -118,21 +148,49 @@ export async function startService(options: {
 /** A service's `main`: configuration from the environment, JSON logs, a graceful stop on SIGTERM or SIGINT. */
 export function runService(service: ServiceName, module: ServiceModuleFactory, logger: LoggerService): void {
   void (async () => {
-    const running = await startService({ service, module, config: loadServiceConfig(), logger });
-    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-      process.once(signal, () => {
-        logger.log(`${signal}: draining commands in flight`);
-        running.stop().then(
-          () => process.exit(0),
-          (error: unknown) => {
-            logger.error(`stop failed: ${(error as Error).message}`);
-            process.exit(1);
-          },
-        );
-      });
-    }
+    const config = loadServiceConfig();
+    const running = await startService({
+      service,
+      module,
+      config,
+      logger,
+      onGiveUp: () => process.exit(1),
+    });
+    stopOnSignals(() => running.stop(), config.limits.shutdownGraceMs, logger);
   })().catch((error: unknown) => {
     logger.error((error as Error).message);
     process.exit(1);
   });
+}
+
+/**
+ * On SIGTERM or SIGINT: `stop()` (which drains the work in flight), then exit 0. Whatever is still pending
+ * after `graceMs` is abandoned with exit 1, as is everything on a second signal: a stuck store or command
+ * never keeps a process from stopping. Idempotency keys make abandoned commands safe to send again.
+ */
+export function stopOnSignals(stop: () => Promise<void>, graceMs: number, logger: LoggerService): void {
+  let stopping = false;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      if (stopping) {
+        logger.warn?.(`${signal} again: exiting now`);
+        process.exit(1);
+      }
+      stopping = true;
+      logger.log(`${signal}: finishing the work in flight (at most ${graceMs} ms)`);
+      setTimeout(() => {
+        logger.error(
+          `still stopping after ${graceMs} ms (FOCAL_SHUTDOWN_GRACE_MS): exiting with work pending`,
+        );
+        process.exit(1);
+      }, graceMs);
+      stop().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error(`stop failed: ${(error as Error).message}`);
+          process.exit(1);
+        },
+      );
+    });
+  }
 }

@@ -1,14 +1,15 @@
-import type { EventStore } from '@focal/events';
+import type { StoreHealth } from '@focal/service';
 import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import type { Registry } from 'prom-client';
 
-import { Public, READ_MODELS, STORE } from '../http/context.js';
+import { Public, READ_MODELS } from '../http/context.js';
 import type { ReadModels } from '../read-models/read-models.js';
 
 export const METRICS = Symbol('Metrics');
 export const NATS_STATUS = Symbol('NatsStatus');
+export const STORE_HEALTH = Symbol('StoreHealth');
 
 /** Liveness, readiness and metrics, for orchestrators and Prometheus; no token needed. */
 @ApiExcludeController()
@@ -16,7 +17,7 @@ export const NATS_STATUS = Symbol('NatsStatus');
 @Controller()
 export class OperationsController {
   constructor(
-    @Inject(STORE) private readonly store: EventStore,
+    @Inject(STORE_HEALTH) private readonly storeHealth: StoreHealth,
     @Inject(READ_MODELS) private readonly readModels: ReadModels,
     @Inject(METRICS) private readonly metrics: Registry,
     @Inject(NATS_STATUS) private readonly nats: () => boolean,
@@ -27,14 +28,12 @@ export class OperationsController {
     return { status: 'ok' };
   }
 
+  /** Answers within the store's timeout (FOCAL_STORE_TIMEOUT_MS) whatever the store does: 503 when it is away. */
   @Get('health/ready')
   async ready(@Res({ passthrough: true }) reply: FastifyReply) {
     const checks = {
       nats: this.nats() ? 'ok' : 'disconnected',
-      store: await this.store.readAll({ limit: 1 }).then(
-        () => 'ok',
-        (error: unknown) => `unreachable: ${(error as Error).message}`,
-      ),
+      store: (await this.storeHealth.check()).detail,
       readModels: this.readModels.schema,
     };
     const ready = checks.nats === 'ok' && checks.store === 'ok';

@@ -3,9 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import pg from 'pg';
-
-import { startSystem, type TestSystem } from './support/system.js';
+import { startSystem, STORES, type TestSystem } from './support/system.js';
 
 interface Run {
   code: number;
@@ -13,19 +11,14 @@ interface Run {
   stderr: string;
 }
 
-/** `npm run audit -- …` as an auditor runs it, as a process of its own on the test's database. */
-function audit(system: TestSystem, ...args: string[]): Promise<Run> {
+/** `npm run audit -- …` as an auditor runs it, as a process of its own on the test's store. */
+function runAudit(system: TestSystem, args: readonly string[]): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       'node_modules/.bin/tsx',
       ['scripts/audit.ts', ...args],
       {
-        env: {
-          ...process.env,
-          FOCAL_STORE: 'postgres',
-          DATABASE_URL: system.db.url,
-          NODE_ENV: 'development',
-        },
+        env: { ...process.env, ...system.storeEnv, NODE_ENV: 'development' },
         maxBuffer: 64 * 1024 * 1024,
       },
       (error, stdout, stderr) =>
@@ -34,11 +27,24 @@ function audit(system: TestSystem, ...args: string[]): Promise<Run> {
   });
 }
 
-describe('npm run audit', () => {
+/**
+ * The CLI beside a running system on a server; on the embedded store, which serves one process, with the
+ * system stopped for the while, as an operator of `npm start` would run it.
+ */
+async function audit(system: TestSystem, ...args: string[]): Promise<Run> {
+  if (system.store === 'postgres') return runAudit(system, args);
+  let run: Run | undefined;
+  await system.restart(async () => {
+    run = await runAudit(system, args);
+  });
+  return run!;
+}
+
+describe.each(STORES)('npm run audit (%s store)', (store) => {
   let system: TestSystem;
   let dir: string;
   let contactPointId: string;
-  let query: (text: string, params?: unknown[]) => Promise<Record<string, string>[]>;
+  const query = (text: string, params?: unknown[]) => system.sql<Record<string, string>>(text, params);
 
   const ok = async (method: string, path: string, token: string, body?: unknown) => {
     const response = await system.call(method, path, { token, ...(body !== undefined ? { body } : {}) });
@@ -47,17 +53,8 @@ describe('npm run audit', () => {
   };
 
   beforeAll(async () => {
-    system = await startSystem('auditcli');
+    system = await startSystem(store, 'auditcli');
     dir = await mkdtemp(join(tmpdir(), 'focal-audit-'));
-    query = async (text, params = []) => {
-      const client = new pg.Client({ connectionString: system.db.url });
-      await client.connect();
-      try {
-        return (await client.query(text, params)).rows as Record<string, string>[];
-      } finally {
-        await client.end();
-      }
-    };
     const secretariat = await system.token({ role: 'secretariat' });
     await ok('PUT', '/v1/states/NL', secretariat, {
       name: 'Netherlands',
@@ -81,6 +78,15 @@ describe('npm run audit', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  (store === 'pglite' ? it : it.skip)(
+    'on the embedded store, refuses to open it while the system runs, and says what to do',
+    async () => {
+      const run = await runAudit(system, ['verify']);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toMatch(/is open in process \d+; PGlite serves one process: stop it first/);
+    },
+  );
+
   it('refuses bad arguments with what to do, and exit code 2', async () => {
     for (const [args, message] of [
       [['as-of', 'yesterday'], /as-of needs an ISO 8601 time/],
@@ -90,7 +96,7 @@ describe('npm run audit', () => {
       [['frobnicate'], /unknown command frobnicate/],
       [['verify', '--everything'], /Unknown option '--everything'/],
     ] as const) {
-      const run = await audit(system, ...args);
+      const run = await runAudit(system, args);
       expect({ args, code: run.code }).toEqual({ args, code: 2 });
       expect(run.stderr).toMatch(message);
       expect(run.stderr).toMatch(/usage: npm run audit/);

@@ -4,157 +4,163 @@ import type { AddressInfo } from 'node:net';
 import { DirectorySnapshots } from '../apps/gateway/src/audit/directory-snapshots.js';
 import { rebuildReadModels } from '../apps/gateway/src/read-models/rebuild.js';
 import { subscribe, type SseFrame } from './support/sse.js';
-import { startSystem, type TestSystem } from './support/system.js';
+import { startSystem, STORES, type TestSystem } from './support/system.js';
 
 /** After erasure, no read path returns the personal fields, not even a replay of the events from before. */
-describe('erasure of a contact point’s personal data, through every read path', () => {
-  let system: TestSystem;
-  let secretariat: string;
+describe.each(STORES)(
+  'erasure of a contact point’s personal data, through every read path (%s store)',
+  (store) => {
+    let system: TestSystem;
+    let secretariat: string;
 
-  beforeAll(async () => {
-    system = await startSystem('erasure', {
-      webhooksAllowLoopback: true,
-      webhookMaxAttempts: 10_000,
-      webhookBaseDelayMs: 20,
-      directorySnapshotEvery: 1,
-    });
-    secretariat = await system.token({ role: 'secretariat' });
-    await system.call('PUT', '/v1/states/FR', {
-      token: secretariat,
-      body: { name: 'France', status: 'member', effectiveFrom: '2002-06-13' },
-    });
-  });
-  afterAll(() => system?.stop());
-
-  it('REST, search, SSE replay, a webhook, the audit export, asOf and a rebuild show no personal field; verify passes', async () => {
-    // A liaison organisation's webhook whose receiver refuses everything until the erasure is done: its
-    // deliveries of the contact point's events all happen afterwards.
-    const organisation = await system.call('POST', '/v1/liaison-organisations', {
-      token: secretariat,
-      body: { name: 'International Criminal Court', acronym: 'ICC', kind: 'international-court' },
-      headers: { 'idempotency-key': 'icc' },
-    });
-    const { body: organisations } = await system.call('GET', '/v1/liaison-organisations', {
-      token: secretariat,
-      headers: { 'focal-read-after': organisation.headers.get('focal-position')! },
-    });
-    expect(organisations.items).toHaveLength(1);
-    const icc = await system.token({ role: 'liaison-organisation', organisation: organisations.items[0].id });
-    let receiving = false;
-    const delivered: string[] = [];
-    const hook: Server = createServer((request, response) => {
-      let body = '';
-      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      request.on('end', () => {
-        if (receiving) delivered.push(body);
-        response.writeHead(receiving ? 200 : 503).end();
+    beforeAll(async () => {
+      system = await startSystem(store, 'erasure', {
+        webhooksAllowLoopback: true,
+        webhookMaxAttempts: 10_000,
+        webhookBaseDelayMs: 20,
+        directorySnapshotEvery: 1,
+      });
+      secretariat = await system.token({ role: 'secretariat' });
+      await system.call('PUT', '/v1/states/FR', {
+        token: secretariat,
+        body: { name: 'France', status: 'member', effectiveFrom: '2002-06-13' },
       });
     });
-    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
-    const subscribed = await system.call('POST', '/v1/webhooks', {
-      token: icc,
-      body: { url: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook` },
-    });
-    expect(subscribed.status).toBe(201);
-    const before = (await system.persistence.store.headPosition())!;
-    const live = await subscribe(`${system.url}/v1/updates`, secretariat, { 'last-event-id': before });
-    const created = await system.call('POST', '/v1/contact-points', {
-      token: secretariat,
-      body: {
-        state: 'FR',
-        fullName: 'Hélène Dupont',
-        email: 'helene.dupont@justice.gouv.fr',
-        phone: '+33155555555',
-        notes: 'speaks Arabic',
-        role: 'investigator',
-        authority: 'OCLCH',
-        languages: ['fr', 'ar'],
-      },
-    });
-    const id = created.body.id as string;
-    // Before erasure the secretariat sees the data, live: the frame is built while the key exists.
-    await live.waitFor((frames: SseFrame[]) => frames.some((frame) => frame.data?.includes('Hélène')));
-    live.close();
+    afterAll(() => system?.stop());
 
-    // Snapshots of the directory taken while the contact point still had its data hold only ciphertext.
-    const snapshots = new DirectorySnapshots(
-      system.persistence.store,
-      system.persistence.sql,
-      system.persistence.keys,
-      { every: 1 },
-    );
-    await snapshots.catchUp();
-    const beforeErasure = new Date();
-    const erased = await system.call('DELETE', `/v1/contact-points/${id}/personal-data`, {
-      token: secretariat,
-    });
-    expect(erased.status).toBe(200);
-    const after = erased.headers.get('focal-position')!;
-    const personal = /Hélène|helene\.dupont|33155555555|speaks Arabic/;
-
-    const read = await system.call('GET', `/v1/contact-points/${id}`, {
-      token: secretariat,
-      headers: { 'focal-read-after': after },
-    });
-    expect(read.body).toMatchObject({ id, authority: 'OCLCH', personalData: { erased: true } });
-    expect(JSON.stringify(read.body)).not.toMatch(personal);
-    const search = await system.call('GET', '/v1/contact-points?q=Dupont', { token: secretariat });
-    expect(search.body.total).toBe(0);
-
-    const replay = await subscribe(`${system.url}/v1/updates`, secretariat, { 'last-event-id': before });
-    await replay.waitFor((frames) =>
-      frames.some((frame) => frame.event === 'ContactPointPersonalDataErased'),
-    );
-    replay.close();
-    const registered = replay.frames.find((frame) => frame.event === 'ContactPointRegistered')!;
-    expect(JSON.parse(registered.data!).data.personal).toEqual({ erased: true });
-    expect(JSON.stringify(replay.frames)).not.toMatch(personal);
-
-    const exported = await fetch(`${system.url}/v1/audit/events`, {
-      headers: { authorization: `Bearer ${secretariat}` },
-    });
-    expect(await exported.text()).not.toMatch(personal);
-    expect((await system.call('GET', '/v1/audit/verify', { token: secretariat })).body).toMatchObject({
-      ok: true,
-    });
-
-    await snapshots.catchUp();
-    const stored = await system.persistence.sql.query<{ state: string }>(
-      'SELECT state::text AS state FROM focal_directory_snapshots',
-    );
-    expect(stored.length).toBeGreaterThan(1);
-    expect(stored.map((row) => row.state).join('\n')).not.toMatch(personal);
-
-    // The directory before the erasure and now: the contact point as it stood, its data erased either way.
-    for (const instant of [beforeErasure, new Date()]) {
-      const asOf = await system.call(
-        'GET',
-        `/v1/directory?asOf=${encodeURIComponent(instant.toISOString())}`,
-        {
-          token: secretariat,
+    it('REST, search, SSE replay, a webhook, the audit export, asOf and a rebuild show no personal field; verify passes', async () => {
+      // A liaison organisation's webhook whose receiver refuses everything until the erasure is done: its
+      // deliveries of the contact point's events all happen afterwards.
+      const organisation = await system.call('POST', '/v1/liaison-organisations', {
+        token: secretariat,
+        body: { name: 'International Criminal Court', acronym: 'ICC', kind: 'international-court' },
+        headers: { 'idempotency-key': 'icc' },
+      });
+      const { body: organisations } = await system.call('GET', '/v1/liaison-organisations', {
+        token: secretariat,
+        headers: { 'focal-read-after': organisation.headers.get('focal-position')! },
+      });
+      expect(organisations.items).toHaveLength(1);
+      const icc = await system.token({
+        role: 'liaison-organisation',
+        organisation: organisations.items[0].id,
+      });
+      let receiving = false;
+      const delivered: string[] = [];
+      const hook: Server = createServer((request, response) => {
+        let body = '';
+        request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        request.on('end', () => {
+          if (receiving) delivered.push(body);
+          response.writeHead(receiving ? 200 : 503).end();
+        });
+      });
+      await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+      const subscribed = await system.call('POST', '/v1/webhooks', {
+        token: icc,
+        body: { url: `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook` },
+      });
+      expect(subscribed.status).toBe(201);
+      const before = (await system.persistence.store.headPosition())!;
+      const live = await subscribe(`${system.url}/v1/updates`, secretariat, { 'last-event-id': before });
+      const created = await system.call('POST', '/v1/contact-points', {
+        token: secretariat,
+        body: {
+          state: 'FR',
+          fullName: 'Hélène Dupont',
+          email: 'helene.dupont@justice.gouv.fr',
+          phone: '+33155555555',
+          notes: 'speaks Arabic',
+          role: 'investigator',
+          authority: 'OCLCH',
+          languages: ['fr', 'ar'],
         },
+      });
+      const id = created.body.id as string;
+      // Before erasure the secretariat sees the data, live: the frame is built while the key exists.
+      await live.waitFor((frames: SseFrame[]) => frames.some((frame) => frame.data?.includes('Hélène')));
+      live.close();
+
+      // Snapshots of the directory taken while the contact point still had its data hold only ciphertext.
+      const snapshots = new DirectorySnapshots(
+        system.persistence.store,
+        system.persistence.sql,
+        system.persistence.keys,
+        { every: 1 },
       );
-      expect(asOf.body.contactPoints).toEqual([
-        expect.objectContaining({ id, personalData: { erased: true } }),
-      ]);
-      expect(JSON.stringify(asOf.body)).not.toMatch(personal);
-    }
+      await snapshots.catchUp();
+      const beforeErasure = new Date();
+      const erased = await system.call('DELETE', `/v1/contact-points/${id}/personal-data`, {
+        token: secretariat,
+      });
+      expect(erased.status).toBe(200);
+      const after = erased.headers.get('focal-position')!;
+      const personal = /Hélène|helene\.dupont|33155555555|speaks Arabic/;
 
-    receiving = true;
-    await waitUntil(() => delivered.some((body) => body.includes('ContactPointPersonalDataErased')));
-    hook.close();
-    expect(delivered.some((body) => body.includes('ContactPointRegistered'))).toBe(true);
-    expect(delivered.join('\n')).not.toMatch(personal);
+      const read = await system.call('GET', `/v1/contact-points/${id}`, {
+        token: secretariat,
+        headers: { 'focal-read-after': after },
+      });
+      expect(read.body).toMatchObject({ id, authority: 'OCLCH', personalData: { erased: true } });
+      expect(JSON.stringify(read.body)).not.toMatch(personal);
+      const search = await system.call('GET', '/v1/contact-points?q=Dupont', { token: secretariat });
+      expect(search.body.total).toBe(0);
 
-    await rebuildReadModels(system.persistence);
-    const rebuilt = await waitFor(async () => {
-      const response = await system.call('GET', `/v1/contact-points/${id}`, { token: secretariat });
-      return response.status === 200 ? response.body : undefined;
+      const replay = await subscribe(`${system.url}/v1/updates`, secretariat, { 'last-event-id': before });
+      await replay.waitFor((frames) =>
+        frames.some((frame) => frame.event === 'ContactPointPersonalDataErased'),
+      );
+      replay.close();
+      const registered = replay.frames.find((frame) => frame.event === 'ContactPointRegistered')!;
+      expect(JSON.parse(registered.data!).data.personal).toEqual({ erased: true });
+      expect(JSON.stringify(replay.frames)).not.toMatch(personal);
+
+      const exported = await fetch(`${system.url}/v1/audit/events`, {
+        headers: { authorization: `Bearer ${secretariat}` },
+      });
+      expect(await exported.text()).not.toMatch(personal);
+      expect((await system.call('GET', '/v1/audit/verify', { token: secretariat })).body).toMatchObject({
+        ok: true,
+      });
+
+      await snapshots.catchUp();
+      const stored = await system.persistence.sql.query<{ state: string }>(
+        'SELECT state::text AS state FROM focal_directory_snapshots',
+      );
+      expect(stored.length).toBeGreaterThan(1);
+      expect(stored.map((row) => row.state).join('\n')).not.toMatch(personal);
+
+      // The directory before the erasure and now: the contact point as it stood, its data erased either way.
+      for (const instant of [beforeErasure, new Date()]) {
+        const asOf = await system.call(
+          'GET',
+          `/v1/directory?asOf=${encodeURIComponent(instant.toISOString())}`,
+          {
+            token: secretariat,
+          },
+        );
+        expect(asOf.body.contactPoints).toEqual([
+          expect.objectContaining({ id, personalData: { erased: true } }),
+        ]);
+        expect(JSON.stringify(asOf.body)).not.toMatch(personal);
+      }
+
+      receiving = true;
+      await waitUntil(() => delivered.some((body) => body.includes('ContactPointPersonalDataErased')));
+      hook.close();
+      expect(delivered.some((body) => body.includes('ContactPointRegistered'))).toBe(true);
+      expect(delivered.join('\n')).not.toMatch(personal);
+
+      await rebuildReadModels(system.persistence);
+      const rebuilt = await waitFor(async () => {
+        const response = await system.call('GET', `/v1/contact-points/${id}`, { token: secretariat });
+        return response.status === 200 ? response.body : undefined;
+      });
+      expect(rebuilt).toMatchObject({ id, personalData: { erased: true } });
+      expect(JSON.stringify(rebuilt)).not.toMatch(personal);
     });
-    expect(rebuilt).toMatchObject({ id, personalData: { erased: true } });
-    expect(JSON.stringify(rebuilt)).not.toMatch(personal);
-  });
-});
+  },
+);
 
 async function waitUntil(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -1,9 +1,9 @@
-import { startSystem, type TestSystem } from './support/system.js';
+import { startSystem, STORES, type TestSystem } from './support/system.js';
 
-describe('gateway basics', () => {
+describe.each(STORES)('gateway basics (%s store)', (store) => {
   let system: TestSystem;
   beforeAll(async () => {
-    system = await startSystem('gateway');
+    system = await startSystem(store, 'gateway');
   });
   afterAll(() => system?.stop());
 

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 
-import { startSystem, type TestSystem } from './support/system.js';
+import { startSystem, STORES, type TestSystem } from './support/system.js';
 
 /** The journeys of the gateway issue, over real HTTP, against the services on NATS and PostgreSQL. */
-describe('journeys through the HTTP API', () => {
+describe.each(STORES)('journeys through the HTTP API (%s store)', (store) => {
   let system: TestSystem;
   let secretariat: string;
   let france: string;
@@ -34,7 +34,7 @@ describe('journeys through the HTTP API', () => {
     system.call('GET', path, { token, ...(after ? { headers: { 'focal-read-after': after } } : {}) });
 
   beforeAll(async () => {
-    system = await startSystem('journeys');
+    system = await startSystem(store, 'journeys');
     secretariat = await system.token({ role: 'secretariat', principal: 'secretariat-1' });
     for (const [code, name, status] of [
       ['FR', 'France', 'member'],

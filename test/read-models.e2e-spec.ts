@@ -2,11 +2,11 @@ import { openPersistence, type Persistence } from '@focal/service';
 
 import { ReadModels } from '../apps/gateway/src/read-models/read-models.js';
 import { rebuildReadModels } from '../apps/gateway/src/read-models/rebuild.js';
-import { startSystem, type TestSystem } from './support/system.js';
+import { startSystem, STORES, type TestSystem } from './support/system.js';
 
 const TABLES = ['states', 'organisations', 'contact_points', 'meeting_requests', 'threads', 'messages'];
 
-describe('the read models', () => {
+describe.each(STORES)('the read models (%s store)', (store) => {
   let system: TestSystem;
   let persistence: Persistence;
   let secretariat: string;
@@ -22,8 +22,13 @@ describe('the read models', () => {
   };
 
   beforeAll(async () => {
-    system = await startSystem('readmodels');
-    persistence = await openPersistence({ kind: 'postgres', databaseUrl: system.db.url });
+    system = await startSystem(store, 'readmodels');
+    // Rebuilds and a second runner on connections of their own, as another process would on a server; the
+    // embedded store has one connection, the system's.
+    persistence =
+      store === 'postgres'
+        ? await openPersistence({ kind: 'postgres', databaseUrl: system.storeEnv.DATABASE_URL! })
+        : system.persistence;
     secretariat = await system.token({ role: 'secretariat' });
     const ok = async (
       method: string,
@@ -87,7 +92,7 @@ describe('the read models', () => {
   });
 
   afterAll(async () => {
-    await persistence?.close();
+    if (store === 'postgres') await persistence?.close();
     await system?.stop();
   });
 

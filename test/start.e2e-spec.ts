@@ -16,7 +16,7 @@ const root = join(import.meta.dirname, '..');
 
 /** `npm start`, as a user runs it: one process, the embedded store, NATS found or started. */
 function npmStart(env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/start.ts')], {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'apps/system/src/main.ts')], {
     cwd: root,
     env: { ...process.env, PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -6,7 +6,7 @@ import { maySee, type Actor, type Visibility } from '@focal/domain';
 import type { NewEvent, RecordedEvent } from '@focal/events';
 
 import { subscribe, type SseFrame } from './support/sse.js';
-import { startSystem, type TestSystem } from './support/system.js';
+import { startSystem, STORES, type TestSystem } from './support/system.js';
 
 const metadata = {
   actor: { principal: 'test', role: 'secretariat' as const },
@@ -53,7 +53,7 @@ function dechunk(response: string): string {
 
 const positions = (frames: SseFrame[]) => frames.filter((frame) => frame.id).map((frame) => frame.id!);
 
-describe('GET /v1/updates (Server-Sent Events)', () => {
+describe.each(STORES)('GET /v1/updates (Server-Sent Events) (%s store)', (store) => {
   let system: TestSystem;
   let secretariat: string;
   let icc: string;
@@ -100,7 +100,7 @@ describe('GET /v1/updates (Server-Sent Events)', () => {
   };
 
   beforeAll(async () => {
-    system = await startSystem('updates', {
+    system = await startSystem(store, 'updates', {
       sseMaxBufferedBytes: 64 * 1024,
       sseHeartbeatMs: 500,
       sseStallMs: 2_000,

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 
 import type { NewEvent } from '@focal/events';
 
-import { startSystem, type TestSystem } from './support/system.js';
+import { startSystem, STORES, type TestSystem } from './support/system.js';
 
 interface Delivery {
   eventId: string;
@@ -58,12 +58,12 @@ const until = async (condition: () => boolean | Promise<boolean>, what: string, 
   }
 };
 
-describe('webhooks', () => {
+describe.each(STORES)('webhooks (%s store)', (store) => {
   let system: TestSystem;
   let secretariat: string;
 
   beforeAll(async () => {
-    system = await startSystem('webhooks', {
+    system = await startSystem(store, 'webhooks', {
       webhooksAllowLoopback: true,
       webhookMaxAttempts: 3,
       webhookBaseDelayMs: 50,

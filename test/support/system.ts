@@ -1,20 +1,44 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 import type { Actor } from '@focal/domain';
-import { jsonLogger, openPersistence, type Persistence, type RunningService } from '@focal/service';
+import {
+  DEFAULT_LIMITS,
+  jsonLogger,
+  openPersistence,
+  type Persistence,
+  type RunningService,
+} from '@focal/service';
+import pg from 'pg';
 
 import { DEVELOPMENT_SECRET, signToken } from '../../apps/gateway/src/auth/authenticator.js';
 import { startGateway, type RunningGateway } from '../../apps/gateway/src/gateway-app.js';
 import type { GatewayConfig } from '../../apps/gateway/src/gateway.config.js';
+import { startFocal, type RunningSystem } from '../../apps/system/src/system.js';
 import { createTestDatabase, type TestDatabase } from './postgres.js';
-import { startDirectory, startMessaging, testConfig, testNamespace } from './services.js';
+import { natsUrl, startDirectory, startMessaging, testConfig, testNamespace } from './services.js';
 
-/** Directory, messaging and gateway on one fresh PostgreSQL database and NATS namespace, over real HTTP. */
+export type StoreKind = 'pglite' | 'postgres';
+
+/**
+ * The stores every system test runs on: the embedded default, started through the very code `npm start` runs
+ * (one process, one PGlite under a fresh data directory), and PostgreSQL with each service on connections
+ * of its own, as separate processes would be.
+ */
+export const STORES: readonly StoreKind[] = ['pglite', 'postgres'];
+
+/** Directory, messaging and gateway on a fresh store and NATS namespace, over real HTTP. */
 export interface TestSystem {
+  store: StoreKind;
   url: string;
-  db: TestDatabase;
   persistence: Persistence;
   gateway: RunningGateway;
+  /** How a process outside the system (the audit CLI) reaches its store. */
+  storeEnv: Record<string, string>;
+  /** SQL on the system's database, as a person with a database client would run it (to tamper, to count). */
+  sql<Row = Record<string, unknown>>(text: string, params?: unknown[]): Promise<Row[]>;
   token(actor: Omit<Actor, 'principal'> & { principal?: string }): Promise<string>;
   /** A fetch against the gateway with a JSON body and the caller's token. */
   call(
@@ -24,40 +48,54 @@ export interface TestSystem {
     // Responses are asserted on structurally, field by field.
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
   ): Promise<{ status: number; headers: Headers; body: any }>;
-  /** Stops the gateway and starts a new one on the same database, as a restart would. */
+  /**
+   * A restart on the same data, as an operator would do it: on the embedded store the whole process (it is
+   * one), on PostgreSQL the gateway.
+   */
   restartGateway(): Promise<void>;
+  /** Stops everything, runs `meanwhile` (the system is down: the embedded store is free), starts it again. */
+  restart(meanwhile?: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
+const quiet = (part: string) => jsonLogger(part, ['error', 'fatal']);
+
 export async function startSystem(
+  store: StoreKind,
   label: string,
   gatewayOptions: Partial<GatewayConfig> = {},
 ): Promise<TestSystem> {
-  const db = await createTestDatabase(label);
-  const config = testConfig(db.url, testNamespace(label));
-  const services: RunningService[] = [await startDirectory(config), await startMessaging(config)];
-  const persistence: Persistence = await openPersistence(config.store);
-  const gatewayConfig = {
-    ...config,
+  const namespace = testNamespace(label);
+  const settings = (storeConfig: GatewayConfig['store']): GatewayConfig => ({
+    natsUrl,
+    natsNamespace: namespace,
+    store: storeConfig,
+    limits: DEFAULT_LIMITS,
     port: 0,
     host: '127.0.0.1',
     jwtSecret: DEVELOPMENT_SECRET,
     commandTimeoutMs: 10_000,
     ...gatewayOptions,
-  };
-  const launch = () =>
-    startGateway({ config: gatewayConfig, persistence, logger: jsonLogger('gateway', ['error', 'fatal']) });
-  let gateway = await launch();
+  });
+  const parts = store === 'pglite' ? await embedded(settings) : await onPostgres(label, settings);
   const system: TestSystem = {
-    url: gateway.url,
-    db,
-    persistence,
-    gateway,
+    store,
+    url: parts.gateway().url,
+    get persistence() {
+      return parts.persistence();
+    },
+    get gateway() {
+      return parts.gateway();
+    },
+    storeEnv: parts.storeEnv,
+    sql: parts.sql,
     async restartGateway() {
-      await gateway.stop();
-      gateway = await launch();
-      system.gateway = gateway;
-      system.url = gateway.url;
+      await parts.restartGateway();
+      system.url = parts.gateway().url;
+    },
+    async restart(meanwhile) {
+      await parts.restart(meanwhile);
+      system.url = parts.gateway().url;
     },
     token: (actor) =>
       signToken(DEVELOPMENT_SECRET, {
@@ -89,12 +127,98 @@ export async function startSystem(
       }
       return { status: response.status, headers: response.headers, body };
     },
+    stop: () => parts.stop(),
+  };
+  return system;
+}
+
+interface SystemParts {
+  gateway(): RunningGateway;
+  persistence(): Persistence;
+  storeEnv: Record<string, string>;
+  sql<Row>(text: string, params?: unknown[]): Promise<Row[]>;
+  restartGateway(): Promise<void>;
+  restart(meanwhile?: () => Promise<void>): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** `npm start`'s system on a fresh data directory. */
+async function embedded(settings: (store: GatewayConfig['store']) => GatewayConfig): Promise<SystemParts> {
+  const home = await mkdtemp(join(tmpdir(), 'focal-system-'));
+  const config = settings({ kind: 'pglite', dataDir: join(home, 'data') });
+  let focal: RunningSystem = await startFocal(config, { logger: quiet });
+  const restart = async (meanwhile?: () => Promise<void>) => {
+    await focal.stop();
+    await meanwhile?.();
+    focal = await startFocal(config, { logger: quiet });
+  };
+  return {
+    gateway: () => focal.gateway,
+    persistence: () => focal.persistence,
+    storeEnv: { FOCAL_STORE: 'pglite', FOCAL_DATA_DIR: join(home, 'data') },
+    // The one connection is this process's: SQL from outside goes through it.
+    sql: (text, params) => focal.persistence.sql.query(text, params),
+    restartGateway: () => restart(),
+    restart,
     async stop() {
-      await gateway.stop();
-      await persistence.close();
-      for (const service of services) await service.stop();
+      await focal.stop();
+      await rm(home, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The services and the gateway on one PostgreSQL database, each with connections of its own. */
+async function onPostgres(
+  label: string,
+  settings: (store: GatewayConfig['store']) => GatewayConfig,
+): Promise<SystemParts> {
+  const db: TestDatabase = await createTestDatabase(label);
+  const config = settings({ kind: 'postgres', databaseUrl: db.url });
+  const serviceConfig = testConfig(db.url, config.natsNamespace!);
+  const start = async () => {
+    const services: RunningService[] = [
+      await startDirectory(serviceConfig),
+      await startMessaging(serviceConfig),
+    ];
+    const persistence = await openPersistence(config.store, config.limits);
+    const gateway = await startGateway({ config, persistence, logger: quiet('gateway') });
+    return { services, persistence, gateway };
+  };
+  let running = await start();
+  const stop = async () => {
+    await running.gateway.stop();
+    await running.persistence.close();
+    for (const service of running.services) await service.stop();
+  };
+  return {
+    gateway: () => running.gateway,
+    persistence: () => running.persistence,
+    storeEnv: { FOCAL_STORE: 'postgres', DATABASE_URL: db.url },
+    async sql<Row>(text: string, params: unknown[] = []) {
+      const client = new pg.Client({ connectionString: db.url });
+      await client.connect();
+      try {
+        return (await client.query(text, params)).rows as Row[];
+      } finally {
+        await client.end();
+      }
+    },
+    async restartGateway() {
+      await running.gateway.stop();
+      running.gateway = await startGateway({
+        config,
+        persistence: running.persistence,
+        logger: quiet('gateway'),
+      });
+    },
+    async restart(meanwhile) {
+      await stop();
+      await meanwhile?.();
+      running = await start();
+    },
+    async stop() {
+      await stop();
       await db.drop();
     },
   };
-  return system;
 }

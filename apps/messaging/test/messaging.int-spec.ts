@@ -188,6 +188,40 @@ describe('messaging service over NATS, with directory facts from its own project
       expect(past).toMatchObject({ code: 'Invalid', fields: { proposedDates: expect.any(String) } });
     });
 
+    it("judges a state by the status in force on the command's date, not one recorded for later", async () => {
+      const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+      await admit('PT', 'member');
+      await client.send('focal.directory.state.change-status', actors.secretariat, {
+        code: 'PT',
+        to: 'observer',
+        effectiveFrom: tomorrow,
+      });
+      const portugal = { principal: 'pt-1', role: 'member-state' as const, state: 'PT' };
+      expect((await requestMeeting(portugal, { invitedStates: [] })).version).toBe(1);
+      const fromTomorrow = await failureOf(
+        client.send(
+          'focal.messaging.meeting-request.request',
+          portugal,
+          {
+            requestId: randomUUID(),
+            subjectKind: 'case',
+            title: 'Joint investigation',
+            summary: 'Witness hearings',
+            confidentiality: 'open',
+            proposedDates: ['2031-03-02'],
+            invitedStates: [],
+            invitedOrganisations: [],
+          },
+          { at: `${tomorrow}T08:00:00Z` },
+        ),
+      );
+      expect(fromTomorrow).toMatchObject({
+        code: 'Forbidden',
+        reason: 'meeting-request/member-states-only',
+        message: expect.stringContaining(`PT is an observer since ${tomorrow}`),
+      });
+    });
+
     it('decides on the directory as it stands when the command arrives, under concurrency', async () => {
       // Ten states at once, each flipped between member and observer ten times; after each flip a request
       // must be decided on the status just set, never on an older one.

@@ -2,12 +2,13 @@ import { startSystem, type TestSystem } from './support/system.js';
 
 /**
  * Rules that hang on a date, as a user meets them over HTTP (issue 12): a status change takes effect on its
- * date.
+ * date, a meeting is concluded once it has been held.
  */
 describe('rules that act on their date, not before', () => {
   let system: TestSystem;
   let secretariat: string;
   const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+  const today = day(0);
   const tomorrow = day(1);
 
   const ok = async (method: string, path: string, token: string, body?: unknown) => {
@@ -109,6 +110,50 @@ describe('rules that act on their date, not before', () => {
         reason: 'principal/role-mismatch',
         detail: expect.stringMatching(/^FR is a member state: an observer-state token does not match/),
       });
+    });
+  });
+
+  describe('an ad hoc meeting', () => {
+    it('cannot be concluded before its scheduled date: 422, the request stays accepted', async () => {
+      const germany = await system.token({ role: 'member-state', state: 'DE' });
+      const requested = await ok('POST', '/v1/meeting-requests', germany, {
+        subjectKind: 'case',
+        title: 'Witness hearings in a joint investigation',
+        summary: 'Coordinate hearings of witnesses living in several member states',
+        confidentiality: 'open',
+        proposedDates: ['2031-03-02'],
+      });
+      const id = requested.body.id as string;
+      const accepted = await ok('POST', `/v1/meeting-requests/${id}/accept`, secretariat, {
+        scheduledFor: '2031-03-02T10:00:00Z',
+        venue: 'Eurojust, The Hague',
+      });
+      const early = await system.call('POST', `/v1/meeting-requests/${id}/conclude`, {
+        token: secretariat,
+        body: { conclusions: 'A joint investigation team is to be explored' },
+      });
+      expect(early.status).toBe(422);
+      expect(early.headers.get('content-type')).toMatch(/application\/problem\+json/);
+      expect(early.body).toEqual({
+        type: 'urn:focal:problem:meeting-request/not-yet-held',
+        title: 'Rule violated',
+        status: 422,
+        reason: 'meeting-request/not-yet-held',
+        instance: `/v1/meeting-requests/${id}/conclude`,
+        detail:
+          `the meeting is scheduled for 2031-03-02T10:00:00Z and today is ${today}: conclude it on or after ` +
+          '2031-03-02, once it has been held, or cancel it if it will not take place',
+      });
+      const seen = await read(
+        `/v1/meeting-requests/${id}`,
+        secretariat,
+        accepted.headers.get('focal-position'),
+      );
+      expect(seen.body).toMatchObject({ status: 'accepted', version: 2 });
+      expect(seen.headers.get('etag')).toBe('"2"');
+      expect((await system.persistence.store.readStream(`meeting-request-${id}`)).map((e) => e.type)).toEqual(
+        ['AdHocMeetingRequested', 'AdHocMeetingAccepted'],
+      );
     });
   });
 });

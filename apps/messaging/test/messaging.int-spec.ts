@@ -120,10 +120,24 @@ describe('messaging service over NATS, with directory facts from its own project
         scheduledFor: '2031-03-02T10:00:00Z',
         venue: 'Eurojust, The Hague',
       });
-      const concluded = await client.send('focal.messaging.meeting-request.conclude', actors.secretariat, {
-        requestId,
-        conclusions: 'Joint investigation team proposed',
+      const conclude = { requestId, conclusions: 'Joint investigation team proposed' };
+      // Not before the meeting was held: refused now, concluded on its scheduled day.
+      const early = await failureOf(
+        client.send('focal.messaging.meeting-request.conclude', actors.secretariat, conclude),
+      );
+      expect(early).toMatchObject({
+        code: 'RuleViolated',
+        reason: 'meeting-request/not-yet-held',
+        message: expect.stringMatching(/conclude it on or after 2031-03-02/),
       });
+      const concluded = await client.send(
+        'focal.messaging.meeting-request.conclude',
+        actors.secretariat,
+        conclude,
+        {
+          at: '2031-03-02T17:00:00Z',
+        },
+      );
       expect(concluded.version).toBe(4);
       expect((await store.readStream(`meeting-request-${requestId}`)).map((event) => event.type)).toEqual([
         'AdHocMeetingRequested',

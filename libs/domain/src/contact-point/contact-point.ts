@@ -10,6 +10,7 @@ import {
   checkPhone,
   checkText,
   checkUuid,
+  dateOf,
   problems,
 } from '../values.js';
 import { closed, open } from '../visibility.js';
@@ -118,8 +119,6 @@ export type ContactPointState =
 
 export const isErased = (personal: PersonalData | ErasedPersonalData): personal is ErasedPersonalData =>
   typeof personal === 'object' && personal !== null && 'erased' in personal;
-
-const dateOf = (instant: string) => new Date(instant).toISOString().slice(0, 10);
 
 /** Whether an entry last confirmed on `lastConfirmedOn` is 12 months or more unconfirmed on `asOf` (YYYY-MM-DD). */
 export function confirmationOverdue(lastConfirmedOn: string, asOf: string): boolean {

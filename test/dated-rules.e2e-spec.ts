@@ -2,7 +2,7 @@ import { startSystem, type TestSystem } from './support/system.js';
 
 /**
  * Rules that hang on a date, as a user meets them over HTTP (issue 12): a status change takes effect on its
- * date, a meeting is concluded once it has been held.
+ * date, a meeting is concluded once it has been held, a second confirmation on a day records nothing.
  */
 describe('rules that act on their date, not before', () => {
   let system: TestSystem;
@@ -154,6 +154,41 @@ describe('rules that act on their date, not before', () => {
       expect((await system.persistence.store.readStream(`meeting-request-${id}`)).map((e) => e.type)).toEqual(
         ['AdHocMeetingRequested', 'AdHocMeetingAccepted'],
       );
+    });
+  });
+
+  describe('confirming a contact point', () => {
+    it('twice on the same day records one event; the second answers 200 with the current version', async () => {
+      const germany = await system.token({ role: 'member-state', state: 'DE' });
+      const registered = await ok('POST', '/v1/contact-points', germany, {
+        state: 'DE',
+        fullName: 'Anna Beispiel',
+        email: 'anna.beispiel@gba.example',
+        role: 'prosecutor',
+        authority: 'Generalbundesanwalt',
+        languages: ['de', 'en'],
+      });
+      const id = registered.body.id as string;
+
+      const first = await ok('POST', `/v1/contact-points/${id}/confirm`, germany);
+      expect(first.status).toBe(200);
+      expect(first.body).toEqual({ id, version: 2, position: expect.any(String) });
+      expect(first.headers.get('etag')).toBe('"2"');
+
+      // Again the same day, by the secretariat, with If-Match on the version just read: nothing new.
+      const second = await system.call('POST', `/v1/contact-points/${id}/confirm`, {
+        token: secretariat,
+        headers: { 'if-match': '"2"' },
+      });
+      expect(second.status).toBe(200);
+      expect(second.body).toEqual(first.body);
+      expect(second.headers.get('etag')).toBe('"2"');
+      expect(second.headers.get('focal-position')).toBe(first.headers.get('focal-position'));
+
+      const types = (await system.persistence.store.readStream(`contact-point-${id}`)).map((e) => e.type);
+      expect(types).toEqual(['ContactPointRegistered', 'ContactPointConfirmed']);
+      const seen = await read(`/v1/contact-points/${id}`, germany, second.headers.get('focal-position'));
+      expect(seen.body).toMatchObject({ lastConfirmedOn: today, version: 2, stale: false });
     });
   });
 });

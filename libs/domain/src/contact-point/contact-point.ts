@@ -113,7 +113,10 @@ export type ContactPointState =
       personal: PersonalData | ErasedPersonalData;
       primary: boolean;
       status: 'active' | 'retired';
+      /** For the stale-entry report: the latest confirmation, the registration counting as the first. */
       lastConfirmedOn: string;
+      /** The day of the latest ContactPointConfirmed, if any: a second confirmation that day adds nothing. */
+      confirmedOn?: string;
     } & Holder &
       PostDetails);
 
@@ -291,9 +294,13 @@ function decide(
         );
       }
       return [{ type: 'ContactPointReinstated', data: {}, visibility: open }];
-    case 'ConfirmContactPoint':
+    case 'ConfirmContactPoint': {
       if (frozen) return frozen;
-      return [{ type: 'ContactPointConfirmed', data: { on: dateOf(command.at) }, visibility: open }];
+      const on = dateOf(command.at);
+      // Confirmed already that day: accepted, and nothing new to record.
+      if (state.confirmedOn === on) return [];
+      return [{ type: 'ContactPointConfirmed', data: { on }, visibility: open }];
+    }
     case 'EraseContactPointPersonalData':
       return [{ type: 'ContactPointPersonalDataErased', data: { on: dateOf(command.at) }, visibility: open }];
     default:
@@ -385,7 +392,7 @@ function evolve(state: ContactPointState, event: ContactPointEvent): ContactPoin
     case 'ContactPointReinstated':
       return { ...state, status: 'active' };
     case 'ContactPointConfirmed':
-      return { ...state, lastConfirmedOn: event.data.on };
+      return { ...state, lastConfirmedOn: event.data.on, confirmedOn: event.data.on };
     case 'ContactPointPersonalDataErased':
       return { ...state, personal: { erased: true, erasedOn: event.data.on } };
     default:

@@ -17,6 +17,7 @@ import { LogNotReadableError, PersonalDataCodec, type NewEvent } from '@focal/ev
 import pg from 'pg';
 
 import { directoryAsOfByReplay } from '../apps/gateway/src/audit/directory-as-of.js';
+import { DIRECTORY_PREFIXES } from '../apps/gateway/src/audit/directory-replay.js';
 import { DirectorySnapshots } from '../apps/gateway/src/audit/directory-snapshots.js';
 import { startSystem, STORES, type TestSystem } from './support/system.js';
 
@@ -263,7 +264,7 @@ describe.each(STORES)('the directory as it stood at any instant (%s store)', (st
     }
   });
 
-  it('from snapshots, equals a full replay from the start at 50 random instants', async () => {
+  it('from snapshots, equals a full replay from the start at its edges and 50 random instants', async () => {
     const { store, sql, keys } = system.persistence;
     const directory = new DirectorySnapshots(store, sql, keys, { every: 300 });
     await directory.setUp();
@@ -272,9 +273,26 @@ describe.each(STORES)('the directory as it stood at any instant (%s store)', (st
       'SELECT count(*)::text AS taken FROM focal_directory_snapshots',
     );
     expect(Number(taken)).toBeGreaterThanOrEqual(30);
+    // The edges, every time: before the first directory event (no snapshot serves it, and every segment
+    // begins after it), at that event, just before and at the first snapshot's latest event, and at the end.
+    const [firstEvent] = await store.readAll({
+      limit: 1,
+      filter: { streamPrefixes: Object.values(DIRECTORY_PREFIXES) },
+    });
+    const [{ sealed }] = (await sql.query<{ sealed: Date }>(
+      'SELECT min(max_recorded_at) AS sealed FROM focal_directory_snapshots',
+    )) as [{ sealed: Date }];
+    const [firstAt, firstSnapshotAt] = [firstEvent!.recordedAt.getTime(), new Date(sealed).getTime()];
     const [first, last] = [snapshots[0]!.instant.getTime() - 50, snapshots.at(-1)!.instant.getTime()];
-    for (let i = 0; i < 50; i++) {
-      const instant = new Date(first + Math.random() * (last - first));
+    const instants = [
+      firstAt - 1,
+      firstAt,
+      firstSnapshotAt - 1,
+      firstSnapshotAt,
+      last,
+      ...Array.from({ length: 50 }, () => first + Math.random() * (last - first)),
+    ].map((time) => new Date(time));
+    for (const instant of instants) {
       const fast = await directory.asOf(instant);
       expect({ instant, directory: fast }).toEqual({
         instant,

@@ -128,6 +128,24 @@ describe.each(STORES)('the read models (%s store)', (store) => {
     expect(read.body).not.toHaveProperty('email');
   });
 
+  it('a schema made when states kept a stored status loses it, and is fed like a new one', async () => {
+    const { sql, store, keys } = persistence;
+    await sql.exec(`CREATE SCHEMA gateway_old;
+      CREATE TABLE gateway_old.states (
+        code text PRIMARY KEY, name text NOT NULL, status text NOT NULL, since text NOT NULL,
+        history jsonb NOT NULL, version integer NOT NULL)`);
+    const old = new ReadModels(sql, store, keys, 'gateway_old');
+    await old.start();
+    await old.catchUp();
+    await old.stop();
+    const columns = await sql.query<{ column_name: string }>(
+      `SELECT column_name FROM information_schema.columns
+        WHERE table_schema = 'gateway_old' AND table_name = 'states' ORDER BY ordinal_position`,
+    );
+    expect(columns.map((column) => column.column_name)).toEqual(['code', 'name', 'history', 'version']);
+    expect((await snapshot('gateway_old')).states).toEqual((await snapshot('gateway_v1')).states);
+  });
+
   it('carries the correlation id from HTTP through NATS into the event metadata', async () => {
     const response = await system.call('PUT', '/v1/states/NL', {
       token: secretariat,

@@ -1,4 +1,4 @@
-import type { StateStatus } from '@focal/domain';
+import { standingOn, type StateStatus, type StatusEntry } from '@focal/domain';
 import type { RecordedEvent, SqlProjection, SqlQueryable } from '@focal/events';
 
 /**
@@ -85,14 +85,14 @@ export class DirectoryFactsProjection implements SqlProjection {
     }
   }
 
-  /** The state's status on `date` (YYYY-MM-DD) and since when, as the domain's statusOn reads its history. */
+  /** The state's status on `date` (YYYY-MM-DD) and since when: the domain's standingOn over its history. */
   async statusOn(code: string, date: string): Promise<{ status?: StateStatus; since?: string }> {
-    const [row] = await this.sql.query<{ status: StateStatus; effective_from: string }>(
-      `SELECT status, effective_from FROM messaging_state_statuses
-        WHERE code = $1 AND effective_from <= $2 ORDER BY seq DESC LIMIT 1`,
-      [code, date],
+    const history = await this.sql.query<StatusEntry>(
+      `SELECT status, effective_from AS "from" FROM messaging_state_statuses WHERE code = $1 ORDER BY seq`,
+      [code],
     );
-    return row ? { status: row.status, since: row.effective_from } : {};
+    const { current } = standingOn(history, date);
+    return current ? { status: current.status, since: current.from } : {};
   }
 
   /** Those of `organisationIds` that are suspended now. */

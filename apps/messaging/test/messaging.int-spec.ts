@@ -120,10 +120,24 @@ describe('messaging service over NATS, with directory facts from its own project
         scheduledFor: '2031-03-02T10:00:00Z',
         venue: 'Eurojust, The Hague',
       });
-      const concluded = await client.send('focal.messaging.meeting-request.conclude', actors.secretariat, {
-        requestId,
-        conclusions: 'Joint investigation team proposed',
+      const conclude = { requestId, conclusions: 'Joint investigation team proposed' };
+      // Not before the meeting was held: refused now, concluded on its scheduled day.
+      const early = await failureOf(
+        client.send('focal.messaging.meeting-request.conclude', actors.secretariat, conclude),
+      );
+      expect(early).toMatchObject({
+        code: 'RuleViolated',
+        reason: 'meeting-request/not-yet-held',
+        message: expect.stringMatching(/conclude it on or after 2031-03-02/),
       });
+      const concluded = await client.send(
+        'focal.messaging.meeting-request.conclude',
+        actors.secretariat,
+        conclude,
+        {
+          at: '2031-03-02T17:00:00Z',
+        },
+      );
       expect(concluded.version).toBe(4);
       expect((await store.readStream(`meeting-request-${requestId}`)).map((event) => event.type)).toEqual([
         'AdHocMeetingRequested',
@@ -186,6 +200,40 @@ describe('messaging service over NATS, with directory facts from its own project
       expect(invited.version).toBe(1);
       const past = await failureOf(requestMeeting(actors.france, { proposedDates: ['2001-01-01'] }));
       expect(past).toMatchObject({ code: 'Invalid', fields: { proposedDates: expect.any(String) } });
+    });
+
+    it("judges a state by the status in force on the command's date, not one recorded for later", async () => {
+      const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+      await admit('PT', 'member');
+      await client.send('focal.directory.state.change-status', actors.secretariat, {
+        code: 'PT',
+        to: 'observer',
+        effectiveFrom: tomorrow,
+      });
+      const portugal = { principal: 'pt-1', role: 'member-state' as const, state: 'PT' };
+      expect((await requestMeeting(portugal, { invitedStates: [] })).version).toBe(1);
+      const fromTomorrow = await failureOf(
+        client.send(
+          'focal.messaging.meeting-request.request',
+          portugal,
+          {
+            requestId: randomUUID(),
+            subjectKind: 'case',
+            title: 'Joint investigation',
+            summary: 'Witness hearings',
+            confidentiality: 'open',
+            proposedDates: ['2031-03-02'],
+            invitedStates: [],
+            invitedOrganisations: [],
+          },
+          { at: `${tomorrow}T08:00:00Z` },
+        ),
+      );
+      expect(fromTomorrow).toMatchObject({
+        code: 'Forbidden',
+        reason: 'meeting-request/member-states-only',
+        message: expect.stringContaining(`PT is an observer since ${tomorrow}`),
+      });
     });
 
     it('decides on the directory as it stands when the command arrives, under concurrency', async () => {

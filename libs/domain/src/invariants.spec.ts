@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import {
   contactPointDecider,
   DomainError,
+  fold,
   meetingRequestDecider,
   primaryByState,
   threadDecider,
@@ -192,10 +193,12 @@ describe('invariants under any sequence of commands', () => {
   });
 
   const meetingId = '2b7e9d1a-3c4f-4a6b-9e8d-5f1a2b3c4d5e';
+  const scheduledFor = '2029-02-01';
   const meetingCommand: fc.Arbitrary<MeetingRequestCommand> = fc
     .record({
       actor,
-      at,
+      // Times before the meeting, and one on its scheduled day, from which it may be concluded.
+      at: fc.constantFrom(NOW, '2027-06-01T08:00:00Z', '2028-01-01T08:00:00Z', `${scheduledFor}T08:00:00Z`),
       kind: fc.constantFrom('request', 'co-sponsor', 'withdraw', 'accept', 'decline', 'cancel', 'conclude'),
       confidentiality: fc.constantFrom('open', 'closed' as const),
       withOrganisation: fc.boolean(),
@@ -223,7 +226,7 @@ describe('invariants under any sequence of commands', () => {
         case 'withdraw':
           return { ...base, type: 'WithdrawAdHocMeeting' };
         case 'accept':
-          return { ...base, type: 'AcceptAdHocMeeting', scheduledFor: '2029-02-01', venue: 'The Hague' };
+          return { ...base, type: 'AcceptAdHocMeeting', scheduledFor, venue: 'The Hague' };
         case 'decline':
           return { ...base, type: 'DeclineAdHocMeeting', reason: 'r' };
         case 'cancel':
@@ -250,6 +253,57 @@ describe('invariants under any sequence of commands', () => {
         }
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it('an accepted meeting is concluded exactly when the command is dated on or after its scheduled day', () => {
+    const secretariatAt = (date: Date) => ({
+      actor: secretariat,
+      at: date.toISOString(),
+      requestId: meetingId,
+    });
+    const requested = meetingRequestDecider.decide(
+      {
+        actor: memberState('DE'),
+        at: NOW,
+        requestId: meetingId,
+        type: 'RequestAdHocMeeting',
+        facts: { actorStateStatus: 'member', suspendedOrganisations: [] },
+        subjectKind: 'case',
+        title: 't',
+        summary: 's',
+        confidentiality: 'open',
+        proposedDates: ['2029-01-01'],
+        invitedStates: [],
+        invitedOrganisations: [],
+      },
+      meetingRequestDecider.initialState,
+    ) as MeetingRequestEvent[];
+    const instant = (min: string, max: string) =>
+      fc.date({ min: new Date(min), max: new Date(max), noInvalidDate: true });
+    fc.assert(
+      fc.property(
+        instant('2026-11-23T00:00:00Z', '2030-12-31T23:59:59Z'),
+        fc.boolean(),
+        instant('2026-11-22T10:00:00Z', '2031-12-31T23:59:59Z'),
+        (scheduled, asDate, concludedAt) => {
+          // Scheduled as a date or as an instant; the rule compares days (UTC) either way.
+          const scheduledFor = asDate ? scheduled.toISOString().slice(0, 10) : scheduled.toISOString();
+          const accepted = meetingRequestDecider.decide(
+            { ...secretariatAt(new Date(NOW)), type: 'AcceptAdHocMeeting', scheduledFor, venue: 'The Hague' },
+            fold(meetingRequestDecider, requested),
+          ) as MeetingRequestEvent[];
+          const result = meetingRequestDecider.decide(
+            { ...secretariatAt(concludedAt), type: 'ConcludeAdHocMeeting', conclusions: 'c' },
+            fold(meetingRequestDecider, [...requested, ...accepted]),
+          );
+          const onOrAfter = concludedAt.toISOString().slice(0, 10) >= scheduledFor.slice(0, 10);
+          expect(result instanceof DomainError ? result.reason : 'concluded').toBe(
+            onOrAfter ? 'concluded' : 'meeting-request/not-yet-held',
+          );
+        },
+      ),
+      { numRuns: 500 },
     );
   });
 

@@ -94,6 +94,9 @@ export function checkInstant(value: unknown): string | undefined {
   return `${JSON.stringify(value)} is not an ISO 8601 instant such as 2026-11-22T10:00:00Z`;
 }
 
+/** The date (YYYY-MM-DD, in UTC) of an instant, or of a date: how the domain dates what happens at an instant. */
+export const dateOf = (instantOrDate: string) => new Date(instantOrDate).toISOString().slice(0, 10);
+
 /** A date or instant that lies after `now` (the command's time). */
 export function checkFuture(value: unknown, now: string): string | undefined {
   const problem = typeof value === 'string' && value.includes('T') ? checkInstant(value) : checkDate(value);

@@ -20,7 +20,7 @@ import {
   type Position,
 } from '@focal/events';
 
-import { DIRECTORY_PREFIXES, type DirectoryAsOf } from './directory-replay.js';
+import { DIRECTORY_PREFIXES, directoryFieldsOf, type DirectoryAsOf } from './directory-replay.js';
 
 /**
  * The reference for `DirectorySnapshots.asOf`, kept naive on purpose: the directory as it stood at `instant`,
@@ -99,11 +99,11 @@ export async function directoryAsOfByReplay(
     contactPoints: [...contactPoints.values()]
       .flatMap((point) => {
         if (!point.registered) return [];
-        const { personal, contactPointId, primary: _flag, registered: _registered, ...rest } = point;
+        const { personal, contactPointId } = point;
         return [
           {
             id: contactPointId,
-            ...rest,
+            ...directoryFieldsOf(point),
             ...(isErased(personal) ? { personalData: { erased: true } } : personal),
             primary: primaries.has(contactPointId),
           },

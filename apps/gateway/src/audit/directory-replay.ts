@@ -49,6 +49,23 @@ export interface DirectoryReplayState {
 const PERSONAL_FIELD = CONTACT_POINT_PERSONAL_FIELDS.fields as Readonly<Record<string, string>>;
 
 /**
+ * A registered contact point's fields in the directory as of an instant, its personal data and its primary
+ * flag aside (each shown from elsewhere): its folded state, less what only the decider needs (confirmedOn,
+ * absent from snapshots taken before it was folded). Both the snapshots and the reference replay show these.
+ */
+export function directoryFieldsOf(point: Extract<ContactPointState, { registered: true }>) {
+  const {
+    personal: _personal,
+    contactPointId: _id,
+    primary: _primary,
+    registered: _registered,
+    confirmedOn: _confirmedOn,
+    ...fields
+  } = point;
+  return fields;
+}
+
+/**
  * The directory folded from its events through the domain's deciders. Personal fields stay encrypted in the
  * fold (a snapshot never holds them readable), so erasure, which destroys the key, reaches every snapshot.
  */
@@ -110,7 +127,7 @@ export class DirectoryReplay {
     const keyOf = await keys.findMany(Object.keys(this.state.personal));
     for (const point of Object.values(this.state.contactPoints)) {
       if (!point.registered) continue;
-      const { personal: folded, contactPointId, primary: _flag, registered: _registered, ...rest } = point;
+      const { personal: folded, contactPointId } = point;
       let personal: Record<string, unknown> = { personalData: { erased: true } };
       if (!isErased(folded)) {
         const key = keyOf.get(contactPointId);
@@ -132,7 +149,7 @@ export class DirectoryReplay {
       }
       contactPoints.push({
         id: contactPointId,
-        ...rest,
+        ...directoryFieldsOf(point),
         ...personal,
         primary: primaries.has(contactPointId),
       });

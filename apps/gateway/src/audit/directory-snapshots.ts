@@ -118,7 +118,9 @@ export class DirectorySnapshots {
     rows.forEach((row, index) => {
       if (row.max_recorded_at.getTime() <= t) start = index;
     });
-    // The last snapshot after which no segment holds an event recorded by t.
+    // The last snapshot after which no segment holds an event recorded by t, and never one before `start`:
+    // when every segment after `start` begins after t, it is `start` itself (-1, the start of the log, when
+    // t precedes every snapshot), and nothing lies between the two.
     let stop = rows.length - 1;
     while (stop > start && rows[stop]!.segment_min_recorded_at.getTime() > t) stop--;
     const replay = start >= 0 ? await this.load(rows[start]!.position) : new DirectoryReplay();
@@ -126,7 +128,8 @@ export class DirectorySnapshots {
     if (stop === rows.length - 1) {
       await this.replay(replay, from, undefined, instant);
     } else {
-      await this.replay(replay, from, rows[stop]!.position as Position, instant);
+      // Segments (start, stop], if any, then the tail after the last snapshot, always read.
+      if (stop > start) await this.replay(replay, from, rows[stop]!.position as Position, instant);
       await this.replay(replay, rows.at(-1)!.position as Position, undefined, instant);
     }
     return replay.render(instant, this.keys);

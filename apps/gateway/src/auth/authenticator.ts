@@ -1,4 +1,4 @@
-import type { Actor } from '@focal/domain';
+import { standingOn, type Actor, type StateStatus } from '@focal/domain';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 
 import { Problem } from '../http/problem.js';
@@ -30,15 +30,16 @@ export async function signToken(
 
 /**
  * Who is calling: a HS256 bearer token with `sub`, `role`, `exp` and `state` or `organisation`, whose
- * principal stands in the directory now (an admitted state whose status matches the role, an organisation
- * that is not suspended).
+ * principal stands in the directory now (a state whose status in force today matches the role, an
+ * organisation that is not suspended). A status change recorded for a later date admits nothing until then.
  */
 export class Authenticator {
   private readonly key: Uint8Array;
 
   constructor(
     secret: string,
-    private readonly readModels: ReadModels,
+    private readonly readModels: Pick<ReadModels, 'findFresh' | 'state' | 'organisation'>,
+    private readonly now: () => Date = () => new Date(),
   ) {
     this.key = new TextEncoder().encode(secret);
   }
@@ -96,18 +97,34 @@ export class Authenticator {
   private async checkState(actor: Actor): Promise<void> {
     const state = await this.readModels.findFresh(() => this.readModels.state(actor.state!));
     if (!state) throw refused('principal/unknown-state', `${actor.state} is not admitted to the network`);
-    if (state.status === 'former') {
+    const { current, pending } = standingOn(state.history, this.now().toISOString().slice(0, 10));
+    const change = pending[0];
+    const next = !change
+      ? ''
+      : change.status === 'former'
+        ? ` (it leaves the network on ${change.from})`
+        : ` (it becomes ${described(change.status)} state on ${change.from})`;
+    if (!current) {
+      throw refused(
+        'principal/unknown-state',
+        `${state.code} is admitted to the network from ${change!.from}: its principals are refused until then`,
+      );
+    }
+    if (current.status === 'former') {
       throw refused(
         'principal/former-state',
-        `${state.code} left the network on ${state.since}: its principals are refused`,
+        `${state.code} left the network on ${current.from}: its principals are refused${next}`,
       );
     }
     const expected = actor.role === 'member-state' ? ['member'] : ['observer', 'guest'];
-    if (!expected.includes(state.status)) {
+    if (!expected.includes(current.status)) {
       throw refused(
         'principal/role-mismatch',
-        `${state.code} is ${state.status === 'member' ? 'a member' : `a${state.status === 'observer' ? 'n' : ''} ${state.status}`} state: a ${actor.role} token does not match; get a token for its status`,
+        `${state.code} is ${described(current.status)} state: ${actor.role === 'observer-state' ? 'an' : 'a'} ${actor.role} token does not match; get a token for its status${next}`,
       );
     }
   }
 }
+
+/** "a member", "an observer", "a guest": how the problem details name a status. */
+const described = (status: StateStatus) => `${status === 'observer' ? 'an' : 'a'} ${status}`;

@@ -31,10 +31,12 @@ export class StatesController {
   ) {}
 
   @Get()
-  @ApiOperation({ summary: 'The states of the network with their status and its history' })
+  @ApiOperation({
+    summary: 'The states of the network: their status today, changes recorded for later, the history',
+  })
   async list(@Req() request: GatewayRequest) {
     await this.commands.consistentRead(request);
-    return { items: (await this.readModels.states()).map(stateView) };
+    return { items: (await this.readModels.states()).map((row) => stateView(row)) };
   }
 
   @Get(':code')

@@ -1,4 +1,4 @@
-import { confirmationOverdue, maySeeField, type Actor } from '@focal/domain';
+import { confirmationOverdue, maySeeField, standingOn, type Actor } from '@focal/domain';
 
 import type {
   ContactPointRow,
@@ -11,14 +11,24 @@ import type {
 
 /** What clients receive: read-model rows shaped for them, with each field only where the caller may see it. */
 
-export const stateView = (row: StateRow) => ({
-  code: row.code,
-  name: row.name,
-  status: row.status,
-  since: row.since,
-  history: row.history,
-  version: row.version,
-});
+const todayUtc = () => new Date().toISOString().slice(0, 10);
+
+/**
+ * A state as it stands today: the status in force and since when (null before its admission takes effect),
+ * the changes recorded to take effect later (`pending`), and the whole history.
+ */
+export function stateView(row: StateRow, today = todayUtc()) {
+  const { current, pending } = standingOn(row.history, today);
+  return {
+    code: row.code,
+    name: row.name,
+    status: current?.status ?? null,
+    since: current?.from ?? null,
+    pending,
+    history: row.history,
+    version: row.version,
+  };
+}
 
 export const organisationView = (row: OrganisationRow) => ({
   id: row.id,
@@ -29,11 +39,7 @@ export const organisationView = (row: OrganisationRow) => ({
   version: row.version,
 });
 
-export function contactPointView(
-  row: ContactPointRow,
-  viewer: Actor,
-  today = new Date().toISOString().slice(0, 10),
-) {
+export function contactPointView(row: ContactPointRow, viewer: Actor, today = todayUtc()) {
   const erased = row.erased_on !== null;
   const closedField = (field: 'email' | 'phone' | 'notes', value: string | null) =>
     maySeeField(viewer, field) && value !== null ? { [field]: value } : {};

@@ -1,4 +1,5 @@
 import { CONTACT_POINT_PERSONAL_FIELDS } from '@focal/contracts';
+import type { StateStatus } from '@focal/domain';
 import {
   plaintextLength,
   type KeyStore,
@@ -37,8 +38,10 @@ export class DirectoryProjection implements SqlProjection {
     await sql.exec(`
       CREATE SCHEMA IF NOT EXISTS ${this.schema};
       CREATE TABLE IF NOT EXISTS ${this.schema}.states (
-        code text PRIMARY KEY, name text NOT NULL, status text NOT NULL, since text NOT NULL,
-        history jsonb NOT NULL, version integer NOT NULL);
+        code text PRIMARY KEY, name text NOT NULL, history jsonb NOT NULL, version integer NOT NULL);
+      -- A state's status is the one in force on the day it is read, from its history: a stored status
+      -- would be wrong from the day a change recorded earlier takes effect. Schemas made before kept one.
+      ALTER TABLE ${this.schema}.states DROP COLUMN IF EXISTS status, DROP COLUMN IF EXISTS since;
       CREATE TABLE IF NOT EXISTS ${this.schema}.organisations (
         id text PRIMARY KEY, name text NOT NULL, acronym text NOT NULL, kind text NOT NULL,
         suspended boolean NOT NULL, version integer NOT NULL);
@@ -100,9 +103,7 @@ export class DirectoryProjection implements SqlProjection {
             states.set(id, {
               code: String(data.code),
               name: String(data.name),
-              status: String(data.status),
-              since: String(data.effectiveFrom),
-              history: [{ status: String(data.status), from: String(data.effectiveFrom) }],
+              history: [{ status: data.status as StateStatus, from: String(data.effectiveFrom) }],
               version,
             });
             touched.states.add(id);
@@ -111,14 +112,9 @@ export class DirectoryProjection implements SqlProjection {
         case 'StateStatusChanged': {
           const row = states.get(id);
           if (row) {
-            const entry = { status: String(data.to), from: String(data.effectiveFrom) };
-            states.set(id, {
-              ...row,
-              status: entry.status,
-              since: entry.from,
-              version,
-              history: [...row.history, entry],
-            });
+            // Recorded now, in force from its date: the history says which status holds on which day.
+            const entry = { status: data.to as StateStatus, from: String(data.effectiveFrom) };
+            states.set(id, { ...row, version, history: [...row.history, entry] });
             touched.states.add(id);
           }
           break;

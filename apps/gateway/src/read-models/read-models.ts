@@ -1,5 +1,12 @@
 import { CONTACT_POINT_PERSONAL_FIELDS } from '@focal/contracts';
-import { maySee, participantOf, type Actor, type ParticipantRef, type Visibility } from '@focal/domain';
+import {
+  maySee,
+  participantOf,
+  type Actor,
+  type ParticipantRef,
+  type StatusEntry,
+  type Visibility,
+} from '@focal/domain';
 import {
   PersonalDataCodec,
   ProjectionRunner,
@@ -12,12 +19,11 @@ import {
 import { DirectoryProjection } from './directory.projection.js';
 import { MessagingProjection } from './messaging.projection.js';
 
+/** A state as stored: its whole status history; which status holds is asked of the domain on the day. */
 export interface StateRow {
   code: string;
   name: string;
-  status: string;
-  since: string;
-  history: { status: string; from: string }[];
+  history: StatusEntry[];
   version: number;
 }
 export interface OrganisationRow {

@@ -228,6 +228,37 @@ describe('ContactPoint', () => {
         .then([
           { type: 'ContactPointConfirmed', data: { on: '2027-03-01' }, visibility: { level: 'open' } },
         ]));
+    describe('twice on the same day: one event', () => {
+      const confirmedOn = (on: string): ContactPointEvent => ({
+        type: 'ContactPointConfirmed',
+        data: { on },
+        visibility: { level: 'open' },
+      });
+      it('accepts a second confirmation that day and records nothing', () =>
+        given([registered, confirmedOn('2027-03-01')])
+          .when({ ...base, type: 'ConfirmContactPoint', at: '2027-03-01T17:30:00Z' })
+          .then([]));
+      it('whoever confirms it the second time', () =>
+        given([registered, confirmedOn('2027-03-01')])
+          .when({ ...base, actor: secretariat, type: 'ConfirmContactPoint', at: '2027-03-01T23:59:59Z' })
+          .then([]));
+      it('records the next day’s confirmation', () =>
+        given([registered, confirmedOn('2027-03-01')])
+          .when({ ...base, type: 'ConfirmContactPoint', at: '2027-03-02T00:00:00Z' })
+          .then([confirmedOn('2027-03-02')]));
+      it('records a confirmation on the day of registration: a registration is not a confirmation', () =>
+        given([registered])
+          .when({ ...base, type: 'ConfirmContactPoint', at: '2026-11-22T16:00:00Z' })
+          .then([confirmedOn('2026-11-22')]));
+      it('still refuses what it refused: a retired entry, someone else’s', () => {
+        given([registered, confirmedOn('2026-11-22'), retired])
+          .when({ ...base, type: 'ConfirmContactPoint' })
+          .thenError('RuleViolated', 'contact-point/retired');
+        given([registered, confirmedOn('2026-11-22')])
+          .when({ ...base, actor: memberState('FR'), type: 'ConfirmContactPoint' })
+          .thenError('Forbidden', 'contact-point/other-state');
+      });
+    });
     it('refuses to confirm a retired entry', () =>
       given([registered, retired])
         .when({ ...base, type: 'ConfirmContactPoint' })

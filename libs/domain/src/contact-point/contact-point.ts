@@ -10,6 +10,7 @@ import {
   checkPhone,
   checkText,
   checkUuid,
+  dateOf,
   problems,
 } from '../values.js';
 import { closed, open } from '../visibility.js';
@@ -112,14 +113,15 @@ export type ContactPointState =
       personal: PersonalData | ErasedPersonalData;
       primary: boolean;
       status: 'active' | 'retired';
+      /** For the stale-entry report: the latest confirmation, the registration counting as the first. */
       lastConfirmedOn: string;
+      /** The day of the latest ContactPointConfirmed, if any: a second confirmation that day adds nothing. */
+      confirmedOn?: string;
     } & Holder &
       PostDetails);
 
 export const isErased = (personal: PersonalData | ErasedPersonalData): personal is ErasedPersonalData =>
   typeof personal === 'object' && personal !== null && 'erased' in personal;
-
-const dateOf = (instant: string) => new Date(instant).toISOString().slice(0, 10);
 
 /** Whether an entry last confirmed on `lastConfirmedOn` is 12 months or more unconfirmed on `asOf` (YYYY-MM-DD). */
 export function confirmationOverdue(lastConfirmedOn: string, asOf: string): boolean {
@@ -292,9 +294,13 @@ function decide(
         );
       }
       return [{ type: 'ContactPointReinstated', data: {}, visibility: open }];
-    case 'ConfirmContactPoint':
+    case 'ConfirmContactPoint': {
       if (frozen) return frozen;
-      return [{ type: 'ContactPointConfirmed', data: { on: dateOf(command.at) }, visibility: open }];
+      const on = dateOf(command.at);
+      // Confirmed already that day: accepted, and nothing new to record.
+      if (state.confirmedOn === on) return [];
+      return [{ type: 'ContactPointConfirmed', data: { on }, visibility: open }];
+    }
     case 'EraseContactPointPersonalData':
       return [{ type: 'ContactPointPersonalDataErased', data: { on: dateOf(command.at) }, visibility: open }];
     default:
@@ -386,7 +392,7 @@ function evolve(state: ContactPointState, event: ContactPointEvent): ContactPoin
     case 'ContactPointReinstated':
       return { ...state, status: 'active' };
     case 'ContactPointConfirmed':
-      return { ...state, lastConfirmedOn: event.data.on };
+      return { ...state, lastConfirmedOn: event.data.on, confirmedOn: event.data.on };
     case 'ContactPointPersonalDataErased':
       return { ...state, personal: { erased: true, erasedOn: event.data.on } };
     default:

@@ -235,6 +235,7 @@ describe('AdHocMeetingRequest', () => {
       given([requested, accepted])
         .when({
           ...base,
+          at: '2027-02-10T16:00:00Z',
           actor: secretariat,
           type: 'ConcludeAdHocMeeting',
           conclusions: 'JIT to be explored',
@@ -251,5 +252,58 @@ describe('AdHocMeetingRequest', () => {
         .thenError('RuleViolated', 'meeting-request/lifecycle');
     });
     it('needs a request', () => given([]).when(accept).thenError('NotFound', 'meeting-request/not-found'));
+  });
+
+  describe('ConcludeAdHocMeeting: on or after the scheduled date, never before', () => {
+    // Scheduled for 2027-02-10 (accepted above); NOW is 2026-11-22.
+    const conclude = {
+      ...base,
+      actor: secretariat,
+      type: 'ConcludeAdHocMeeting',
+      conclusions: 'JIT to be explored',
+    } as const;
+    const concluded: MeetingRequestEvent = {
+      type: 'AdHocMeetingConcluded',
+      data: { conclusions: 'JIT to be explored' },
+      visibility: restricted('state:DE', 'state:NL'),
+    };
+
+    it('refuses to conclude a meeting right after accepting it, saying when it can be', () =>
+      given([requested, accepted])
+        .when(conclude)
+        .thenError(
+          'RuleViolated',
+          'meeting-request/not-yet-held',
+          /scheduled for 2027-02-10 and today is 2026-11-22: conclude it on or after 2027-02-10.*or cancel it/,
+        ));
+    it('refuses on the day before, up to its last instant', () =>
+      given([requested, accepted])
+        .when({ ...conclude, at: '2027-02-09T23:59:59.999Z' })
+        .thenError('RuleViolated', 'meeting-request/not-yet-held'));
+    it('concludes from the first instant of the scheduled day', () =>
+      given([requested, accepted])
+        .when({ ...conclude, at: '2027-02-10T00:00:00Z' })
+        .then([concluded]));
+    it('concludes after the scheduled date', () =>
+      given([requested, accepted])
+        .when({ ...conclude, at: '2027-03-01T09:00:00Z' })
+        .then([concluded]));
+    it('dates a meeting scheduled at an instant by its day in UTC', () => {
+      const atNine: MeetingRequestEvent = {
+        ...accepted,
+        data: { scheduledFor: '2027-02-10T09:00:00+01:00', venue: 'Eurojust, The Hague' },
+      };
+      given([requested, atNine])
+        .when({ ...conclude, at: '2027-02-09T12:00:00Z' })
+        .thenError('RuleViolated', 'meeting-request/not-yet-held', /on or after 2027-02-10/);
+      // The same day, before the hour: concluded (a date rule, not a clock rule).
+      given([requested, atNine])
+        .when({ ...conclude, at: '2027-02-10T07:00:00Z' })
+        .then([concluded]);
+    });
+    it('checks the lifecycle first: a concluded meeting is not concluded again', () =>
+      given([requested, accepted, concluded])
+        .when({ ...conclude, at: '2027-03-01T09:00:00Z' })
+        .thenError('RuleViolated', 'meeting-request/lifecycle', /the request is concluded/));
   });
 });

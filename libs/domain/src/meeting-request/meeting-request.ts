@@ -9,6 +9,7 @@ import {
   checkOneOf,
   checkText,
   checkUuid,
+  dateOf,
   problems,
 } from '../values.js';
 import { open, restrictedTo, type Visibility } from '../visibility.js';
@@ -205,11 +206,19 @@ function decide(
     case 'ConcludeAdHocMeeting': {
       const bad = problems({ conclusions: checkText(command.conclusions, 20_000) });
       if (bad) return invalid(bad);
-      return (
-        wrongStatus('accepted', 'concluded') ?? [
-          { type: 'AdHocMeetingConcluded', data: { conclusions: command.conclusions }, visibility },
-        ]
-      );
+      const notAccepted = wrongStatus('accepted', 'concluded');
+      if (notAccepted) return notAccepted;
+      // Concluded on or after the scheduled date (both dated in UTC), never before the meeting was held.
+      const scheduledOn = dateOf(state.scheduledFor!);
+      const today = dateOf(command.at);
+      if (today < scheduledOn) {
+        return ruleViolated(
+          'meeting-request/not-yet-held',
+          `the meeting is scheduled for ${state.scheduledFor!} and today is ${today}: conclude it on or after ` +
+            `${scheduledOn}, once it has been held, or cancel it if it will not take place`,
+        );
+      }
+      return [{ type: 'AdHocMeetingConcluded', data: { conclusions: command.conclusions }, visibility }];
     }
     default:
       return exhaustive(command);

@@ -1,4 +1,4 @@
-import { stateDecider, statusOn, statusSince, fold, type StateEvent } from '../index.js';
+import { fold, stateDecider, standingOn, statusOn, statusSince, type StateEvent } from '../index.js';
 import { memberState, NOW, secretariat, specify } from '../../test/decider-spec.js';
 
 const { given } = specify(stateDecider);
@@ -9,6 +9,11 @@ const admitted: StateEvent = {
 };
 const admit = { type: 'AdmitState', actor: secretariat, at: NOW, ...admitted.data } as const;
 const change = { type: 'ChangeStateStatus', actor: secretariat, at: NOW, code: 'GB' } as const;
+const leaving: StateEvent = {
+  type: 'StateStatusChanged',
+  data: { code: 'GB', from: 'observer', to: 'former', effectiveFrom: '2020-01-31' },
+  visibility: { level: 'open' },
+};
 
 describe('State', () => {
   describe('AdmitState', () => {
@@ -58,6 +63,58 @@ describe('State', () => {
       given([admitted])
         .when({ ...change, actor: memberState('GB'), to: 'former', effectiveFrom: '2020-01-31' })
         .thenError('Forbidden', 'state/secretariat-only'));
+    it('records a change effective after the day it is recorded, to take effect on its date', () =>
+      given([admitted])
+        .when({ ...change, at: NOW, to: 'former', effectiveFrom: '2026-12-01' })
+        .then([{ ...leaving, data: { ...leaving.data, effectiveFrom: '2026-12-01' } }]));
+  });
+
+  describe('a status takes effect on its effectiveFrom date, not before', () => {
+    // Recorded on 2026-11-22 (NOW), effective on 2026-12-01.
+    const pendingChange: StateEvent = { ...leaving, data: { ...leaving.data, effectiveFrom: '2026-12-01' } };
+    const state = fold(stateDecider, [admitted, pendingChange]);
+
+    it('leaves the status as it was until the day before', () => {
+      expect(statusOn(state, '2026-11-22')).toBe('observer');
+      expect(statusOn(state, '2026-11-30')).toBe('observer');
+      expect(statusSince(state, '2026-11-30')).toBe('2002-06-13');
+    });
+    it('holds the new status from that day on, with no other event', () => {
+      expect(statusOn(state, '2026-12-01')).toBe('former');
+      expect(statusSince(state, '2027-06-01')).toBe('2026-12-01');
+    });
+    it('shows the change as pending until then', () => {
+      const history = state.admitted ? state.history : [];
+      expect(standingOn(history, '2026-11-22')).toEqual({
+        current: { status: 'observer', from: '2002-06-13' },
+        pending: [{ status: 'former', from: '2026-12-01' }],
+      });
+      expect(standingOn(history, '2026-12-01')).toEqual({
+        current: { status: 'former', from: '2026-12-01' },
+        pending: [],
+      });
+    });
+    it('gives no status before an admission takes effect', () => {
+      const later = fold(stateDecider, [
+        { ...admitted, data: { ...admitted.data, status: 'member', effectiveFrom: '2027-01-01' } },
+      ]);
+      expect(statusOn(later, '2026-12-31')).toBeUndefined();
+      expect(standingOn(later.admitted ? later.history : [], '2026-12-31')).toEqual({
+        pending: [{ status: 'member', from: '2027-01-01' }],
+      });
+      expect(statusOn(later, '2027-01-01')).toBe('member');
+    });
+    it('takes the change recorded last when two take effect on the same day', () => {
+      const twice = fold(stateDecider, [
+        admitted,
+        {
+          ...pendingChange,
+          data: { code: 'GB', from: 'observer', to: 'member', effectiveFrom: '2026-12-01' },
+        },
+        { ...pendingChange, data: { code: 'GB', from: 'member', to: 'former', effectiveFrom: '2026-12-01' } },
+      ]);
+      expect(statusOn(twice, '2026-12-01')).toBe('former');
+    });
   });
 
   it('answers what status a state had on a date', () => {

@@ -36,30 +36,48 @@ export type StateCommand =
       effectiveFrom: string;
     };
 
+/** A status and the date (YYYY-MM-DD) it takes effect. */
+export interface StatusEntry {
+  status: StateStatus;
+  from: string;
+}
+
 export type StateState =
   | { admitted: false }
   | {
       admitted: true;
       code: string;
       name: string;
-      /** Every status with the date it took effect, oldest first. */
-      history: { status: StateStatus; from: string }[];
+      /** Every status with the date it takes effect, in the order recorded (so by date). */
+      history: StatusEntry[];
     };
 
-/** The state's status on a date (YYYY-MM-DD), or undefined before it was admitted. */
+/**
+ * Where a state stands on `date` (YYYY-MM-DD), from its status history in the order recorded: the status in
+ * force (the last one recorded to take effect on or before that date; none before its admission takes
+ * effect) and the changes recorded to take effect later, which change nothing until their day.
+ */
+export function standingOn(
+  history: readonly StatusEntry[],
+  date: string,
+): { current?: StatusEntry; pending: StatusEntry[] } {
+  let current: StatusEntry | undefined;
+  const pending: StatusEntry[] = [];
+  for (const entry of history) {
+    if (entry.from <= date) current = entry;
+    else pending.push(entry);
+  }
+  return current ? { current, pending } : { pending };
+}
+
+/** The state's status on a date (YYYY-MM-DD), or undefined before its admission takes effect. */
 export function statusOn(state: StateState, date: string): StateStatus | undefined {
-  if (!state.admitted) return undefined;
-  let status: StateStatus | undefined;
-  for (const entry of state.history) if (entry.from <= date) status = entry.status;
-  return status;
+  return state.admitted ? standingOn(state.history, date).current?.status : undefined;
 }
 
 /** Since when the state has held its status on `date`. */
 export function statusSince(state: StateState, date: string): string | undefined {
-  if (!state.admitted) return undefined;
-  let since: string | undefined;
-  for (const entry of state.history) if (entry.from <= date) since = entry.from;
-  return since;
+  return state.admitted ? standingOn(state.history, date).current?.from : undefined;
 }
 
 function decide(command: StateCommand, state: StateState): readonly StateEvent[] | DomainError {

@@ -145,7 +145,7 @@ export class ContactPointsController {
     @ValidQuery(SearchContactPointsDto) query: SearchContactPointsDto,
   ) {
     await this.commands.consistentRead(request);
-    const { items, total } = await this.readModels.contactPoints(query);
+    const { items, total } = await this.readModels.contactPoints(query, caller);
     return {
       items: items.map((row) => contactPointView(row, caller)),
       total,

@@ -14,7 +14,10 @@ import {
   Max,
   MaxLength,
   Min,
+  ValidateBy,
 } from 'class-validator';
+
+import { MAX_SEARCH_WORDS, searchWordCount } from '../read-models/contact-point-search.js';
 
 /*
  * Request bodies and queries at the edge: shapes and types only. The domain decides what the values may be
@@ -175,10 +178,26 @@ export class SearchContactPointsDto {
   @IsIn(['active', 'retired'])
   status?: string;
 
-  @ApiPropertyOptional({ type: String, description: 'free text over name, authority and expertise' })
+  @ApiPropertyOptional({
+    type: String,
+    example: 'martin clai',
+    description:
+      'words, each found (as a prefix, accents ignored) in the name, authority, role or expertise, and in ' +
+      `the e-mail and phone for those who may see them; at most ${MAX_SEARCH_WORDS} words`,
+  })
   @IsOptional()
   @IsString()
   @MaxLength(200)
+  @Matches(/^(?:[^\0\uD800-\uDFFF]|[\uD800-\uDBFF][\uDC00-\uDFFF])*$/, {
+    message: 'q must be text without NUL characters or lone surrogates',
+  })
+  @ValidateBy({
+    name: 'searchWords',
+    validator: {
+      validate: (value) => typeof value !== 'string' || searchWordCount(value) <= MAX_SEARCH_WORDS,
+      defaultMessage: () => `q may hold at most ${MAX_SEARCH_WORDS} words`,
+    },
+  })
   q?: string;
 
   @ApiPropertyOptional({ type: Number, default: 50, maximum: 200 })

@@ -10,6 +10,7 @@ import {
 } from '@focal/events';
 
 import { loadRows, writeRows } from './batch-rows.js';
+import { SEARCH_ALL, SEARCH_OPEN, searchDocument } from './contact-point-search.js';
 import type { ContactPointRow, OrganisationRow, StateRow } from './read-models.js';
 
 type Data = Record<string, unknown>;
@@ -20,7 +21,8 @@ const list = (value: unknown) => (Array.isArray(value) ? value.map(String) : nul
 /**
  * The directory as clients read it: states, liaison organisations and contact points, one row each, in the
  * schema `schema` (a new schema per rebuild). Personal fields are decrypted on the way in and cleared when
- * the contact point's personal data is erased.
+ * the contact point's personal data is erased. Each contact point also holds its search document
+ * (`search_open`, `search_closed`: see contact-point-search.ts), rewritten with the row.
  */
 export class DirectoryProjection implements SqlProjection {
   readonly name: string;
@@ -52,7 +54,35 @@ export class DirectoryProjection implements SqlProjection {
         is_primary boolean NOT NULL, status text NOT NULL, last_confirmed_on text NOT NULL,
         version integer NOT NULL, position text NOT NULL);
       CREATE INDEX IF NOT EXISTS contact_points_state ON ${this.schema}.contact_points (state);
-      CREATE INDEX IF NOT EXISTS contact_points_languages ON ${this.schema}.contact_points USING gin (languages);`);
+      CREATE INDEX IF NOT EXISTS contact_points_languages ON ${this.schema}.contact_points USING gin (languages);
+      ALTER TABLE ${this.schema}.contact_points
+        ADD COLUMN IF NOT EXISTS search_open tsvector, ADD COLUMN IF NOT EXISTS search_closed tsvector;
+      CREATE INDEX IF NOT EXISTS contact_points_search_open ON ${this.schema}.contact_points
+        USING gin (${SEARCH_OPEN});
+      CREATE INDEX IF NOT EXISTS contact_points_search_all ON ${this.schema}.contact_points
+        USING gin (${SEARCH_ALL});`);
+    await this.fillSearchColumns(sql);
+  }
+
+  /**
+   * Rows written before the search columns existed get them here, from their own fields (the document is a
+   * function of the row alone), so an existing database searches at once, without a rebuild.
+   */
+  private async fillSearchColumns(sql: SqlQueryable): Promise<void> {
+    const table = `${this.schema}.contact_points`;
+    const unfilled = () =>
+      sql.query<ContactPointRow>(
+        `SELECT * FROM ${table} WHERE search_open IS NULL OR search_closed IS NULL LIMIT 1000`,
+      );
+    // Each round fills every row it read (a document is never NULL), so the rounds end.
+    for (let rows = await unfilled(); rows.length > 0; rows = await unfilled()) {
+      await sql.query(
+        `UPDATE ${table} AS c SET search_open = r.search_open, search_closed = r.search_closed
+           FROM jsonb_to_recordset($1::jsonb) AS r(id text, search_open tsvector, search_closed tsvector)
+          WHERE c.id = r.id`,
+        [JSON.stringify(rows.map((row) => ({ id: row.id, ...searchDocument(row) })))],
+      );
+    }
   }
 
   apply(tx: SqlQueryable, event: RecordedEvent): Promise<void> {
@@ -183,7 +213,10 @@ export class DirectoryProjection implements SqlProjection {
       tx,
       `${s}.contact_points`,
       ['id'],
-      [...touched.contactPoints].map((id) => contactPoints.get(id)!),
+      [...touched.contactPoints].map((id) => {
+        const row = contactPoints.get(id)!;
+        return { ...row, ...searchDocument(row) };
+      }),
     );
   }
 

@@ -16,6 +16,7 @@ import {
   type SqlQueryable,
 } from '@focal/events';
 
+import { searchedDocument, searchQuery } from './contact-point-search.js';
 import { DirectoryProjection } from './directory.projection.js';
 import { MessagingProjection } from './messaging.projection.js';
 
@@ -224,7 +225,11 @@ export class ReadModels {
     )[0];
   }
 
-  async contactPoints(search: ContactPointSearch): Promise<{ items: ContactPointRow[]; total: number }> {
+  /** The contact points that match `search`, as `viewer` may search them (a page, and how many in all). */
+  async contactPoints(
+    search: ContactPointSearch,
+    viewer: Actor,
+  ): Promise<{ items: ContactPointRow[]; total: number }> {
     const where: string[] = [];
     const params: unknown[] = [];
     const add = (clause: (n: string) => string, value: unknown) => {
@@ -236,11 +241,11 @@ export class ReadModels {
     if (search.language) add((n) => `languages @> ARRAY[${n}]::text[]`, search.language);
     if (search.status) add((n) => `status = ${n}`, search.status);
     if (search.q) {
-      add(
-        (n) =>
-          `(coalesce(full_name, '') || ' ' || authority || ' ' || array_to_string(expertise, ' ')) ILIKE ${n}`,
-        `%${search.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`,
-      );
+      // Every word, in any field the viewer may search (closed ones only for who may see them); text with no
+      // letter or digit finds nothing.
+      const query = searchQuery(search.q);
+      if (query === undefined) return { items: [], total: 0 };
+      add((n) => `${searchedDocument(viewer)} @@ ${n}::tsquery`, query);
     }
     const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
     const [{ total }] = (await this.sql.query<{ total: string }>(

@@ -1,10 +1,10 @@
-import { startSystem, type TestSystem } from './support/system.js';
+import { startSystem, STORES, type TestSystem } from './support/system.js';
 
 /**
  * Rules that hang on a date, as a user meets them over HTTP (issue 12): a status change takes effect on its
  * date, a meeting is concluded once it has been held, a second confirmation on a day records nothing.
  */
-describe('rules that act on their date, not before', () => {
+describe.each(STORES)('rules that act on their date, not before (%s store)', (store) => {
   let system: TestSystem;
   let secretariat: string;
   const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
@@ -22,7 +22,7 @@ describe('rules that act on their date, not before', () => {
     system.call('GET', path, { token, headers: { 'focal-read-after': after ?? '0' } });
 
   beforeAll(async () => {
-    system = await startSystem('dated');
+    system = await startSystem(store, 'dated');
     secretariat = await system.token({ role: 'secretariat' });
     for (const [code, name, status] of [
       ['FR', 'France', 'member'],

@@ -1,7 +1,7 @@
-import { startSystem, type TestSystem } from './support/system.js';
+import { startSystem, STORES, type TestSystem } from './support/system.js';
 
 /** Issue 12, "search that finds people": GET /v1/contact-points?q= over real HTTP, as each kind of caller. */
-describe('searching the directory', () => {
+describe.each(STORES)('searching the directory (%s store)', (store) => {
   let system: TestSystem;
   let tokens: Record<'secretariat' | 'member' | 'observer' | 'auditor' | 'liaison', string>;
   let after: string;
@@ -26,7 +26,7 @@ describe('searching the directory', () => {
   };
 
   beforeAll(async () => {
-    system = await startSystem('search');
+    system = await startSystem(store, 'search');
     const secretariat = await system.token({ role: 'secretariat', principal: 'secretariat-1' });
     for (const [code, name, status] of [
       ['FR', 'France', 'member'],

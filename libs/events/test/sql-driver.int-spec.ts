@@ -1,3 +1,5 @@
+import pg from 'pg';
+
 import { PgDriver, PGliteDriver, SqlEventStore, SqlKeyStore, type SqlDriver } from '../src/index.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
 import { newEvent } from './contract.js';
@@ -132,6 +134,33 @@ describe.each(drivers)('%s driver: a transaction reaches everything done inside 
       expect(await store.readStream('thread-1')).toHaveLength(1);
     } finally {
       await store.close();
+    }
+  });
+});
+
+describe('PostgreSQL driver when the server ends a connection', () => {
+  it('a transaction whose backend is terminated between two statements fails, and the process carries on', async () => {
+    const database = await createTestDatabase('driver');
+    const driver = new PgDriver({ connectionString: database.url });
+    const admin = new pg.Client({ connectionString: database.url });
+    await admin.connect();
+    try {
+      const failed = driver.transaction(async (tx) => {
+        const [{ pid }] = (await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')) as [
+          { pid: number },
+        ];
+        await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+        // The client learns of it as an 'error' event; without a listener, that event ends the process.
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await tx.query('SELECT 1');
+      });
+      await expect(failed).rejects.toThrow(/terminat|Connection/i);
+      // The broken connection was not handed back: the next transaction gets a working one.
+      await expect(driver.transaction((tx) => tx.query('SELECT 1 AS one'))).resolves.toEqual([{ one: 1 }]);
+    } finally {
+      await admin.end();
+      await driver.close();
+      await database.drop();
     }
   });
 });

@@ -44,6 +44,14 @@ export class PgDriver extends ScopedSqlDriver {
 
   protected async transactionOutside<T>(work: (tx: SqlQueryable) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    // A checked-out client is the caller's to watch: the pool's listener no longer covers it, and an
+    // 'error' event nobody listens to (the backend terminated between two statements) ends the process.
+    // The failure reaches the caller through the statement that fails; the connection is dropped below.
+    let broken: Error | undefined;
+    const onError = (error: Error) => {
+      broken = error;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await work({
@@ -56,10 +64,12 @@ export class PgDriver extends ScopedSqlDriver {
       await client.query('COMMIT');
       return result;
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      if (!broken) await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
-      client.release();
+      client.off('error', onError);
+      // A broken connection is destroyed rather than handed to the next caller.
+      client.release(broken);
     }
   }
 

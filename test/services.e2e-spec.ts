@@ -166,7 +166,7 @@ describe('a service process, started from its main.ts', () => {
     expect(applied).toEqual(new Set(replies.keys()));
     expect(replies.size).toBeGreaterThan(100);
     const log = service.lines.join('\n');
-    expect(log).toMatch(/draining commands in flight/);
+    expect(log).toMatch(/SIGTERM: finishing the work in flight/);
     expect(log).toMatch(/directory stopped/);
   });
 });

@@ -17,6 +17,7 @@ import { Authenticator } from './auth/authenticator.js';
 import type { GatewayConfig } from './gateway.config.js';
 import { GatewayModule } from './gateway.module.js';
 import { ProblemFilter } from './http/problem.js';
+import { answerStoreOutages } from './http/store-outage.js';
 import { activeSchema, ReadModels } from './read-models/read-models.js';
 import { LogTail } from './updates/log-tail.js';
 import { UpdateFrames } from './updates/update-frames.js';
@@ -123,6 +124,7 @@ export async function startGateway(options: {
   directoryAsOf.start();
   let app: NestFastifyApplication | undefined;
   let wakeups: Subscription | undefined;
+  let stopAnsweringOutages = () => {};
   try {
     await proxy.connect();
     const nats = proxy.unwrap<NatsConnection>();
@@ -225,6 +227,7 @@ export async function startGateway(options: {
     app.useGlobalFilters(new ProblemFilter());
     // Validation is per parameter (ValidBody, ValidQuery), with the DTO named: see http/params.ts.
     const fastify = app.getHttpAdapter().getInstance();
+    stopAnsweringOutages = answerStoreOutages(fastify, persistence.health);
     fastify.addHook('onSend', async (request, reply) => {
       void reply.header('x-correlation-id', request.id);
     });
@@ -257,6 +260,7 @@ export async function startGateway(options: {
       readModels,
       async stop() {
         unwatch();
+        stopAnsweringOutages();
         clearInterval(watchSchema);
         wakeups?.unsubscribe();
         shutdown.abort();
@@ -271,6 +275,7 @@ export async function startGateway(options: {
     };
   } catch (error) {
     unwatch();
+    stopAnsweringOutages();
     clearInterval(watchSchema);
     wakeups?.unsubscribe();
     shutdown.abort();

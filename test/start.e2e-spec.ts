@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +29,18 @@ function npmStart(env: Record<string, string>): ServiceProcess {
   return { child, lines, exited: new Promise((resolve) => child.once('exit', resolve)) };
 }
 
+/** `npm run <script> -- args` as the README has users run it, with its output. */
+function npmRun(script: string, args: string[], env: Record<string, string> = {}): Promise<string> {
+  return new Promise((resolve, reject) =>
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', join(root, `scripts/${script}.ts`), ...args],
+      { cwd: root, env: { ...process.env, ...env } },
+      (error, stdout, stderr) => (error ? reject(new Error(`${script}: ${stderr}`)) : resolve(stdout)),
+    ),
+  );
+}
+
 describe('npm start', () => {
   let dataDir: string;
   const started: ServiceProcess[] = [];
@@ -40,57 +53,181 @@ describe('npm start', () => {
     rmSync(join(dataDir, '..'), { recursive: true, force: true });
   });
 
-  const startAndUse = async (env: Record<string, string>) => {
-    const focal = npmStart({ FOCAL_DATA_DIR: dataDir, FOCAL_NATS_NAMESPACE: testNamespace('start'), ...env });
+  /** Starts it and waits for what it prints when ready: the URL and a secretariat token. */
+  const start = async (env: Record<string, string>) => {
+    const focal = npmStart({ FOCAL_DATA_DIR: dataDir, ...env });
     started.push(focal);
     await waitForLine(focal, /export TOKEN=/, 60_000);
-    const url = /Focal is running on (\S+)/.exec(focal.lines.join('\n'))![1]!;
-    const token = /export TOKEN=(\S+)/.exec(focal.lines.join('\n'))![1]!;
-    expect((await fetch(`${url}/docs`)).status).toBe(200);
-    expect((await fetch(`${url}/health/ready`)).status).toBe(200);
-    const admitted = await fetch(`${url}/v1/states/SE`, {
-      method: 'PUT',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'Sweden', status: 'member', effectiveFrom: '2002-06-13' }),
-    });
-    expect(admitted.status).toBe(201);
-    const states = await fetch(`${url}/v1/states`, {
-      headers: {
-        authorization: `Bearer ${token}`,
-        'focal-read-after': admitted.headers.get('focal-position')!,
-      },
-    });
-    expect(await states.json()).toMatchObject({ items: [{ code: 'SE', status: 'member' }] });
-    return focal;
+    const printed = focal.lines.join('\n');
+    return {
+      focal,
+      url: /Focal is running on (\S+)/.exec(printed)![1]!,
+      token: /export TOKEN=(\S+)/.exec(printed)![1]!,
+    };
   };
 
-  it('serves the API with the embedded store, prints a token, is seeded, and stops cleanly on SIGTERM', async () => {
-    const focal = await startAndUse({ NATS_URL: natsUrl });
-    const url = /Focal is running on (\S+)/.exec(focal.lines.join('\n'))![1]!;
-    const seed = spawn(process.execPath, ['--import', 'tsx', join(root, 'scripts/seed.ts')], {
-      cwd: root,
-      env: { ...process.env, FOCAL_URL: url },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  it('a newcomer’s journey: seed, register, retry, change, retire, confirm, erase; stop with SIGINT; start again and find it all; a crash loses nothing', async () => {
+    const namespace = testNamespace('start');
+    let { focal, url, token } = await start({ NATS_URL: natsUrl, FOCAL_NATS_NAMESPACE: namespace });
+    expect((await fetch(`${url}/docs`)).status).toBe(200);
+    expect((await fetch(`${url}/health/ready`)).status).toBe(200);
+    expect(await npmRun('seed', [], { FOCAL_URL: url })).toMatch(
+      /seeded 36 states and 16 liaison organisations/,
+    );
+    const france = (await npmRun('token', ['--role', 'member-state', '--state', 'FR'])).trim();
+    const call = async (
+      method: string,
+      path: string,
+      as: string,
+      body?: unknown,
+      headers: Record<string, string> = {},
+    ) => {
+      const response = await fetch(`${url}${path}`, {
+        method,
+        signal: AbortSignal.timeout(10_000),
+        headers: {
+          authorization: `Bearer ${as}`,
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...headers,
+        },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+      const text = await response.text();
+      return {
+        status: response.status,
+        headers: response.headers,
+        body: text ? JSON.parse(text) : undefined,
+      };
+    };
+    const entry = (fullName: string, email: string) => ({
+      state: 'FR',
+      fullName,
+      email,
+      role: 'prosecutor',
+      authority: 'Parquet national antiterroriste',
+      languages: ['fr', 'en'],
     });
-    let output = '';
-    seed.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    expect(await new Promise((resolve) => seed.once('exit', resolve))).toBe(0);
-    expect(output).toMatch(/seeded 36 states and 16 liaison organisations/);
-    const token = /export TOKEN=(\S+)/.exec(focal.lines.join('\n'))![1]!;
-    const organisations = await fetch(`${url}/v1/liaison-organisations`, {
-      headers: { authorization: `Bearer ${token}` },
+
+    // The README's Quick start: a contact point with an Idempotency-Key, sent twice.
+    const key = `first-entry-${randomUUID()}`;
+    const claire = await call(
+      'POST',
+      '/v1/contact-points',
+      france,
+      entry('Claire Martin', 'claire@pnat.example'),
+      {
+        'idempotency-key': key,
+      },
+    );
+    expect(claire.status).toBe(201);
+    const again = await call(
+      'POST',
+      '/v1/contact-points',
+      france,
+      entry('Claire Martin', 'claire@pnat.example'),
+      {
+        'idempotency-key': key,
+      },
+    );
+    expect(again).toMatchObject({ status: 201, body: claire.body });
+    // Without a key, and then the next command right after it: nothing waits on anything.
+    const paul = await call('POST', '/v1/contact-points', france, entry('Paul Durand', 'paul@pnat.example'));
+    expect(paul.status).toBe(201);
+    const lea = await call('POST', '/v1/contact-points', france, entry('Léa Bernard', 'lea@pnat.example'));
+    expect(lea.status).toBe(201);
+    expect((await fetch(`${url}/health/ready`)).status).toBe(200);
+
+    const changed = await call(
+      'PATCH',
+      `/v1/contact-points/${claire.body.id}`,
+      france,
+      { phone: '+33144000000' },
+      {
+        'if-match': claire.headers.get('etag')!,
+      },
+    );
+    expect(changed).toMatchObject({ status: 200, body: { version: 2 } });
+    expect(
+      await call('POST', `/v1/contact-points/${paul.body.id}/retire`, france, {
+        reason: 'moved to another post',
+      }),
+    ).toMatchObject({ status: 200 });
+    expect(await call('POST', `/v1/contact-points/${claire.body.id}/confirm`, france)).toMatchObject({
+      status: 200,
+      body: { version: 3 },
     });
-    const { items } = (await organisations.json()) as { items: { acronym: string; suspended: boolean }[] };
-    expect(items).toHaveLength(16);
-    expect(items.filter((item) => item.suspended).map((item) => item.acronym)).toEqual(['UNITAD']);
+    const erased = await call('DELETE', `/v1/contact-points/${lea.body.id}/personal-data`, token);
+    expect(erased.status).toBe(200);
+
+    const directory = async (as: string, after?: string | null) =>
+      (
+        await call(
+          'GET',
+          '/v1/contact-points?state=FR',
+          as,
+          undefined,
+          after ? { 'focal-read-after': after } : {},
+        )
+      ).body.items.map((item: Record<string, unknown>) => ({
+        id: item.id,
+        fullName: item.fullName,
+        phone: item.phone,
+        status: item.status,
+      }));
+    const before = await directory(token, erased.headers.get('focal-position'));
+    expect(before).toEqual(
+      expect.arrayContaining([
+        { id: claire.body.id, fullName: 'Claire Martin', phone: '+33144000000', status: 'active' },
+        expect.objectContaining({ id: paul.body.id, fullName: 'Paul Durand', status: 'retired' }),
+        expect.objectContaining({ id: lea.body.id, fullName: null }),
+      ]),
+    );
+    expect(before).toHaveLength(3);
+
+    // Stopped as a user stops it in a terminal: Ctrl-C.
+    focal.child.kill('SIGINT');
+    expect(await focal.exited).toBe(0);
+
+    ({ focal, url, token } = await start({ NATS_URL: natsUrl, FOCAL_NATS_NAMESPACE: namespace }));
+    expect(await directory(token)).toEqual(before);
+    const states = await call('GET', '/v1/states', token);
+    expect(states.body.items).toHaveLength(36);
+    const history = await call('GET', `/v1/audit/streams/contact-point-${claire.body.id}`, token);
+    expect(history.body.changes.map((change: { type: string }) => change.type)).toEqual([
+      'ContactPointRegistered',
+      'ContactPointDetailsChanged',
+      'ContactPointConfirmed',
+    ]);
+
+    // A crash right after an answer loses nothing: what was acknowledged is there after the restart.
+    const late = await call('POST', '/v1/contact-points', france, entry('Hugo Petit', 'hugo@pnat.example'));
+    expect(late.status).toBe(201);
+    focal.child.kill('SIGKILL');
+    await focal.exited;
+    ({ focal, url, token } = await start({ NATS_URL: natsUrl, FOCAL_NATS_NAMESPACE: namespace }));
+    const found = await call('GET', `/v1/contact-points/${late.body.id}`, token);
+    expect(found).toMatchObject({
+      status: 200,
+      body: { fullName: 'Hugo Petit', email: 'hugo@pnat.example' },
+    });
+    expect((await fetch(`${url}/health/ready`)).status).toBe(200);
     focal.child.kill('SIGTERM');
     expect(await focal.exited).toBe(0);
   });
 
   (natsServerBinary ? it : it.skip)('starts a local nats-server when none answers at NATS_URL', async () => {
     const port = await freePort();
-    const focal = await startAndUse({ NATS_URL: `nats://127.0.0.1:${port}` });
+    const { focal, url, token } = await start({
+      NATS_URL: `nats://127.0.0.1:${port}`,
+      FOCAL_NATS_NAMESPACE: testNamespace('start'),
+    });
     expect(focal.lines.join('\n')).toMatch(/started a local nats-server/);
+    const admitted = await fetch(`${url}/v1/states/SE`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Sweden', status: 'member', effectiveFrom: '2002-06-13' }),
+    });
+    expect(admitted.status).toBe(201);
     focal.child.kill('SIGTERM');
     expect(await focal.exited).toBe(0);
   });

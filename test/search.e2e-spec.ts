@@ -175,14 +175,15 @@ describe.each(STORES)('searching the directory (%s store)', (store) => {
     expect(nul.body.errors.q).toMatch(/NUL/);
   });
 
-  it('answers bytes that are not UTF-8, a lone % and a very long query without a 5xx', async () => {
+  it('refuses bytes that are not UTF-8 and a lone % with a 400 naming q (SPEC §4), and a very long query too', async () => {
     for (const query of ['q=%ED%A0%80', 'q=%FF%FE', 'q=%', 'q=%E0%A4%A']) {
       const response = await search('secretariat', query);
-      expect({ query, status: response.status, total: response.body.total }).toEqual({
+      expect({ query, status: response.status, reason: response.body.reason }).toEqual({
         query,
-        status: 200,
-        total: 0,
+        status: 400,
+        reason: 'invalid-input',
       });
+      expect(response.body.errors.q).toMatch(/percent-encoded UTF-8/);
     }
     const long = await search('secretariat', `q=${'%C3%A9'.repeat(2000)}`);
     expect(long.status).toBe(400);

@@ -18,6 +18,7 @@ import { startGateway, type RunningGateway } from '../../apps/gateway/src/gatewa
 import type { GatewayConfig } from '../../apps/gateway/src/gateway.config.js';
 import { startFocal, type RunningSystem } from '../../apps/system/src/system.js';
 import { createTestDatabase, type TestDatabase } from './postgres.js';
+import { readAnswer } from './problems.js';
 import { natsUrl, startDirectory, startMessaging, testConfig, testNamespace } from './services.js';
 
 export type StoreKind = 'pglite' | 'postgres';
@@ -118,14 +119,7 @@ export async function startSystem(
           ? { body: typeof options.body === 'string' ? options.body : JSON.stringify(options.body) }
           : {}),
       });
-      const text = await response.text();
-      let body: unknown = text;
-      try {
-        body = text ? JSON.parse(text) : undefined;
-      } catch {
-        // not JSON: keep the text
-      }
-      return { status: response.status, headers: response.headers, body };
+      return readAnswer(response);
     },
     stop: () => parts.stop(),
   };

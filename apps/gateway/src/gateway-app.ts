@@ -16,6 +16,7 @@ import { DirectorySnapshots } from './audit/directory-snapshots.js';
 import { Authenticator } from './auth/authenticator.js';
 import type { GatewayConfig } from './gateway.config.js';
 import { GatewayModule } from './gateway.module.js';
+import { edgeServerOptions, installEdge } from './http/edge.js';
 import { ProblemFilter } from './http/problem.js';
 import { answerStoreOutages } from './http/store-outage.js';
 import { activeSchema, ReadModels } from './read-models/read-models.js';
@@ -23,9 +24,6 @@ import { LogTail } from './updates/log-tail.js';
 import { UpdateFrames } from './updates/update-frames.js';
 import { WebhookDeliverer } from './webhooks/webhook-deliverer.js';
 import { WebhookStore } from './webhooks/webhook-store.js';
-
-/** Request bodies above this are refused with 413: enough for any command, small enough to protect memory. */
-export const BODY_LIMIT_BYTES = 256 * 1024;
 
 export interface RunningGateway {
   app: NestFastifyApplication;
@@ -181,7 +179,7 @@ export async function startGateway(options: {
       registers: [metrics],
     });
     const adapter = new FastifyAdapter({
-      bodyLimit: BODY_LIMIT_BYTES,
+      ...edgeServerOptions,
       // On stop, streams have been ended; connections left open by clients must not hold the process.
       forceCloseConnections: true,
       genReqId: (request: { headers: Record<string, string | string[] | undefined> }) => {
@@ -189,6 +187,7 @@ export async function startGateway(options: {
         return typeof given === 'string' && /^[\x21-\x7e]{1,200}$/.test(given) ? given : randomUUID();
       },
     });
+    const edge = installEdge(adapter.getInstance());
     app = await NestFactory.create<NestFastifyApplication>(
       GatewayModule.register({
         store: persistence.store,
@@ -222,9 +221,10 @@ export async function startGateway(options: {
         },
       }),
       adapter,
-      { logger },
+      // Bodies are parsed at the edge (JSON only): Nest's parsers would take forms too.
+      { logger, bodyParser: false },
     );
-    app.useGlobalFilters(new ProblemFilter());
+    app.useGlobalFilters(new ProblemFilter(edge.allowedMethods));
     // Validation is per parameter (ValidBody, ValidQuery), with the DTO named: see http/params.ts.
     const fastify = app.getHttpAdapter().getInstance();
     stopAnsweringOutages = answerStoreOutages(fastify, persistence.health);

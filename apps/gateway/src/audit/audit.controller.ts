@@ -68,6 +68,14 @@ export class AuditEventsQueryDto {
   type?: string;
 }
 
+const invalidStream = (streamId: string) =>
+  new Problem(
+    400,
+    'invalid-stream',
+    'Invalid stream',
+    `${streamId} is not a stream id: use letters, digits, '.', '_', ':' or '-', e.g. contact-point-<uuid>`,
+  );
+
 /**
  * The audit trail, for the secretariat and auditors only: the whole log as NDJSON, one entity's history with
  * field-level changes, and integrity verification. Every audit read is itself recorded in the log.
@@ -110,6 +118,12 @@ export class AuditController {
           after: 'not a position of this log',
         },
       );
+    }
+    // A stream id the store refuses is told now, before the answer starts streaming as a 200.
+    if (query.stream !== undefined) {
+      await this.store.readStream(query.stream, { limit: 1 }).catch(() => {
+        throw invalidStream(query.stream!);
+      });
     }
     const types = query.type
       ?.split(',')
@@ -171,7 +185,7 @@ export class AuditController {
   async stream(@Req() request: GatewayRequest, @Caller() caller: Actor, @Param('streamId') streamId: string) {
     this.allow(caller);
     const events = await this.store.readStream(streamId).catch(() => {
-      throw new Problem(400, 'invalid-stream', 'Invalid stream', `${streamId} is not a stream id`);
+      throw invalidStream(streamId);
     });
     if (events.length === 0) throw new Problem(404, 'not-found', 'Not found', `no stream ${streamId}`);
     await this.recordRead(caller, request.url);

@@ -1,4 +1,5 @@
 import type { Actor } from '@focal/domain';
+import { SignJWT } from 'jose';
 
 import { Problem } from '../http/problem.js';
 import type { StateRow } from '../read-models/read-models.js';
@@ -107,5 +108,72 @@ describe('Authenticator: the role in a token against the status in force on the 
     });
     today = new Date('2027-01-01T00:00:00Z');
     await expect(authenticator.authenticate(iceland)).resolves.toMatchObject({ state: 'IS' });
+  });
+});
+
+describe('Authenticator: claims that name the caller are refused with 401 before any lookup when malformed', () => {
+  const lookups: string[] = [];
+  const authenticator = new Authenticator(SECRET, {
+    findFresh: (lookup) => lookup(),
+    state: async (code) => {
+      lookups.push(code);
+      return undefined;
+    },
+    organisation: async (id) => {
+      lookups.push(id);
+      return undefined;
+    },
+  });
+  const token = (claims: Record<string, unknown>) =>
+    new SignJWT(claims)
+      .setProtectedHeader({ alg: 'HS256' })
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(SECRET));
+
+  it.each([
+    ['sub a number', { sub: 5, role: 'secretariat' }, /sub claim/],
+    ['sub an object', { sub: { id: 'x' }, role: 'secretariat' }, /sub claim/],
+    ['sub an array', { sub: ['x'], role: 'auditor' }, /sub claim/],
+    ['sub null', { sub: null, role: 'secretariat' }, /sub claim/],
+    ['sub empty', { sub: '', role: 'secretariat' }, /sub claim/],
+    ['sub with NUL', { sub: 'a\u0000b', role: 'secretariat' }, /sub claim/],
+    ['sub with a lone surrogate', { sub: 'a\ud800', role: 'secretariat' }, /sub claim/],
+    ['sub too long', { sub: 'x'.repeat(201), role: 'secretariat' }, /sub claim/],
+    ['sub missing', { role: 'secretariat' }, /not valid/],
+    ['role an array', { sub: 'x', role: ['secretariat'] }, /role/],
+    ['role a number', { sub: 'x', role: 1 }, /role/],
+    ['state a number', { sub: 'x', role: 'member-state', state: 33 }, /state claim/],
+    ['state with NUL', { sub: 'x', role: 'member-state', state: 'F\u0000' }, /state claim/],
+    ['state a lone surrogate', { sub: 'x', role: 'observer-state', state: '\ud800' }, /state claim/],
+    ['state on a secretariat token, an object', { sub: 'x', role: 'secretariat', state: {} }, /state claim/],
+    ['organisation an object', { sub: 'x', role: 'liaison-organisation', organisation: {} }, /organisation/],
+    [
+      'organisation with NUL',
+      { sub: 'x', role: 'liaison-organisation', organisation: 'x\u0000' },
+      /organisation/,
+    ],
+    [
+      'organisation not a UUID',
+      { sub: 'x', role: 'liaison-organisation', organisation: 'icc' },
+      /organisation/,
+    ],
+  ])('%s', async (_case, claims, detail) => {
+    const refused = await authenticator
+      .authenticate(`Bearer ${await token(claims)}`)
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(Problem);
+    expect({ status: (refused as Problem).status, reason: (refused as Problem).reason }).toEqual({
+      status: 401,
+      reason: 'unauthenticated',
+    });
+    expect((refused as Problem).message).toMatch(detail);
+    expect(lookups).toEqual([]);
+  });
+
+  it('takes a principal with accents and spaces', async () => {
+    const actor = await authenticator.authenticate(
+      `Bearer ${await token({ sub: 'Zoë Müller (secrétariat)', role: 'secretariat' })}`,
+    );
+    expect(actor).toEqual({ principal: 'Zoë Müller (secrétariat)', role: 'secretariat' });
   });
 });

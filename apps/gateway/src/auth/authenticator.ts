@@ -1,6 +1,7 @@
 import { standingOn, type Actor, type StateStatus } from '@focal/domain';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 
+import { textFault } from '../http/input.js';
 import { Problem } from '../http/problem.js';
 import type { ReadModels } from '../read-models/read-models.js';
 
@@ -65,7 +66,9 @@ export class Authenticator {
     const role = claims.role as Actor['role'];
     if (!ROLES.includes(role))
       throw unauthorized(`the token's role ${JSON.stringify(claims.role)} is not a Focal role`);
-    const actor: Actor = { principal: String(claims.sub), role };
+    const malformed = malformedClaim(claims);
+    if (malformed) throw unauthorized(malformed);
+    const actor: Actor = { principal: claims.sub as string, role };
     if (role === 'member-state' || role === 'observer-state') {
       if (typeof claims.state !== 'string') throw unauthorized(`a ${role} token must name its state`);
       actor.state = claims.state;
@@ -124,6 +127,29 @@ export class Authenticator {
       );
     }
   }
+}
+
+const PRINCIPAL = /^\P{Cc}{1,200}$/u;
+const STATE_CODE = /^[A-Z]{2}$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * What is wrong with the claims that name the caller, or undefined. They end up in every event the caller
+ * causes and in queries of the read models, so they are held to what those can carry, whatever the role:
+ * `sub` text without control characters or lone surrogates, `state` an ISO code, `organisation` a UUID.
+ */
+function malformedClaim(claims: Record<string, unknown>): string | undefined {
+  const { sub, state, organisation } = claims;
+  if (typeof sub !== 'string' || !PRINCIPAL.test(sub) || textFault(sub)) {
+    return "the token's sub claim must name the caller: text of 1 to 200 characters without control characters";
+  }
+  if (state !== undefined && (typeof state !== 'string' || !STATE_CODE.test(state))) {
+    return "the token's state claim must be an ISO 3166-1 alpha-2 code such as FR";
+  }
+  if (organisation !== undefined && (typeof organisation !== 'string' || !UUID.test(organisation))) {
+    return "the token's organisation claim must be the organisation's id, a UUID";
+  }
+  return undefined;
 }
 
 /** "a member", "an observer", "a guest": how the problem details name a status. */

@@ -204,7 +204,7 @@ export class ThreadsController {
     let messages = await this.readModels.messages(id);
     const undelivered = messages.filter((m) => m.author !== self && !m.delivered_to.includes(self));
     for (const message of undelivered) {
-      await this.commands.send(request, reply, 'focal.messaging.thread.record-delivered', id, {
+      await this.commands.record(request, 'focal.messaging.thread.record-delivered', {
         threadId: id,
         messageId: message.message_id,
       });
@@ -213,9 +213,7 @@ export class ThreadsController {
       await this.readModels.catchUp();
       messages = await this.readModels.messages(id);
     }
-    void reply
-      .status(200)
-      .header('etag', `"${(await this.readModels.thread(id))?.version ?? thread.version}"`);
+    void reply.header('etag', `"${(await this.readModels.thread(id))?.version ?? thread.version}"`);
     return { ...threadView(thread), messages: messages.map(messageView) };
   }
 

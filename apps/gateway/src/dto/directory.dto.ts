@@ -25,6 +25,7 @@ import { MAX_SEARCH_WORDS, searchWordCount } from '../read-models/contact-point-
  */
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const MAX_OFFSET = 1_000_000_000;
 
 export class PutStateDto {
   @ApiPropertyOptional({ type: String, example: 'France', description: 'required to admit a state' })
@@ -208,11 +209,13 @@ export class SearchContactPointsDto {
   @Max(200)
   limit: number = 50;
 
-  @ApiPropertyOptional({ type: Number, default: 0 })
+  @ApiPropertyOptional({ type: Number, default: 0, maximum: MAX_OFFSET })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
   @Min(0)
+  // Past every row there could be, and within what the store's OFFSET takes (a bigint).
+  @Max(MAX_OFFSET)
   offset: number = 0;
 }
 

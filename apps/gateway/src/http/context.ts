@@ -113,6 +113,24 @@ export class CommandGateway {
   }
 
   /**
+   * A command a read causes (a thread read records delivery receipts): the caller as actor and the correlation
+   * id, but never `Idempotency-Key` or `If-Match`, which are a write's and would turn the read into a
+   * conditional or replayed write; nor does it touch the read's answer.
+   */
+  async record<S extends CommandSubject>(
+    request: GatewayRequest,
+    subject: S,
+    command: CommandFields<S>,
+  ): Promise<void> {
+    await this.commands.send(subject, {
+      actor: request.actor!,
+      idempotencyKey: randomUUID(),
+      correlationId: correlationIdOf(request),
+      command,
+    });
+  }
+
+  /**
    * Read-your-writes: with `Focal-Read-After: <position>` (from a write's `Focal-Position`), the read waits,
    * at most 5 s, until the read models hold every event stored up to now, which includes that write.
    */

@@ -1,4 +1,12 @@
-import { Body, Param, ParseUUIDPipe, Query, ValidationPipe, type Type } from '@nestjs/common';
+import {
+  Body,
+  Param,
+  ParseUUIDPipe,
+  Query,
+  ValidationPipe,
+  type PipeTransform,
+  type Type,
+} from '@nestjs/common';
 
 import { Problem, validationProblem } from './problem.js';
 
@@ -15,8 +23,26 @@ const pipe = (expectedType: Type) =>
     exceptionFactory: validationProblem,
   });
 
+/** A body that is JSON but not an object (an array, a string, a number) has no fields to name: refused whole. */
+const objectBody: PipeTransform = {
+  transform(value: unknown) {
+    // No body at all is an empty one: the DTO names the fields it requires.
+    if (value === undefined || value === null || (typeof value === 'object' && !Array.isArray(value)))
+      return value;
+    throw new Problem(
+      400,
+      'invalid-input',
+      'Invalid input',
+      'body: send a JSON object with the fields named at /docs',
+      {
+        body: 'must be a JSON object',
+      },
+    );
+  },
+};
+
 /** The request body, validated as `dto`: unknown fields refused, types transformed. */
-export const ValidBody = (dto: Type) => Body(pipe(dto));
+export const ValidBody = (dto: Type) => Body(objectBody, pipe(dto));
 
 /** The query string, validated as `dto`. */
 export const ValidQuery = (dto: Type) => Query(pipe(dto));

@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+
 import { ServiceFailedError, ServiceUnavailableError } from '@focal/contracts';
 import { DomainError, type DomainErrorCode } from '@focal/domain';
 import { LogNotReadableError } from '@focal/events';
@@ -9,7 +11,9 @@ import {
   type ExceptionFilter,
   type ValidationError,
 } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+import { BODY_LIMIT_BYTES } from './input.js';
 
 /** RFC 9457 problem details, as every error of the API is answered. */
 export interface ProblemDocument {
@@ -20,7 +24,8 @@ export interface ProblemDocument {
   instance?: string;
   /** For 400: the message for each field at fault. */
   errors?: Record<string, string>;
-  reason?: string;
+  /** The stable reason, also the last part of `type`: what a client switches on. */
+  reason: string;
 }
 
 /** Problem types are stable URNs named after the domain's reason codes. */
@@ -80,50 +85,101 @@ export function toProblem(error: unknown): ProblemDocument {
     };
   }
   if (error instanceof LogNotReadableError) {
-    return {
-      type: problemType('log-not-readable-yet'),
-      title: 'Service unavailable',
-      status: 503,
-      detail: error.message,
-    };
+    return unavailable('log-not-readable-yet', error.message);
   }
   if (error instanceof ServiceUnavailableError) {
-    return {
-      type: problemType('service-unavailable'),
-      title: 'Service unavailable',
-      status: 503,
-      detail: error.message,
-    };
+    return unavailable('service-unavailable', error.message);
   }
   if (error instanceof ServiceFailedError) {
-    return { type: problemType(error.reason), title: 'Service failed', status: 500, detail: error.message };
-  }
-  if (error instanceof HttpException) {
-    const status = error.getStatus();
-    const reason = status === 404 ? 'no-such-route' : status === 413 ? 'body-too-large' : `http-${status}`;
-    return { type: problemType(reason), title: error.name, status, detail: error.message };
-  }
-  // Fastify's own errors (malformed JSON, a body over the limit, a wrong content type) carry their status.
-  const fastify = error as { statusCode?: number; code?: string; message?: string };
-  if (typeof fastify.statusCode === 'number' && fastify.statusCode >= 400 && fastify.statusCode < 500) {
-    const reason =
-      fastify.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
-        ? 'body-too-large'
-        : fastify.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE'
-          ? 'unsupported-media-type'
-          : 'malformed-request';
     return {
-      type: problemType(reason),
-      title: 'Malformed request',
-      status: fastify.statusCode,
-      detail: `${fastify.message ?? 'the request could not be read'}: send a JSON body (Content-Type: application/json)`,
+      type: problemType(error.reason),
+      title: 'Service failed',
+      status: 500,
+      detail: error.message,
+      reason: error.reason,
     };
+  }
+  // What the framework refuses before any handler runs: Nest wraps Fastify's errors (the code stays on the
+  // cause); a route that does not exist is Nest's own 404. Answered in Focal's words, never the class names.
+  const status = error instanceof HttpException ? error.getStatus() : statusOf(error);
+  if (status !== undefined && status >= 400 && status < 500) {
+    const code = codeOf(error instanceof HttpException ? error.cause : error) ?? codeOf(error);
+    return frameworkProblem(status, code);
   }
   return {
     type: problemType('internal-error'),
     title: 'Internal error',
     status: 500,
     detail: 'the gateway failed to handle this request; it was logged: try again, or report it',
+    reason: 'internal-error',
+  };
+}
+
+const unavailable = (reason: string, detail: string): ProblemDocument => ({
+  type: problemType(reason),
+  title: 'Service unavailable',
+  status: 503,
+  detail,
+  reason,
+});
+
+const statusOf = (error: unknown) => {
+  const status = (error as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === 'number' ? status : undefined;
+};
+
+const codeOf = (error: unknown) => {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+};
+
+/** The framework's refusals, by status (and Fastify's code where one status has several causes). */
+const FRAMEWORK_PROBLEMS: Record<number, { reason: string; detail: string }> = {
+  400: {
+    reason: 'malformed-request',
+    detail:
+      'the request could not be read: check its URL, its headers and that the body is what Content-Type says',
+  },
+  404: { reason: 'no-such-route', detail: 'there is no such route: the API is described at /docs' },
+  405: { reason: 'method-not-allowed', detail: 'this route does not take this method: see the Allow header' },
+  408: { reason: 'request-timeout', detail: 'the request did not arrive in time: send it again' },
+  413: {
+    reason: 'body-too-large',
+    detail: `the body is larger than ${BODY_LIMIT_BYTES / 1024} KiB: no Focal request needs more, send less`,
+  },
+  414: { reason: 'uri-too-long', detail: 'a part of the path is too long: ids are at most 100 characters' },
+  415: {
+    reason: 'unsupported-media-type',
+    detail: 'this API takes JSON bodies only: send the body with Content-Type: application/json, or no body',
+  },
+  431: {
+    reason: 'headers-too-large',
+    detail: 'the request headers are too large: send fewer or shorter ones',
+  },
+};
+
+const FRAMEWORK_CODES: Record<string, { reason: string; detail: string }> = {
+  FST_ERR_BAD_URL: {
+    reason: 'malformed-url',
+    detail: 'the path is not a valid URL: percent-encode it as UTF-8 (e.g. %C3%A9 for é)',
+  },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    reason: 'malformed-request',
+    detail: 'Content-Length does not match the body: send the length of the body in bytes',
+  },
+};
+
+/** A problem for a status the framework answered with: Focal's type, reason and detail, HTTP's title. */
+export function frameworkProblem(status: number, code?: string): ProblemDocument {
+  const known = (code && FRAMEWORK_CODES[code]) || FRAMEWORK_PROBLEMS[status];
+  const title = STATUS_CODES[status] ?? 'Request refused';
+  const reason = known?.reason ?? title.toLowerCase().replace(/[^a-z0-9]+/g, '-');
+  return {
+    type: problemType(reason),
+    title,
+    status,
+    detail: known?.detail ?? `the request was refused (${status} ${title})`,
+    reason,
   };
 }
 
@@ -145,17 +201,45 @@ export function validationProblem(errors: ValidationError[]): Problem {
   return new Problem(400, 'invalid-input', 'Invalid input', detail, fields);
 }
 
+/** Sends a problem as RFC 9457 says: its status, `application/problem+json`. */
+export function sendProblem(reply: FastifyReply, problem: ProblemDocument): void {
+  if (reply.raw.headersSent) {
+    // A stream (NDJSON, SSE) already under way cannot turn into a problem: it ends, and the client sees it cut.
+    reply.raw.end();
+    return;
+  }
+  void reply.status(problem.status).header('content-type', 'application/problem+json').send(problem);
+}
+
+/**
+ * Every error a request can meet, the framework's included, answered as a problem. A route that does not
+ * exist for this method but does for others is a 405 naming them in `Allow`.
+ */
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
   private readonly logger = new Logger('gateway');
 
+  constructor(private readonly allowedMethods: (path: string) => string[] = () => []) {}
+
   catch(error: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const request = host.switchToHttp().getRequest<{ url: string }>();
-    const problem = { ...toProblem(error), instance: request.url };
+    const request = host.switchToHttp().getRequest<FastifyRequest>();
+    let problem = toProblem(error);
+    if (problem.reason === 'no-such-route') {
+      const path = request.url.split('?')[0]!;
+      const shown = path.length > 200 ? `${path.slice(0, 200)}…` : path;
+      const allow = this.allowedMethods(path);
+      if (allow.length > 0) {
+        problem = frameworkProblem(405);
+        problem.detail = `${shown} does not take ${request.method}: use ${allow.join(', ')}`;
+        void reply.header('allow', allow.join(', '));
+      } else {
+        problem.detail = `there is no route ${request.method} ${shown}: the API is described at /docs`;
+      }
+    }
     if (problem.status >= 500 && problem.status !== 503) {
       this.logger.error(`${request.url}: ${(error as Error)?.stack ?? String(error)}`);
     }
-    void reply.status(problem.status).header('content-type', 'application/problem+json').send(problem);
+    sendProblem(reply, { ...problem, instance: request.url });
   }
 }

@@ -1,12 +1,13 @@
 import { parseArgs } from 'node:util';
 
+import { ROLES, type Role } from '@focal/domain';
+
 import { DEVELOPMENT_SECRET, signToken } from '../apps/gateway/src/auth/authenticator.js';
 
 /** `npm run token -- --role member-state --state FR`: a development token, signed with FOCAL_JWT_SECRET. */
 const usage =
-  'usage: npm run token -- --role secretariat|member-state|observer-state|liaison-organisation|auditor ' +
+  `usage: npm run token -- --role ${ROLES.join('|')} ` +
   '[--state FR] [--organisation <uuid>] [--sub <name>] [--expires 8h]';
-const ROLES = ['secretariat', 'member-state', 'observer-state', 'liaison-organisation', 'auditor'] as const;
 
 try {
   const { values } = parseArgs({
@@ -18,9 +19,9 @@ try {
       expires: { type: 'string', default: '8h' },
     },
   });
-  const role = values.role as (typeof ROLES)[number];
+  const role = values.role as Role;
   if (!ROLES.includes(role)) throw new Error(`--role must be one of ${ROLES.join(', ')}`);
-  if ((role === 'member-state' || role === 'observer-state') && !values.state) {
+  if ((role === 'member-state' || role === 'observer-state' || role === 'guest-state') && !values.state) {
     throw new Error(`a ${role} token names its state: add --state FR`);
   }
   if (role === 'liaison-organisation' && !values.organisation) {

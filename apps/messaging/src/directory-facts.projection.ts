@@ -95,6 +95,23 @@ export class DirectoryFactsProjection implements SqlProjection {
     return current ? { status: current.status, since: current.from } : {};
   }
 
+  /** Those of `codes` that are guest states on `date` (YYYY-MM-DD). */
+  async guestsAmong(codes: readonly string[], date: string): Promise<string[]> {
+    if (codes.length === 0) return [];
+    const rows = await this.sql.query<StatusEntry & { code: string }>(
+      `SELECT code, status, effective_from AS "from" FROM messaging_state_statuses
+        WHERE code = ANY($1) ORDER BY code, seq`,
+      [codes],
+    );
+    const histories = new Map<string, StatusEntry[]>();
+    for (const { code, status, from } of rows) {
+      histories.set(code, [...(histories.get(code) ?? []), { status, from }]);
+    }
+    return [...histories]
+      .filter(([, history]) => standingOn(history, date).current?.status === 'guest')
+      .map(([code]) => code);
+  }
+
   /** Those of `organisationIds` that are suspended now. */
   async suspended(organisationIds: readonly string[]): Promise<string[]> {
     if (organisationIds.length === 0) return [];

@@ -16,7 +16,7 @@ export interface MessagingDeps {
   store: EventStore;
   directory: {
     catchUp(): Promise<void>;
-    query: Pick<DirectoryFactsProjection, 'statusOn' | 'suspended'>;
+    query: Pick<DirectoryFactsProjection, 'statusOn' | 'suspended' | 'guestsAmong'>;
   };
 }
 
@@ -30,10 +30,11 @@ export function messagingRoutes({ store, directory }: MessagingDeps): CommandRou
   const options = { store };
 
   // Facts as of every directory event stored before the command arrived.
+  const dayOf = (at: string) => (Number.isNaN(Date.parse(at)) ? at : new Date(at).toISOString().slice(0, 10));
   const membership = async ({ actor, at }: { actor: Actor; at: string }): Promise<MembershipFacts> => {
     if (!actor.state) return {};
     await directory.catchUp();
-    const date = Number.isNaN(Date.parse(at)) ? at : new Date(at).toISOString().slice(0, 10);
+    const date = dayOf(at);
     const { status, since } = await directory.query.statusOn(actor.state, date);
     return {
       ...(status ? { actorStateStatus: status } : {}),
@@ -44,6 +45,12 @@ export function messagingRoutes({ store, directory }: MessagingDeps): CommandRou
     await directory.catchUp();
     return directory.query.suspended(organisationIds);
   };
+  const guests = async (codes: string[], at: string) => {
+    await directory.catchUp();
+    return directory.query.guestsAmong(codes, dayOf(at));
+  };
+  const refs = (participants: readonly string[], kind: 'state' | 'organisation') =>
+    participants.filter((ref) => ref.startsWith(`${kind}:`)).map((ref) => ref.slice(kind.length + 1));
 
   return {
     'focal.messaging.meeting-request.request': commandRoute(
@@ -54,6 +61,7 @@ export function messagingRoutes({ store, directory }: MessagingDeps): CommandRou
       async (fields, request) => ({
         ...(await membership(request)),
         suspendedOrganisations: await suspended(fields.invitedOrganisations),
+        guestStates: await guests(fields.invitedStates, request.at),
       }),
     ),
     'focal.messaging.meeting-request.co-sponsor': commandRoute(
@@ -99,13 +107,17 @@ export function messagingRoutes({ store, directory }: MessagingDeps): CommandRou
       threadDecider,
       'OpenThread',
       thread,
-      async (fields) => ({
-        suspendedOrganisations: await suspended(
-          fields.participants
-            .filter((ref) => ref.startsWith('organisation:'))
-            .map((ref) => ref.slice('organisation:'.length)),
-        ),
-      }),
+      async (fields, request) => {
+        // The opener takes part too: a guest state opening a thread is one of its states.
+        const states = [
+          ...refs(fields.participants, 'state'),
+          ...(request.actor.state ? [request.actor.state] : []),
+        ];
+        return {
+          suspendedOrganisations: await suspended(refs(fields.participants, 'organisation')),
+          guestStates: await guests(states, request.at),
+        };
+      },
     ),
     'focal.messaging.thread.post-message': commandRoute(options, threadDecider, 'PostMessage', thread),
     'focal.messaging.thread.record-delivered': commandRoute(

@@ -1,14 +1,6 @@
 import { z } from 'zod';
 
-import type { DomainErrorCode, Role } from '@focal/domain';
-
-export const ROLES = [
-  'secretariat',
-  'member-state',
-  'observer-state',
-  'liaison-organisation',
-  'auditor',
-] as const satisfies readonly Role[];
+import { ROLES, type DomainErrorCode } from '@focal/domain';
 
 const id = z.string().min(1).max(200);
 

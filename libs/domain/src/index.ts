@@ -9,3 +9,4 @@ export * from './liaison-organisation/liaison-organisation.js';
 export * from './meeting-request/meeting-request.js';
 export * from './thread/thread.js';
 export * from './event-types.js';
+export * from './standing.js';

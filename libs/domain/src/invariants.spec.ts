@@ -212,7 +212,7 @@ describe('invariants under any sequence of commands', () => {
           return {
             ...base,
             type: 'RequestAdHocMeeting',
-            facts: { ...facts, suspendedOrganisations: [] },
+            facts: { ...facts, suspendedOrganisations: [], guestStates: [] },
             subjectKind: 'case',
             title: 't',
             summary: 's',
@@ -268,7 +268,7 @@ describe('invariants under any sequence of commands', () => {
         at: NOW,
         requestId: meetingId,
         type: 'RequestAdHocMeeting',
-        facts: { actorStateStatus: 'member', suspendedOrganisations: [] },
+        facts: { actorStateStatus: 'member', suspendedOrganisations: [], guestStates: [] },
         subjectKind: 'case',
         title: 't',
         summary: 's',
@@ -329,7 +329,7 @@ describe('invariants under any sequence of commands', () => {
         subject: 's',
         visibility,
         participants: [...participants],
-        facts: { suspendedOrganisations: [IRMCT] },
+        facts: { suspendedOrganisations: [IRMCT], guestStates: [] },
       }));
     fc.assert(
       fc.property(threadCommand, (command) => {

@@ -1,10 +1,18 @@
-export type Role = 'secretariat' | 'member-state' | 'observer-state' | 'liaison-organisation' | 'auditor';
+export const ROLES = [
+  'secretariat',
+  'member-state',
+  'observer-state',
+  'guest-state',
+  'liaison-organisation',
+  'auditor',
+] as const;
+export type Role = (typeof ROLES)[number];
 
 /** Who issues a command or reads an event: the claims of their token. */
 export interface Actor {
   principal: string;
   role: Role;
-  /** ISO 3166-1 alpha-2, for member-state and observer-state. */
+  /** ISO 3166-1 alpha-2, for member-state, observer-state and guest-state. */
   state?: string;
   /** Liaison organisation id, for liaison-organisation. */
   organisation?: string;
@@ -26,6 +34,7 @@ export function participantOf(actor: Actor): ParticipantRef | undefined {
       return 'secretariat';
     case 'member-state':
     case 'observer-state':
+    case 'guest-state':
       return actor.state ? stateRef(actor.state) : undefined;
     case 'liaison-organisation':
       return actor.organisation ? organisationRef(actor.organisation) : undefined;
@@ -34,4 +43,15 @@ export function participantOf(actor: Actor): ParticipantRef | undefined {
   }
 }
 
+/** Member and observer states keep contact points and take part in closed exchanges; guest states do not. */
 export const isStateRole = (actor: Actor) => actor.role === 'member-state' || actor.role === 'observer-state';
+
+/**
+ * Who a caller is, whole: role, state or organisation, and subject. What a caller owns (idempotency keys,
+ * webhooks) is scoped by this, so that two tokens sharing a `sub` (FR's and IT's) never share anything.
+ */
+export function principalKey(
+  actor: Pick<Actor, 'principal' | 'state' | 'organisation'> & { role: string },
+): string {
+  return `${actor.role}/${actor.state ?? actor.organisation ?? '-'}/${actor.principal}`;
+}

@@ -1,15 +1,26 @@
 import { maySee, maySeeField, restrictedTo } from './visibility.js';
-import { auditor, ICC, memberState, observerState, organisation, secretariat } from '../test/decider-spec.js';
+import {
+  auditor,
+  guestState,
+  ICC,
+  memberState,
+  observerState,
+  organisation,
+  secretariat,
+} from '../test/decider-spec.js';
 
 describe('visibility', () => {
   const everyone = [secretariat, auditor, memberState('FR'), observerState('NO'), organisation(ICC)];
 
-  it('open: everyone; closed: everyone but liaison organisations', () => {
-    for (const viewer of everyone) expect(maySee(viewer, { level: 'open' })).toBe(true);
-    expect(everyone.filter((viewer) => maySee(viewer, { level: 'closed' }))).not.toContainEqual(
-      organisation(ICC),
-    );
-    expect(everyone.filter((viewer) => maySee(viewer, { level: 'closed' }))).toHaveLength(4);
+  it('open: everyone; closed: the secretariat, member and observer states, auditors, never an organisation or a guest', () => {
+    const all = [...everyone, guestState('GM')];
+    for (const viewer of all) expect(maySee(viewer, { level: 'open' })).toBe(true);
+    expect(all.filter((viewer) => maySee(viewer, { level: 'closed' }))).toEqual([
+      secretariat,
+      auditor,
+      memberState('FR'),
+      observerState('NO'),
+    ]);
   });
 
   it('restricted: the participants, the secretariat and auditors', () => {
@@ -20,6 +31,8 @@ describe('visibility', () => {
     expect(maySee(auditor, visibility)).toBe(true);
     expect(maySee(memberState('DE'), visibility)).toBe(false);
     expect(maySee(observerState('NO'), visibility)).toBe(false);
+    expect(maySee(guestState('GM'), visibility)).toBe(false);
+    expect(maySee(guestState('GM'), restrictedTo(['state:GM']))).toBe(true);
   });
 
   it("shows a liaison organisation a contact point's name and authority, never e-mail, phone or notes", () => {
@@ -28,6 +41,7 @@ describe('visibility', () => {
     expect(maySeeField(viewer, 'authority')).toBe(true);
     for (const field of ['email', 'phone', 'notes'] as const) {
       expect(maySeeField(viewer, field)).toBe(false);
+      expect(maySeeField(guestState('SN'), field)).toBe(false);
       expect(maySeeField(memberState('FR'), field)).toBe(true);
     }
   });

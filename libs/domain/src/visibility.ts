@@ -12,9 +12,11 @@ export const restrictedTo = (participants: Iterable<ParticipantRef>): Visibility
 });
 
 /**
- * The one answer to "may this principal see this?", used by every read path.
+ * The one answer to "may this principal see this?", used by every read path, for a principal in good
+ * standing (see `principalStanding`: one that is not is refused everything first).
  * - open: every authenticated principal;
- * - closed: everyone but liaison organisations;
+ * - closed: the secretariat, member and observer states, auditors; never a liaison organisation or a guest
+ *   state;
  * - restricted: the named participants, the secretariat and auditors.
  */
 export function maySee(viewer: Actor, visibility: Visibility): boolean {
@@ -22,7 +24,7 @@ export function maySee(viewer: Actor, visibility: Visibility): boolean {
     case 'open':
       return true;
     case 'closed':
-      return viewer.role !== 'liaison-organisation';
+      return viewer.role !== 'liaison-organisation' && viewer.role !== 'guest-state';
     case 'restricted': {
       if (viewer.role === 'secretariat' || viewer.role === 'auditor') return true;
       const self = participantOf(viewer);

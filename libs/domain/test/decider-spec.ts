@@ -42,6 +42,8 @@ export const memberState = (state: string) =>
   ({ principal: `ncp-${state}`, role: 'member-state', state }) as const;
 export const observerState = (state: string) =>
   ({ principal: `ncp-${state}`, role: 'observer-state', state }) as const;
+export const guestState = (state: string) =>
+  ({ principal: `delegation-${state}`, role: 'guest-state', state }) as const;
 export const organisation = (id: string) =>
   ({ principal: `org-${id}`, role: 'liaison-organisation', organisation: id }) as const;
 

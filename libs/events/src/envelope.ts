@@ -6,7 +6,14 @@
 export interface Actor {
   /** The token's subject. */
   principal: string;
-  role: 'secretariat' | 'member-state' | 'observer-state' | 'liaison-organisation' | 'auditor' | 'system';
+  role:
+    | 'secretariat'
+    | 'member-state'
+    | 'observer-state'
+    | 'guest-state'
+    | 'liaison-organisation'
+    | 'auditor'
+    | 'system';
   /** ISO 3166-1 alpha-2 code, for state principals. */
   state?: string;
   /** Liaison organisation id, for liaison-organisation principals. */

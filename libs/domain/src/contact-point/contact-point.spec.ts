@@ -149,6 +149,26 @@ describe('ContactPoint', () => {
       given([registered])
         .when({ ...change, changes: { role: 'prosecutor' }, personalChanges: {} })
         .then([]));
+    it('a change of closed fields alone is closed: an open feed must not learn that an e-mail changed', () => {
+      given([registered])
+        .when({ ...change, changes: {}, personalChanges: { email: 'a.beispiel@gba.example', notes: 'x' } })
+        .then([
+          {
+            type: 'ContactPointDetailsChanged',
+            data: { changes: {}, personalChanges: { email: 'a.beispiel@gba.example', notes: 'x' } },
+            visibility: { level: 'closed' },
+          },
+        ]);
+      given([registered])
+        .when({ ...change, changes: {}, personalChanges: { fullName: 'Anna Muster', phone: '+4972181911' } })
+        .then([
+          {
+            type: 'ContactPointDetailsChanged',
+            data: { changes: {}, personalChanges: { fullName: 'Anna Muster', phone: '+4972181911' } },
+            visibility: { level: 'open' },
+          },
+        ]);
+    });
     it('refuses invalid values', () =>
       given([registered])
         .when({ ...change, changes: {}, personalChanges: { email: 'x' } })

@@ -13,7 +13,7 @@ import {
   dateOf,
   problems,
 } from '../values.js';
-import { closed, open } from '../visibility.js';
+import { closed, contactPointFieldVisibility, open, type ContactPointField } from '../visibility.js';
 
 export const CONTACT_POINT_ROLES = [
   'prosecutor',
@@ -238,7 +238,19 @@ function decide(
       const changes = changed(command.changes ?? {}, state);
       const personalChanges = changed(command.personalChanges ?? {}, state.personal);
       if (Object.keys(changes).length === 0 && Object.keys(personalChanges).length === 0) return [];
-      return [{ type: 'ContactPointDetailsChanged', data: { changes, personalChanges }, visibility: open }];
+      // A change of closed fields alone (e-mail, phone, notes) is closed: that it happened says something too.
+      const seenByAll =
+        Object.keys(changes).length > 0 ||
+        Object.keys(personalChanges).some(
+          (field) => contactPointFieldVisibility[field as ContactPointField].level === 'open',
+        );
+      return [
+        {
+          type: 'ContactPointDetailsChanged',
+          data: { changes, personalChanges },
+          visibility: seenByAll ? open : closed,
+        },
+      ];
     }
     case 'DesignatePrimaryContactPoint': {
       if (frozen) return frozen;

@@ -27,7 +27,7 @@ const request = {
   actor: memberState('DE'),
   at: NOW,
   requestId: ID,
-  facts: { ...member, suspendedOrganisations: [IRMCT] },
+  facts: { ...member, suspendedOrganisations: [IRMCT], guestStates: [] },
   ...details,
   proposedDates: [...details.proposedDates],
   invitedStates: [...details.invitedStates],
@@ -77,6 +77,7 @@ describe('AdHocMeetingRequest', () => {
             actorStateStatus: 'observer',
             actorStateStatusSince: '2025-01-01',
             suspendedOrganisations: [],
+            guestStates: [],
           },
         })
         .thenError(
@@ -105,6 +106,10 @@ describe('AdHocMeetingRequest', () => {
           invitedStates: /use GR/,
           invitedOrganisations: /UUID/,
         }));
+    it('a closed meeting cannot invite guest states', () =>
+      given([])
+        .when({ ...request, invitedStates: ['NL', 'GM'], facts: { ...request.facts, guestStates: ['GM'] } })
+        .thenError('RuleViolated', 'meeting-request/closed-no-guests', /GM is a guest state/));
     it('a closed meeting cannot invite liaison organisations', () =>
       given([])
         .when({ ...request, invitedOrganisations: [ICC] })
@@ -121,23 +126,43 @@ describe('AdHocMeetingRequest', () => {
     const coSponsor = {
       ...base,
       type: 'CoSponsorAdHocMeeting',
-      actor: memberState('FR'),
+      actor: memberState('NL'),
       facts: member,
     } as const;
-    it('adds the co-sponsor to who may see it', () =>
+    const openRequest: MeetingRequestEvent = {
+      ...requested,
+      data: { ...requested.data, confidentiality: 'open' },
+      visibility: { level: 'open' },
+    };
+    it('a state the closed request invites co-sponsors it', () =>
       given([requested])
         .when(coSponsor)
         .then([
           {
             type: 'AdHocMeetingCoSponsored',
-            data: { state: 'FR' },
-            visibility: restricted('state:DE', 'state:FR', 'state:NL'),
+            data: { state: 'NL' },
+            visibility: restricted('state:DE', 'state:NL'),
           },
         ]));
+    it('any member state co-sponsors an open request', () =>
+      given([openRequest])
+        .when({ ...coSponsor, actor: memberState('FR') })
+        .then([{ type: 'AdHocMeetingCoSponsored', data: { state: 'FR' }, visibility: { level: 'open' } }]));
+    it('to a state it does not invite, a closed request does not exist: 404 as for an unknown id', () => {
+      for (const actor of [memberState('IT'), observerState('NO'), organisation(ICC)]) {
+        given([requested])
+          .when({ ...coSponsor, actor })
+          .thenError('NotFound', 'meeting-request/not-found', new RegExp(`no ad hoc meeting request ${ID}`));
+      }
+    });
     it('once per state, and not by the requester', () => {
       given([
         requested,
-        { type: 'AdHocMeetingCoSponsored', data: { state: 'FR' }, visibility: { level: 'open' } },
+        {
+          type: 'AdHocMeetingCoSponsored',
+          data: { state: 'NL' },
+          visibility: restricted('state:DE', 'state:NL'),
+        },
       ])
         .when(coSponsor)
         .thenError('Conflict', 'meeting-request/already-sponsor');
@@ -148,7 +173,7 @@ describe('AdHocMeetingRequest', () => {
     it('only member states', () =>
       given([requested])
         .when({ ...coSponsor, facts: { actorStateStatus: 'former' } })
-        .thenError('Forbidden', 'meeting-request/member-states-only', /FR is a former member/));
+        .thenError('Forbidden', 'meeting-request/member-states-only', /NL is a former member/));
     it('only while requested', () =>
       given([requested, accepted]).when(coSponsor).thenError('RuleViolated', 'meeting-request/lifecycle'));
   });
@@ -165,10 +190,14 @@ describe('AdHocMeetingRequest', () => {
             visibility: restricted('state:DE', 'state:NL'),
           },
         ]));
-    it('no other state withdraws', () =>
+    it('no other state withdraws: 403 for a state that sees the request, 404 for one that does not', () => {
       given([requested])
         .when({ ...withdraw, actor: memberState('NL') })
-        .thenError('Forbidden', 'meeting-request/requesters-only'));
+        .thenError('Forbidden', 'meeting-request/requesters-only');
+      given([requested])
+        .when({ ...withdraw, actor: memberState('IT') })
+        .thenError('NotFound', 'meeting-request/not-found');
+    });
     it('not after acceptance', () =>
       given([requested, accepted])
         .when(withdraw)

@@ -12,7 +12,7 @@ import {
   dateOf,
   problems,
 } from '../values.js';
-import { open, restrictedTo, type Visibility } from '../visibility.js';
+import { maySee, open, restrictedTo, type Visibility } from '../visibility.js';
 
 export const SUBJECT_KINDS = ['case', 'situation', 'topic'] as const;
 export const CONFIDENTIALITY = ['open', 'closed'] as const;
@@ -50,7 +50,11 @@ type Base = { actor: Actor; at: string; requestId: string };
 export type MeetingRequestCommand =
   | (Base & {
       type: 'RequestAdHocMeeting';
-      facts: MembershipFacts & { suspendedOrganisations: string[] };
+      facts: MembershipFacts & {
+        suspendedOrganisations: string[];
+        /** Those of the invited states that are guests on the command's date. */
+        guestStates: string[];
+      };
     } & MeetingRequestDetails)
   | (Base & { type: 'CoSponsorAdHocMeeting'; facts: MembershipFacts })
   | (Base & { type: 'WithdrawAdHocMeeting' })
@@ -116,10 +120,11 @@ function decide(
   const atProblem = checkInstant(command.at);
   if (atProblem) return invalid({ at: atProblem });
   if (command.type === 'RequestAdHocMeeting') return request(command, state);
-  if (!state.requested) {
-    return notFound('meeting-request/not-found', `no ad hoc meeting request ${command.requestId}`);
-  }
+  const missing = notFound('meeting-request/not-found', `no ad hoc meeting request ${command.requestId}`);
+  if (!state.requested) return missing;
   const visibility = meetingVisibility(state);
+  // A closed request does not exist for those outside it: on writes as on reads, never a 403 that says it does.
+  if (!maySee(command.actor, visibility)) return missing;
   if (command.type in SECRETARIAT_STEPS && command.actor.role !== 'secretariat') {
     const step = SECRETARIAT_STEPS[command.type as keyof typeof SECRETARIAT_STEPS];
     return forbidden(
@@ -256,6 +261,14 @@ function request(
     return ruleViolated(
       'meeting-request/closed-no-organisations',
       'a closed ad hoc meeting cannot invite liaison organisations: make it open or invite states only',
+    );
+  }
+  const guests = command.invitedStates.filter((code) => command.facts.guestStates.includes(code));
+  if (command.confidentiality === 'closed' && guests.length > 0) {
+    return ruleViolated(
+      'meeting-request/closed-no-guests',
+      `${guests.join(', ')} ${guests.length > 1 ? 'are guest states' : 'is a guest state'}: a closed ad hoc ` +
+        'meeting is for member and observer states; make it open or leave the guest states out',
     );
   }
   const suspended = command.invitedOrganisations.find((id) =>

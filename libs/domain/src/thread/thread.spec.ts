@@ -6,7 +6,17 @@ import {
   type ThreadCommand,
   type ThreadEvent,
 } from '../index.js';
-import { auditor, ICC, IRMCT, memberState, NOW, organisation, specify } from '../../test/decider-spec.js';
+import {
+  auditor,
+  guestState,
+  ICC,
+  IRMCT,
+  memberState,
+  NOW,
+  organisation,
+  secretariat,
+  specify,
+} from '../../test/decider-spec.js';
 
 const { given } = specify(threadDecider);
 const ID = '3c8f0e2b-4d5a-4b7c-8f9e-6a2b3c4d5e6f';
@@ -20,7 +30,7 @@ const open = {
   visibility: 'restricted',
   participants: ['state:DE', 'secretariat'],
   replyBy: '2026-11-25T17:00:00Z',
-  facts: { suspendedOrganisations: [] },
+  facts: { suspendedOrganisations: [], guestStates: [] },
 } satisfies ThreadCommand;
 const participants = ['secretariat', 'state:DE', 'state:NL'] as const;
 const visibility = restrictedTo(participants);
@@ -67,12 +77,30 @@ describe('Thread', () => {
       given([])
         .when({ ...open, visibility: 'closed', participants: [`organisation:${ICC}`] })
         .thenError('RuleViolated', 'thread/closed-no-organisations'));
+    it('a guest state can never take part in a closed thread, also as its opener', () => {
+      given([])
+        .when({
+          ...open,
+          visibility: 'closed',
+          participants: ['state:GM'],
+          facts: { suspendedOrganisations: [], guestStates: ['GM'] },
+        })
+        .thenError('RuleViolated', 'thread/closed-no-guests', /state:GM/);
+      given([])
+        .when({
+          ...open,
+          actor: guestState('SN'),
+          visibility: 'closed',
+          facts: { suspendedOrganisations: [], guestStates: ['SN'] },
+        })
+        .thenError('RuleViolated', 'thread/closed-no-guests');
+    });
     it('a suspended organisation cannot be added', () =>
       given([])
         .when({
           ...open,
           participants: [`organisation:${IRMCT}`],
-          facts: { suspendedOrganisations: [IRMCT] },
+          facts: { suspendedOrganisations: [IRMCT], guestStates: [] },
         })
         .thenError('RuleViolated', 'thread/organisation-suspended'));
     it('refuses a malformed participant and a deadline in the past', () =>
@@ -89,10 +117,24 @@ describe('Thread', () => {
   describe('PostMessage', () => {
     it('a participant posts with a handling code and attachment fingerprints', () =>
       given([opened]).when(post).then([posted]));
-    it('only participants post', () =>
+    it('only participants post; to anyone else but the secretariat and auditors the thread does not exist', () => {
       given([opened])
         .when({ ...post, actor: memberState('FR') })
-        .thenError('Forbidden', 'thread/participants-only'));
+        .thenError('NotFound', 'thread/not-found');
+      given([opened])
+        .when({ ...post, actor: organisation(ICC) })
+        .thenError('NotFound', 'thread/not-found');
+      given([{ ...opened, data: { ...opened.data, participants: ['state:DE', 'state:NL'] } }])
+        .when({ ...post, actor: secretariat })
+        .thenError('Forbidden', 'thread/participants-only');
+      given([opened])
+        .when({ ...post, actor: auditor })
+        .thenError('Forbidden', 'thread/no-participant');
+    });
+    it('a closed thread is restricted to its participants like any other: no member state outside it reads it', () =>
+      given([])
+        .when({ ...open, visibility: 'closed' })
+        .then([{ ...opened, data: { ...opened.data, visibility: 'closed' }, visibility }]));
     it('H3 needs a note; fingerprints must be SHA-256', () => {
       given([opened])
         .when({ ...post, handlingCode: 'H3' })
@@ -135,7 +177,7 @@ describe('Thread', () => {
         .then([]);
       given([opened, posted])
         .when({ ...read, actor: organisation(ICC) })
-        .thenError('Forbidden', 'thread/participants-only');
+        .thenError('NotFound', 'thread/not-found');
       given([opened]).when(read).thenError('NotFound', 'thread/message-not-found');
     });
   });

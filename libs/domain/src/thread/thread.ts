@@ -10,7 +10,7 @@ import {
   checkUuid,
   problems,
 } from '../values.js';
-import { closed, open, restrictedTo, type Visibility } from '../visibility.js';
+import { maySee, restrictedTo, type Visibility } from '../visibility.js';
 
 export const THREAD_VISIBILITIES = ['open', 'closed', 'restricted'] as const;
 export type ThreadVisibility = (typeof THREAD_VISIBILITIES)[number];
@@ -62,6 +62,8 @@ export type ThreadEvent =
 export interface ThreadFacts {
   /** Liaison organisations suspended now: they cannot be added as participants. */
   suspendedOrganisations: string[];
+  /** Those of the participating states that are guests now: they cannot take part in a closed thread. */
+  guestStates: string[];
 }
 
 type Base = { actor: Actor; at: string; threadId: string };
@@ -109,11 +111,12 @@ export type ThreadState =
       answered: boolean;
     };
 
-export function threadEventVisibility(
-  visibility: ThreadVisibility,
-  participants: ParticipantRef[],
-): Visibility {
-  return visibility === 'open' ? open : visibility === 'closed' ? closed : restrictedTo(participants);
+/**
+ * Who reads a thread, on every path: its participants, the secretariat and auditors (SPEC §2). The thread's own
+ * visibility decides who may be made a participant, never who reads a thread they are not part of.
+ */
+export function threadEventVisibility(participants: readonly ParticipantRef[]): Visibility {
+  return restrictedTo(participants);
 }
 
 /** An urgent thread whose reply-by time has passed without an answer: the inbox lists these first. */
@@ -137,17 +140,22 @@ function decide(command: ThreadCommand, state: ThreadState): readonly ThreadEven
   const atProblem = checkInstant(command.at);
   if (atProblem) return invalid({ at: atProblem });
   const self = participantOf(command.actor);
-  if (!self)
-    return forbidden('thread/no-participant', 'auditors read threads; they do not take part in them');
-  if (command.type === 'OpenThread') return openThread(command, state, self);
-  if (!state.opened) return notFound('thread/not-found', `no thread ${command.threadId}`);
+  const noParticipant = forbidden(
+    'thread/no-participant',
+    'auditors read threads; they do not take part in them',
+  );
+  if (command.type === 'OpenThread') return self ? openThread(command, state, self) : noParticipant;
+  const missing = notFound('thread/not-found', `no thread ${command.threadId}`);
+  // A thread does not exist for those who may not read it: on writes as on reads.
+  if (!state.opened || !maySee(command.actor, threadEventVisibility(state.participants))) return missing;
+  if (!self) return noParticipant;
   if (!state.participants.includes(self)) {
     return forbidden(
       'thread/participants-only',
       `only the participants of thread ${state.threadId} post and read`,
     );
   }
-  const visibility = threadEventVisibility(state.visibility, state.participants);
+  const visibility = threadEventVisibility(state.participants);
   switch (command.type) {
     case 'PostMessage': {
       const attachments = command.attachments ?? [];
@@ -247,6 +255,14 @@ function openThread(
         'organisation out',
     );
   }
+  const guests = everyone.filter((ref) => command.facts.guestStates.includes(ref.slice('state:'.length)));
+  if (command.visibility === 'closed' && guests.length > 0) {
+    return ruleViolated(
+      'thread/closed-no-guests',
+      `${guests.join(', ')}: a guest state can never take part in a closed thread: make it restricted or open, ` +
+        'or leave the guest state out',
+    );
+  }
   const suspended = organisations.find((ref) => command.facts.suspendedOrganisations.includes(ref.slice(13)));
   if (suspended) {
     return ruleViolated(
@@ -265,7 +281,7 @@ function openThread(
         openedBy: self,
         ...(command.replyBy !== undefined ? { replyBy: command.replyBy } : {}),
       },
-      visibility: threadEventVisibility(command.visibility, everyone),
+      visibility: threadEventVisibility(everyone),
     },
   ];
 }

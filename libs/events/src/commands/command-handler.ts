@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 
-import { conflict, DomainError, fold, type Decider, type DomainEvent } from '@focal/domain';
+import { conflict, DomainError, fold, principalKey, type Decider, type DomainEvent } from '@focal/domain';
 import { v5 as uuidV5 } from 'uuid';
 
 import type { EventMetadata, JsonObject, RecordedEvent } from '../envelope.js';
@@ -21,7 +21,7 @@ export const plainCodec: EventCodec = {
 
 export interface CommandContext {
   metadata: Omit<EventMetadata, 'idempotencyKey' | 'commandFingerprint'>;
-  /** Chosen by the caller and kept for retries; scoped to `metadata.actor.principal`. */
+  /** Chosen by the caller and kept for retries; scoped to the whole principal (role, state or organisation, sub). */
   idempotencyKey: string;
   /** Identifies the command's content, so that a reused key with another command is told from a retry. */
   fingerprint: string;
@@ -90,7 +90,7 @@ export async function handleCommand<Command, State, Event extends DomainEvent>(
 ): Promise<CommandResult> {
   const { store, codec = plainCodec, maxAttempts = 8 } = options;
   const { idempotencyKey, fingerprint } = context;
-  const principal = context.metadata.actor.principal;
+  const principal = principalKey(context.metadata.actor);
 
   for (let attempt = 1; ; attempt++) {
     const recorded = await store.readStream(streamId);
@@ -178,7 +178,7 @@ function firstResultFor(
 ): CommandResult | undefined {
   const earlier = recorded.filter(
     (event) =>
-      event.metadata.idempotencyKey === idempotencyKey && event.metadata.actor.principal === principal,
+      event.metadata.idempotencyKey === idempotencyKey && principalKey(event.metadata.actor) === principal,
   );
   const last = earlier.at(-1);
   if (!last) return undefined;

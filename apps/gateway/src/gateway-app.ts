@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 
 import { ALL_EVENTS_SUBJECT, CommandClient, inNamespace } from '@focal/contracts';
@@ -95,7 +95,6 @@ export async function startGateway(options: {
     persistence.store,
     webhooks,
     frames,
-    readModels,
     {
       maxAttempts: config.webhookMaxAttempts ?? 8,
       baseDelayMs: config.webhookBaseDelayMs ?? 1_000,
@@ -196,10 +195,12 @@ export async function startGateway(options: {
           timeoutMs: config.commandTimeoutMs,
           ...(config.natsNamespace ? { namespace: config.natsNamespace } : {}),
         }),
-        authenticator: new Authenticator(config.jwtSecret, readModels),
+        authenticator: new Authenticator(config.jwtSecret, persistence.store),
         metrics,
         natsConnected: () => !nats.isClosed() && nats.info !== undefined,
         storeHealth: persistence.health,
+        // Derived from the token secret until secrets of their own come (a server secret either way).
+        idSecret: createHmac('sha256', config.jwtSecret).update('focal/entity-ids').digest(),
         tail,
         frames,
         webhooks,

@@ -20,7 +20,15 @@ import {
   OperationsController,
   STORE_HEALTH,
 } from './controllers/operations.controller.js';
-import { AUTHENTICATOR, AuthGuard, CommandGateway, COMMANDS, READ_MODELS, STORE } from './http/context.js';
+import {
+  AUTHENTICATOR,
+  AuthGuard,
+  CommandGateway,
+  COMMANDS,
+  ID_SECRET,
+  READ_MODELS,
+  STORE,
+} from './http/context.js';
 import type { ReadModels } from './read-models/read-models.js';
 import type { LogTail } from './updates/log-tail.js';
 import type { WebhookStore } from './webhooks/webhook-store.js';
@@ -47,6 +55,8 @@ export interface GatewayDeps {
   metrics: Registry;
   natsConnected: () => boolean;
   storeHealth: StoreHealth;
+  /** Keys the ids derived from idempotency keys. */
+  idSecret: Uint8Array;
   tail: LogTail;
   frames: UpdateFrames;
   updates: UpdatesOptions;
@@ -83,6 +93,7 @@ export class GatewayModule {
         { provide: METRICS, useValue: deps.metrics },
         { provide: NATS_STATUS, useValue: deps.natsConnected },
         { provide: STORE_HEALTH, useValue: deps.storeHealth },
+        { provide: ID_SECRET, useValue: deps.idSecret },
         { provide: LOG_TAIL, useValue: deps.tail },
         { provide: UPDATE_FRAMES, useValue: deps.frames },
         { provide: UPDATES_OPTIONS, useValue: deps.updates },

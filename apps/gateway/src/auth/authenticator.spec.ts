@@ -1,37 +1,71 @@
-import type { Actor } from '@focal/domain';
+import { randomUUID } from 'node:crypto';
+
+import type { Actor, StatusEntry } from '@focal/domain';
+import { openPGliteEventStore, type SqlEventStore } from '@focal/events';
 import { SignJWT } from 'jose';
 
 import { Problem } from '../http/problem.js';
-import type { StateRow } from '../read-models/read-models.js';
 import { Authenticator, signToken } from './authenticator.js';
 
 const SECRET = 'authenticator-spec-secret';
 
-/** Norway, an observer since 2002, recorded on 2026-11-22 to become a member on 2026-12-01. */
-const norway: StateRow = {
-  code: 'NO',
-  name: 'Norway',
-  history: [
-    { status: 'observer', from: '2002-06-13' },
-    { status: 'member', from: '2026-12-01' },
-  ],
-  version: 2,
-};
+/** A state's stream as the directory service writes it: admitted, then its status changes. */
+async function recordState(store: SqlEventStore, code: string, name: string, history: StatusEntry[]) {
+  const [first, ...changes] = history;
+  const metadata = {
+    actor: { principal: 'secretariat-1', role: 'secretariat' as const },
+    correlationId: 'spec',
+  };
+  await store.append(
+    `state-${code}`,
+    [
+      {
+        eventId: randomUUID(),
+        type: 'StateAdmitted',
+        data: { code, name, status: first!.status, effectiveFrom: first!.from },
+        metadata,
+        visibility: { level: 'open' },
+      },
+      ...changes.map((change, index) => ({
+        eventId: randomUUID(),
+        type: 'StateStatusChanged',
+        data: {
+          code,
+          from: (history[index] ?? first)!.status,
+          to: change.status,
+          effectiveFrom: change.from,
+        },
+        metadata,
+        visibility: { level: 'open' as const },
+      })),
+    ],
+    { expectedVersion: 'no-stream' },
+  );
+}
 
 describe('Authenticator: the role in a token against the status in force on the day', () => {
+  let store: SqlEventStore;
   let today = new Date('2026-11-22T10:00:00Z');
-  const states = new Map([[norway.code, norway]]);
-  const authenticator = new Authenticator(
-    SECRET,
-    {
-      findFresh: (lookup) => lookup(),
-      state: async (code) => states.get(code),
-      organisation: async () => undefined,
-    },
-    () => today,
-  );
-  const bearer = async (role: Actor['role']) =>
-    `Bearer ${await signToken(SECRET, { sub: `no-${role}`, role, state: 'NO' })}`;
+  let authenticator: Authenticator;
+  beforeAll(async () => {
+    store = await openPGliteEventStore();
+    authenticator = new Authenticator(SECRET, store, () => today);
+    // Norway, an observer since 2002, recorded on 2026-11-22 to become a member on 2026-12-01.
+    await recordState(store, 'NO', 'Norway', [
+      { status: 'observer', from: '2002-06-13' },
+      { status: 'member', from: '2026-12-01' },
+    ]);
+    await recordState(store, 'GB', 'United Kingdom', [
+      { status: 'observer', from: '2002-06-13' },
+      { status: 'former', from: '2020-01-31' },
+    ]);
+    await recordState(store, 'IS', 'Iceland', [{ status: 'observer', from: '2027-01-01' }]);
+    await recordState(store, 'GM', 'The Gambia', [{ status: 'guest', from: '2025-11-19' }]);
+  });
+  afterAll(() => store?.close());
+
+  const bearer = async (role: Actor['role'], state = 'NO') =>
+    `Bearer ${await signToken(SECRET, { sub: `${state}-${role}`, role, state })}`;
   const refusal = (work: Promise<unknown>) =>
     work.then(
       () => {
@@ -54,7 +88,7 @@ describe('Authenticator: the role in a token against the status in force on the 
       status: 403,
       reason: 'principal/role-mismatch',
       detail:
-        'NO is an observer state: a member-state token does not match; get a token for its status ' +
+        'NO is an observer state: a member-state token does not match; get an observer-state token ' +
         '(it becomes a member state on 2026-12-01)',
     });
   });
@@ -72,16 +106,7 @@ describe('Authenticator: the role in a token against the status in force on the 
   });
 
   it('a state leaves the network on the date given, not when it is recorded', async () => {
-    states.set('GB', {
-      code: 'GB',
-      name: 'United Kingdom',
-      history: [
-        { status: 'observer', from: '2002-06-13' },
-        { status: 'former', from: '2020-01-31' },
-      ],
-      version: 2,
-    });
-    const gb = `Bearer ${await signToken(SECRET, { sub: 'gb', role: 'observer-state', state: 'GB' })}`;
+    const gb = await bearer('observer-state', 'GB');
     today = new Date('2020-01-30T12:00:00Z');
     await expect(authenticator.authenticate(gb)).resolves.toMatchObject({ state: 'GB' });
     today = new Date('2020-01-31T00:00:00Z');
@@ -93,13 +118,7 @@ describe('Authenticator: the role in a token against the status in force on the 
   });
 
   it('a state admitted from a later date has no principals until then', async () => {
-    states.set('IS', {
-      code: 'IS',
-      name: 'Iceland',
-      history: [{ status: 'observer', from: '2027-01-01' }],
-      version: 1,
-    });
-    const iceland = `Bearer ${await signToken(SECRET, { sub: 'is', role: 'observer-state', state: 'IS' })}`;
+    const iceland = await bearer('observer-state', 'IS');
     today = new Date('2026-12-31T12:00:00Z');
     expect(await refusal(authenticator.authenticate(iceland))).toEqual({
       status: 403,
@@ -109,21 +128,33 @@ describe('Authenticator: the role in a token against the status in force on the 
     today = new Date('2027-01-01T00:00:00Z');
     await expect(authenticator.authenticate(iceland)).resolves.toMatchObject({ state: 'IS' });
   });
+
+  it('a guest state is served through a guest-state token, never through an observer-state one', async () => {
+    today = new Date('2026-11-28T12:00:00Z');
+    await expect(authenticator.authenticate(await bearer('guest-state', 'GM'))).resolves.toEqual({
+      principal: 'GM-guest-state',
+      role: 'guest-state',
+      state: 'GM',
+    });
+    expect(await refusal(authenticator.authenticate(await bearer('observer-state', 'GM')))).toMatchObject({
+      status: 403,
+      reason: 'principal/role-mismatch',
+      detail: expect.stringMatching(
+        /^GM is a guest state: an observer-state token does not match; get a guest-state token/,
+      ),
+    });
+  });
 });
 
 describe('Authenticator: claims that name the caller are refused with 401 before any lookup when malformed', () => {
   const lookups: string[] = [];
+  // A store that only counts: a malformed claim must never reach it.
   const authenticator = new Authenticator(SECRET, {
-    findFresh: (lookup) => lookup(),
-    state: async (code) => {
-      lookups.push(code);
-      return undefined;
+    readStream: async (streamId: string) => {
+      lookups.push(streamId);
+      return [];
     },
-    organisation: async (id) => {
-      lookups.push(id);
-      return undefined;
-    },
-  });
+  } as unknown as SqlEventStore);
   const token = (claims: Record<string, unknown>) =>
     new SignJWT(claims)
       .setProtectedHeader({ alg: 'HS256' })

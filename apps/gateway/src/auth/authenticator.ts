@@ -1,13 +1,15 @@
-import { standingOn, type Actor, type StateStatus } from '@focal/domain';
+import { ROLES, type Actor } from '@focal/domain';
+import type { EventStore } from '@focal/events';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 
 import { textFault } from '../http/input.js';
 import { Problem } from '../http/problem.js';
-import type { ReadModels } from '../read-models/read-models.js';
+import { StandingWatch } from './standing-watch.js';
 
 export const DEVELOPMENT_SECRET = 'focal-development-secret-do-not-use-in-production';
 
-const ROLES = ['secretariat', 'member-state', 'observer-state', 'liaison-organisation', 'auditor'] as const;
+/** State roles name their state, the organisation role its organisation. */
+const STATE_ROLES: readonly Actor['role'][] = ['member-state', 'observer-state', 'guest-state'];
 const unauthorized = (detail: string) => new Problem(401, 'unauthenticated', 'Unauthenticated', detail);
 const refused = (reason: string, detail: string) => new Problem(403, reason, 'Not allowed', detail);
 
@@ -31,15 +33,16 @@ export async function signToken(
 
 /**
  * Who is calling: a HS256 bearer token with `sub`, `role`, `exp` and `state` or `organisation`, whose
- * principal stands in the directory now (a state whose status in force today matches the role, an
- * organisation that is not suspended). A status change recorded for a later date admits nothing until then.
+ * principal stands in the network today, as the domain judges it from the principal's own stream in the log
+ * (a state whose status in force today matches the role, an organisation that is not suspended): the same
+ * judgement live streams and webhooks make at every delivery.
  */
 export class Authenticator {
   private readonly key: Uint8Array;
 
   constructor(
     secret: string,
-    private readonly readModels: Pick<ReadModels, 'findFresh' | 'state' | 'organisation'>,
+    private readonly store: EventStore,
     private readonly now: () => Date = () => new Date(),
   ) {
     this.key = new TextEncoder().encode(secret);
@@ -69,63 +72,19 @@ export class Authenticator {
     const malformed = malformedClaim(claims);
     if (malformed) throw unauthorized(malformed);
     const actor: Actor = { principal: claims.sub as string, role };
-    if (role === 'member-state' || role === 'observer-state') {
+    if (STATE_ROLES.includes(role)) {
       if (typeof claims.state !== 'string') throw unauthorized(`a ${role} token must name its state`);
       actor.state = claims.state;
-      await this.checkState(actor);
     }
     if (role === 'liaison-organisation') {
       if (typeof claims.organisation !== 'string')
         throw unauthorized('a liaison-organisation token must name its organisation');
       actor.organisation = claims.organisation;
-      const organisation = await this.readModels.findFresh(() =>
-        this.readModels.organisation(claims.organisation as string),
-      );
-      if (!organisation) {
-        throw refused(
-          'principal/unknown-organisation',
-          `liaison organisation ${claims.organisation} is not in the directory`,
-        );
-      }
-      if (organisation.suspended) {
-        throw refused(
-          'principal/organisation-suspended',
-          `${organisation.acronym} is suspended: its principals are refused`,
-        );
-      }
     }
+    const watch = await StandingWatch.load(this.store, actor, () => this.now().toISOString().slice(0, 10));
+    const standing = watch.standing();
+    if (!standing.inGoodStanding) throw refused(standing.reason, standing.message);
     return actor;
-  }
-
-  private async checkState(actor: Actor): Promise<void> {
-    const state = await this.readModels.findFresh(() => this.readModels.state(actor.state!));
-    if (!state) throw refused('principal/unknown-state', `${actor.state} is not admitted to the network`);
-    const { current, pending } = standingOn(state.history, this.now().toISOString().slice(0, 10));
-    const change = pending[0];
-    const next = !change
-      ? ''
-      : change.status === 'former'
-        ? ` (it leaves the network on ${change.from})`
-        : ` (it becomes ${described(change.status)} state on ${change.from})`;
-    if (!current) {
-      throw refused(
-        'principal/unknown-state',
-        `${state.code} is admitted to the network from ${change!.from}: its principals are refused until then`,
-      );
-    }
-    if (current.status === 'former') {
-      throw refused(
-        'principal/former-state',
-        `${state.code} left the network on ${current.from}: its principals are refused${next}`,
-      );
-    }
-    const expected = actor.role === 'member-state' ? ['member'] : ['observer', 'guest'];
-    if (!expected.includes(current.status)) {
-      throw refused(
-        'principal/role-mismatch',
-        `${state.code} is ${described(current.status)} state: ${actor.role === 'observer-state' ? 'an' : 'a'} ${actor.role} token does not match; get a token for its status${next}`,
-      );
-    }
   }
 }
 
@@ -151,6 +110,3 @@ function malformedClaim(claims: Record<string, unknown>): string | undefined {
   }
   return undefined;
 }
-
-/** "a member", "an observer", "a guest": how the problem details name a status. */
-const described = (status: StateStatus) => `${status === 'observer' ? 'an' : 'a'} ${status}`;

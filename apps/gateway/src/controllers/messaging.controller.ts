@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import { maySee, participantOf, type Actor } from '@focal/domain';
+import { maySee, participantOf, threadEventVisibility, type Actor } from '@focal/domain';
 import { Controller, Get, Inject, Post, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
@@ -199,10 +199,14 @@ export class ThreadsController {
     @UuidParam('id') id: string,
   ) {
     await this.commands.consistentRead(request);
-    const thread = await this.participantThread(caller, id);
-    const self = participantOf(caller)!;
+    const thread = await this.visibleThread(caller, id);
+    const self = participantOf(caller);
     let messages = await this.readModels.messages(id);
-    const undelivered = messages.filter((m) => m.author !== self && !m.delivered_to.includes(self));
+    // Receipts are the participants': the secretariat or an auditor reading from outside leaves none.
+    const undelivered =
+      self && thread.participants.includes(self)
+        ? messages.filter((m) => m.author !== self && !m.delivered_to.includes(self))
+        : [];
     for (const message of undelivered) {
       await this.commands.record(request, 'focal.messaging.thread.record-delivered', {
         threadId: id,
@@ -226,7 +230,7 @@ export class ThreadsController {
     @UuidParam('id') id: string,
     @ValidBody(PostMessageDto) body: PostMessageDto,
   ) {
-    await this.participantThread(caller, id);
+    await this.visibleThread(caller, id);
     const messageId = request.headers['idempotency-key'] ? this.commands.newId(request) : randomUUID();
     const result = await this.commands.send(
       request,
@@ -247,18 +251,21 @@ export class ThreadsController {
     @UuidParam('id') id: string,
     @UuidParam('messageId') messageId: string,
   ) {
-    await this.participantThread(caller, id);
+    await this.visibleThread(caller, id);
     return this.commands.send(request, reply, 'focal.messaging.thread.mark-read', id, {
       threadId: id,
       messageId,
     });
   }
 
-  /** The thread, if the caller takes part in it; otherwise it does not exist for them. */
-  private async participantThread(caller: Actor, id: string) {
+  /**
+   * The thread, if the caller may read it (its participants, the secretariat, auditors: the domain's rule);
+   * otherwise it does not exist for them. Who may post or mark read is the decider's to say.
+   */
+  private async visibleThread(caller: Actor, id: string) {
     const thread = await this.readModels.findFresh(() => this.readModels.thread(id));
-    const self = participantOf(caller);
-    if (!thread || !self || !thread.participants.includes(self)) throw notFound(`thread ${id}`);
+    if (!thread || !maySee(caller, threadEventVisibility(thread.participants)))
+      throw notFound(`thread ${id}`);
     return thread;
   }
 }

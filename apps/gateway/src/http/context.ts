@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 
 import type { CommandClient, CommandFields, CommandSubject } from '@focal/contracts';
-import type { Actor } from '@focal/domain';
+import { principalKey, type Actor } from '@focal/domain';
 import type { EventStore } from '@focal/events';
 import {
   createParamDecorator,
@@ -13,7 +13,6 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { v5 as uuidV5 } from 'uuid';
 
 import type { Authenticator } from '../auth/authenticator.js';
 import type { ReadModels } from '../read-models/read-models.js';
@@ -52,7 +51,21 @@ export class AuthGuard implements CanActivate {
 }
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,200}$/;
-const ID_NAMESPACE = '4e0f4f3c-9a0e-4b8a-a2d2-6f6d1c1b7a55';
+
+/** The server's secret for entity ids derived from idempotency keys (see `keyedUuid`). */
+export const ID_SECRET = Symbol('IdSecret');
+
+/**
+ * A UUIDv8 (RFC 9562, §5.8) made of an HMAC of `input` under a server secret: a retry with the same key names
+ * the same entity, and nobody without the secret can tell an id from a caller and a key beforehand.
+ */
+export function keyedUuid(secret: Uint8Array, input: string): string {
+  const bytes = createHmac('sha256', secret).update(input).digest().subarray(0, 16);
+  bytes[6] = (bytes[6]! & 0x0f) | 0x80;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
 
 export interface WriteResult {
   id: string;
@@ -70,12 +83,16 @@ export class CommandGateway {
     @Inject(COMMANDS) private readonly commands: CommandClient,
     @Inject(STORE) private readonly store: EventStore,
     @Inject(READ_MODELS) private readonly readModels: ReadModels,
+    @Inject(ID_SECRET) private readonly idSecret: Uint8Array,
   ) {}
 
-  /** An id for a new entity: derived from the Idempotency-Key when given, so that a retry names the same one. */
+  /**
+   * An id for a new entity: derived from the whole caller and the Idempotency-Key when given, so that a retry
+   * names the same one and no other caller's key ever does.
+   */
   newId(request: GatewayRequest): string {
     const key = idempotencyKeyOf(request);
-    return key ? uuidV5(`${request.actor!.principal}\n${key}`, ID_NAMESPACE) : randomUUID();
+    return key ? keyedUuid(this.idSecret, `${principalKey(request.actor!)}\n${key}`) : randomUUID();
   }
 
   async send<S extends CommandSubject>(

@@ -9,6 +9,7 @@ import type { FastifyReply } from 'fastify';
 import { Caller, STORE, type GatewayRequest } from '../http/context.js';
 import { ValidQuery } from '../http/params.js';
 import { Problem } from '../http/problem.js';
+import { StandingWatch } from '../auth/standing-watch.js';
 import type { LogTail } from './log-tail.js';
 import type { UpdateFrames } from './update-frames.js';
 
@@ -78,15 +79,25 @@ export class UpdatesController {
     const resume = query.lastEventId ?? request.headers['last-event-id'];
     let cursor: Position | null;
     try {
-      cursor = resume !== undefined ? this.store.parsePosition(String(resume)) : this.tail.head;
+      // `0` replays from the start of the log (SPEC §5); no id starts at the present.
+      cursor =
+        resume === undefined
+          ? this.tail.head
+          : String(resume) === '0'
+            ? null
+            : this.store.parsePosition(String(resume));
     } catch {
       throw new Problem(
         400,
         'invalid-last-event-id',
         'Invalid Last-Event-ID',
-        `${String(resume)} is not a position of this log: resume with the id of the last event you received`,
+        `${String(resume)} is not a position of this log: resume with the id of the last event you received, ` +
+          'or 0 for the start',
       );
     }
+    // Standing is asked at every delivery, not only at the door: a state that leaves or an organisation that
+    // is suspended stops receiving at once, and its stream ends where it stopped.
+    const standing = await StandingWatch.load(this.store, viewer);
 
     reply.hijack();
     const raw = reply.raw;
@@ -103,6 +114,8 @@ export class UpdatesController {
     // A comment line when nothing was sent for a while keeps proxies from closing an idle stream.
     let lastWrite = Date.now();
     const heartbeat = setInterval(() => {
+      // A status can take effect at midnight with no event at all.
+      if (!inGoodStanding()) return;
       if (Date.now() - lastWrite >= this.options.heartbeatMs && !raw.writableEnded) {
         raw.write(': heartbeat\n\n');
         lastWrite = Date.now();
@@ -111,11 +124,22 @@ export class UpdatesController {
     closed.signal.addEventListener('abort', () => clearInterval(heartbeat), { once: true });
     closed.signal.addEventListener('abort', () => this.options.onStream?.('closed'), { once: true });
 
-    const end = (event: string, data: object) => {
-      if (!raw.writableEnded) raw.end(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    // Every control frame carries the position to resume from as its id, so that a standard EventSource
+    // reconnects from there (0: nothing was delivered yet from the start of the log).
+    const end = (event: string, data: { reason: string }) => {
+      const resumeFrom = cursor ?? '0';
+      if (!raw.writableEnded) {
+        raw.end(`id: ${resumeFrom}\nevent: ${event}\ndata: ${JSON.stringify({ ...data, resumeFrom })}\n\n`);
+      }
       closed.abort();
     };
-    const onShutdown = () => end('closed', { reason: 'the gateway is shutting down', resumeFrom: cursor });
+    const inGoodStanding = () => {
+      const now = standing.standing();
+      if (now.inGoodStanding) return true;
+      end('closed', { reason: now.message });
+      return false;
+    };
+    const onShutdown = () => end('closed', { reason: 'the gateway is shutting down' });
     if (this.options.shutdown.aborted) return onShutdown();
     this.options.shutdown.addEventListener('abort', onShutdown, { once: true });
     closed.signal.addEventListener('abort', () =>
@@ -135,22 +159,19 @@ export class UpdatesController {
       }
       for (const event of batch) {
         if (closed.signal.aborted) break;
+        standing.observe(event);
+        if (!inGoodStanding()) break;
         const frame = types && !types.has(event.type) ? undefined : await this.frames.frameFor(event, viewer);
         if (frame) {
           raw.write(frame);
           lastWrite = Date.now();
         }
         cursor = event.globalPosition;
-        if (this.cutsOff(event, viewer)) {
-          end('closed', { reason: 'your organisation was suspended', resumeFrom: cursor });
-          break;
-        }
         if (raw.writableLength > this.options.maxBufferedBytes && !(await this.drained(raw, closed.signal))) {
           // A subscriber that stops reading cannot make the gateway hold its backlog: it resumes from here.
           this.options.onStream?.('overflowed');
           end('overflow', {
             reason: `${raw.writableLength} bytes waited unread for ${this.options.stallMs} ms`,
-            resumeFrom: cursor,
           });
           break;
         }
@@ -197,14 +218,5 @@ export class UpdatesController {
       );
     }
     return new Set(list);
-  }
-
-  /** A suspended organisation's streams are closed at once. */
-  private cutsOff(event: RecordedEvent, viewer: Actor): boolean {
-    return (
-      viewer.role === 'liaison-organisation' &&
-      event.type === 'LiaisonOrganisationSuspended' &&
-      event.streamId === `liaison-organisation-${viewer.organisation}`
-    );
   }
 }

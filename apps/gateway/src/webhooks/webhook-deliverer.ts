@@ -1,9 +1,8 @@
 import { createHmac } from 'node:crypto';
 
-import type { Actor } from '@focal/domain';
 import { Wakeup, type EventStore, type Position } from '@focal/events';
 
-import type { ReadModels } from '../read-models/read-models.js';
+import { StandingWatch } from '../auth/standing-watch.js';
 import type { UpdateFrames } from '../updates/update-frames.js';
 import type { WebhookRow, WebhookStore } from './webhook-store.js';
 
@@ -20,6 +19,9 @@ export interface WebhookDeliveryOptions {
 
 /** How long a gateway holds a subscription it is delivering to. */
 const LEASE_MS = 60_000;
+/** How often a held subscription's owner is looked at again; and how stale a standing may be at delivery. */
+const HELD_RECHECK_MS = 5_000;
+const STANDING_FRESH_MS = 250;
 
 /** `Focal-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`, as the README shows. */
 export function signature(secret: string, timestamp: number, body: string): string {
@@ -29,8 +31,10 @@ export function signature(secret: string, timestamp: number, body: string): stri
 /**
  * Delivers each subscription's events in order, one at a time, at least once: the position delivered up to
  * is stored after each success, so a restart resumes there. Failures retry with exponential backoff and
- * jitter; after `maxAttempts` in a row the subscription is paused with the reason. A subscription whose
- * organisation is suspended is paused at once. Leases keep two gateways from delivering one subscription.
+ * jitter; after `maxAttempts` in a row the subscription is paused with the reason (its owner resumes it).
+ * The owner's standing is asked at every delivery: while its state has left or its organisation is suspended,
+ * deliveries are held where they stopped, and go on from there once it stands again. Leases keep two
+ * gateways from delivering one subscription.
  */
 export class WebhookDeliverer {
   private readonly stopping = new AbortController();
@@ -41,7 +45,6 @@ export class WebhookDeliverer {
     private readonly store: EventStore,
     private readonly webhooks: WebhookStore,
     private readonly frames: UpdateFrames,
-    private readonly readModels: ReadModels,
     private readonly options: WebhookDeliveryOptions,
     private readonly onError: (error: unknown) => void = () => undefined,
   ) {}
@@ -81,10 +84,20 @@ export class WebhookDeliverer {
    */
   private async serve(webhook: WebhookRow): Promise<boolean> {
     const viewer = webhook.actor;
-    if (await this.suspended(viewer)) {
-      await this.webhooks.pause(webhook.id, 'its liaison organisation is suspended');
+    let standing = await StandingWatch.load(this.store, viewer);
+    let standingAt = Date.now();
+    const held = async () => {
+      // The log may have moved since the standing was read: read it again before each delivery, now and then.
+      if (Date.now() - standingAt > STANDING_FRESH_MS) {
+        standing = await StandingWatch.load(this.store, viewer);
+        standingAt = Date.now();
+      }
+      const now = standing.standing();
+      if (now.inGoodStanding) return false;
+      await this.webhooks.hold(webhook.id, now.message, HELD_RECHECK_MS);
       return true;
-    }
+    };
+    if (await held()) return false;
     let moved = false;
     let cursor = webhook.cursor ? this.store.parsePosition(webhook.cursor) : undefined;
     // Hand the subscription back well within its lease, so that no other gateway takes it while this one
@@ -101,6 +114,7 @@ export class WebhookDeliverer {
         if (Date.now() >= handBackAt) break;
         const body = await this.frames.payloadFor(event, viewer);
         if (body !== undefined) {
+          if (await held()) return moved;
           const failure = await this.post(webhook, event.globalPosition, event.type, body);
           if (failure) {
             const failures = webhook.failures + 1;
@@ -155,10 +169,5 @@ export class WebhookDeliverer {
         ? `no answer within ${this.options.timeoutMs} ms`
         : (error as Error).message;
     }
-  }
-
-  private async suspended(viewer: Actor): Promise<boolean> {
-    if (viewer.role !== 'liaison-organisation' || !viewer.organisation) return false;
-    return (await this.readModels.organisation(viewer.organisation))?.suspended ?? false;
   }
 }

@@ -10,6 +10,8 @@ export interface WebhookRow {
   secret: string;
   status: 'active' | 'paused';
   paused_reason: string | null;
+  /** Why deliveries wait (the owner is not in good standing now); they go on by themselves when it is. */
+  held_reason: string | null;
   cursor: string | null;
   failures: number;
   last_error: string | null;
@@ -33,7 +35,17 @@ export class WebhookStore {
           secret text NOT NULL, status text NOT NULL, paused_reason text, cursor text,
           failures integer NOT NULL DEFAULT 0, last_error text, next_attempt_at timestamptz NOT NULL DEFAULT now(),
           lease_until timestamptz, created_at timestamptz NOT NULL DEFAULT now());
-        CREATE INDEX IF NOT EXISTS focal_webhooks_owner ON focal_webhooks (owner);`);
+        CREATE INDEX IF NOT EXISTS focal_webhooks_owner ON focal_webhooks (owner);
+        ALTER TABLE focal_webhooks ADD COLUMN IF NOT EXISTS held_reason text;`);
+      // Subscriptions are owned by the whole principal (role, state or organisation, sub), no longer by the
+      // sub alone; and a suspension now holds deliveries instead of pausing them for good.
+      await tx.exec(`
+        UPDATE focal_webhooks
+           SET owner = (actor->>'role') || '/' || coalesce(actor->>'state', actor->>'organisation', '-') || '/' ||
+                       (actor->>'principal')
+         WHERE owner = actor->>'principal';
+        UPDATE focal_webhooks SET status = 'active', paused_reason = NULL, next_attempt_at = now()
+         WHERE status = 'paused' AND paused_reason = 'its liaison organisation is suspended';`);
     });
   }
 
@@ -90,7 +102,8 @@ export class WebhookStore {
 
   async delivered(id: string, cursor: string): Promise<void> {
     await this.sql.query(
-      `UPDATE focal_webhooks SET cursor = $2, failures = 0, last_error = NULL, next_attempt_at = now() WHERE id = $1`,
+      `UPDATE focal_webhooks SET cursor = $2, failures = 0, last_error = NULL, held_reason = NULL,
+              next_attempt_at = now() WHERE id = $1`,
       [id, cursor],
     );
   }
@@ -112,14 +125,31 @@ export class WebhookStore {
     );
   }
 
-  async pause(id: string, reason: string): Promise<void> {
+  /** Holds deliveries while the owner is not in good standing: looked at again after `retryInMs`. */
+  async hold(id: string, reason: string, retryInMs: number): Promise<void> {
     await this.sql.query(
-      `UPDATE focal_webhooks SET status = 'paused', paused_reason = $2, lease_until = NULL WHERE id = $1`,
-      [id, reason],
+      `UPDATE focal_webhooks SET held_reason = $2, lease_until = NULL,
+              next_attempt_at = now() + make_interval(secs => $3::double precision / 1000)
+        WHERE id = $1`,
+      [id, reason, retryInMs],
     );
   }
 
+  /** A subscription paused after failures delivers again, from where it stopped. */
+  async resume(owner: string, id: string): Promise<WebhookRow | undefined> {
+    return (
+      await this.sql.query<WebhookRow>(
+        `UPDATE focal_webhooks SET status = 'active', paused_reason = NULL, failures = 0, last_error = NULL,
+                next_attempt_at = now()
+          WHERE owner = $1 AND id = $2 RETURNING *`,
+        [owner, id],
+      )
+    )[0];
+  }
+
   async release(id: string): Promise<void> {
-    await this.sql.query('UPDATE focal_webhooks SET lease_until = NULL WHERE id = $1', [id]);
+    await this.sql.query('UPDATE focal_webhooks SET lease_until = NULL, held_reason = NULL WHERE id = $1', [
+      id,
+    ]);
   }
 }

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 
-import { EVENT_SCHEMA_VERSIONS, type Actor } from '@focal/domain';
+import { EVENT_SCHEMA_VERSIONS, principalKey, type Actor } from '@focal/domain';
 import type { EventStore } from '@focal/events';
 import { Controller, Delete, Get, HttpCode, Inject, Post, Res } from '@nestjs/common';
 import {
@@ -54,6 +54,7 @@ const view = (row: WebhookRow) => ({
   types: row.types ?? 'all',
   status: row.status,
   ...(row.paused_reason ? { pausedReason: row.paused_reason } : {}),
+  ...(row.held_reason ? { heldReason: row.held_reason } : {}),
   deliveredUpTo: row.cursor,
   failures: row.failures,
   ...(row.last_error ? { lastError: row.last_error } : {}),
@@ -83,7 +84,7 @@ export class WebhooksController {
     const url = await checkWebhookUrl(body.url, this.policy.allowLoopback);
     const row = await this.webhooks.create({
       id: randomUUID(),
-      owner: caller.principal,
+      owner: principalKey(caller),
       actor: caller,
       url: url.toString(),
       types: body.types ?? null,
@@ -96,12 +97,21 @@ export class WebhooksController {
 
   @Get()
   async list(@Caller() caller: Actor) {
-    return { items: (await this.webhooks.list(caller.principal)).map(view) };
+    return { items: (await this.webhooks.list(principalKey(caller))).map(view) };
   }
 
   @Get(':id')
   async read(@Caller() caller: Actor, @UuidParam('id') id: string) {
-    const row = await this.webhooks.find(caller.principal, id);
+    const row = await this.webhooks.find(principalKey(caller), id);
+    if (!row) throw new Problem(404, 'not-found', 'Not found', `no webhook ${id} of yours`);
+    return view(row);
+  }
+
+  @Post(':id/resume')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Deliver again, from where it stopped, to a subscription paused after failures' })
+  async resume(@Caller() caller: Actor, @UuidParam('id') id: string) {
+    const row = await this.webhooks.resume(principalKey(caller), id);
     if (!row) throw new Problem(404, 'not-found', 'Not found', `no webhook ${id} of yours`);
     return view(row);
   }
@@ -109,7 +119,7 @@ export class WebhooksController {
   @Delete(':id')
   @HttpCode(204)
   async remove(@Caller() caller: Actor, @UuidParam('id') id: string): Promise<void> {
-    if (!(await this.webhooks.remove(caller.principal, id))) {
+    if (!(await this.webhooks.remove(principalKey(caller), id))) {
       throw new Problem(404, 'not-found', 'Not found', `no webhook ${id} of yours`);
     }
   }

@@ -46,23 +46,17 @@ describe.each(STORES)('npm run audit (%s store)', (store) => {
   let contactPointId: string;
   const query = (text: string, params?: unknown[]) => system.sql<Record<string, string>>(text, params);
 
-  const ok = async (method: string, path: string, token: string, body?: unknown) => {
-    const response = await system.call(method, path, { token, ...(body !== undefined ? { body } : {}) });
-    if (response.status >= 300) throw new Error(`${path}: ${JSON.stringify(response.body)}`);
-    return response;
-  };
-
   beforeAll(async () => {
     system = await startSystem(store, 'auditcli');
     dir = await mkdtemp(join(tmpdir(), 'focal-audit-'));
     const secretariat = await system.token({ role: 'secretariat' });
-    await ok('PUT', '/v1/states/NL', secretariat, {
+    await system.ok('PUT', '/v1/states/NL', secretariat, {
       name: 'Netherlands',
       status: 'member',
       effectiveFrom: '2002-06-13',
     });
     const netherlands = await system.token({ role: 'member-state', state: 'NL', principal: 'nl-editor' });
-    const created = await ok('POST', '/v1/contact-points', netherlands, {
+    const created = await system.ok('POST', '/v1/contact-points', netherlands, {
       state: 'NL',
       fullName: 'Pieter de Vries',
       email: 'p.devries@om.nl',
@@ -71,7 +65,9 @@ describe.each(STORES)('npm run audit (%s store)', (store) => {
       languages: ['nl', 'en'],
     });
     contactPointId = created.body.id;
-    await ok('PATCH', `/v1/contact-points/${contactPointId}`, netherlands, { authority: 'Landelijk Parket' });
+    await system.ok('PATCH', `/v1/contact-points/${contactPointId}`, netherlands, {
+      authority: 'Landelijk Parket',
+    });
   });
   afterAll(async () => {
     await system?.stop();
@@ -145,7 +141,7 @@ describe.each(STORES)('npm run audit (%s store)', (store) => {
     const asOf = await audit(system, 'as-of', instant);
     expect(asOf.code).toBe(0);
     const auditor = await system.token({ role: 'auditor' });
-    const overHttp = await ok('GET', `/v1/directory?asOf=${encodeURIComponent(instant)}`, auditor);
+    const overHttp = await system.ok('GET', `/v1/directory?asOf=${encodeURIComponent(instant)}`, auditor);
     expect(JSON.parse(asOf.stdout)).toEqual(overHttp.body);
 
     const reads = await query(

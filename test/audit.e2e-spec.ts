@@ -11,23 +11,17 @@ describe.each(STORES)('the audit trail (%s store)', (store) => {
   let auditor: string;
   let contactPointId: string;
 
-  const ok = async (method: string, path: string, token: string, body?: unknown) => {
-    const response = await system.call(method, path, { token, ...(body !== undefined ? { body } : {}) });
-    if (response.status >= 300) throw new Error(`${path}: ${JSON.stringify(response.body)}`);
-    return response;
-  };
-
   beforeAll(async () => {
     system = await startSystem(store, 'audit');
     secretariat = await system.token({ role: 'secretariat' });
     auditor = await system.token({ role: 'auditor', principal: 'dpo-1' });
-    await ok('PUT', '/v1/states/FR', secretariat, {
+    await system.ok('PUT', '/v1/states/FR', secretariat, {
       name: 'France',
       status: 'member',
       effectiveFrom: '2002-06-13',
     });
     const france = await system.token({ role: 'member-state', state: 'FR', principal: 'fr-editor' });
-    const created = await ok('POST', '/v1/contact-points', france, {
+    const created = await system.ok('POST', '/v1/contact-points', france, {
       state: 'FR',
       fullName: 'Claire Martin',
       email: 'claire.martin@justice.gouv.fr',
@@ -36,15 +30,15 @@ describe.each(STORES)('the audit trail (%s store)', (store) => {
       languages: ['fr'],
     });
     contactPointId = created.body.id;
-    await ok('PATCH', `/v1/contact-points/${contactPointId}`, france, {
+    await system.ok('PATCH', `/v1/contact-points/${contactPointId}`, france, {
       authority: 'Parquet national antiterroriste',
     });
-    await ok('DELETE', `/v1/contact-points/${contactPointId}/personal-data`, secretariat);
+    await system.ok('DELETE', `/v1/contact-points/${contactPointId}/personal-data`, secretariat);
   });
   afterAll(() => system?.stop());
 
   it('is for the secretariat and auditors only: a member state or a liaison organisation gets 403', async () => {
-    const registered = await ok('POST', '/v1/liaison-organisations', secretariat, {
+    const registered = await system.ok('POST', '/v1/liaison-organisations', secretariat, {
       name: 'International Residual Mechanism for Criminal Tribunals',
       acronym: 'IRMCT',
       kind: 'un-mechanism',
@@ -107,7 +101,7 @@ describe.each(STORES)('the audit trail (%s store)', (store) => {
   });
 
   it("shows one entity's history: who, when, which command, what changed", async () => {
-    const { body } = await ok('GET', `/v1/audit/streams/contact-point-${contactPointId}`, auditor);
+    const { body } = await system.ok('GET', `/v1/audit/streams/contact-point-${contactPointId}`, auditor);
     expect(body.changes).toHaveLength(3);
     expect(body.changes[1]).toMatchObject({
       type: 'ContactPointDetailsChanged',
@@ -123,14 +117,14 @@ describe.each(STORES)('the audit trail (%s store)', (store) => {
   });
 
   it('verifies the log, and names the position of a tampered event', async () => {
-    expect((await ok('GET', '/v1/audit/verify', auditor)).body).toMatchObject({ ok: true });
+    expect((await system.ok('GET', '/v1/audit/verify', auditor)).body).toMatchObject({ ok: true });
     const [row] = await system.sql<{ position: string }>(
       `SELECT position::text AS position FROM focal_events WHERE stream_id = 'state-FR'`,
     );
     await system.sql(
       `UPDATE focal_events SET data = jsonb_set(data, '{name}', '"Frankreich"') WHERE stream_id = 'state-FR'`,
     );
-    const report = (await ok('GET', '/v1/audit/verify', auditor)).body;
+    const report = (await system.ok('GET', '/v1/audit/verify', auditor)).body;
     expect(report).toMatchObject({
       ok: false,
       firstFailure: { position: row!.position, streamId: 'state-FR' },

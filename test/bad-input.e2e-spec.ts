@@ -37,12 +37,6 @@ describe.each(STORES)('bad input at the HTTP edge (%s store)', (store) => {
       },
       ...(body !== undefined ? { body } : {}),
     });
-  const write = async (method: string, path: string, token: string, body?: unknown) => {
-    const answer = await call(method, path, token, body === undefined ? undefined : JSON.stringify(body));
-    if (answer.status >= 300)
-      throw new Error(`${method} ${path}: ${answer.status} ${JSON.stringify(answer.body)}`);
-    return answer;
-  };
   const head = async () => (await system.persistence.store.headPosition()) ?? null;
   /** The answer is the problem asked for, and the log did not move while it was given. */
   const refused = async (work: () => Promise<Answer>, status: number, reason?: string) => {
@@ -66,7 +60,7 @@ describe.each(STORES)('bad input at the HTTP edge (%s store)', (store) => {
       ['FR', 'France'],
       ['DE', 'Germany'],
     ]) {
-      await write('PUT', `/v1/states/${code}`, secretariat, {
+      await system.ok('PUT', `/v1/states/${code}`, secretariat, {
         name,
         status: 'member',
         effectiveFrom: '2002-06-13',
@@ -74,7 +68,7 @@ describe.each(STORES)('bad input at the HTTP edge (%s store)', (store) => {
     }
     france = await system.token({ role: 'member-state', state: 'FR', principal: 'fr-1' });
     germany = await system.token({ role: 'member-state', state: 'DE', principal: 'de-1' });
-    const registered = await write('POST', '/v1/contact-points', france, {
+    const registered = await system.ok('POST', '/v1/contact-points', france, {
       state: 'FR',
       fullName: 'Claire Martin',
       email: 'claire.martin@justice.example',
@@ -83,7 +77,7 @@ describe.each(STORES)('bad input at the HTTP edge (%s store)', (store) => {
       languages: ['fr'],
     });
     contactPointId = registered.body.id;
-    const opened = await write('POST', '/v1/threads', france, {
+    const opened = await system.ok('POST', '/v1/threads', france, {
       subject: 'Witness contact',
       visibility: 'closed',
       participants: ['state:DE'],
@@ -340,7 +334,7 @@ describe.each(STORES)('bad input at the HTTP edge (%s store)', (store) => {
   });
 
   it('an empty body sent as JSON to an action that takes none is accepted', async () => {
-    const requested = await write('POST', '/v1/meeting-requests', france, {
+    const requested = await system.ok('POST', '/v1/meeting-requests', france, {
       subjectKind: 'topic',
       title: 'Digital evidence',
       summary: 'Sharing practice on open-source evidence',
@@ -350,7 +344,7 @@ describe.each(STORES)('bad input at the HTTP edge (%s store)', (store) => {
     const meeting = requested.body.id as string;
     expect((await call('POST', `/v1/meeting-requests/${meeting}/co-sponsor`, germany, '')).status).toBe(200);
     expect((await call('POST', `/v1/meeting-requests/${meeting}/withdraw`, france, '')).status).toBe(200);
-    await write('POST', `/v1/contact-points/${contactPointId}/retire`, france, {
+    await system.ok('POST', `/v1/contact-points/${contactPointId}/retire`, france, {
       reason: 'moved to another post',
     });
     expect((await call('POST', `/v1/contact-points/${contactPointId}/reinstate`, france, '')).status).toBe(
@@ -359,7 +353,7 @@ describe.each(STORES)('bad input at the HTTP edge (%s store)', (store) => {
     expect(
       (await call('POST', `/v1/contact-points/${contactPointId}/designate-primary`, france, '')).status,
     ).toBe(200);
-    const posted = await write('POST', `/v1/threads/${threadId}/messages`, france, {
+    const posted = await system.ok('POST', `/v1/threads/${threadId}/messages`, france, {
       body: 'hello',
       handlingCode: 'H0',
     });
@@ -373,17 +367,17 @@ describe.each(STORES)('bad input at the HTTP edge (%s store)', (store) => {
   });
 
   it('a thread read ignores Idempotency-Key and If-Match: it records its receipts and leaves the key to writes', async () => {
-    const opened = await write('POST', '/v1/threads', france, {
+    const opened = await system.ok('POST', '/v1/threads', france, {
       subject: 'Extradition request',
       visibility: 'closed',
       participants: ['state:DE'],
     });
     const thread = opened.body.id as string;
-    const first = await write('POST', `/v1/threads/${thread}/messages`, france, {
+    const first = await system.ok('POST', `/v1/threads/${thread}/messages`, france, {
       body: 'one',
       handlingCode: 'H0',
     });
-    await write('POST', `/v1/threads/${thread}/messages`, france, { body: 'two', handlingCode: 'H1' });
+    await system.ok('POST', `/v1/threads/${thread}/messages`, france, { body: 'two', handlingCode: 'H1' });
     const key = `read-${randomUUID()}`;
     for (const ifMatch of ['"999"', 'garbage', '"1"']) {
       const read = await call('GET', `/v1/threads/${thread}`, germany, undefined, {

@@ -11,12 +11,6 @@ describe.each(STORES)('rules that act on their date, not before (%s store)', (st
   const today = day(0);
   const tomorrow = day(1);
 
-  const ok = async (method: string, path: string, token: string, body?: unknown) => {
-    const response = await system.call(method, path, { token, ...(body !== undefined ? { body } : {}) });
-    if (response.status >= 300)
-      throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(response.body)}`);
-    return response;
-  };
   /** A read that sees every write before it (read-your-writes through Focal-Read-After). */
   const read = (path: string, token: string, after: string | null) =>
     system.call('GET', path, { token, headers: { 'focal-read-after': after ?? '0' } });
@@ -30,7 +24,11 @@ describe.each(STORES)('rules that act on their date, not before (%s store)', (st
       ['NO', 'Norway', 'observer'],
       ['GB', 'United Kingdom', 'observer'],
     ] as const) {
-      await ok('PUT', `/v1/states/${code}`, secretariat, { name, status, effectiveFrom: '2002-06-13' });
+      await system.ok('PUT', `/v1/states/${code}`, secretariat, {
+        name,
+        status,
+        effectiveFrom: '2002-06-13',
+      });
     }
   });
   afterAll(() => system?.stop());
@@ -39,10 +37,10 @@ describe.each(STORES)('rules that act on their date, not before (%s store)', (st
     let after: string | null;
 
     beforeAll(async () => {
-      await ok('PUT', '/v1/states/NO', secretariat, { status: 'member', effectiveFrom: tomorrow });
-      await ok('PUT', '/v1/states/GB', secretariat, { status: 'former', effectiveFrom: tomorrow });
+      await system.ok('PUT', '/v1/states/NO', secretariat, { status: 'member', effectiveFrom: tomorrow });
+      await system.ok('PUT', '/v1/states/GB', secretariat, { status: 'former', effectiveFrom: tomorrow });
       after = (
-        await ok('PUT', '/v1/states/FR', secretariat, { status: 'observer', effectiveFrom: tomorrow })
+        await system.ok('PUT', '/v1/states/FR', secretariat, { status: 'observer', effectiveFrom: tomorrow })
       ).headers.get('focal-position');
     });
 
@@ -83,7 +81,7 @@ describe.each(STORES)('rules that act on their date, not before (%s store)', (st
       expect(refused.body).toMatchObject({
         type: 'urn:focal:problem:principal/role-mismatch',
         reason: 'principal/role-mismatch',
-        detail: `NO is an observer state: a member-state token does not match; get a token for its status (it becomes a member state on ${tomorrow})`,
+        detail: `NO is an observer state: a member-state token does not match; get an observer-state token (it becomes a member state on ${tomorrow})`,
       });
 
       // The United Kingdom leaves tomorrow: its observers are still admitted today.
@@ -116,7 +114,7 @@ describe.each(STORES)('rules that act on their date, not before (%s store)', (st
   describe('an ad hoc meeting', () => {
     it('cannot be concluded before its scheduled date: 422, the request stays accepted', async () => {
       const germany = await system.token({ role: 'member-state', state: 'DE' });
-      const requested = await ok('POST', '/v1/meeting-requests', germany, {
+      const requested = await system.ok('POST', '/v1/meeting-requests', germany, {
         subjectKind: 'case',
         title: 'Witness hearings in a joint investigation',
         summary: 'Coordinate hearings of witnesses living in several member states',
@@ -124,7 +122,7 @@ describe.each(STORES)('rules that act on their date, not before (%s store)', (st
         proposedDates: ['2031-03-02'],
       });
       const id = requested.body.id as string;
-      const accepted = await ok('POST', `/v1/meeting-requests/${id}/accept`, secretariat, {
+      const accepted = await system.ok('POST', `/v1/meeting-requests/${id}/accept`, secretariat, {
         scheduledFor: '2031-03-02T10:00:00Z',
         venue: 'Eurojust, The Hague',
       });
@@ -160,7 +158,7 @@ describe.each(STORES)('rules that act on their date, not before (%s store)', (st
   describe('confirming a contact point', () => {
     it('twice on the same day records one event; the second answers 200 with the current version', async () => {
       const germany = await system.token({ role: 'member-state', state: 'DE' });
-      const registered = await ok('POST', '/v1/contact-points', germany, {
+      const registered = await system.ok('POST', '/v1/contact-points', germany, {
         state: 'DE',
         fullName: 'Anna Beispiel',
         email: 'anna.beispiel@gba.example',
@@ -170,7 +168,7 @@ describe.each(STORES)('rules that act on their date, not before (%s store)', (st
       });
       const id = registered.body.id as string;
 
-      const first = await ok('POST', `/v1/contact-points/${id}/confirm`, germany);
+      const first = await system.ok('POST', `/v1/contact-points/${id}/confirm`, germany);
       expect(first.status).toBe(200);
       expect(first.body).toEqual({ id, version: 2, position: expect.any(String) });
       expect(first.headers.get('etag')).toBe('"2"');

@@ -13,22 +13,6 @@ describe.each(STORES)('journeys through the HTTP API (%s store)', (store) => {
   let icc: string;
   let iccId: string;
 
-  const write = async (
-    method: string,
-    path: string,
-    token: string,
-    body?: unknown,
-    headers?: Record<string, string>,
-  ) => {
-    const response = await system.call(method, path, {
-      token,
-      ...(body !== undefined ? { body } : {}),
-      ...(headers ? { headers } : {}),
-    });
-    if (response.status >= 300)
-      throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(response.body)}`);
-    return response;
-  };
   /** A read that sees everything written so far (read-your-writes through Focal-Read-After). */
   const read = (path: string, token: string, after?: string | null) =>
     system.call('GET', path, { token, ...(after ? { headers: { 'focal-read-after': after } } : {}) });
@@ -42,9 +26,13 @@ describe.each(STORES)('journeys through the HTTP API (%s store)', (store) => {
       ['NL', 'Netherlands', 'member'],
       ['NO', 'Norway', 'observer'],
     ] as const) {
-      await write('PUT', `/v1/states/${code}`, secretariat, { name, status, effectiveFrom: '2002-06-13' });
+      await system.ok('PUT', `/v1/states/${code}`, secretariat, {
+        name,
+        status,
+        effectiveFrom: '2002-06-13',
+      });
     }
-    const registered = await write('POST', '/v1/liaison-organisations', secretariat, {
+    const registered = await system.ok('POST', '/v1/liaison-organisations', secretariat, {
       name: 'International Criminal Court',
       acronym: 'ICC',
       kind: 'international-court',
@@ -59,20 +47,20 @@ describe.each(STORES)('journeys through the HTTP API (%s store)', (store) => {
   afterAll(() => system?.stop());
 
   it('1: a member state requests an ad hoc meeting, another co-sponsors, an observer is refused, the secretariat accepts', async () => {
-    const requested = await write('POST', '/v1/meeting-requests', france, {
+    const requested = await system.ok('POST', '/v1/meeting-requests', france, {
       subjectKind: 'case',
       title: 'Witness hearings in a joint investigation',
       summary: 'Coordinate hearings of witnesses living in several member states',
       confidentiality: 'closed',
       proposedDates: ['2031-03-02', '2031-03-09'],
-      invitedStates: [],
+      invitedStates: ['DE', 'NO'],
     });
     expect(requested.status).toBe(201);
     expect(requested.body).toMatchObject({ id: expect.any(String), version: 1 });
     expect(requested.headers.get('etag')).toBe('"1"');
     const id = requested.body.id as string;
 
-    const coSponsored = await write('POST', `/v1/meeting-requests/${id}/co-sponsor`, germany);
+    const coSponsored = await system.ok('POST', `/v1/meeting-requests/${id}/co-sponsor`, germany);
     expect(coSponsored.body.version).toBe(2);
 
     const observer = await system.call('POST', `/v1/meeting-requests/${id}/co-sponsor`, { token: norway });
@@ -82,7 +70,7 @@ describe.each(STORES)('journeys through the HTTP API (%s store)', (store) => {
       detail: expect.stringMatching(/only member states may co-sponsor/),
     });
 
-    const accepted = await write('POST', `/v1/meeting-requests/${id}/accept`, secretariat, {
+    const accepted = await system.ok('POST', `/v1/meeting-requests/${id}/accept`, secretariat, {
       scheduledFor: '2031-03-02T10:00:00Z',
       venue: 'Eurojust, The Hague',
     });
@@ -100,19 +88,26 @@ describe.each(STORES)('journeys through the HTTP API (%s store)', (store) => {
       });
       expect(seen.headers.get('etag')).toBe('"3"');
     }
-    // A closed request does not exist for those outside it.
-    for (const token of [netherlands, norway, icc]) {
+    // A closed request does not exist for those outside it, on reads and on writes alike.
+    for (const token of [netherlands, icc]) {
       expect((await read(`/v1/meeting-requests/${id}`, token, after)).status).toBe(404);
       const list = await read('/v1/meeting-requests', token, after);
       expect(list.body.items.map((item: { id: string }) => item.id)).not.toContain(id);
+      for (const action of ['co-sponsor', 'withdraw']) {
+        expect(await system.call('POST', `/v1/meeting-requests/${id}/${action}`, { token })).toMatchObject({
+          status: 404,
+          body: { type: 'urn:focal:problem:meeting-request/not-found' },
+        });
+      }
     }
+    expect((await read(`/v1/meeting-requests/${id}`, norway, after)).status).toBe(200);
     const germanList = await read('/v1/meeting-requests?status=accepted', germany, after);
     expect(germanList.body.items.map((item: { id: string }) => item.id)).toContain(id);
   });
 
   it('2: the secretariat builds the directory; states edit only their own; search finds; organisations see no closed fields', async () => {
     const register = (state: string, fullName: string, languages: string[], role = 'prosecutor') =>
-      write('POST', '/v1/contact-points', secretariat, {
+      system.ok('POST', '/v1/contact-points', secretariat, {
         state,
         fullName,
         email: `${fullName.split(' ')[0]!.toLowerCase()}@justice.example`,
@@ -127,7 +122,7 @@ describe.each(STORES)('journeys through the HTTP API (%s store)', (store) => {
     const jonas = (await register('DE', 'Jonas Weber', ['de', 'en'])).body.id as string;
     const last = await register('DE', 'Lena Fischer', ['de'], 'investigator');
 
-    const edited = await write('PATCH', `/v1/contact-points/${claire}`, france, {
+    const edited = await system.ok('PATCH', `/v1/contact-points/${claire}`, france, {
       languages: ['fr', 'en', 'es'],
     });
     expect(edited.status).toBe(200);
@@ -168,14 +163,14 @@ describe.each(STORES)('journeys through the HTTP API (%s store)', (store) => {
   });
 
   it('3: an urgent H2 thread to the secretariat: read (receipts recorded) and answered; outsiders get 404', async () => {
-    const opened = await write('POST', '/v1/threads', france, {
+    const opened = await system.ok('POST', '/v1/threads', france, {
       subject: 'Practical question: hearing a witness by video link',
       visibility: 'restricted',
       participants: ['secretariat'],
       replyBy: '2031-01-01T12:00:00Z',
     });
     const threadId = opened.body.id as string;
-    const posted = await write('POST', `/v1/threads/${threadId}/messages`, france, {
+    const posted = await system.ok('POST', `/v1/threads/${threadId}/messages`, france, {
       body: 'Which authorities accept hearings by video link?',
       handlingCode: 'H2',
       attachments: [{ name: 'request.pdf', sha256: 'b'.repeat(64), size: 2048 }],
@@ -195,12 +190,12 @@ describe.each(STORES)('journeys through the HTTP API (%s store)', (store) => {
         deliveredTo: ['secretariat'],
       }),
     ]);
-    const readReceipt = await write(
+    const readReceipt = await system.ok(
       'POST',
       `/v1/threads/${threadId}/messages/${messageId}/read`,
       secretariat,
     );
-    await write('POST', `/v1/threads/${threadId}/messages`, secretariat, {
+    await system.ok('POST', `/v1/threads/${threadId}/messages`, secretariat, {
       body: 'Those listed in the network guide; details follow.',
       handlingCode: 'H0',
     });
@@ -234,26 +229,26 @@ describe.each(STORES)('journeys through the HTTP API (%s store)', (store) => {
       expect((await system.call('GET', '/v1/states', { token: wrongRole })).body.type).toBe(
         'urn:focal:problem:principal/role-mismatch',
       );
-      await write('PUT', '/v1/states/GB', secretariat, {
+      await system.ok('PUT', '/v1/states/GB', secretariat, {
         name: 'United Kingdom',
         status: 'observer',
         effectiveFrom: '2002-06-13',
       });
-      await write('PUT', '/v1/states/GB', secretariat, { status: 'former', effectiveFrom: '2020-01-31' });
+      await system.ok('PUT', '/v1/states/GB', secretariat, { status: 'former', effectiveFrom: '2020-01-31' });
       await system.gateway.readModels.catchUp();
       const former = await system.token({ role: 'observer-state', state: 'GB' });
       expect((await system.call('GET', '/v1/states', { token: former })).body).toMatchObject({
         status: 403,
         type: 'urn:focal:problem:principal/former-state',
       });
-      const organisation = await write('POST', '/v1/liaison-organisations', secretariat, {
+      const organisation = await system.ok('POST', '/v1/liaison-organisations', secretariat, {
         name: 'UN Investigative Team for Accountability of ISIL',
         acronym: 'UNITAD',
         kind: 'un-mechanism',
       });
       const unitad = await system.token({ role: 'liaison-organisation', organisation: organisation.body.id });
       expect((await system.call('GET', '/v1/states', { token: unitad })).status).toBe(200);
-      await write('POST', `/v1/liaison-organisations/${organisation.body.id}/suspend`, secretariat, {
+      await system.ok('POST', `/v1/liaison-organisations/${organisation.body.id}/suspend`, secretariat, {
         reason: 'mandate ended 2024-09-17',
       });
       // The suspension is in the read model once caught up; the next request of its principals is refused.
@@ -323,7 +318,7 @@ describe.each(STORES)('journeys through the HTTP API (%s store)', (store) => {
       ).toBe(404);
       expect((await system.call('GET', '/v1/nowhere', { token: secretariat })).status).toBe(404);
 
-      const created = await write('POST', '/v1/liaison-organisations', secretariat, {
+      const created = await system.ok('POST', '/v1/liaison-organisations', secretariat, {
         name: 'Human Rights Watch',
         acronym: 'HRW',
         kind: 'civil-society',
@@ -342,21 +337,21 @@ describe.each(STORES)('journeys through the HTTP API (%s store)', (store) => {
       });
       expect(fresh).toMatchObject({ status: 200, body: { version: 2 } });
 
-      await write('POST', `/v1/liaison-organisations/${id}/suspend`, secretariat, { reason: 'review' });
+      await system.ok('POST', `/v1/liaison-organisations/${id}/suspend`, secretariat, { reason: 'review' });
       const twice = await system.call('POST', `/v1/liaison-organisations/${id}/suspend`, {
         token: secretariat,
         body: { reason: 'review' },
       });
       expect(twice.status).toBe(422);
 
-      const requested = await write('POST', '/v1/meeting-requests', france, {
+      const requested = await system.ok('POST', '/v1/meeting-requests', france, {
         subjectKind: 'topic',
         title: 'Open-source evidence',
         summary: 'Exchange of practice',
         confidentiality: 'open',
         proposedDates: ['2031-04-01'],
       });
-      await write('POST', `/v1/meeting-requests/${requested.body.id}/co-sponsor`, germany);
+      await system.ok('POST', `/v1/meeting-requests/${requested.body.id}/co-sponsor`, germany);
       const again = await system.call('POST', `/v1/meeting-requests/${requested.body.id}/co-sponsor`, {
         token: germany,
       });

@@ -30,23 +30,12 @@ describe.each(STORES)('the read models (%s store)', (store) => {
         ? await openPersistence({ kind: 'postgres', databaseUrl: system.storeEnv.DATABASE_URL! })
         : system.persistence;
     secretariat = await system.token({ role: 'secretariat' });
-    const ok = async (
-      method: string,
-      path: string,
-      token: string,
-      body?: unknown,
-      headers?: Record<string, string>,
-    ) => {
-      const response = await system.call(method, path, { token, body, ...(headers ? { headers } : {}) });
-      if (response.status >= 300) throw new Error(`${path}: ${JSON.stringify(response.body)}`);
-      return response;
-    };
-    await ok('PUT', '/v1/states/FR', secretariat, {
+    await system.ok('PUT', '/v1/states/FR', secretariat, {
       name: 'France',
       status: 'member',
       effectiveFrom: '2002-06-13',
     });
-    await ok('PUT', '/v1/states/DE', secretariat, {
+    await system.ok('PUT', '/v1/states/DE', secretariat, {
       name: 'Germany',
       status: 'member',
       effectiveFrom: '2002-06-13',
@@ -59,35 +48,39 @@ describe.each(STORES)('the read models (%s store)', (store) => {
       authority: 'Tribunal judiciaire de Paris',
       languages: ['fr'],
     };
-    const kept = await ok('POST', '/v1/contact-points', secretariat, {
+    const kept = await system.ok('POST', '/v1/contact-points', secretariat, {
       ...person,
       fullName: 'Paul Durand',
       email: 'paul@justice.fr',
       primary: true,
     });
-    const erased = await ok('POST', '/v1/contact-points', secretariat, {
+    const erased = await system.ok('POST', '/v1/contact-points', secretariat, {
       ...person,
       fullName: 'Marie Curie',
       email: 'marie@justice.fr',
       phone: '+33100000000',
     });
     erasedId = erased.body.id;
-    await ok('PATCH', `/v1/contact-points/${kept.body.id}`, france, { notes: 'on leave in August' });
-    await ok('DELETE', `/v1/contact-points/${erasedId}/personal-data`, secretariat);
-    const meeting = await ok('POST', '/v1/meeting-requests', france, {
+    await system.ok('PATCH', `/v1/contact-points/${kept.body.id}`, france, { notes: 'on leave in August' });
+    await system.ok('DELETE', `/v1/contact-points/${erasedId}/personal-data`, secretariat);
+    const meeting = await system.ok('POST', '/v1/meeting-requests', france, {
       subjectKind: 'situation',
       title: 'Situation X',
       summary: 'S',
       confidentiality: 'closed',
       proposedDates: ['2031-05-05'],
+      invitedStates: ['DE'],
     });
-    await ok('POST', `/v1/meeting-requests/${meeting.body.id}/co-sponsor`, germany);
-    const thread = await ok('POST', '/v1/threads', france, {
+    await system.ok('POST', `/v1/meeting-requests/${meeting.body.id}/co-sponsor`, germany);
+    const thread = await system.ok('POST', '/v1/threads', france, {
       subject: 'Q',
       visibility: 'restricted',
       participants: ['secretariat', 'state:DE'],
     });
-    await ok('POST', `/v1/threads/${thread.body.id}/messages`, france, { body: 'hello', handlingCode: 'H1' });
+    await system.ok('POST', `/v1/threads/${thread.body.id}/messages`, france, {
+      body: 'hello',
+      handlingCode: 'H1',
+    });
     await system.gateway.readModels.catchUp();
   });
 

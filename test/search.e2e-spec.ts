@@ -6,12 +6,6 @@ describe.each(STORES)('searching the directory (%s store)', (store) => {
   let tokens: Record<'secretariat' | 'member' | 'observer' | 'auditor' | 'liaison', string>;
   let after: string;
 
-  const write = async (method: string, path: string, token: string, body?: unknown) => {
-    const response = await system.call(method, path, { token, ...(body !== undefined ? { body } : {}) });
-    if (response.status >= 300)
-      throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(response.body)}`);
-    return response;
-  };
   /** The search as `who`, seeing every write made so far; the raw query string is sent as given. */
   const search = (who: keyof typeof tokens, query: string) =>
     system.call('GET', `/v1/contact-points?${query}`, {
@@ -35,9 +29,13 @@ describe.each(STORES)('searching the directory (%s store)', (store) => {
       ['SE', 'Sweden', 'member'],
       ['NO', 'Norway', 'observer'],
     ] as const) {
-      await write('PUT', `/v1/states/${code}`, secretariat, { name, status, effectiveFrom: '2002-06-13' });
+      await system.ok('PUT', `/v1/states/${code}`, secretariat, {
+        name,
+        status,
+        effectiveFrom: '2002-06-13',
+      });
     }
-    const icc = await write('POST', '/v1/liaison-organisations', secretariat, {
+    const icc = await system.ok('POST', '/v1/liaison-organisations', secretariat, {
       name: 'International Criminal Court',
       acronym: 'ICC',
       kind: 'international-court',
@@ -50,7 +48,7 @@ describe.each(STORES)('searching the directory (%s store)', (store) => {
       liaison: await system.token({ role: 'liaison-organisation', organisation: icc.body.id }),
     };
     const register = (state: string, fullName: string, email: string, more: Record<string, unknown>) =>
-      write('POST', '/v1/contact-points', secretariat, {
+      system.ok('POST', '/v1/contact-points', secretariat, {
         state,
         fullName,
         email,

@@ -233,7 +233,10 @@ describe.each(STORES)('GET /v1/updates (Server-Sent Events) (%s store)', (store)
     const overflow = /event: overflow\ndata: (.*)\n\n$/.exec(text);
     expect(overflow).not.toBeNull();
     const { resumeFrom } = JSON.parse(overflow![1]!) as { resumeFrom: string };
-    const received = [...text.matchAll(/^id: (\S+)$/gm)].map((match) => match[1]!);
+    // Events, then the overflow frame, whose id is where to resume: an EventSource reconnects from it.
+    const ids = [...text.matchAll(/^id: (\S+)$/gm)].map((match) => match[1]!);
+    expect(ids.at(-1)).toBe(resumeFrom);
+    const received = ids.slice(0, -1);
     expect(received.at(-1)).toBe(resumeFrom);
     expect(received.length).toBeLessThan(600);
 
@@ -252,8 +255,9 @@ describe.each(STORES)('GET /v1/updates (Server-Sent Events) (%s store)', (store)
     await stream.ended;
     expect(stream.frames.at(-1)).toMatchObject({ event: 'closed' });
     expect(JSON.parse(stream.frames.at(-1)!.data!)).toMatchObject({
-      reason: 'your organisation was suspended',
+      reason: 'ICC is suspended: its principals are refused until it is reinstated',
     });
+    expect(stream.frames.at(-1)!.id).toEqual(expect.any(String));
     await system.call('POST', `/v1/liaison-organisations/${iccId}/reinstate`, { token: secretariat });
   });
 

@@ -134,25 +134,34 @@ describe.each(STORES)('webhooks (%s store)', (store) => {
     // The position covers the closed events passed over too: they are not the organisation's to receive.
     expect(state.body).toMatchObject({ status: 'active', failures: 0, deliveredUpTo: lastOfAll });
 
-    // Suspending the organisation pauses its webhooks.
+    // Suspending the organisation holds its deliveries where they stopped, with the reason...
     await system.call('POST', `/v1/liaison-organisations/${iccId}/suspend`, {
       token: secretariat,
       body: { reason: 'review' },
     });
-    await system.gateway.readModels.catchUp();
-    await system.persistence.store.append(`thread-${randomUUID()}`, [event('open')], {
-      expectedVersion: 'no-stream',
-    });
+    const whileSuspended = await append(1);
     const row = async () =>
       (
-        await system.persistence.sql.query<{ status: string; paused_reason: string }>(
-          'SELECT status, paused_reason FROM focal_webhooks WHERE id = $1',
+        await system.persistence.sql.query<{ status: string; held_reason: string | null }>(
+          'SELECT status, held_reason FROM focal_webhooks WHERE id = $1',
           [id],
         )
       )[0]!;
-    await until(async () => (await row()).status === 'paused', 'the pause of a suspended organisation');
-    expect((await row()).paused_reason).toMatch(/suspended/);
+    await until(async () => /ICC is suspended/.test((await row()).held_reason ?? ''), 'the hold');
+    expect(await row()).toMatchObject({ status: 'active' });
     expect(hook.accepted).toHaveLength(expected.length);
+    // ...and once it is reinstated they go on from there, by themselves.
+    expect(
+      (await system.call('POST', `/v1/liaison-organisations/${iccId}/reinstate`, { token: secretariat }))
+        .status,
+    ).toBe(200);
+    await until(() => hook.accepted.length >= expected.length + 2, 'the delivery held back', 30_000);
+    // What was held back, then the reinstatement itself (an open event), each once.
+    expect(hook.accepted.slice(expected.length).map(({ eventId, type }) => [eventId, type])).toEqual([
+      [whileSuspended[0], 'StateStatusChanged'],
+      [expect.any(String), 'LiaisonOrganisationReinstated'],
+    ]);
+    expect(await row()).toMatchObject({ status: 'active', held_reason: null });
     await hook.close();
   });
 

@@ -49,6 +49,15 @@ export interface TestSystem {
     // Responses are asserted on structurally, field by field.
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
   ): Promise<{ status: number; headers: Headers; body: any }>;
+  /** A call that must succeed: anything but 2xx throws with the status and the problem, to read in a failure. */
+  ok(
+    method: string,
+    path: string,
+    token: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  ): Promise<{ status: number; headers: Headers; body: any }>;
   /**
    * A restart on the same data, as an operator would do it: on the embedded store the whole process (it is
    * one), on PostgreSQL the gateway.
@@ -120,6 +129,17 @@ export async function startSystem(
           : {}),
       });
       return readAnswer(response);
+    },
+    async ok(method, path, token, body, headers) {
+      const response = await system.call(method, path, {
+        token,
+        ...(body !== undefined ? { body } : {}),
+        ...(headers ? { headers } : {}),
+      });
+      if (response.status >= 300) {
+        throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(response.body)}`);
+      }
+      return response;
     },
     stop: () => parts.stop(),
   };

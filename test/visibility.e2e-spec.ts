@@ -1,0 +1,446 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import { EventSource } from 'eventsource';
+
+import { subscribe, type SseFrame } from './support/sse.js';
+import { startSystem, STORES, type TestSystem } from './support/system.js';
+
+/** A webhook receiver on loopback that records the event types and bodies it was sent. */
+async function receiver() {
+  const received: { type: string; body: string }[] = [];
+  const server: Server = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    request.on('end', () => {
+      received.push({ type: String(request.headers['focal-event-type']), body });
+      response.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    received,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+const until = async (condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+};
+
+const dataOf = (frames: SseFrame[]) =>
+  frames
+    .filter((frame) => frame.data)
+    .map((frame) => frame.data!)
+    .join('\n');
+
+/**
+ * The cases of the visibility issue, each as the caller met it over HTTP: what SPEC §1 says each answers now.
+ */
+describe.each(STORES)('one visibility rule on every path (%s store)', (store) => {
+  let system: TestSystem;
+  let secretariat: string;
+  let auditor: string;
+  const tokens: Record<string, string> = {};
+  let iccId: string;
+
+  beforeAll(async () => {
+    system = await startSystem(store, 'visibility', {
+      webhooksAllowLoopback: true,
+      webhookBaseDelayMs: 50,
+      webhookMaxAttempts: 3,
+    });
+    secretariat = await system.token({ role: 'secretariat' });
+    auditor = await system.token({ role: 'auditor' });
+    for (const [code, status] of [
+      ['FR', 'member'],
+      ['DE', 'member'],
+      ['IT', 'member'],
+      ['NO', 'observer'],
+      ['GB', 'observer'],
+      ['GM', 'guest'],
+    ] as const) {
+      await system.ok('PUT', `/v1/states/${code}`, secretariat, {
+        name: code,
+        status,
+        effectiveFrom: '2002-06-13',
+      });
+    }
+    iccId = (
+      await system.ok('POST', '/v1/liaison-organisations', secretariat, {
+        name: 'International Criminal Court',
+        acronym: 'ICC',
+        kind: 'international-court',
+      })
+    ).body.id;
+    tokens.FR = await system.token({ role: 'member-state', state: 'FR', principal: 'desk-1' });
+    tokens.IT = await system.token({ role: 'member-state', state: 'IT', principal: 'desk-1' });
+    tokens.DE = await system.token({ role: 'member-state', state: 'DE' });
+    tokens.NO = await system.token({ role: 'observer-state', state: 'NO' });
+    tokens.GB = await system.token({ role: 'observer-state', state: 'GB' });
+    tokens.GM = await system.token({ role: 'guest-state', state: 'GM' });
+    tokens.ICC = await system.token({ role: 'liaison-organisation', organisation: iccId });
+  });
+  afterAll(() => system?.stop());
+
+  it('a closed ad hoc meeting request does not exist for a state it does not invite, on every write as on reads', async () => {
+    const requested = await system.ok('POST', '/v1/meeting-requests', tokens.FR!, {
+      subjectKind: 'case',
+      title: 'Hearings of a protected witness',
+      summary: 'Coordinate the hearing of a witness under protection',
+      confidentiality: 'closed',
+      proposedDates: ['2031-05-04'],
+      invitedStates: ['DE'],
+    });
+    const id = requested.body.id as string;
+    const unknown = randomUUID();
+    for (const action of ['co-sponsor', 'withdraw']) {
+      const refused = await system.call('POST', `/v1/meeting-requests/${id}/${action}`, { token: tokens.IT });
+      const missing = await system.call('POST', `/v1/meeting-requests/${unknown}/${action}`, {
+        token: tokens.IT,
+      });
+      // The same answer as for an id that names nothing: the status never reveals the request.
+      expect(refused.status).toBe(404);
+      expect({ ...refused.body, instance: '', detail: '' }).toEqual({
+        ...missing.body,
+        instance: '',
+        detail: '',
+      });
+    }
+    expect((await system.call('GET', `/v1/meeting-requests/${id}`, { token: tokens.IT })).status).toBe(404);
+    // After the refusals the request is as FR left it: IT neither co-sponsored nor withdrew it.
+    const seen = await system.call('GET', `/v1/meeting-requests/${id}`, {
+      token: tokens.DE,
+      headers: { 'focal-read-after': requested.headers.get('focal-position')! },
+    });
+    expect(seen.body).toMatchObject({ status: 'requested', coSponsors: [] });
+    // DE, invited, co-sponsors; the secretariat sees it; an invited state that only may see it gets a reason.
+    await system.ok('POST', `/v1/meeting-requests/${id}/co-sponsor`, tokens.DE!);
+    const notRequester = await system.call('POST', `/v1/meeting-requests/${id}/accept`, {
+      token: tokens.DE,
+      body: { scheduledFor: '2031-05-04T09:00:00Z', venue: 'Eurojust' },
+    });
+    expect(notRequester).toMatchObject({ status: 403, body: { reason: 'meeting-request/secretariat-only' } });
+  });
+
+  it('ids made from an Idempotency-Key belong to the whole caller: FR and IT sharing a sub share nothing', async () => {
+    const key = 'shared-key-1';
+    const body = (state: string) => ({
+      state,
+      fullName: `Desk ${state}`,
+      email: `desk@${state.toLowerCase()}.example`,
+      role: 'prosecutor',
+      authority: `${state} prosecution`,
+      languages: ['en'],
+    });
+    const france = await system.ok('POST', '/v1/contact-points', tokens.FR!, body('FR'), {
+      'idempotency-key': key,
+    });
+    const italy = await system.ok('POST', '/v1/contact-points', tokens.IT!, body('IT'), {
+      'idempotency-key': key,
+    });
+    expect(italy.body.id).not.toBe(france.body.id);
+    const again = await system.ok('POST', '/v1/contact-points', tokens.IT!, body('IT'), {
+      'idempotency-key': key,
+    });
+    expect(again.body).toEqual(italy.body);
+  });
+
+  it('a closed thread reaches its participants, the secretariat and auditors, and nobody else by any path', async () => {
+    const hook = await receiver();
+    const webhook = await system.ok('POST', '/v1/webhooks', tokens.NO!, { url: hook.url });
+    const norwayStream = await subscribe(`${system.url}/v1/updates`, tokens.NO!, { 'last-event-id': '0' });
+    const italyStream = await subscribe(`${system.url}/v1/updates`, tokens.IT!, { 'last-event-id': '0' });
+    const opened = await system.ok('POST', '/v1/threads', tokens.FR!, {
+      subject: 'Suspect travelling to Germany next week',
+      visibility: 'closed',
+      participants: ['state:DE'],
+    });
+    const threadId = opened.body.id as string;
+    const posted = await system.ok('POST', `/v1/threads/${threadId}/messages`, tokens.FR!, {
+      body: 'Flight LH1035 on Tuesday',
+      handlingCode: 'H2',
+    });
+    const after = posted.headers.get('focal-position')!;
+    for (const [who, token] of [
+      ['secretariat', secretariat],
+      ['auditor', auditor],
+      ['DE', tokens.DE!],
+    ] as const) {
+      const read = await system.call('GET', `/v1/threads/${threadId}`, {
+        token,
+        headers: { 'focal-read-after': after },
+      });
+      expect({ who, status: read.status, body: read.body.messages?.[0]?.body }).toEqual({
+        who,
+        status: 200,
+        body: 'Flight LH1035 on Tuesday',
+      });
+    }
+    for (const token of [tokens.NO!, tokens.IT!, tokens.ICC!, tokens.GM!]) {
+      expect((await system.call('GET', `/v1/threads/${threadId}`, { token })).status).toBe(404);
+      expect(
+        (
+          await system.call('POST', `/v1/threads/${threadId}/messages`, {
+            token,
+            body: { body: 'x', handlingCode: 'H0' },
+          })
+        ).status,
+      ).toBe(404);
+    }
+    // The secretariat read it from outside: no receipt is recorded in its name.
+    const asFrance = await system.ok('GET', `/v1/threads/${threadId}`, tokens.FR!);
+    expect(asFrance.body.messages[0].deliveredTo).toEqual(['state:DE']);
+
+    // Everything after the thread reaches NO's stream and webhook; none of the thread does.
+    const marker = await system.ok('PUT', '/v1/states/SE', secretariat, {
+      name: 'Sweden',
+      status: 'member',
+      effectiveFrom: '2002-06-13',
+    });
+    const markerPosition = marker.headers.get('focal-position')!;
+    for (const stream of [norwayStream, italyStream]) {
+      await stream.waitFor((frames) => frames.some((frame) => frame.id === markerPosition));
+      expect(dataOf(stream.frames)).not.toMatch(/Suspect travelling|LH1035/);
+      expect(stream.frames.map((frame) => frame.event)).not.toContain('ThreadOpened');
+      stream.close();
+    }
+    await until(
+      () => hook.received.some((delivery) => delivery.type === 'StateAdmitted'),
+      'the marker by webhook',
+    );
+    expect(hook.received.map((delivery) => delivery.body).join('\n')).not.toMatch(
+      /Suspect travelling|LH1035/,
+    );
+    await system.ok('DELETE', `/v1/webhooks/${webhook.body.id}`, tokens.NO!);
+    await hook.close();
+  });
+
+  it('a guest state is served as a guest: no closed field, and an observer-state token for it is refused', async () => {
+    const registered = await system.ok('POST', '/v1/contact-points', secretariat, {
+      state: 'DE',
+      fullName: 'Jonas Weber',
+      email: 'jonas.weber@gba.example',
+      phone: '+4972181910',
+      role: 'prosecutor',
+      authority: 'Generalbundesanwalt',
+      languages: ['de'],
+    });
+    const read = await system.call('GET', `/v1/contact-points/${registered.body.id}`, {
+      token: tokens.GM,
+      headers: { 'focal-read-after': registered.headers.get('focal-position')! },
+    });
+    expect(read.body).toMatchObject({ fullName: 'Jonas Weber' });
+    expect(read.body).not.toHaveProperty('email');
+    const asObserver = await system.token({ role: 'observer-state', state: 'GM' });
+    expect(await system.call('GET', '/v1/states', { token: asObserver })).toMatchObject({
+      status: 403,
+      body: { reason: 'principal/role-mismatch' },
+    });
+    const replay = await subscribe(`${system.url}/v1/updates`, tokens.GM!, { 'last-event-id': '0' });
+    await replay.waitFor((frames) =>
+      frames.some((frame) => frame.id === registered.headers.get('focal-position')),
+    );
+    replay.close();
+    expect(dataOf(replay.frames)).not.toMatch(/jonas\.weber@|\+4972181910/);
+  });
+
+  it('a change of closed fields alone does not reach a liaison organisation at all', async () => {
+    const registered = await system.ok('POST', '/v1/contact-points', secretariat, {
+      state: 'FR',
+      fullName: 'Claire Martin',
+      email: 'claire@pnat.example',
+      role: 'prosecutor',
+      authority: 'Parquet national antiterroriste',
+      languages: ['fr'],
+    });
+    const stream = await subscribe(`${system.url}/v1/updates`, tokens.ICC!, {
+      'last-event-id': registered.headers.get('focal-position')!,
+    });
+    await system.ok('PATCH', `/v1/contact-points/${registered.body.id}`, secretariat, {
+      email: 'c.martin@pnat.example',
+    });
+    const open = await system.ok('PATCH', `/v1/contact-points/${registered.body.id}`, secretariat, {
+      authority: 'PNAT',
+    });
+    await stream.waitFor((frames) => frames.some((frame) => frame.id === open.headers.get('focal-position')));
+    stream.close();
+    const changes = stream.frames.filter((frame) => frame.event === 'ContactPointDetailsChanged');
+    expect(changes).toHaveLength(1);
+    expect(JSON.parse(changes[0]!.data!).data).toEqual({
+      changes: { authority: 'PNAT' },
+      personalChanges: {},
+    });
+  });
+
+  it('a state that leaves stops receiving at once, on its open stream and its webhook, also after a restart', async () => {
+    const hook = await receiver();
+    await system.ok('POST', '/v1/webhooks', tokens.GB!, { url: hook.url });
+    const stream = await subscribe(`${system.url}/v1/updates`, tokens.GB!);
+    const left = await system.ok('PUT', '/v1/states/GB', secretariat, {
+      status: 'former',
+      effectiveFrom: new Date().toISOString().slice(0, 10),
+    });
+    await stream.ended;
+    const closed = stream.frames.at(-1)!;
+    expect(closed).toMatchObject({ event: 'closed', id: expect.any(String) });
+    expect(JSON.parse(closed.data!).reason).toMatch(/GB left the network on/);
+    // A new contact point with closed fields, after it left: nothing of it reaches GB's webhook.
+    const later = await system.ok('POST', '/v1/contact-points', secretariat, {
+      state: 'DE',
+      fullName: 'Lena Fischer',
+      email: 'lena.fischer@bka.example',
+      role: 'investigator',
+      authority: 'Bundeskriminalamt',
+      languages: ['de'],
+    });
+    await system.restartGateway();
+    const marker = await system.ok('PUT', '/v1/states/PL', secretariat, {
+      name: 'Poland',
+      status: 'member',
+      effectiveFrom: '2004-05-01',
+    });
+    const held = async () =>
+      (
+        await system.sql<{ held_reason: string | null }>(
+          "SELECT held_reason FROM focal_webhooks WHERE owner LIKE 'observer-state/GB/%'",
+        )
+      )[0]?.held_reason ?? '';
+    await until(async () => /GB left the network/.test(await held()), 'the webhook to be held');
+    expect(hook.received.map((delivery) => delivery.body).join('\n')).not.toMatch(/lena\.fischer|Poland/);
+    expect(left.status).toBe(200);
+    expect(later.status).toBe(201);
+    expect(marker.status).toBe(201);
+    expect((await system.call('GET', '/v1/states', { token: tokens.GB })).body).toMatchObject({
+      status: 403,
+      reason: 'principal/former-state',
+    });
+    await hook.close();
+  });
+
+  it('webhooks belong to the whole caller; one paused after failures is resumed by its owner', async () => {
+    let failing = true;
+    const server: Server = createServer((request, response) => {
+      request.resume();
+      request.on('end', () => response.writeHead(failing ? 500 : 204).end());
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    const created = await system.ok('POST', '/v1/webhooks', tokens.FR!, { url });
+    const id = created.body.id as string;
+    // IT's token has FR's sub: it is still another principal.
+    expect((await system.ok('GET', '/v1/webhooks', tokens.IT!)).body.items).toEqual([]);
+    expect((await system.call('DELETE', `/v1/webhooks/${id}`, { token: tokens.IT })).status).toBe(404);
+    expect((await system.call('POST', `/v1/webhooks/${id}/resume`, { token: tokens.IT })).status).toBe(404);
+
+    await system.ok('PUT', '/v1/states/AT', secretariat, {
+      name: 'Austria',
+      status: 'member',
+      effectiveFrom: '2002-06-13',
+    });
+    await until(
+      async () => (await system.ok('GET', `/v1/webhooks/${id}`, tokens.FR!)).body.status === 'paused',
+      'the pause after failures',
+      30_000,
+    );
+    failing = false;
+    const resumed = await system.ok('POST', `/v1/webhooks/${id}/resume`, tokens.FR!);
+    expect(resumed.body).toMatchObject({ status: 'active', failures: 0 });
+    await until(
+      async () =>
+        (await system.ok('GET', `/v1/webhooks/${id}`, tokens.FR!)).body.deliveredUpTo !==
+        created.body.deliveredUpTo,
+      'a delivery after the resume',
+    );
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }, 60_000);
+
+  it('a liaison organisation with a standard EventSource, across a suspension and a reinstatement, gets every open event once and nothing closed', async () => {
+    const registered = await system.ok('POST', '/v1/liaison-organisations', secretariat, {
+      name: 'International Residual Mechanism for Criminal Tribunals',
+      acronym: 'IRMCT',
+      kind: 'international-court',
+    });
+    const irmctId = registered.body.id as string;
+    const token = await system.token({ role: 'liaison-organisation', organisation: irmctId });
+    const received: { id: string; type: string; data: string }[] = [];
+    const controls: { id: string; reason: string }[] = [];
+    /** An EventSource as a client application opens it, resuming from `lastEventId` when it has one. */
+    const open = (lastEventId?: string) => {
+      const source = new EventSource(`${system.url}/v1/updates`, {
+        fetch: (input, init) =>
+          fetch(input, {
+            ...init,
+            headers: {
+              ...init?.headers,
+              authorization: `Bearer ${token}`,
+              ...(lastEventId ? { 'last-event-id': lastEventId } : {}),
+            },
+          }),
+      });
+      for (const type of ['StateAdmitted', 'ThreadOpened', 'ContactPointDetailsChanged']) {
+        source.addEventListener(type, (event) =>
+          received.push({ id: event.lastEventId, type, data: event.data }),
+        );
+      }
+      source.addEventListener('closed', (event) =>
+        controls.push({ id: event.lastEventId, reason: JSON.parse(event.data).reason }),
+      );
+      return source;
+    };
+    const connected = (source: EventSource) =>
+      until(() => source.readyState === EventSource.OPEN, 'the EventSource to connect');
+    const openEvent = async (code: string) =>
+      (
+        await system.ok('PUT', `/v1/states/${code}`, secretariat, {
+          name: code,
+          status: 'member',
+          effectiveFrom: '2004-05-01',
+        })
+      ).headers.get('focal-position')!;
+    const closedEvent = () =>
+      system.ok('POST', '/v1/threads', tokens.FR!, {
+        subject: 'Not for organisations',
+        visibility: 'closed',
+        participants: ['state:DE'],
+      });
+
+    let source = open();
+    await connected(source);
+    const before = [await openEvent('CZ')];
+    await closedEvent();
+    before.push(await openEvent('SK'));
+    await until(() => received.length === 2, 'the open events before the suspension');
+
+    await system.ok('POST', `/v1/liaison-organisations/${irmctId}/suspend`, secretariat, {
+      reason: 'review',
+    });
+    await until(() => controls.length > 0, 'the stream to end on the suspension');
+    // The EventSource reconnects by itself from the id of that frame, and is refused while suspended.
+    await until(() => source.readyState === EventSource.CLOSED, 'the reconnection to be refused');
+    const resumeFrom = controls[0]!.id;
+    expect(resumeFrom).toBe(before.at(-1));
+    expect(controls[0]!.reason).toMatch(/IRMCT is suspended/);
+
+    const during = [await openEvent('HU')];
+    await closedEvent();
+    await system.ok('POST', `/v1/liaison-organisations/${irmctId}/reinstate`, secretariat);
+    source = open(resumeFrom);
+    await connected(source);
+    const after = [await openEvent('SI')];
+    await until(() => received.some((event) => event.id === after[0]), 'the events after the reinstatement');
+    source.close();
+
+    // Each open event once, in order, including the one written while suspended; nothing closed.
+    const states = received.filter((event) => event.type === 'StateAdmitted').map((event) => event.id);
+    expect(states).toEqual([...before, ...during, ...after]);
+    expect(received.map((event) => event.type)).not.toContain('ThreadOpened');
+    expect(received.map((event) => event.data).join('\n')).not.toMatch(/Not for organisations/);
+  });
+});

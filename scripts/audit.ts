@@ -327,7 +327,7 @@ async function main(argv: string[]): Promise<number> {
   const prepare = commands[command];
   if (!prepare) throw new UsageError(`unknown command ${command}`);
   const run = await prepare();
-  const persistence = await openPersistence(loadServiceConfig().store);
+  const persistence = await openPersistence(loadServiceConfig());
   try {
     return (await run(persistence)) ?? 0;
   } finally {

@@ -8,7 +8,7 @@ import { progressBar } from './progress.js';
  * switches to it when caught up. Same configuration as the services (FOCAL_STORE, DATABASE_URL, …).
  */
 try {
-  const persistence = await openPersistence(loadServiceConfig().store);
+  const persistence = await openPersistence(loadServiceConfig());
   const bar = progressBar('events');
   try {
     const report = await rebuildReadModels(persistence, (done, total) => bar.update(done, total));

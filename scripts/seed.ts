@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { DEVELOPMENT_SECRET, signToken } from '../apps/gateway/src/auth/authenticator.js';
+import { tokenSecret } from '@focal/service';
+
+import { signToken } from '../apps/gateway/src/auth/authenticator.js';
 
 /**
  * `npm run seed`: loads the reference directory (scripts/network-reference.json, public facts) into a running
@@ -18,7 +20,7 @@ const base = process.env.FOCAL_URL ?? 'http://127.0.0.1:3000';
 const reference = JSON.parse(
   readFileSync(join(import.meta.dirname, 'network-reference.json'), 'utf8'),
 ) as Reference;
-const token = await signToken(process.env.FOCAL_JWT_SECRET ?? DEVELOPMENT_SECRET, {
+const token = await signToken(tokenSecret(), {
   sub: 'seed',
   role: 'secretariat',
 });

@@ -2,7 +2,9 @@ import { parseArgs } from 'node:util';
 
 import { ROLES, type Role } from '@focal/domain';
 
-import { DEVELOPMENT_SECRET, signToken } from '../apps/gateway/src/auth/authenticator.js';
+import { tokenSecret } from '@focal/service';
+
+import { signToken } from '../apps/gateway/src/auth/authenticator.js';
 
 /** `npm run token -- --role member-state --state FR`: a development token, signed with FOCAL_JWT_SECRET. */
 const usage =
@@ -28,7 +30,7 @@ try {
     throw new Error('a liaison-organisation token names its organisation: add --organisation <uuid>');
   }
   const token = await signToken(
-    process.env.FOCAL_JWT_SECRET ?? DEVELOPMENT_SECRET,
+    tokenSecret(),
     {
       sub: values.sub ?? `${role}${values.state ? `-${values.state}` : ''}-dev`,
       role,

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { testSecrets } from './support/secrets.js';
 import { startSystem, STORES, type TestSystem } from './support/system.js';
 
 interface Run {
@@ -18,7 +19,7 @@ function runAudit(system: TestSystem, args: readonly string[]): Promise<Run> {
       'node_modules/.bin/tsx',
       ['scripts/audit.ts', ...args],
       {
-        env: { ...process.env, ...system.storeEnv, NODE_ENV: 'development' },
+        env: { ...process.env, ...testSecrets.env, ...system.storeEnv },
         maxBuffer: 64 * 1024 * 1024,
       },
       (error, stdout, stderr) =>

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import { CheckpointSigner, readCheckpoints, untilReadable } from '@focal/events';
 
-import { DEVELOPMENT_CHECKPOINT_KEY } from '../apps/gateway/src/audit/checkpoint.config.js';
+import { testSecrets } from './support/secrets.js';
 import { startSystem, STORES, type TestSystem } from './support/system.js';
 
 describe.each(STORES)('the audit trail (%s store)', (store) => {
@@ -148,7 +148,7 @@ describe.each(STORES)('the audit trail (%s store)', (store) => {
 
 describe.each(STORES)('checkpoints sealed by the gateway (%s store)', (store) => {
   let system: TestSystem;
-  const signer = CheckpointSigner.fromPem(DEVELOPMENT_CHECKPOINT_KEY);
+  const signer = testSecrets.signer;
 
   beforeAll(async () => {
     system = await startSystem(store, 'sealing', {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import { SignJWT } from 'jose';
 
-import { DEVELOPMENT_SECRET } from '../apps/gateway/src/auth/authenticator.js';
+import { testSecrets } from './support/secrets.js';
 import { problemFault, rawRequest, send, sendRaw, type Answer } from './support/problems.js';
 import { startSystem, STORES, type TestSystem } from './support/system.js';
 
@@ -51,7 +51,7 @@ describe.each(STORES)('bad input at the HTTP edge (%s store)', (store) => {
     new SignJWT(payload)
       .setProtectedHeader({ alg: 'HS256' })
       .setExpirationTime('1h')
-      .sign(new TextEncoder().encode(DEVELOPMENT_SECRET));
+      .sign(new TextEncoder().encode(testSecrets.jwtSecret));
 
   beforeAll(async () => {
     system = await startSystem(store, 'bad_input');

@@ -1,6 +1,6 @@
 import { SignJWT } from 'jose';
 
-import { DEVELOPMENT_SECRET } from '../apps/gateway/src/auth/authenticator.js';
+import { testSecrets } from './support/secrets.js';
 import {
   describeRequest,
   generateRequests,
@@ -50,7 +50,7 @@ describe.each(STORES)('generated bad input against the running system (%s store)
   };
   const sign = (
     claims: Record<string, unknown>,
-    secret = DEVELOPMENT_SECRET,
+    secret = testSecrets.jwtSecret,
     expires: string | number = '1h',
   ) =>
     new SignJWT(claims)
@@ -129,7 +129,7 @@ describe.each(STORES)('generated bad input against the running system (%s store)
       `Bearer ${'x'.repeat(8_000)}`,
       `Bearer ${none({ sub: 'x', role: 'secretariat', exp: 4_102_444_800 })}`,
       `Bearer ${await sign({ sub: 'x', role: 'secretariat' }, 'another-secret')}`,
-      `Bearer ${await sign({ sub: 'x', role: 'secretariat' }, DEVELOPMENT_SECRET, 1_000)}`,
+      `Bearer ${await sign({ sub: 'x', role: 'secretariat' }, testSecrets.jwtSecret, 1_000)}`,
       ...(
         await Promise.all(
           [

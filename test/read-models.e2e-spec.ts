@@ -1,7 +1,8 @@
-import { openPersistence, type Persistence } from '@focal/service';
+import { DEFAULT_LIMITS, openPersistence, type Persistence } from '@focal/service';
 
 import { ReadModels } from '../apps/gateway/src/read-models/read-models.js';
 import { rebuildReadModels } from '../apps/gateway/src/read-models/rebuild.js';
+import { testSecrets } from './support/secrets.js';
 import { startSystem, STORES, type TestSystem } from './support/system.js';
 
 const TABLES = ['states', 'organisations', 'contact_points', 'meeting_requests', 'threads', 'messages'];
@@ -27,7 +28,11 @@ describe.each(STORES)('the read models (%s store)', (store) => {
     // embedded store has one connection, the system's.
     persistence =
       store === 'postgres'
-        ? await openPersistence({ kind: 'postgres', databaseUrl: system.storeEnv.DATABASE_URL! })
+        ? await openPersistence({
+            store: { kind: 'postgres', databaseUrl: system.storeEnv.DATABASE_URL! },
+            limits: DEFAULT_LIMITS,
+            masterKey: testSecrets.masterKey,
+          })
         : system.persistence;
     secretariat = await system.token({ role: 'secretariat' });
     await system.ok('PUT', '/v1/states/FR', secretariat, {

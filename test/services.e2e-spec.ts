@@ -93,14 +93,42 @@ describe('a service process, started from its main.ts', () => {
       NATS_URL: 'http://localhost:4222',
       FOCAL_STORE: 'postgres',
       DATABASE_URL: '',
+      FOCAL_MASTER_KEY: '',
+      NODE_ENV: 'development',
     });
     running.push(service);
     expect(await service.exited).toBe(1);
     const output = service.lines.join('\n');
     expect(output).toMatch(/NATS_URL=http:\/\/localhost:4222 must start with nats:\/\//);
     expect(output).toMatch(/DATABASE_URL is not set/);
+    // No secret has a default, in development as anywhere.
+    expect(output).toMatch(/FOCAL_MASTER_KEY_FILE is not set/);
     // Structured logs: every line is one JSON object.
     for (const line of service.lines) expect(() => JSON.parse(line)).not.toThrow();
+  });
+
+  it('the gateway refuses to start without secrets of its own, whatever NODE_ENV says', async () => {
+    for (const nodeEnv of [undefined, 'staging', 'prod', 'Production', 'production ']) {
+      const gateway = spawnService('gateway', {
+        NATS_URL: natsUrl,
+        FOCAL_STORE: 'postgres',
+        DATABASE_URL: db.url,
+        FOCAL_JWT_SECRET: '',
+        FOCAL_CHECKPOINT_SIGNING_KEY: '',
+        FOCAL_MASTER_KEY: '',
+        ...(nodeEnv === undefined ? {} : { NODE_ENV: nodeEnv }),
+      });
+      running.push(gateway);
+      expect({ nodeEnv, code: await gateway.exited }).toEqual({ nodeEnv, code: 1 });
+      const output = gateway.lines.join('\n');
+      for (const secret of [
+        'FOCAL_MASTER_KEY_FILE',
+        'FOCAL_JWT_SECRET_FILE',
+        'FOCAL_CHECKPOINT_SIGNING_KEY_FILE',
+      ]) {
+        expect(output).toMatch(new RegExp(`${secret} is not set`));
+      }
+    }
   });
 
   it('runs on the embedded store, and a second process on the same directory is refused, not let in', async () => {

@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -71,10 +71,21 @@ describe('npm start', () => {
     let { focal, url, token } = await start({ NATS_URL: natsUrl, FOCAL_NATS_NAMESPACE: namespace });
     expect((await fetch(`${url}/docs`)).status).toBe(200);
     expect((await fetch(`${url}/health/ready`)).status).toBe(200);
-    expect(await npmRun('seed', [], { FOCAL_URL: url })).toMatch(
+    // Its secrets, made on this first start, for its owner's eyes only (and reused below, after restarts).
+    expect(statSync(join(dataDir, 'secrets')).mode & 0o777).toBe(0o700);
+    for (const file of ['jwt-secret', 'checkpoint-signing-key.pem', 'master.key']) {
+      expect({ file, mode: statSync(join(dataDir, 'secrets', file)).mode & 0o777 }).toEqual({
+        file,
+        mode: 0o600,
+      });
+    }
+    // The tools find the secret npm start made in the data directory, as the Quick start has it.
+    expect(await npmRun('seed', [], { FOCAL_URL: url, FOCAL_DATA_DIR: dataDir })).toMatch(
       /seeded 36 states and 16 liaison organisations/,
     );
-    const france = (await npmRun('token', ['--role', 'member-state', '--state', 'FR'])).trim();
+    const france = (
+      await npmRun('token', ['--role', 'member-state', '--state', 'FR'], { FOCAL_DATA_DIR: dataDir })
+    ).trim();
     const call = async (
       method: string,
       path: string,

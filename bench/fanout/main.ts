@@ -12,16 +12,17 @@
 import 'reflect-metadata';
 
 import { fork } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { eventSubject, inNamespace } from '@focal/contracts';
+import { LocalKeyring } from '@focal/events';
 import { DEFAULT_LIMITS, jsonLogger, openPersistence } from '@focal/service';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 
-import { DEVELOPMENT_SECRET, signToken } from '../../apps/gateway/src/auth/authenticator.js';
+import { signToken } from '../../apps/gateway/src/auth/authenticator.js';
 import { startGateway } from '../../apps/gateway/src/gateway-app.js';
 
 const { values: args } = parseArgs({
@@ -53,16 +54,22 @@ async function main() {
   const url = new URL(adminUrl);
   url.pathname = `/${database}`;
   const namespace = `bench_${randomUUID().slice(0, 8)}`;
-  const persistence = await openPersistence({ kind: 'postgres', databaseUrl: url.toString() });
+  // Secrets of this run only.
+  const jwtSecret = randomBytes(32).toString('base64url');
+  const settings = {
+    store: { kind: 'postgres' as const, databaseUrl: url.toString() },
+    limits: DEFAULT_LIMITS,
+    masterKey: LocalKeyring.newLine('bench'),
+  };
+  const persistence = await openPersistence(settings);
   const gateway = await startGateway({
     config: {
       natsUrl,
       natsNamespace: namespace,
-      store: { kind: 'postgres', databaseUrl: url.toString() },
-      limits: DEFAULT_LIMITS,
+      ...settings,
       port: 0,
       host: '127.0.0.1',
-      jwtSecret: DEVELOPMENT_SECRET,
+      jwtSecret,
       commandTimeoutMs: 5_000,
     },
     persistence,
@@ -74,7 +81,7 @@ async function main() {
   const baselineRss = process.memoryUsage().rss;
 
   try {
-    const token = await signToken(DEVELOPMENT_SECRET, { sub: 'bench', role: 'secretariat' });
+    const token = await signToken(jwtSecret, { sub: 'bench', role: 'secretariat' });
     const child = fork(join(import.meta.dirname, 'clients.ts'), [], {
       execArgv: ['--import', 'tsx'],
       env: {

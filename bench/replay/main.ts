@@ -11,8 +11,8 @@
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual, parseArgs } from 'node:util';
 
-import type { Position } from '@focal/events';
-import { openPersistence } from '@focal/service';
+import { LocalKeyring, type Position } from '@focal/events';
+import { DEFAULT_LIMITS, openPersistence } from '@focal/service';
 import pg from 'pg';
 
 import { directoryAsOfByReplay } from '../../apps/gateway/src/audit/directory-as-of.js';
@@ -51,7 +51,11 @@ async function main() {
   await admin.query(`CREATE DATABASE ${database}`);
   const url = new URL(adminUrl);
   url.pathname = `/${database}`;
-  const persistence = await openPersistence({ kind: 'postgres', databaseUrl: url.toString() });
+  const persistence = await openPersistence({
+    store: { kind: 'postgres', databaseUrl: url.toString() },
+    limits: DEFAULT_LIMITS,
+    masterKey: LocalKeyring.newLine('bench'),
+  });
   const client = new pg.Client({ connectionString: url.toString() });
   await client.connect();
   try {

@@ -3,6 +3,8 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
+import { testSecrets } from './secrets.js';
+
 const root = join(import.meta.dirname, '..', '..');
 
 /** nats-server from Debian's package, or the one on PATH; undefined when neither is installed. */
@@ -41,12 +43,13 @@ export interface ServiceProcess {
 }
 
 export function spawnService(
-  service: 'directory' | 'messaging',
+  service: 'directory' | 'messaging' | 'gateway',
   env: Record<string, string>,
 ): ServiceProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, `apps/${service}/src/main.ts`)], {
     cwd: root,
-    env: { ...process.env, ...env },
+    // The run's secrets, as an operator configures them; a test can take one away by setting it empty.
+    env: { ...process.env, ...testSecrets.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];

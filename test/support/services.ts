@@ -12,6 +12,7 @@ import {
 } from '@focal/service';
 import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
 
+import { testSecrets } from './secrets.js';
 import { DirectoryModule } from '../../apps/directory/src/directory.module.js';
 import { MessagingModule } from '../../apps/messaging/src/messaging.module.js';
 
@@ -26,6 +27,7 @@ export function testConfig(databaseUrl: string, namespace: string, url = natsUrl
     natsNamespace: namespace,
     store: { kind: 'postgres', databaseUrl },
     limits: DEFAULT_LIMITS,
+    masterKey: testSecrets.masterKey,
   };
 }
 

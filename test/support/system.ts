@@ -13,11 +13,12 @@ import {
 } from '@focal/service';
 import pg from 'pg';
 
-import { DEVELOPMENT_SECRET, signToken } from '../../apps/gateway/src/auth/authenticator.js';
+import { signToken } from '../../apps/gateway/src/auth/authenticator.js';
 import { startGateway, type RunningGateway } from '../../apps/gateway/src/gateway-app.js';
 import type { GatewayConfig } from '../../apps/gateway/src/gateway.config.js';
 import { startFocal, type RunningSystem } from '../../apps/system/src/system.js';
 import { createTestDatabase, type TestDatabase } from './postgres.js';
+import { testSecrets } from './secrets.js';
 import { readAnswer } from './problems.js';
 import { natsUrl, startDirectory, startMessaging, testConfig, testNamespace } from './services.js';
 
@@ -83,7 +84,8 @@ export async function startSystem(
     limits: DEFAULT_LIMITS,
     port: 0,
     host: '127.0.0.1',
-    jwtSecret: DEVELOPMENT_SECRET,
+    jwtSecret: testSecrets.jwtSecret,
+    masterKey: testSecrets.masterKey,
     commandTimeoutMs: 10_000,
     ...gatewayOptions,
   });
@@ -108,7 +110,7 @@ export async function startSystem(
       system.url = parts.gateway().url;
     },
     token: (actor) =>
-      signToken(DEVELOPMENT_SECRET, {
+      signToken(testSecrets.jwtSecret, {
         sub:
           actor.principal ??
           `${actor.role}-${actor.state ?? actor.organisation ?? 'x'}-${randomUUID().slice(0, 4)}`,
@@ -194,7 +196,7 @@ async function onPostgres(
       await startDirectory(serviceConfig),
       await startMessaging(serviceConfig),
     ];
-    const persistence = await openPersistence(config.store, config.limits);
+    const persistence = await openPersistence(config);
     const gateway = await startGateway({ config, persistence, logger: quiet('gateway') });
     return { services, persistence, gateway };
   };

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
+import { testKeyring } from '../../../test/support/secrets.js';
 import { CONTACT_POINT_PERSONAL_FIELDS, inNamespace } from '@focal/contracts';
 import { contactPointDecider, fold, type ContactPointEvent } from '@focal/domain';
 import {
@@ -131,7 +132,10 @@ describe('directory service over NATS (PostgreSQL store)', () => {
 
       const sql = new PgDriver({ connectionString: db.url });
       try {
-        const codec = new PersonalDataCodec(await SqlKeyStore.open(sql), CONTACT_POINT_PERSONAL_FIELDS);
+        const codec = new PersonalDataCodec(
+          await SqlKeyStore.open(sql, testKeyring),
+          CONTACT_POINT_PERSONAL_FIELDS,
+        );
         const events = await codec.decode(
           `contact-point-${id}`,
           await store.readStream(`contact-point-${id}`),
@@ -234,7 +238,10 @@ describe('directory service over NATS (PostgreSQL store)', () => {
       }
       const sql = new PgDriver({ connectionString: db.url });
       try {
-        const codec = new PersonalDataCodec(await SqlKeyStore.open(sql), CONTACT_POINT_PERSONAL_FIELDS);
+        const codec = new PersonalDataCodec(
+          await SqlKeyStore.open(sql, testKeyring),
+          CONTACT_POINT_PERSONAL_FIELDS,
+        );
         const events = await codec.decode(
           `contact-point-${id}`,
           await store.readStream(`contact-point-${id}`),

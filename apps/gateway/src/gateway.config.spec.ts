@@ -2,8 +2,8 @@ import { generateKeyPairSync } from 'node:crypto';
 
 import { ConfigError } from '@focal/service';
 
-import { DEVELOPMENT_CHECKPOINT_KEY } from './audit/checkpoint.config.js';
-import { DEVELOPMENT_SECRET } from './auth/authenticator.js';
+import { LocalKeyring } from '@focal/events';
+
 import { loadGatewayConfig } from './gateway.config.js';
 
 const problemsOf = (env: Record<string, string>) => {
@@ -16,59 +16,74 @@ const problemsOf = (env: Record<string, string>) => {
 };
 
 describe('gateway configuration', () => {
-  it('uses the development secret outside production', () => {
-    expect(loadGatewayConfig({})).toMatchObject({
-      port: 3000,
-      jwtSecret: DEVELOPMENT_SECRET,
-      commandTimeoutMs: 5_000,
-    });
-  });
-
   const ownKey = generateKeyPairSync('ed25519')
     .privateKey.export({ format: 'pem', type: 'pkcs8' })
     .toString();
+  /** What a deployment configures: a token secret, a signing key and a master key of its own. */
+  const secrets = {
+    FOCAL_JWT_SECRET: 'x'.repeat(40),
+    FOCAL_CHECKPOINT_SIGNING_KEY: ownKey,
+    FOCAL_MASTER_KEY: LocalKeyring.newLine('kek-1'),
+  };
 
-  it('refuses to start in production without a secret and a signing key of its own', () => {
-    expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
-      'FOCAL_JWT_SECRET is not set: production needs a secret of its own (at least 32 characters)',
-      'FOCAL_CHECKPOINT_SIGNING_KEY (or _FILE) is not set: production needs an Ed25519 key of its own ' +
-        '(npm run audit -- keygen makes one)',
-    ]);
+  it('starts with secrets of its own', () => {
+    expect(loadGatewayConfig(secrets)).toMatchObject({
+      port: 3000,
+      jwtSecret: 'x'.repeat(40),
+      commandTimeoutMs: 5_000,
+      checkpoints: { everyEvents: 10_000, everyMs: 300_000 },
+    });
+  });
+
+  it.each([undefined, 'development', 'staging', 'prod', 'Production', 'production ', 'production', 'test'])(
+    'refuses to start without them whatever NODE_ENV says (%s), naming each',
+    (nodeEnv) => {
+      expect(problemsOf(nodeEnv === undefined ? {} : { NODE_ENV: nodeEnv })).toEqual([
+        expect.stringMatching(/^FOCAL_MASTER_KEY_FILE is not set: every process needs the key that wraps/),
+        expect.stringMatching(
+          /^FOCAL_JWT_SECRET_FILE is not set: tokens are checked with a secret of this deployment/,
+        ),
+        expect.stringMatching(
+          /^FOCAL_CHECKPOINT_SIGNING_KEY_FILE is not set: checkpoints are signed with a key/,
+        ),
+      ]);
+    },
+  );
+
+  it('reads each secret from its file, and says which file cannot be read', () => {
     expect(
       problemsOf({
-        NODE_ENV: 'production',
-        FOCAL_JWT_SECRET: DEVELOPMENT_SECRET,
-        FOCAL_CHECKPOINT_SIGNING_KEY: DEVELOPMENT_CHECKPOINT_KEY,
+        FOCAL_JWT_SECRET_FILE: '/nonexistent/jwt',
+        FOCAL_CHECKPOINT_SIGNING_KEY: ownKey,
+        FOCAL_MASTER_KEY_FILE: '/nonexistent/master.key',
       }),
     ).toEqual([
-      'FOCAL_JWT_SECRET is the development secret: production needs a secret of its own',
-      'FOCAL_CHECKPOINT_SIGNING_KEY is the development key: production needs a key of its own',
+      'FOCAL_MASTER_KEY_FILE=/nonexistent/master.key cannot be read (ENOENT): give the path of a file only this user may read',
+      'FOCAL_JWT_SECRET_FILE=/nonexistent/jwt cannot be read (ENOENT): give the path of a file only this user may read',
     ]);
-    const config = loadGatewayConfig({
-      NODE_ENV: 'production',
-      FOCAL_JWT_SECRET: 'x'.repeat(40),
-      FOCAL_CHECKPOINT_SIGNING_KEY: ownKey,
-    });
-    expect(config.jwtSecret).toHaveLength(40);
-    expect(config.checkpoints).toMatchObject({ everyEvents: 10_000, everyMs: 300_000 });
+    expect(problemsOf({ ...secrets, FOCAL_MASTER_KEY: 'kek-1 not-base64' })).toEqual([
+      expect.stringMatching(/^FOCAL_MASTER_KEY, line 1: write "<id> <base64 of 32 random bytes>"/),
+    ]);
   });
 
   it('names what is wrong with a checkpoint key and its settings', () => {
     const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 })
       .privateKey.export({ format: 'pem', type: 'pkcs8' })
       .toString();
-    expect(problemsOf({ FOCAL_CHECKPOINT_SIGNING_KEY: 'not a key' })).toEqual([
+    const others = { FOCAL_JWT_SECRET: secrets.FOCAL_JWT_SECRET, FOCAL_MASTER_KEY: secrets.FOCAL_MASTER_KEY };
+    expect(problemsOf({ ...others, FOCAL_CHECKPOINT_SIGNING_KEY: 'not a key' })).toEqual([
       'FOCAL_CHECKPOINT_SIGNING_KEY: the checkpoint signing key is not a PEM private key (PKCS#8, "BEGIN PRIVATE KEY")',
     ]);
-    expect(problemsOf({ FOCAL_CHECKPOINT_SIGNING_KEY: rsa })).toEqual([
+    expect(problemsOf({ ...others, FOCAL_CHECKPOINT_SIGNING_KEY: rsa })).toEqual([
       'FOCAL_CHECKPOINT_SIGNING_KEY: the checkpoint signing key is a rsa key: use an Ed25519 key ' +
         '(npm run audit -- keygen makes one)',
     ]);
-    expect(problemsOf({ FOCAL_CHECKPOINT_SIGNING_KEY_FILE: '/nonexistent/key.pem' })).toEqual([
-      'FOCAL_CHECKPOINT_SIGNING_KEY_FILE=/nonexistent/key.pem cannot be read (ENOENT): give the path of a PEM private key',
+    expect(problemsOf({ ...others, FOCAL_CHECKPOINT_SIGNING_KEY_FILE: '/nonexistent/key.pem' })).toEqual([
+      'FOCAL_CHECKPOINT_SIGNING_KEY_FILE=/nonexistent/key.pem cannot be read (ENOENT): give the path of a file only this user may read',
     ]);
     expect(
       problemsOf({
+        ...secrets,
         FOCAL_CHECKPOINT_TRUSTED_KEYS: 'abc',
         FOCAL_CHECKPOINT_EVERY_EVENTS: '0',
         FOCAL_CHECKPOINT_EVERY_SECONDS: 'hourly',
@@ -82,7 +97,9 @@ describe('gateway configuration', () => {
   });
 
   it('names every bad setting', () => {
-    expect(problemsOf({ PORT: 'eighty', FOCAL_JWT_SECRET: 'short', FOCAL_STORE: 'sqlite' })).toEqual([
+    expect(
+      problemsOf({ ...secrets, PORT: 'eighty', FOCAL_JWT_SECRET: 'short', FOCAL_STORE: 'sqlite' }),
+    ).toEqual([
       'FOCAL_STORE=sqlite is not a store: use one of pglite, postgres, eventstoredb',
       'PORT=eighty is not a port: use 0 to 65535',
       'FOCAL_JWT_SECRET is shorter than 32 characters: use a long random secret',

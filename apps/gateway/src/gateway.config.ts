@@ -1,7 +1,6 @@
-import { ConfigError, loadServiceConfig, type ServiceConfig } from '@focal/service';
+import { ConfigError, loadServiceConfig, readSecret, type ServiceConfig } from '@focal/service';
 
 import { loadCheckpointSigner, type CheckpointSettings } from './audit/checkpoint.config.js';
-import { DEVELOPMENT_SECRET } from './auth/authenticator.js';
 
 export interface GatewayConfig extends ServiceConfig {
   port: number;
@@ -24,9 +23,9 @@ export interface GatewayConfig extends ServiceConfig {
 }
 
 /**
- * The services' settings plus PORT (default 3000), HOST (default 127.0.0.1), FOCAL_JWT_SECRET (the development
- * default outside production; required, at least 32 characters, and not the default when NODE_ENV=production),
- * FOCAL_COMMAND_TIMEOUT_MS, the live-update, webhook and checkpoint settings (README, Configuration).
+ * The services' settings plus PORT (default 3000), HOST (default 127.0.0.1), FOCAL_JWT_SECRET or _FILE (required,
+ * at least 32 characters), FOCAL_COMMAND_TIMEOUT_MS, the live-update, webhook and checkpoint settings (README,
+ * Configuration).
  */
 export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   const problems: string[] = [];
@@ -41,13 +40,15 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
   if (!Number.isInteger(port) || port < 0 || port > 65_535)
     problems.push(`PORT=${env.PORT} is not a port: use 0 to 65535`);
   const production = env.NODE_ENV === 'production';
-  const jwtSecret = env.FOCAL_JWT_SECRET ?? (production ? undefined : DEVELOPMENT_SECRET);
+  // No secret has a default, whatever NODE_ENV says: a default anyone can read is no secret.
+  const jwtSecret = readSecret(env, 'FOCAL_JWT_SECRET', problems);
   if (jwtSecret === undefined) {
-    problems.push(
-      'FOCAL_JWT_SECRET is not set: production needs a secret of its own (at least 32 characters)',
-    );
-  } else if (production && jwtSecret === DEVELOPMENT_SECRET) {
-    problems.push('FOCAL_JWT_SECRET is the development secret: production needs a secret of its own');
+    if (!problems.some((problem) => problem.startsWith('FOCAL_JWT_SECRET'))) {
+      problems.push(
+        'FOCAL_JWT_SECRET_FILE is not set: tokens are checked with a secret of this deployment, at least 32 ' +
+          'characters (npm start makes one in its data directory)',
+      );
+    }
   } else if (jwtSecret.length < 32) {
     problems.push('FOCAL_JWT_SECRET is shorter than 32 characters: use a long random secret');
   }

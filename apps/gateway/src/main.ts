@@ -9,7 +9,7 @@ import { startGateway } from './gateway-app.js';
 const logger = jsonLogger('gateway');
 void (async () => {
   const config = loadGatewayConfig();
-  const persistence = await openPersistence(config.store, config.limits);
+  const persistence = await openPersistence(config);
   const gateway = await startGateway({ config, persistence, logger, onGiveUp: () => process.exit(1) });
   stopOnSignals(
     async () => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
+import { testKeyring } from '../../../test/support/secrets.js';
 import { CONTACT_POINT_PERSONAL_FIELDS } from '@focal/contracts';
 import type { Actor, DomainEvent } from '@focal/domain';
 import {
@@ -166,7 +167,10 @@ const backends: [string, () => Promise<Backend>][] = [
 ];
 
 async function storeOn(sql: SqlDriver) {
-  return { store: await SqlEventStore.open(sql, { closeDriver: false }), keys: await SqlKeyStore.open(sql) };
+  return {
+    store: await SqlEventStore.open(sql, { closeDriver: false }),
+    keys: await SqlKeyStore.open(sql, testKeyring),
+  };
 }
 
 /** The people registered through the log, personal data encrypted as the directory service stores it. */

@@ -1,19 +1,22 @@
 import 'reflect-metadata';
 
-import { jsonLogger, stopOnSignals } from '@focal/service';
+import { generatedSecrets, jsonLogger, stopOnSignals } from '@focal/service';
 
-import { DEVELOPMENT_SECRET, signToken } from '../../gateway/src/auth/authenticator.js';
+import { signToken } from '../../gateway/src/auth/authenticator.js';
 import { loadGatewayConfig } from '../../gateway/src/gateway.config.js';
 import { startFocal } from './system.js';
 
 /**
  * `npm start`: the whole system in this one process, on the embedded store under ./data (FOCAL_STORE=postgres
- * with DATABASE_URL for a server), NATS at NATS_URL or a local nats-server started for the purpose.
+ * with DATABASE_URL for a server), NATS at NATS_URL or a local nats-server started for the purpose. Secrets not
+ * configured are made in the data directory on first start and reused: the only start that makes any.
  */
 const logger = jsonLogger('focal');
 
 async function main(): Promise<void> {
   const startedAt = performance.now();
+  const generated = generatedSecrets(process.env.FOCAL_DATA_DIR || './data', process.env);
+  Object.assign(process.env, generated);
   const config = loadGatewayConfig();
   const system = await startFocal(config, {
     startLocalNats: true,
@@ -22,10 +25,10 @@ async function main(): Promise<void> {
   stopOnSignals(() => system.stop(), config.limits.shutdownGraceMs, logger);
 
   const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
-  const token =
-    config.jwtSecret === DEVELOPMENT_SECRET
-      ? await signToken(DEVELOPMENT_SECRET, { sub: 'secretariat-dev', role: 'secretariat' })
-      : undefined;
+  // A token to start with, when the secret is this data directory's own (never one an operator configured).
+  const token = generated.FOCAL_JWT_SECRET_FILE
+    ? await signToken(config.jwtSecret, { sub: 'secretariat-dev', role: 'secretariat' })
+    : undefined;
   // One write, so that a reader of the output never sees the URL without the token.
   const lines = [
     '',
@@ -33,7 +36,7 @@ async function main(): Promise<void> {
     `  API docs:   ${system.url}/docs`,
     ...(token
       ? [
-          '  a secretariat token (development secret, valid 8 h):',
+          `  a secretariat token (valid 8 h; npm run token makes others):`,
           `  export TOKEN=${token}`,
           `  curl -H "Authorization: Bearer $TOKEN" ${system.url}/v1/states`,
         ]

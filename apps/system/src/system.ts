@@ -55,7 +55,7 @@ export async function startFocal(config: GatewayConfig, options: SystemOptions =
         )
       : undefined;
   const started: { stop(): Promise<void> }[] = [];
-  const persistence = await openPersistence(config.store, config.limits).catch((error: unknown) => {
+  const persistence = await openPersistence(config).catch((error: unknown) => {
     localNats?.kill('SIGTERM');
     throw error;
   });

@@ -3,14 +3,17 @@ import {
   ERASED,
   plaintextLength,
   KeyDestroyedError,
+  LocalKeyring,
   PersonalDataCodec,
   PgDriver,
   PGliteDriver,
   SqlKeyStore,
+  UnknownKeyEncryptionKeyError,
   type RecordedEvent,
   type SqlDriver,
 } from '../src/index.js';
 
+import { testKeyring, testSecrets } from '../../../test/support/secrets.js';
 const personalFields = {
   fields: { Registered: 'personal' },
   subjectOf: (streamId: string) => (streamId.startsWith('person-') ? streamId.slice(7) : undefined),
@@ -43,7 +46,7 @@ describe.each([
 
   beforeAll(async () => {
     ({ sql, close } = await open());
-    keys = await SqlKeyStore.open(sql);
+    keys = await SqlKeyStore.open(sql, testKeyring);
   });
   afterAll(() => close());
 
@@ -100,5 +103,50 @@ describe.each([
     await keys.destroy('e');
     const [erased] = await codec.decode('person-e', [recorded('person-e', stored!)]);
     expect(erased!.data).toEqual({ personal: ERASED, authority: 'PGR' });
+  });
+
+  it('keeps data keys only wrapped: the table alone holds no key, and another keyring reads none', async () => {
+    const key = await keys.keyFor('h');
+    const [row] = await sql.query<{ key: Uint8Array | null; wrapped: Uint8Array; kek_id: string }>(
+      "SELECT key, wrapped, kek_id FROM focal_keys WHERE subject_id = 'h'",
+    );
+    expect(row!.key).toBeNull();
+    expect(row!.kek_id).toBe(testKeyring.currentKeyId);
+    expect(Buffer.from(row!.wrapped).includes(key)).toBe(false);
+    const stranger = await SqlKeyStore.open(sql, LocalKeyring.parse(LocalKeyring.newLine('test-kek')));
+    await expect(stranger.find('h')).rejects.toThrow();
+    const unknown = await SqlKeyStore.open(sql, LocalKeyring.parse(LocalKeyring.newLine('another-kek')));
+    await expect(unknown.find('h')).rejects.toBeInstanceOf(UnknownKeyEncryptionKeyError);
+  });
+
+  it('rotates the master key: every data key wrapped again under the new one, resumably, then the old one goes', async () => {
+    const before = new Map<string, Buffer>();
+    for (const subject of ['r1', 'r2', 'r3', 'r4', 'r5']) before.set(subject, await keys.keyFor(subject));
+    const newLine = LocalKeyring.newLine('next-kek');
+    const oldLine = testSecrets.masterKey.trim();
+    const rotating = await SqlKeyStore.open(sql, LocalKeyring.parse(`${newLine}\n${oldLine}\n`));
+    const progress: number[] = [];
+    // Two keys a batch: the work is done in steps, each kept, so an interrupted rotation goes on from there.
+    const wrapped = await rotating.rewrapAll((done) => progress.push(done), 2);
+    expect(wrapped).toBeGreaterThanOrEqual(5);
+    expect(progress.length).toBeGreaterThan(1);
+    expect(await rotating.rewrapAll()).toBe(0);
+    const [{ count }] = (await sql.query<{ count: string }>(
+      "SELECT count(*)::text AS count FROM focal_keys WHERE wrapped IS NOT NULL AND kek_id <> 'next-kek'",
+    )) as [{ count: string }];
+    expect(count).toBe('0');
+    const rotated = await SqlKeyStore.open(sql, LocalKeyring.parse(newLine));
+    for (const [subject, key] of before) expect(await rotated.find(subject)).toEqual(key);
+  });
+
+  it('wraps the keys an earlier version kept in the clear, when it opens', async () => {
+    const legacy = Buffer.alloc(32, 7);
+    await sql.query('INSERT INTO focal_keys (subject_id, key) VALUES ($1, $2)', ['legacy', legacy]);
+    const reopened = await SqlKeyStore.open(sql, LocalKeyring.parse(testSecrets.masterKey));
+    expect(await reopened.find('legacy')).toEqual(legacy);
+    const [row] = await sql.query<{ key: Uint8Array | null }>(
+      "SELECT key FROM focal_keys WHERE subject_id = 'legacy'",
+    );
+    expect(row!.key).toBeNull();
   });
 });

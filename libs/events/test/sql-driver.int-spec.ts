@@ -1,5 +1,6 @@
 import pg from 'pg';
 
+import { testKeyring } from '../../../test/support/secrets.js';
 import { PgDriver, PGliteDriver, SqlEventStore, SqlKeyStore, type SqlDriver } from '../src/index.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
 import { newEvent } from './contract.js';
@@ -67,7 +68,7 @@ describe.each(drivers)('%s driver: a transaction reaches everything done inside 
   });
 
   it('the key store, used inside a transaction, answers from it', async () => {
-    const keys = await SqlKeyStore.open(driver);
+    const keys = await SqlKeyStore.open(driver, testKeyring);
     const created = await keys.keyFor('contact-point-1');
     const found = await within(driver.transaction(() => keys.findMany(['contact-point-1'])));
     expect(found.get('contact-point-1')).toEqual(created);

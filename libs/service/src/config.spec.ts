@@ -1,4 +1,8 @@
+import { LocalKeyring } from '@focal/events';
+
 import { ConfigError, DEFAULT_LIMITS, loadServiceConfig } from './config.js';
+
+const masterKey = LocalKeyring.newLine('kek-1');
 
 const problemsOf = (env: Record<string, string>) => {
   try {
@@ -11,10 +15,11 @@ const problemsOf = (env: Record<string, string>) => {
 
 describe('service configuration', () => {
   it('defaults to the embedded store under ./data and the local NATS', () => {
-    expect(loadServiceConfig({})).toEqual({
+    expect(loadServiceConfig({ FOCAL_MASTER_KEY: masterKey })).toEqual({
       natsUrl: 'nats://127.0.0.1:4222',
       store: { kind: 'pglite', dataDir: './data' },
       limits: DEFAULT_LIMITS,
+      masterKey,
     });
   });
 
@@ -25,21 +30,25 @@ describe('service configuration', () => {
         DATABASE_URL: 'postgres://db/focal',
         NATS_URL: 'nats://nats:4222',
         FOCAL_NATS_NAMESPACE: 'staging',
+        FOCAL_MASTER_KEY: masterKey,
       }),
     ).toEqual({
       natsUrl: 'nats://nats:4222',
       natsNamespace: 'staging',
       store: { kind: 'postgres', databaseUrl: 'postgres://db/focal' },
       limits: DEFAULT_LIMITS,
+      masterKey,
     });
   });
 
   it('names every problem at once, each with its fix', () => {
-    expect(problemsOf({ FOCAL_STORE: 'mysql', NATS_URL: 'localhost' })).toEqual([
+    expect(problemsOf({ FOCAL_STORE: 'mysql', NATS_URL: 'localhost', FOCAL_MASTER_KEY: masterKey })).toEqual([
       'NATS_URL=localhost is not a URL: give e.g. nats://host:port',
       'FOCAL_STORE=mysql is not a store: use one of pglite, postgres, eventstoredb',
     ]);
-    expect(problemsOf({ FOCAL_STORE: 'eventstoredb', FOCAL_NATS_NAMESPACE: 'a.b' })).toEqual([
+    expect(
+      problemsOf({ FOCAL_STORE: 'eventstoredb', FOCAL_NATS_NAMESPACE: 'a.b', FOCAL_MASTER_KEY: masterKey }),
+    ).toEqual([
       'DATABASE_URL (keys and projections beside EventStoreDB) is not set: give a postgres://… URL',
       'EVENTSTOREDB_URL is not set: give a esdb://… URL',
       'FOCAL_NATS_NAMESPACE=a.b may hold only letters, digits, _ and -',
@@ -47,6 +56,7 @@ describe('service configuration', () => {
     expect(problemsOf({ FOCAL_STORE_TIMEOUT_MS: '5s', FOCAL_SHUTDOWN_GRACE_MS: '10' })).toEqual([
       'FOCAL_STORE_TIMEOUT_MS=5s must be a whole number of milliseconds, at least 100',
       'FOCAL_SHUTDOWN_GRACE_MS=10 must be a whole number of milliseconds, at least 100',
+      expect.stringMatching(/^FOCAL_MASTER_KEY_FILE is not set/),
     ]);
   });
 });

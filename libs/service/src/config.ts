@@ -1,4 +1,7 @@
 import { NAMESPACE_PATTERN } from '@focal/contracts';
+import { LocalKeyring } from '@focal/events';
+
+import { readSecret } from './secrets.js';
 
 /** The configuration of a directory or messaging process, read from the environment and checked at start. */
 export type StoreConfig =
@@ -12,6 +15,11 @@ export interface ServiceConfig {
   natsNamespace?: string;
   store: StoreConfig;
   limits: ProcessLimits;
+  /**
+   * FOCAL_MASTER_KEY_FILE (or FOCAL_MASTER_KEY): the keyring of key-encryption keys that wrap every data key,
+   * kept outside the database. Required: no process starts without it.
+   */
+  masterKey: string;
 }
 
 /** Bounds on every wait of a process, so that a stuck store or a stuck command never holds it for good. */
@@ -110,6 +118,22 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
     storeGiveUpMs: milliseconds('FOCAL_STORE_GIVE_UP_MS', DEFAULT_LIMITS.storeGiveUpMs),
     shutdownGraceMs: milliseconds('FOCAL_SHUTDOWN_GRACE_MS', DEFAULT_LIMITS.shutdownGraceMs),
   };
-  if (problems.length > 0 || !natsUrl || !store) throw new ConfigError(problems);
-  return { natsUrl, store, limits, ...(natsNamespace ? { natsNamespace } : {}) };
+  const masterKey = readSecret(env, 'FOCAL_MASTER_KEY', problems);
+  if (masterKey === undefined) {
+    if (!problems.some((problem) => problem.startsWith('FOCAL_MASTER_KEY'))) {
+      problems.push(
+        'FOCAL_MASTER_KEY_FILE is not set: every process needs the key that wraps the data keys, kept outside ' +
+          'the database (npm start makes one in <data directory>/secrets/master.key; otherwise ' +
+          'npm run audit -- keys new > master.key, readable by this user only)',
+      );
+    }
+  } else {
+    try {
+      LocalKeyring.parse(masterKey, 'FOCAL_MASTER_KEY');
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+  }
+  if (problems.length > 0 || !natsUrl || !store || !masterKey) throw new ConfigError(problems);
+  return { natsUrl, store, limits, masterKey, ...(natsNamespace ? { natsNamespace } : {}) };
 }

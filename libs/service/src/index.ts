@@ -5,3 +5,4 @@ export * from './nats-server.js';
 export * from './persistence.js';
 export * from './service-app.js';
 export * from './store-health.js';
+export * from './secrets.js';

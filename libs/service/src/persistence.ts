@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 
 import {
   EventStoreDbEventStore,
+  LocalKeyring,
   PgDriver,
   PGliteDriver,
   SqlEventStore,
@@ -12,7 +13,7 @@ import {
   type SqlDriver,
 } from '@focal/events';
 
-import { DEFAULT_LIMITS, type ProcessLimits, type StoreConfig } from './config.js';
+import type { ServiceConfig } from './config.js';
 import { StoreHealth } from './store-health.js';
 
 /** What a service stands on: the event log, and a SQL database for its keys and projections. */
@@ -63,9 +64,10 @@ function isAlive(pid: number): boolean {
 }
 
 export async function openPersistence(
-  config: StoreConfig,
-  limits: ProcessLimits = DEFAULT_LIMITS,
+  settings: Pick<ServiceConfig, 'store' | 'limits' | 'masterKey'>,
 ): Promise<Persistence> {
+  const { store: config, limits } = settings;
+  const keyring = LocalKeyring.parse(settings.masterKey, 'FOCAL_MASTER_KEY');
   const unlock = config.kind === 'pglite' ? lockDataDir(config.dataDir) : () => undefined;
   let sql: SqlDriver;
   try {
@@ -82,7 +84,7 @@ export async function openPersistence(
       config.kind === 'eventstoredb'
         ? EventStoreDbEventStore.open({ connectionString: config.eventStoreDbUrl })
         : await SqlEventStore.open(sql, { closeDriver: false });
-    const keys = await SqlKeyStore.open(sql);
+    const keys = await SqlKeyStore.open(sql, keyring);
     const health = new StoreHealth(() => Promise.all([sql.query('SELECT 1'), store.headPosition()]), {
       timeoutMs: limits.storeTimeoutMs,
       giveUpAfterMs: limits.storeGiveUpMs,

@@ -59,7 +59,7 @@ export async function startService(options: {
 }): Promise<RunningService> {
   const { service, config, logger } = options;
   const ownsPersistence = !options.persistence;
-  const persistence = options.persistence ?? (await openPersistence(config.store, config.limits));
+  const persistence = options.persistence ?? (await openPersistence(config));
   const server = new FocalNatsServer({ servers: [config.natsUrl], queue: service, name: `focal-${service}` });
   let app: INestMicroservice | undefined;
   try {

@@ -1,12 +1,5 @@
-import { readFileSync } from 'node:fs';
-
 import { CheckpointSigner } from '@focal/events';
-
-/** For development and tests only: production refuses it (anyone can read it here). */
-export const DEVELOPMENT_CHECKPOINT_KEY = `-----BEGIN PRIVATE KEY-----
-MC4CAQAwBQYDK2VwBCIEICqPD5+M7bi0zLx065cGWfH1WN8/NrG2qRLARKRgi6Lv
------END PRIVATE KEY-----
-`;
+import { readSecret } from '@focal/service';
 
 export interface CheckpointSettings {
   signer: CheckpointSigner;
@@ -18,38 +11,22 @@ export interface CheckpointSettings {
 
 /**
  * FOCAL_CHECKPOINT_SIGNING_KEY (an Ed25519 private key, PKCS#8 PEM) or FOCAL_CHECKPOINT_SIGNING_KEY_FILE (its
- * path): the development key outside production, required in production. FOCAL_CHECKPOINT_TRUSTED_KEYS: public
- * keys of earlier signing keys (comma-separated, base64url), kept trusted after a rotation.
+ * path), required whatever NODE_ENV says (npm start makes one in its data directory). FOCAL_CHECKPOINT_TRUSTED_KEYS:
+ * public keys of earlier signing keys (comma-separated, base64url), kept trusted after a rotation.
  * Problems are added to `problems`, so that a start names them all at once.
  */
 export function loadCheckpointSigner(
   env: NodeJS.ProcessEnv,
   problems: string[],
 ): { signer: CheckpointSigner; trustedKeys: string[] } | undefined {
-  const production = env.NODE_ENV === 'production';
-  let pem = env.FOCAL_CHECKPOINT_SIGNING_KEY;
-  if (pem === undefined && env.FOCAL_CHECKPOINT_SIGNING_KEY_FILE !== undefined) {
-    try {
-      pem = readFileSync(env.FOCAL_CHECKPOINT_SIGNING_KEY_FILE, 'utf8');
-    } catch (error) {
-      problems.push(
-        `FOCAL_CHECKPOINT_SIGNING_KEY_FILE=${env.FOCAL_CHECKPOINT_SIGNING_KEY_FILE} cannot be read ` +
-          `(${(error as NodeJS.ErrnoException).code ?? String(error)}): give the path of a PEM private key`,
-      );
-      return undefined;
-    }
-  }
+  const pem = readSecret(env, 'FOCAL_CHECKPOINT_SIGNING_KEY', problems);
   if (pem === undefined) {
-    if (production) {
+    if (!problems.some((problem) => problem.startsWith('FOCAL_CHECKPOINT_SIGNING_KEY'))) {
       problems.push(
-        'FOCAL_CHECKPOINT_SIGNING_KEY (or _FILE) is not set: production needs an Ed25519 key of its own ' +
-          '(npm run audit -- keygen makes one)',
+        'FOCAL_CHECKPOINT_SIGNING_KEY_FILE is not set: checkpoints are signed with a key of this deployment ' +
+          '(npm run audit -- keygen makes one; npm start makes one in its data directory)',
       );
-      return undefined;
     }
-    pem = DEVELOPMENT_CHECKPOINT_KEY;
-  } else if (production && pem.trim() === DEVELOPMENT_CHECKPOINT_KEY.trim()) {
-    problems.push('FOCAL_CHECKPOINT_SIGNING_KEY is the development key: production needs a key of its own');
     return undefined;
   }
   let signer: CheckpointSigner;

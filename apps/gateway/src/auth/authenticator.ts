@@ -6,8 +6,6 @@ import { textFault } from '../http/input.js';
 import { Problem } from '../http/problem.js';
 import { StandingWatch } from './standing-watch.js';
 
-export const DEVELOPMENT_SECRET = 'focal-development-secret-do-not-use-in-production';
-
 /** State roles name their state, the organisation role its organisation. */
 const STATE_ROLES: readonly Actor['role'][] = ['member-state', 'observer-state', 'guest-state'];
 const unauthorized = (detail: string) => new Problem(401, 'unauthenticated', 'Unauthenticated', detail);

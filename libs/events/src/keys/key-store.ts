@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 
 import type { SqlDriver } from '../sql/driver.js';
 import { migrate } from '../sql/migrations.js';
+import type { KeyEncryptionKeys } from './keyring.js';
 
 /**
  * Per-subject encryption keys, kept outside the events. Destroying a key is how personal data is erased
@@ -25,49 +26,123 @@ export class KeyDestroyedError extends Error {
   }
 }
 
-/** The key store in PostgreSQL or PGlite, in the same database as the log (its own table). */
-export class SqlKeyStore implements KeyStore {
-  private constructor(private readonly sql: SqlDriver) {}
+interface WrappedRow {
+  subject_id: string;
+  wrapped: Uint8Array | null;
+  kek_id: string | null;
+}
 
-  static async open(sql: SqlDriver): Promise<SqlKeyStore> {
+/**
+ * The key store in PostgreSQL or PGlite, in the same database as the log (its own table), each data key
+ * wrapped under a key-encryption key that is not in the database (envelope encryption): a copy of the
+ * database alone reads as noise.
+ */
+export class SqlKeyStore implements KeyStore {
+  private constructor(
+    private readonly sql: SqlDriver,
+    private readonly keyring: KeyEncryptionKeys,
+  ) {}
+
+  /** Migrates, and wraps any key an earlier version kept in the clear. */
+  static async open(sql: SqlDriver, keyring: KeyEncryptionKeys): Promise<SqlKeyStore> {
     await migrate(sql);
-    return new SqlKeyStore(sql);
+    const store = new SqlKeyStore(sql, keyring);
+    for (;;) {
+      const plain = await sql.query<{ subject_id: string; key: Uint8Array }>(
+        'SELECT subject_id, key FROM focal_keys WHERE key IS NOT NULL LIMIT 500',
+      );
+      if (plain.length === 0) break;
+      for (const row of plain) {
+        const { keyId, wrapped } = await keyring.wrap(Buffer.from(row.key), row.subject_id);
+        await sql.query(
+          'UPDATE focal_keys SET wrapped = $2, kek_id = $3, key = NULL WHERE subject_id = $1 AND key IS NOT NULL',
+          [row.subject_id, wrapped, keyId],
+        );
+      }
+    }
+    return store;
   }
 
   async keyFor(subjectId: string): Promise<Buffer> {
-    const [row] = await this.sql.query<{ key: Uint8Array | null }>(
-      `INSERT INTO focal_keys (subject_id, key) VALUES ($1, $2)
+    const fresh = randomBytes(32);
+    const { keyId, wrapped } = await this.keyring.wrap(fresh, subjectId);
+    // A subject's key is made once: a racing creator gets the one stored first.
+    const [row] = await this.sql.query<WrappedRow>(
+      `INSERT INTO focal_keys (subject_id, wrapped, kek_id) VALUES ($1, $2, $3)
        ON CONFLICT (subject_id) DO UPDATE SET subject_id = EXCLUDED.subject_id
-       RETURNING key`,
-      [subjectId, randomBytes(32)],
+       RETURNING subject_id, wrapped, kek_id`,
+      [subjectId, wrapped, keyId],
     );
-    if (!row?.key) throw new KeyDestroyedError(subjectId);
-    return Buffer.from(row.key);
+    const key = row && (await this.unwrap(row));
+    if (!key) throw new KeyDestroyedError(subjectId);
+    return key;
   }
 
   async find(subjectId: string): Promise<Buffer | undefined> {
-    const [row] = await this.sql.query<{ key: Uint8Array | null }>(
-      'SELECT key FROM focal_keys WHERE subject_id = $1',
+    const [row] = await this.sql.query<WrappedRow>(
+      'SELECT subject_id, wrapped, kek_id FROM focal_keys WHERE subject_id = $1',
       [subjectId],
     );
-    return row?.key ? Buffer.from(row.key) : undefined;
+    return row && this.unwrap(row);
   }
 
   async findMany(subjectIds: readonly string[]): Promise<Map<string, Buffer>> {
     if (subjectIds.length === 0) return new Map();
-    const rows = await this.sql.query<{ subject_id: string; key: Uint8Array | null }>(
-      'SELECT subject_id, key FROM focal_keys WHERE subject_id = ANY($1::text[]) AND key IS NOT NULL',
+    const rows = await this.sql.query<WrappedRow>(
+      `SELECT subject_id, wrapped, kek_id FROM focal_keys
+        WHERE subject_id = ANY($1::text[]) AND wrapped IS NOT NULL`,
       [[...new Set(subjectIds)]],
     );
-    return new Map(rows.map((row) => [row.subject_id, Buffer.from(row.key!)]));
+    const keys = new Map<string, Buffer>();
+    for (const row of rows) keys.set(row.subject_id, (await this.unwrap(row))!);
+    return keys;
   }
 
   async destroy(subjectId: string): Promise<void> {
     // A row with no key also stops a later keyFor from making a new one for an erased subject.
     await this.sql.query(
-      `INSERT INTO focal_keys (subject_id, key, destroyed_at) VALUES ($1, NULL, now())
-       ON CONFLICT (subject_id) DO UPDATE SET key = NULL, destroyed_at = coalesce(focal_keys.destroyed_at, now())`,
+      `INSERT INTO focal_keys (subject_id, destroyed_at) VALUES ($1, now())
+       ON CONFLICT (subject_id) DO UPDATE
+         SET key = NULL, wrapped = NULL, kek_id = NULL, destroyed_at = coalesce(focal_keys.destroyed_at, now())`,
       [subjectId],
     );
+  }
+
+  /**
+   * Wraps every data key that is not yet under the keyring's current key, a batch at a time: a master key
+   * rotation. Safe to stop and run again (what is done stays done) and beside running services.
+   * @returns how many keys it wrapped again
+   */
+  async rewrapAll(onProgress?: (done: number, remaining: number) => void, batch = 500): Promise<number> {
+    const current = this.keyring.currentKeyId;
+    let done = 0;
+    for (;;) {
+      const rows = await this.sql.query<WrappedRow>(
+        `SELECT subject_id, wrapped, kek_id FROM focal_keys
+          WHERE wrapped IS NOT NULL AND kek_id <> $1 ORDER BY subject_id LIMIT $2`,
+        [current, batch],
+      );
+      if (rows.length === 0) return done;
+      for (const row of rows) {
+        const key = (await this.unwrap(row))!;
+        const { keyId, wrapped } = await this.keyring.wrap(key, row.subject_id);
+        // Only if nobody destroyed or re-wrapped it meanwhile.
+        await this.sql.query(
+          'UPDATE focal_keys SET wrapped = $2, kek_id = $3 WHERE subject_id = $1 AND kek_id = $4',
+          [row.subject_id, wrapped, keyId, row.kek_id],
+        );
+      }
+      done += rows.length;
+      const [left] = await this.sql.query<{ count: string }>(
+        'SELECT count(*)::text AS count FROM focal_keys WHERE wrapped IS NOT NULL AND kek_id <> $1',
+        [current],
+      );
+      onProgress?.(done, Number(left!.count));
+    }
+  }
+
+  private async unwrap(row: WrappedRow): Promise<Buffer | undefined> {
+    if (!row.wrapped || !row.kek_id) return undefined;
+    return this.keyring.unwrap(row.kek_id, Buffer.from(row.wrapped), row.subject_id);
   }
 }

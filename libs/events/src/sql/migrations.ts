@@ -213,6 +213,19 @@ CREATE TABLE focal_checkpoints (
 );
 `,
   },
+  {
+    version: 3,
+    name: 'wrapped data keys',
+    sql: String.raw`
+-- Envelope encryption: each data key is stored wrapped under a key-encryption key kept outside the database
+-- (kek_id names it). The plain column stays only until SqlKeyStore.open has wrapped what it holds.
+ALTER TABLE focal_keys ADD COLUMN wrapped bytea, ADD COLUMN kek_id text;
+ALTER TABLE focal_keys DROP CONSTRAINT focal_keys_check;
+ALTER TABLE focal_keys ADD CONSTRAINT focal_keys_one_key
+  CHECK ((key IS NULL AND wrapped IS NULL) = (destroyed_at IS NOT NULL) AND (wrapped IS NULL) = (kek_id IS NULL));
+CREATE INDEX focal_keys_kek ON focal_keys (kek_id) WHERE wrapped IS NOT NULL;
+`,
+  },
 ];
 
 /** An arbitrary constant: the advisory lock that keeps two starting processes from migrating at once. */

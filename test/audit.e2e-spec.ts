@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import { CheckpointSigner, readCheckpoints, untilReadable } from '@focal/events';
+import { readCheckpoints, untilReadable } from '@focal/events';
 
 import { testSecrets } from './support/secrets.js';
 import { startSystem, STORES, type TestSystem } from './support/system.js';

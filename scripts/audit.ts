@@ -8,6 +8,7 @@ import { CONTACT_POINT_PERSONAL_FIELDS } from '@focal/contracts';
 import type { Actor } from '@focal/domain';
 import {
   CheckpointSigner,
+  LocalKeyring,
   PersonalDataCodec,
   parseCheckpoint,
   readCheckpoints,
@@ -39,6 +40,9 @@ const USAGE = `usage: npm run audit -- <command>
   as-of <ISO time> [--out <file>]  the directory as it stood at that instant, as JSON
   history <streamId>               one entity's history: who, when, which command, what changed
   keygen                           a new Ed25519 key for FOCAL_CHECKPOINT_SIGNING_KEY, and its public key
+  keys new                         a new master key, as a line for the FOCAL_MASTER_KEY_FILE keyring
+  keys rotate                      wrap every data key under the keyring's first (current) key; resumable;
+                                   afterwards the retired keys below it can be removed from the file
 
 Configuration as for the services (FOCAL_STORE, DATABASE_URL, FOCAL_DATA_DIR, FOCAL_CHECKPOINT_SIGNING_KEY, ...).`;
 
@@ -264,6 +268,14 @@ async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return command === undefined && !values.help ? 2 : 0;
   }
+  if (command === 'keys' && argument === 'new' && rest.length === 0) {
+    console.log(LocalKeyring.newLine());
+    console.error(
+      'put it first in the keyring file (FOCAL_MASTER_KEY_FILE, readable by the services only), keep the old ' +
+        'key below it, then run: npm run audit -- keys rotate',
+    );
+    return 0;
+  }
   if (command === 'keygen') {
     const { privateKey } = generateKeyPairSync('ed25519');
     const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
@@ -273,7 +285,8 @@ async function main(argv: string[]): Promise<number> {
     );
     return 0;
   }
-  const takesArgument = command === 'as-of' || command === 'history' || command === 'checkpoint';
+  const takesArgument =
+    command === 'as-of' || command === 'history' || command === 'checkpoint' || command === 'keys';
   if (rest.length > 0 || (!takesArgument && argument !== undefined)) {
     throw new UsageError(`unexpected argument ${[argument, ...rest].filter(Boolean).join(' ')}`);
   }
@@ -302,6 +315,20 @@ async function main(argv: string[]): Promise<number> {
     history: async () => {
       if (!argument) throw new UsageError('history needs a stream id, e.g. contact-point-<id>');
       return (persistence) => showHistory(persistence, argument);
+    },
+    keys: async () => {
+      if (argument !== 'rotate') throw new UsageError('keys: use `keys new` or `keys rotate`');
+      return async (persistence) => {
+        const bar = progressBar('data keys wrapped again');
+        const done = await persistence.keys.rewrapAll((wrapped, remaining) =>
+          bar.update(wrapped, wrapped + remaining),
+        );
+        bar.end();
+        console.log(
+          `${done} data key(s) wrapped under the current master key; the retired keys below it in the keyring ` +
+            'can now be removed',
+        );
+      };
     },
   };
   const asOf = async (persistence: Persistence, instant: Date) => {

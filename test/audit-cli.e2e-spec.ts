@@ -13,13 +13,17 @@ interface Run {
 }
 
 /** `npm run audit -- …` as an auditor runs it, as a process of its own on the test's store. */
-function runAudit(system: TestSystem, args: readonly string[]): Promise<Run> {
+function runAudit(
+  system: TestSystem,
+  args: readonly string[],
+  env: Record<string, string> = {},
+): Promise<Run> {
   return new Promise((resolve) => {
     execFile(
       'node_modules/.bin/tsx',
       ['scripts/audit.ts', ...args],
       {
-        env: { ...process.env, ...testSecrets.env, ...system.storeEnv },
+        env: { ...process.env, ...testSecrets.env, ...system.storeEnv, ...env },
         maxBuffer: 64 * 1024 * 1024,
       },
       (error, stdout, stderr) =>
@@ -210,5 +214,30 @@ describe.each(STORES)('npm run audit (%s store)', (store) => {
     const run = await audit(system, 'verify');
     expect(run.code).toBe(1);
     expect(run.stdout).toContain(`NOT INTACT at position ${target!.position}`);
+  });
+
+  it('rotates the master key: every data key wrapped under a new one, which alone then opens them; and back', async () => {
+    const fresh = (await runAudit(system, ['keys', 'new'])).stdout.trim();
+    expect(fresh).toMatch(/^kek-\S+ [A-Za-z0-9+/]{43}=$/);
+    const old = testSecrets.masterKey.trim();
+    const withKeyring = (keyring: string, ...args: string[]) =>
+      runAudit(system, args, { FOCAL_MASTER_KEY: `${keyring}\n` });
+    // On the embedded store, with the system stopped throughout: it holds the keys of the old keyring.
+    const steps = async () => {
+      const rotated = await withKeyring(`${fresh}\n${old}`, 'keys', 'rotate');
+      expect(rotated).toMatchObject({ code: 0, stdout: expect.stringMatching(/^\d+ data key\(s\) wrapped/) });
+      expect(rotated.stderr).toMatch(/data keys wrapped again/);
+      expect((await withKeyring(`${fresh}\n${old}`, 'keys', 'rotate')).stdout).toMatch(/^0 data key\(s\)/);
+      // Only the new key is needed now; the old one alone no longer opens anything.
+      const history = await withKeyring(fresh, 'history', `contact-point-${contactPointId}`);
+      expect(history.stdout).toContain('Pieter de Vries');
+      const stale = await withKeyring(old, 'history', `contact-point-${contactPointId}`);
+      expect(stale.code).toBe(1);
+      expect(stale.stderr).toMatch(/which this keyring does not hold: add it to FOCAL_MASTER_KEY_FILE/);
+      // And back, so that the system this suite started keeps its keys.
+      expect(await withKeyring(`${old}\n${fresh}`, 'keys', 'rotate')).toMatchObject({ code: 0 });
+    };
+    if (store === 'pglite') await system.restart(steps);
+    else await steps();
   });
 });

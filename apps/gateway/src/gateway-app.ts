@@ -20,6 +20,7 @@ import { edgeServerOptions, installEdge } from './http/edge.js';
 import { ProblemFilter } from './http/problem.js';
 import { answerStoreOutages } from './http/store-outage.js';
 import { activeSchema, ReadModels } from './read-models/read-models.js';
+import { upgradePlainReadModels } from './read-models/rebuild.js';
 import { LogTail } from './updates/log-tail.js';
 import { UpdateFrames } from './updates/update-frames.js';
 import { WebhookDeliverer } from './webhooks/webhook-deliverer.js';
@@ -53,7 +54,8 @@ export async function startGateway(options: {
     }
   });
   persistence.health.start();
-  const readModels = new ReadModels(
+  await upgradePlainReadModels(persistence, (message) => logger.log(`read models: ${message}`));
+  const readModels = await ReadModels.open(
     persistence.sql,
     persistence.store,
     persistence.keys,

@@ -47,10 +47,21 @@ const CONTACT_POINT_PREFIX = 'contact-point-';
 
 /**
  * Where personal data sits in the log: encrypted with the contact point's own key, so that destroying the key
- * erases it (SPEC §2). The services that write and every reader that decrypts use this one definition.
+ * erases it (SPEC §2, §6). A retirement reason ("sick leave") is about the person too. The services that write
+ * and every reader that decrypts use this one definition.
  */
 export const CONTACT_POINT_PERSONAL_FIELDS = {
-  fields: { ContactPointRegistered: 'personal', ContactPointDetailsChanged: 'personalChanges' },
+  fields: {
+    ContactPointRegistered: 'personal',
+    ContactPointDetailsChanged: 'personalChanges',
+    ContactPointRetired: 'reason',
+  },
   subjectOf: (streamId: string) =>
     streamId.startsWith(CONTACT_POINT_PREFIX) ? streamId.slice(CONTACT_POINT_PREFIX.length) : undefined,
 };
+
+/** The events whose personal field holds the person's details (name, e-mail, phone, notes), merged in order. */
+export const CONTACT_POINT_DETAILS_EVENTS: readonly string[] = [
+  'ContactPointRegistered',
+  'ContactPointDetailsChanged',
+];

@@ -1,4 +1,4 @@
-import { CONTACT_POINT_PERSONAL_FIELDS } from '@focal/contracts';
+import { CONTACT_POINT_DETAILS_EVENTS, CONTACT_POINT_PERSONAL_FIELDS } from '@focal/contracts';
 import {
   contactPointDecider,
   evolvePrimaries,
@@ -87,9 +87,11 @@ export class DirectoryReplay {
       const field = PERSONAL_FIELD[recorded.type];
       const data = { ...recorded.data };
       if (field && data[field] !== undefined) {
+        // The person's details are kept to show; a retirement reason is not part of the directory.
+        const details = CONTACT_POINT_DETAILS_EVENTS.includes(recorded.type);
         // A change that encrypts two bytes is `{}`: nothing to merge, so not kept (contact points change often).
-        if (plaintextLength(data[field]) !== 2) (state.personal[id] ??= []).push(data[field]);
-        data[field] = {};
+        if (details && plaintextLength(data[field]) !== 2) (state.personal[id] ??= []).push(data[field]);
+        data[field] = details ? {} : '';
       }
       const event = {
         type: recorded.type,

@@ -1,7 +1,7 @@
 import { confirmationOverdue, maySeeField, standingOn, type Actor } from '@focal/domain';
 
 import type {
-  ContactPointRow,
+  ContactPointEntry,
   MeetingRequestRow,
   MessageRow,
   OrganisationRow,
@@ -39,18 +39,23 @@ export const organisationView = (row: OrganisationRow) => ({
   version: row.version,
 });
 
-export function contactPointView(row: ContactPointRow, viewer: Actor, today = todayUtc()) {
-  const erased = row.erased_on !== null;
-  const closedField = (field: 'email' | 'phone' | 'notes', value: string | null) =>
-    maySeeField(viewer, field) && value !== null ? { [field]: value } : {};
+export function contactPointView(row: ContactPointEntry, viewer: Actor, today = todayUtc()) {
+  // Erased once the key is gone: at once, before the erasure itself reaches the read model.
+  const erased = row.personal === null;
+  const closedField = (field: 'email' | 'phone' | 'notes') => {
+    const value = row.personal?.[field];
+    return maySeeField(viewer, field) && value !== undefined ? { [field]: value } : {};
+  };
   return {
     id: row.id,
     ...(row.state ? { state: row.state } : { organisation: row.organisation }),
-    fullName: row.full_name,
-    ...closedField('email', row.email),
-    ...closedField('phone', row.phone),
-    ...closedField('notes', row.notes),
-    ...(erased ? { personalData: { erased: true, erasedOn: row.erased_on } } : {}),
+    fullName: row.personal?.fullName ?? null,
+    ...closedField('email'),
+    ...closedField('phone'),
+    ...closedField('notes'),
+    ...(erased
+      ? { personalData: { erased: true, ...(row.erased_on ? { erasedOn: row.erased_on } : {}) } }
+      : {}),
     role: row.role,
     authority: row.authority,
     languages: row.languages,

@@ -1,24 +1,33 @@
+import { createHmac } from 'node:crypto';
+
 import type { Actor } from '@focal/domain';
 
 import {
   foldText,
   SEARCH_ALL,
   SEARCH_OPEN,
+  searchCondition,
   searchDocument,
-  searchedDocument,
   searchQuery,
   searchWordCount,
 } from './contact-point-search.js';
 
+const indexKey = Buffer.alloc(32, 9);
 const claire = {
-  full_name: 'Claire Martin-Müller',
-  email: 'Claire.Martin@Justice.example',
-  phone: '+33140000000',
+  personal: {
+    fullName: 'Claire Martin-Müller',
+    email: 'Claire.Martin@Justice.example',
+    phone: '+33140000000',
+  },
   authority: 'Polismyndigheten Södertälje',
   role: 'mla-officer',
   expertise: ['core international crimes'],
 };
-const lexemes = (vector: string) => vector.split(' ').map((quoted) => quoted.slice(1, -1));
+const lexemes = (vector: string) =>
+  vector === '' ? [] : vector.split(' ').map((quoted) => quoted.slice(1, -1));
+/** What a blind token of `word` is: computed here from the definition, to check the module against it. */
+const token = (word: string) =>
+  `~${createHmac('sha256', indexKey).update(word).digest('base64url').slice(0, 22)}`;
 
 describe('contact-point search', () => {
   it('folds case, accents and letters without a decomposition', () => {
@@ -34,40 +43,52 @@ describe('contact-point search', () => {
     ]);
   });
 
-  it('puts the words of open fields in one column and those of closed fields (e-mail, phone) in the other', () => {
-    const document = searchDocument(claire);
+  it('keeps the words of fields that are not personal as words, and no personal word in the clear', () => {
+    const document = searchDocument(claire, indexKey);
     const open = lexemes(document.search_open);
-    const closed = lexemes(document.search_closed);
     expect(open).toEqual(
-      expect.arrayContaining(['claire', 'martin', 'muller', 'martinmuller', 'sodertalje', 'mla', 'officer']),
+      expect.arrayContaining(['sodertalje', 'mla', 'officer', 'core', 'international', 'crimes']),
     );
-    expect(open).toEqual(expect.arrayContaining(['core', 'international', 'crimes']));
+    const everything = `${document.search_open} ${document.search_name} ${document.search_closed}`;
+    for (const personal of ['claire', 'martin', 'muller', 'justice', '140000000']) {
+      expect(everything).not.toContain(personal);
+    }
+  });
+
+  it('indexes the name (open) and the e-mail and phone (closed) as blind tokens of each word and its prefixes', () => {
+    const document = searchDocument(claire, indexKey);
+    const name = lexemes(document.search_name);
+    const closed = lexemes(document.search_closed);
+    expect(name).toEqual(
+      expect.arrayContaining(['claire', 'cl', 'clai', 'martin', 'muller', 'martinmuller'].map(token)),
+    );
     expect(closed).toEqual(
-      expect.arrayContaining([
-        'clairemartinjusticeexample',
-        'clairemartin',
-        'justiceexample',
-        '33140000000',
-        '140000000',
-      ]),
+      expect.arrayContaining(
+        ['clairemartinjusticeexample', 'clairemartin', 'justiceexample', '33140000000', '140000000'].map(
+          token,
+        ),
+      ),
     );
-    expect(open).not.toEqual(expect.arrayContaining(['justice']));
-    expect(open.some((word) => /\d/.test(word))).toBe(false);
+    expect(name).not.toContain(token('justice'));
+    expect(closed).not.toContain(token('muller'));
+    // Under another key the same words make other tokens: the index reads nothing without its key.
+    expect(lexemes(searchDocument(claire, Buffer.alloc(32, 1)).search_name)).not.toContain(token('claire'));
   });
 
-  it('has no personal words once the fields are erased', () => {
-    const erased = searchDocument({ ...claire, full_name: null, email: null, phone: null });
+  it('has no personal tokens once the fields are erased', () => {
+    const erased = searchDocument({ ...claire, personal: null }, indexKey);
+    expect(erased.search_name).toBe('');
     expect(erased.search_closed).toBe('');
-    expect(erased.search_open).not.toMatch(/claire|martin/);
   });
 
-  it('makes a tsquery of every word as a prefix, a word with punctuation whole or word by word', () => {
-    expect(searchQuery('Martin  clai')).toBe(`'martin':* & 'clai':*`);
-    expect(searchQuery('claire.martin@justice.example')).toBe(
-      `('clairemartinjusticeexample':* | ('claire':* & 'martin':* & 'justice':* & 'example':*))`,
+  it('makes a tsquery of every word as a prefix or its blind token, a word with punctuation whole or word by word', () => {
+    const w = (word: string) => `('${word}':* | '${token(word)}')`;
+    expect(searchQuery('Martin  clai', indexKey)).toBe(`${w('martin')} & ${w('clai')}`);
+    expect(searchQuery('claire.martin@justice.example', indexKey)).toBe(
+      `(${w('clairemartinjusticeexample')} | (${w('claire')} & ${w('martin')} & ${w('justice')} & ${w('example')}))`,
     );
-    expect(searchQuery('01 40 00 00 00')).toBe(`'140000000':*`);
-    expect(searchQuery('+33 (1) 40-00')).toBe(`'3314000':*`);
+    expect(searchQuery('01 40 00 00 00', indexKey)).toBe(w('140000000'));
+    expect(searchQuery('+33 (1) 40-00', indexKey)).toBe(w('3314000'));
   });
 
   it.each([
@@ -79,25 +100,37 @@ describe('contact-point search', () => {
     '\uD800 lone',
     '   ',
     'x'.repeat(5_000),
-  ])('turns hostile input %# into quoted letters and digits only, or nothing', (q) => {
-    const query = searchQuery(q);
+  ])('turns hostile input %# into quoted letters, digits and tokens only, or nothing', (q) => {
+    const query = searchQuery(q, indexKey);
     if (query === undefined) return;
-    const words = query.replace(/'[\p{L}\p{N}]+':\*/gu, 'W');
-    expect(words).toMatch(/^[W()&| ]+$/);
+    const words = query.replace(/'[\p{L}\p{N}]+':\*/gu, 'W').replace(/'~[\w-]{22}'/g, 'T');
+    expect(words).toMatch(/^[WT()&| ]+$/);
   });
 
   it('finds nothing to look for in text without a letter or digit', () => {
-    expect(searchQuery('   ')).toBeUndefined();
-    expect(searchQuery(`&|!():*<->"'\\`)).toBeUndefined();
+    expect(searchQuery('   ', indexKey)).toBeUndefined();
+    expect(searchQuery(`&|!():*<->"'\\`, indexKey)).toBeUndefined();
     expect(searchWordCount('a-b c')).toBe(3);
   });
 
-  it('searches closed words only for those who may see closed fields', () => {
-    const as = (role: Actor['role']): Actor => ({ principal: 'p', role });
-    expect(searchedDocument(as('secretariat'))).toBe(SEARCH_ALL);
-    expect(searchedDocument(as('auditor'))).toBe(SEARCH_ALL);
-    expect(searchedDocument({ ...as('member-state'), state: 'FR' })).toBe(SEARCH_ALL);
-    expect(searchedDocument({ ...as('observer-state'), state: 'NO' })).toBe(SEARCH_ALL);
-    expect(searchedDocument({ ...as('liaison-organisation'), organisation: 'o' })).toBe(SEARCH_OPEN);
+  it('searches closed tokens only for those who may see closed fields, and personal ones only while the key exists', () => {
+    const as = (role: Actor['role'], more: Partial<Actor> = {}): Actor => ({ principal: 'p', role, ...more });
+    for (const viewer of [
+      as('secretariat'),
+      as('auditor'),
+      as('member-state', { state: 'FR' }),
+      as('observer-state', { state: 'NO' }),
+    ]) {
+      expect(searchCondition(viewer, '$1', 'ALIVE')).toContain(`${SEARCH_ALL} @@ $1::tsquery`);
+      expect(searchCondition(viewer, '$1', 'ALIVE')).toContain('search_name || search_closed ELSE');
+    }
+    for (const viewer of [
+      as('liaison-organisation', { organisation: 'o' }),
+      as('guest-state', { state: 'GM' }),
+    ]) {
+      expect(searchCondition(viewer, '$1', 'ALIVE')).toContain(`${SEARCH_OPEN} @@ $1::tsquery`);
+      expect(searchCondition(viewer, '$1', 'ALIVE')).not.toContain('search_closed');
+    }
+    expect(searchCondition(as('secretariat'), '$1', 'ALIVE')).toContain('CASE WHEN ALIVE THEN');
   });
 });

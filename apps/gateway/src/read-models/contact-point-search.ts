@@ -1,26 +1,34 @@
+import { createHmac } from 'node:crypto';
+
 import {
   closed,
   contactPointFieldVisibility,
   maySee,
   type Actor,
   type ContactPointField,
+  type PersonalData,
 } from '@focal/domain';
 
 /*
- * Free-text search over contact points with PostgreSQL's own text search: each row carries two tsvectors
- * (GIN-indexed), one of the words of its open fields and one of the words of its closed fields, and a search
- * is a tsquery over the first, or over both for a caller who may see closed fields.
+ * Free-text search over contact points with PostgreSQL's own text search. Each row carries three tsvectors
+ * (GIN-indexed): the words of its fields that are not personal data (authority, role, expertise), as words;
+ * and, as a keyed blind index, the personal words: the name (open) in one, e-mail and phone (closed) in
+ * another, each word and each of its prefixes replaced by an HMAC under a key that is itself wrapped by the
+ * master key. A search is a tsquery over the columns the caller may search; no personal word is stored in
+ * the clear, and the index reads nothing without the master key.
  *
  * The lexemes are made here, not by a text-search parser or dictionary: text is folded (lower case, accents
  * and other marks removed) and cut into words in TypeScript, and the SQL only casts them to tsvector and
  * tsquery. PGlite has no `unaccent`, so this is what makes the embedded store and a PostgreSQL server find
- * exactly the same rows; and a keyed blind index can later replace the personal words with HMACs of them
- * without touching the SQL (see `personalWords`).
+ * exactly the same rows.
  */
 
-/** Columns of `contact_points`; the index on `SEARCH_ALL` and the query use this one expression. */
-export const SEARCH_OPEN = 'search_open';
-export const SEARCH_ALL = '(search_open || search_closed)';
+/** The subject in the key store of the blind index's key (wrapped by the master key like every data key). */
+export const BLIND_INDEX_SUBJECT = 'blind-index:contact-points';
+
+/** The columns each caller searches: the index on each expression serves the query that uses it. */
+export const SEARCH_OPEN = '(search_open || search_name)';
+export const SEARCH_ALL = '(search_open || search_name || search_closed)';
 
 /** More words than this in one search is refused (400): every word is one more index lookup. */
 export const MAX_SEARCH_WORDS = 16;
@@ -88,9 +96,8 @@ function phoneWords(phone: string | null | undefined): string[] {
 }
 
 export interface SearchableContactPoint {
-  full_name: string | null;
-  email: string | null;
-  phone: string | null;
+  /** Null once erased. */
+  personal: Partial<PersonalData> | null;
   authority: string;
   role: string;
   expertise: readonly string[];
@@ -106,35 +113,70 @@ function openWords(row: SearchableContactPoint): Partial<Record<ContactPointFiel
 }
 
 /**
- * Words of the personal fields: the part a keyed blind index replaces (each word by its HMAC under a key kept
- * outside the database; the query side then looks for the same HMACs). The e-mail is found whole, by its local
- * part and by its domain ("claire.martin@justice.example", "claire.martin", "justice.example").
+ * Words of the personal fields, each stored as blind tokens. The e-mail is found whole, by its local part and
+ * by its domain ("claire.martin@justice.example", "claire.martin", "justice.example").
  */
 function personalWords(row: SearchableContactPoint): Partial<Record<ContactPointField, string[]>> {
-  const email = row.email ?? '';
+  const email = row.personal?.email ?? '';
   const at = email.lastIndexOf('@');
   return {
-    fullName: textWords(row.full_name),
+    fullName: textWords(row.personal?.fullName),
     email: at < 0 ? textWords(email) : [email, email.slice(0, at), email.slice(at + 1)].flatMap(textWords),
-    phone: phoneWords(row.phone),
+    phone: phoneWords(row.personal?.phone),
   };
+}
+
+/** The blind token of a personal word: an HMAC under the index key, told from words by its leading `~`. */
+const blindToken = (indexKey: Buffer, word: string) =>
+  `~${createHmac('sha256', indexKey).update(word).digest('base64url').slice(0, 22)}`;
+
+/** Prefixes a personal word is found by, since an HMAC cannot be matched by prefix: 2 letters on, up to 32. */
+const PREFIX_FROM = 2;
+const PREFIX_UP_TO = 32;
+
+function blindTokens(indexKey: Buffer, words: readonly string[]): string[] {
+  const tokens = new Set<string>();
+  for (const word of words) {
+    const points = [...word];
+    tokens.add(blindToken(indexKey, word));
+    for (
+      let end = Math.min(PREFIX_FROM, points.length);
+      end <= Math.min(points.length, PREFIX_UP_TO);
+      end++
+    ) {
+      tokens.add(blindToken(indexKey, points.slice(0, end).join('')));
+    }
+  }
+  return [...tokens];
 }
 
 /** A lexeme quoted for tsvector and tsquery input (words hold only letters and digits; this is belt and braces). */
 const quoted = (lexeme: string) => `'${lexeme.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 
+export interface SearchColumns {
+  search_open: string;
+  search_name: string;
+  search_closed: string;
+}
+
 /**
- * A contact point's search columns, as tsvector literals: the words of each field go to the column of that
- * field's visibility, as the domain decides it (a field neither open nor closed is searchable by no one).
+ * A contact point's search columns, as tsvector literals: the words of fields that are not personal in
+ * `search_open`, as words; those of personal fields as blind tokens, in `search_name` when the domain makes
+ * the field open and in `search_closed` when it makes it closed (a field neither is searchable by no one).
  */
-export function searchDocument(row: SearchableContactPoint): { search_open: string; search_closed: string } {
-  const words = { open: new Set<string>(), closed: new Set<string>() };
-  for (const [field, fieldWords] of Object.entries({ ...openWords(row), ...personalWords(row) })) {
+export function searchDocument(row: SearchableContactPoint, indexKey: Buffer): SearchColumns {
+  const open = new Set(Object.values(openWords(row)).flat());
+  const personal = { open: [] as string[], closed: [] as string[] };
+  for (const [field, words] of Object.entries(personalWords(row))) {
     const level = contactPointFieldVisibility[field as ContactPointField].level;
-    if (level === 'open' || level === 'closed') for (const word of fieldWords) words[level].add(word);
+    if (level === 'open' || level === 'closed') personal[level].push(...words);
   }
-  const vector = (set: Set<string>) => [...set].map(quoted).join(' ');
-  return { search_open: vector(words.open), search_closed: vector(words.closed) };
+  const vector = (lexemes: Iterable<string>) => [...lexemes].map(quoted).join(' ');
+  return {
+    search_open: vector(open),
+    search_name: vector(blindTokens(indexKey, personal.open)),
+    search_closed: vector(blindTokens(indexKey, personal.closed)),
+  };
 }
 
 const PHONE_LIKE = /^[\s+()./\d-]+$/;
@@ -146,12 +188,17 @@ export function searchWordCount(q: string): number {
 
 /**
  * The tsquery for what a user typed, or undefined when it holds no letter or digit (nothing to look for).
- * Every word must match, anywhere, as a prefix ("clai" finds Claire); a word written with punctuation matches
- * whole or word by word ("claire.martin" finds the e-mail's local part, "jean-pierre" finds Jean Pierre); a
- * phone number (6 digits or more, spaces and punctuation ignored) matches by its digits.
+ * Every word must match, anywhere, as a prefix ("clai" finds Claire): a word of an open field by its own
+ * prefix, a personal word by its blind token. A word written with punctuation matches whole or word by word
+ * ("claire.martin" finds the e-mail's local part, "jean-pierre" finds Jean Pierre); a phone number (6 digits
+ * or more, spaces and punctuation ignored) matches by its digits.
  */
-export function searchQuery(q: string): string | undefined {
-  const prefix = (word: string) => `${quoted(word)}:*`;
+export function searchQuery(q: string, indexKey: Buffer): string | undefined {
+  const prefix = (word: string) => {
+    const points = [...word];
+    const blind = points.length <= PREFIX_UP_TO ? ` | ${quoted(blindToken(indexKey, word))}` : '';
+    return `(${quoted(word)}:*${blind})`;
+  };
   const digits = q.replace(/\D/g, '').replace(/^0+/, '');
   if (PHONE_LIKE.test(q) && digits.length >= 6) return prefix(cut(digits));
   const terms = phrases(q).map((words) =>
@@ -163,10 +210,16 @@ export function searchQuery(q: string): string | undefined {
 }
 
 /**
- * The document a viewer's search runs on: the open words for everyone, the closed ones as well for those who
- * may see closed fields. Whoever may not gets results that depend on open fields only, so searching for an
- * e-mail address or a phone number never tells them that it exists.
+ * The condition a viewer's search runs on (`$n` the tsquery): open words and names for everyone, the closed
+ * ones as well for those who may see closed fields, so that searching for an e-mail address or a phone number
+ * never tells anyone else that it exists. Personal tokens count only while the contact point's key exists:
+ * from the instant an erasure destroys it, no search finds the person by name, even before the read model
+ * has taken the erasure in. The first test uses the GIN index, the second decides.
  */
-export function searchedDocument(viewer: Actor): string {
-  return maySee(viewer, closed) ? SEARCH_ALL : SEARCH_OPEN;
+export function searchCondition(viewer: Actor, query: string, keyAlive: string): string {
+  const personal = maySee(viewer, closed) ? 'search_name || search_closed' : 'search_name';
+  return (
+    `${maySee(viewer, closed) ? SEARCH_ALL : SEARCH_OPEN} @@ ${query}::tsquery AND ` +
+    `(search_open || CASE WHEN ${keyAlive} THEN ${personal} ELSE ''::tsvector END) @@ ${query}::tsquery`
+  );
 }

@@ -1,5 +1,5 @@
 import { CONTACT_POINT_PERSONAL_FIELDS } from '@focal/contracts';
-import type { StateStatus } from '@focal/domain';
+import type { PersonalData, StateStatus } from '@focal/domain';
 import {
   plaintextLength,
   type KeyStore,
@@ -11,7 +11,8 @@ import {
 
 import { loadRows, writeRows } from './batch-rows.js';
 import { SEARCH_ALL, SEARCH_OPEN, searchDocument } from './contact-point-search.js';
-import type { ContactPointRow, OrganisationRow, StateRow } from './read-models.js';
+import { openPersonal, sealPersonal } from './personal-data.js';
+import type { ContactPointEntry, ContactPointRow, OrganisationRow, StateRow } from './read-models.js';
 
 type Data = Record<string, unknown>;
 const PERSONAL = CONTACT_POINT_PERSONAL_FIELDS.fields as Readonly<Record<string, string>>;
@@ -20,9 +21,10 @@ const list = (value: unknown) => (Array.isArray(value) ? value.map(String) : nul
 
 /**
  * The directory as clients read it: states, liaison organisations and contact points, one row each, in the
- * schema `schema` (a new schema per rebuild). Personal fields are decrypted on the way in and cleared when
- * the contact point's personal data is erased. Each contact point also holds its search document
- * (`search_open`, `search_closed`: see contact-point-search.ts), rewritten with the row.
+ * schema `schema` (a new schema per rebuild). A contact point's personal data is kept only sealed with its
+ * own key (see personal-data.ts), so it reads as erased from the instant the key is destroyed, and is dropped
+ * when the erasure arrives. Each contact point also holds its search document (see contact-point-search.ts):
+ * words of its open fields, blind tokens of its personal ones, rewritten with the row.
  */
 export class DirectoryProjection implements SqlProjection {
   readonly name: string;
@@ -32,6 +34,7 @@ export class DirectoryProjection implements SqlProjection {
     readonly schema: string,
     private readonly keys: KeyStore,
     private readonly codec: PersonalDataCodec,
+    private readonly indexKey: Buffer,
   ) {
     this.name = `gateway.directory.${schema}`;
   }
@@ -48,41 +51,17 @@ export class DirectoryProjection implements SqlProjection {
         id text PRIMARY KEY, name text NOT NULL, acronym text NOT NULL, kind text NOT NULL,
         suspended boolean NOT NULL, version integer NOT NULL);
       CREATE TABLE IF NOT EXISTS ${this.schema}.contact_points (
-        id text PRIMARY KEY, state text, organisation text,
-        full_name text, email text, phone text, notes text, erased_on text,
+        id text PRIMARY KEY, state text, organisation text, personal text, erased_on text,
         role text NOT NULL, authority text NOT NULL, languages text[] NOT NULL, expertise text[] NOT NULL,
         is_primary boolean NOT NULL, status text NOT NULL, last_confirmed_on text NOT NULL,
-        version integer NOT NULL, position text NOT NULL);
+        version integer NOT NULL, position text NOT NULL,
+        search_open tsvector NOT NULL, search_name tsvector NOT NULL, search_closed tsvector NOT NULL);
       CREATE INDEX IF NOT EXISTS contact_points_state ON ${this.schema}.contact_points (state);
       CREATE INDEX IF NOT EXISTS contact_points_languages ON ${this.schema}.contact_points USING gin (languages);
-      ALTER TABLE ${this.schema}.contact_points
-        ADD COLUMN IF NOT EXISTS search_open tsvector, ADD COLUMN IF NOT EXISTS search_closed tsvector;
       CREATE INDEX IF NOT EXISTS contact_points_search_open ON ${this.schema}.contact_points
         USING gin (${SEARCH_OPEN});
       CREATE INDEX IF NOT EXISTS contact_points_search_all ON ${this.schema}.contact_points
         USING gin (${SEARCH_ALL});`);
-    await this.fillSearchColumns(sql);
-  }
-
-  /**
-   * Rows written before the search columns existed get them here, from their own fields (the document is a
-   * function of the row alone), so an existing database searches at once, without a rebuild.
-   */
-  private async fillSearchColumns(sql: SqlQueryable): Promise<void> {
-    const table = `${this.schema}.contact_points`;
-    const unfilled = () =>
-      sql.query<ContactPointRow>(
-        `SELECT * FROM ${table} WHERE search_open IS NULL OR search_closed IS NULL LIMIT 1000`,
-      );
-    // Each round fills every row it read (a document is never NULL), so the rounds end.
-    for (let rows = await unfilled(); rows.length > 0; rows = await unfilled()) {
-      await sql.query(
-        `UPDATE ${table} AS c SET search_open = r.search_open, search_closed = r.search_closed
-           FROM jsonb_to_recordset($1::jsonb) AS r(id text, search_open tsvector, search_closed tsvector)
-          WHERE c.id = r.id`,
-        [JSON.stringify(rows.map((row) => ({ id: row.id, ...searchDocument(row) })))],
-      );
-    }
   }
 
   apply(tx: SqlQueryable, event: RecordedEvent): Promise<void> {
@@ -113,9 +92,14 @@ export class DirectoryProjection implements SqlProjection {
     }
     const states = await loadRows<StateRow>(tx, `${s}.states`, 'code', ids.states);
     const organisations = await loadRows<OrganisationRow>(tx, `${s}.organisations`, 'id', ids.organisations);
-    const contactPoints = await loadRows<ContactPointRow>(tx, `${s}.contact_points`, 'id', ids.contactPoints);
-    const keys = await this.keys.findMany(
-      events.filter((event) => PERSONAL[event.type] !== undefined).map((event) => this.idOf(event)),
+    const stored = await loadRows<ContactPointRow>(tx, `${s}.contact_points`, 'id', ids.contactPoints);
+    // The rows' sealed personal data is opened for the fold, in memory only, and sealed again to be written.
+    const keys = await this.keys.findMany([...ids.contactPoints]);
+    const contactPoints = new Map<string, ContactPointEntry>(
+      [...stored].map(([id, row]) => [
+        id,
+        { ...row, personal: openPersonal(keys.get(id), id, row.personal) },
+      ]),
     );
     const touched = {
       states: new Set<string>(),
@@ -214,15 +198,22 @@ export class DirectoryProjection implements SqlProjection {
       `${s}.contact_points`,
       ['id'],
       [...touched.contactPoints].map((id) => {
-        const row = contactPoints.get(id)!;
-        return { ...row, ...searchDocument(row) };
+        const entry = contactPoints.get(id)!;
+        const key = keys.get(id);
+        // Without its key a contact point is erased, whatever the rows says yet: nothing of it is kept.
+        const personal = key ? entry.personal : null;
+        return {
+          ...entry,
+          personal: sealPersonal(key, id, personal),
+          ...searchDocument({ ...entry, personal }, this.indexKey),
+        };
       }),
     );
   }
 
   /** One contact-point event on its row (and on the row of the primary it replaces), as the SQL did. */
   private foldContactPoint(
-    rows: Map<string, ContactPointRow & { position?: string }>,
+    rows: Map<string, ContactPointEntry & { position?: string }>,
     touched: Set<string>,
     id: string,
     event: RecordedEvent,
@@ -238,7 +229,7 @@ export class DirectoryProjection implements SqlProjection {
       }
     };
     const row = rows.get(id);
-    const update = (changes: Partial<ContactPointRow>) => {
+    const update = (changes: Partial<ContactPointEntry>) => {
       if (!row) return;
       rows.set(id, { ...rows.get(id)!, ...changes, version, position });
       touched.add(id);
@@ -247,15 +238,11 @@ export class DirectoryProjection implements SqlProjection {
       case 'ContactPointRegistered': {
         unsetPrimary(decoded.replacesPrimary);
         if (row) return;
-        const personal = (decoded.personal ?? {}) as Data;
         rows.set(id, {
           id,
           state: text(decoded.state),
           organisation: text(decoded.organisation),
-          full_name: text(personal.fullName),
-          email: text(personal.email),
-          phone: text(personal.phone),
-          notes: text(personal.notes),
+          personal: personalOf(decoded.personal),
           erased_on: null,
           role: String(decoded.role),
           authority: String(decoded.authority),
@@ -274,18 +261,17 @@ export class DirectoryProjection implements SqlProjection {
         if (!row) return;
         const current = rows.get(id)!;
         const changes = (decoded.changes ?? {}) as Data;
-        const personal = (decoded.personalChanges ?? {}) as Data;
-        const kept = (field: 'full_name' | 'email' | 'phone' | 'notes', value: unknown) =>
-          current.erased_on === null ? (text(value) ?? current[field]) : null;
+        const personalChanges = personalOf(decoded.personalChanges);
         update({
           role: text(changes.role) ?? current.role,
           authority: text(changes.authority) ?? current.authority,
           languages: list(changes.languages) ?? current.languages,
           expertise: list(changes.expertise) ?? current.expertise,
-          full_name: kept('full_name', personal.fullName),
-          email: kept('email', personal.email),
-          phone: kept('phone', personal.phone),
-          notes: kept('notes', personal.notes),
+          // Erased (on the row or by the key) stays erased.
+          personal:
+            current.personal === null || personalChanges === null
+              ? null
+              : { ...current.personal, ...personalChanges },
         });
         return;
       }
@@ -303,7 +289,7 @@ export class DirectoryProjection implements SqlProjection {
         update({ last_confirmed_on: String(decoded.on) });
         return;
       case 'ContactPointPersonalDataErased':
-        update({ full_name: null, email: null, phone: null, notes: null, erased_on: String(decoded.on) });
+        update({ personal: null, erased_on: String(decoded.on) });
         return;
       default:
         return;
@@ -314,4 +300,15 @@ export class DirectoryProjection implements SqlProjection {
     const prefix = this.filter.streamPrefixes.find((candidate) => event.streamId.startsWith(candidate)) ?? '';
     return event.streamId.slice(prefix.length);
   }
+}
+
+/** Personal fields as an event carried them: null when they read as erased (the key was gone). */
+function personalOf(value: unknown): Partial<PersonalData> | null {
+  if (!value || typeof value !== 'object' || 'erased' in value) return null;
+  const fields: Partial<PersonalData> = {};
+  for (const field of ['fullName', 'email', 'phone', 'notes'] as const) {
+    const given = (value as Data)[field];
+    if (typeof given === 'string') fields[field] = given;
+  }
+  return fields;
 }

@@ -4,6 +4,7 @@ import {
   participantOf,
   type Actor,
   type ParticipantRef,
+  type PersonalData,
   type StatusEntry,
   type Visibility,
 } from '@focal/domain';
@@ -16,9 +17,10 @@ import {
   type SqlQueryable,
 } from '@focal/events';
 
-import { searchedDocument, searchQuery } from './contact-point-search.js';
+import { BLIND_INDEX_SUBJECT, searchCondition, searchQuery } from './contact-point-search.js';
 import { DirectoryProjection } from './directory.projection.js';
 import { MessagingProjection } from './messaging.projection.js';
+import { openPersonal } from './personal-data.js';
 
 /** A state as stored: its whole status history; which status holds is asked of the domain on the day. */
 export interface StateRow {
@@ -35,14 +37,13 @@ export interface OrganisationRow {
   suspended: boolean;
   version: number;
 }
+/** A contact point as stored: its personal data only sealed with its own key (see personal-data.ts). */
 export interface ContactPointRow {
   id: string;
   state: string | null;
   organisation: string | null;
-  full_name: string | null;
-  email: string | null;
-  phone: string | null;
-  notes: string | null;
+  /** Sealed; null once erased. */
+  personal: string | null;
   erased_on: string | null;
   role: string;
   authority: string;
@@ -53,6 +54,11 @@ export interface ContactPointRow {
   last_confirmed_on: string;
   version: number;
 }
+/** A contact point as read: its personal data opened, or null once erased (also before the row knows it). */
+export type ContactPointEntry = Omit<ContactPointRow, 'personal'> & {
+  personal: Partial<PersonalData> | null;
+};
+
 export interface MeetingRequestRow {
   id: string;
   requested_by: string;
@@ -104,6 +110,13 @@ export interface ContactPointSearch {
   offset: number;
 }
 
+/** What a contact-point query reads: the row without its search columns. */
+const CONTACT_POINT_COLUMNS = `id, state, organisation, personal, erased_on, role, authority, languages, expertise,
+  is_primary, status, last_confirmed_on, version`;
+
+/** Whether a contact point's key still exists (`contact_points` aliased or not): its personal data is not erased. */
+const KEY_ALIVE = `EXISTS (SELECT 1 FROM focal_keys k WHERE k.subject_id = contact_points.id AND k.wrapped IS NOT NULL)`;
+
 /** The first schema of the read models; `npm run projections:rebuild` builds the next one beside it. */
 export const DEFAULT_SCHEMA = 'gateway_v1';
 
@@ -137,14 +150,26 @@ export interface ReadModelOptions {
 export class ReadModels {
   private current: { schema: string; runners: ProjectionRunner[] };
 
-  constructor(
+  private constructor(
     private readonly sql: SqlDriver,
     private readonly store: EventStore,
     private readonly keys: KeyStore,
-    schema = DEFAULT_SCHEMA,
-    private readonly options: ReadModelOptions = {},
+    /** The blind index's key (see contact-point-search.ts), wrapped in the key store like every data key. */
+    private readonly indexKey: Buffer,
+    schema: string,
+    private readonly options: ReadModelOptions,
   ) {
     this.current = { schema, runners: this.runnersFor(schema) };
+  }
+
+  static async open(
+    sql: SqlDriver,
+    store: EventStore,
+    keys: KeyStore,
+    schema = DEFAULT_SCHEMA,
+    options: ReadModelOptions = {},
+  ): Promise<ReadModels> {
+    return new ReadModels(sql, store, keys, await keys.keyFor(BLIND_INDEX_SUBJECT), schema, options);
   }
 
   get schema(): string {
@@ -161,7 +186,7 @@ export class ReadModels {
       new ProjectionRunner(
         this.store,
         this.sql,
-        new DirectoryProjection(schema, this.keys, codec),
+        new DirectoryProjection(schema, this.keys, codec, this.indexKey),
         this.options,
       ),
       new ProjectionRunner(this.store, this.sql, new MessagingProjection(schema), this.options),
@@ -229,7 +254,7 @@ export class ReadModels {
   async contactPoints(
     search: ContactPointSearch,
     viewer: Actor,
-  ): Promise<{ items: ContactPointRow[]; total: number }> {
+  ): Promise<{ items: ContactPointEntry[]; total: number }> {
     const where: string[] = [];
     const params: unknown[] = [];
     const add = (clause: (n: string) => string, value: unknown) => {
@@ -243,9 +268,9 @@ export class ReadModels {
     if (search.q) {
       // Every word, in any field the viewer may search (closed ones only for who may see them); text with no
       // letter or digit finds nothing.
-      const query = searchQuery(search.q);
+      const query = searchQuery(search.q, this.indexKey);
       if (query === undefined) return { items: [], total: 0 };
-      add((n) => `${searchedDocument(viewer)} @@ ${n}::tsquery`, query);
+      add((n) => searchCondition(viewer, n, KEY_ALIVE), query);
     }
     const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
     const [{ total }] = (await this.sql.query<{ total: string }>(
@@ -253,17 +278,25 @@ export class ReadModels {
       params,
     )) as [{ total: string }];
     const items = await this.sql.query<ContactPointRow>(
-      `SELECT * FROM ${this.schema}.contact_points ${filter}
+      `SELECT ${CONTACT_POINT_COLUMNS} FROM ${this.schema}.contact_points ${filter}
         ORDER BY state NULLS LAST, is_primary DESC, authority, id LIMIT ${search.limit} OFFSET ${search.offset}`,
       params,
     );
-    return { items, total: Number(total) };
+    return { items: await this.opened(items), total: Number(total) };
   }
 
-  async contactPoint(id: string): Promise<ContactPointRow | undefined> {
-    return (
-      await this.sql.query<ContactPointRow>(`SELECT * FROM ${this.schema}.contact_points WHERE id = $1`, [id])
-    )[0];
+  async contactPoint(id: string): Promise<ContactPointEntry | undefined> {
+    const rows = await this.sql.query<ContactPointRow>(
+      `SELECT ${CONTACT_POINT_COLUMNS} FROM ${this.schema}.contact_points WHERE id = $1`,
+      [id],
+    );
+    return (await this.opened(rows))[0];
+  }
+
+  /** Rows with their personal data opened with their keys: erased where the key is gone, at once. */
+  private async opened(rows: readonly ContactPointRow[]): Promise<ContactPointEntry[]> {
+    const keys = await this.keys.findMany(rows.map((row) => row.id));
+    return rows.map((row) => ({ ...row, personal: openPersonal(keys.get(row.id), row.id, row.personal) }));
   }
 
   /** The requests `viewer` may see, newest first. */

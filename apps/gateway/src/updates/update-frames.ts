@@ -63,9 +63,12 @@ export class UpdateFrames {
     if (field) {
       const subject = CONTACT_POINT_PERSONAL_FIELDS.subjectOf(event.streamId);
       data = this.codec.decodeData(event, subject ? await this.keys.find(subject) : undefined);
-      const personal = { ...((data[field] ?? {}) as JsonObject) };
-      for (const closed of CLOSED_FIELDS) delete personal[closed];
-      withoutClosed = { ...data, [field]: personal };
+      const value = data[field];
+      if (value && typeof value === 'object' && !Array.isArray(value)) {
+        const personal = { ...value };
+        for (const closed of CLOSED_FIELDS) delete personal[closed];
+        withoutClosed = { ...data, [field]: personal };
+      }
     }
     const json = (payload: JsonObject) =>
       JSON.stringify({

@@ -17,6 +17,11 @@ export interface KeyStore {
   findMany(subjectIds: readonly string[]): Promise<Map<string, Buffer>>;
   /** Destroys the key for good; destroying it again does nothing. */
   destroy(subjectId: string): Promise<void>;
+  /**
+   * Wraps every data key again under the current key-encryption key (a master key rotation), resumably.
+   * @returns how many keys it wrapped again
+   */
+  rewrapAll(onProgress?: (done: number, remaining: number) => void, batch?: number): Promise<number>;
 }
 
 export class KeyDestroyedError extends Error {

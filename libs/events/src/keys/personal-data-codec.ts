@@ -71,6 +71,17 @@ export function plaintextLength(stored: unknown): number | undefined {
   return Buffer.from(stored.slice(PREFIX.length), 'base64').length - 28;
 }
 
+/**
+ * A value sealed with a subject's key, `context` bound to it (AES-256-GCM): what a read model keeps of personal
+ * data, so that it reads as erased from the moment the key is destroyed.
+ */
+export const sealWith = (key: Buffer, context: string, value: JsonValue): string =>
+  encrypt(key, context, value);
+
+/** What `sealWith` sealed; throws when the key or the context is not the one it was sealed with. */
+export const openWith = (key: Buffer, context: string, sealed: string): JsonValue =>
+  decrypt(key, context, sealed);
+
 function encrypt(key: Buffer, streamId: string, value: JsonValue): string {
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, iv);

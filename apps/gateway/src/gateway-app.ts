@@ -88,6 +88,10 @@ export async function startGateway(options: {
   const shutdown = new AbortController();
   // Every open stream listens for the shutdown: many listeners are expected here.
   setMaxListeners(0, shutdown.signal);
+  const webhookPolicy = {
+    allowLoopback: config.webhooksAllowLoopback ?? false,
+    ...(config.webhookResolver ? { resolve: config.webhookResolver } : {}),
+  };
   const webhooks = new WebhookStore(persistence.sql);
   await webhooks.setUp();
   const frames = new UpdateFrames(persistence.keys);
@@ -101,6 +105,7 @@ export async function startGateway(options: {
       maxDelayMs: 300_000,
       timeoutMs: 10_000,
       pollMs: 1_000,
+      target: webhookPolicy,
     },
     (error) => logger.warn?.(`webhooks: ${String(error)}`),
   );
@@ -207,7 +212,7 @@ export async function startGateway(options: {
         keys: persistence.keys,
         trustedCheckpointKeys: config.checkpoints?.trustedKeys,
         directoryAsOf,
-        webhookPolicy: { allowLoopback: config.webhooksAllowLoopback ?? false },
+        webhookPolicy,
         updates: {
           heartbeatMs: config.sseHeartbeatMs ?? 15_000,
           maxBufferedBytes: config.sseMaxBufferedBytes ?? 262_144,

@@ -2,6 +2,7 @@ import { ConfigError, loadServiceConfig, type ServiceConfig } from '@focal/servi
 
 import { loadCheckpointSigner, type CheckpointSettings } from './audit/checkpoint.config.js';
 import { DEVELOPMENT_SECRET } from './auth/authenticator.js';
+import type { Resolver } from './webhooks/webhook-target.js';
 
 export interface GatewayConfig extends ServiceConfig {
   port: number;
@@ -17,6 +18,8 @@ export interface GatewayConfig extends ServiceConfig {
   webhooksAllowLoopback?: boolean;
   webhookMaxAttempts?: number;
   webhookBaseDelayMs?: number;
+  /** How webhook hosts are resolved (tests swap it in); the system's resolver by default. */
+  webhookResolver?: Resolver;
   /** Sealing the log: the signing key, and a checkpoint every N events or T seconds. Absent: no sealing. */
   checkpoints?: CheckpointSettings;
   /** A snapshot of the directory every N directory events, for `GET /v1/directory?asOf=`. */

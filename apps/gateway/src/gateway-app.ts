@@ -14,6 +14,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 import { DirectorySnapshots } from './audit/directory-snapshots.js';
 import { Authenticator } from './auth/authenticator.js';
+import { IdentityProvider } from './auth/identity-provider.js';
 import type { GatewayConfig } from './gateway.config.js';
 import { GatewayModule } from './gateway.module.js';
 import { edgeServerOptions, installEdge } from './http/edge.js';
@@ -200,7 +201,11 @@ export async function startGateway(options: {
           timeoutMs: config.commandTimeoutMs,
           ...(config.natsNamespace ? { namespace: config.natsNamespace } : {}),
         }),
-        authenticator: new Authenticator(config.jwtSecret, persistence.store),
+        authenticator: new Authenticator(
+          config.developmentTokens === false ? undefined : config.jwtSecret,
+          persistence.store,
+          config.oidc ? { oidc: new IdentityProvider(config.oidc) } : {},
+        ),
         metrics,
         natsConnected: () => !nats.isClosed() && nats.info !== undefined,
         storeHealth: persistence.health,

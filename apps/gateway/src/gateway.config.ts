@@ -2,6 +2,8 @@ import { ConfigError, loadServiceConfig, type ServiceConfig } from '@focal/servi
 
 import { loadCheckpointSigner, type CheckpointSettings } from './audit/checkpoint.config.js';
 import { DEVELOPMENT_SECRET } from './auth/authenticator.js';
+import type { OidcSettings } from './auth/identity-provider.js';
+import { loadOidcSettings } from './auth/oidc.config.js';
 import type { Resolver } from './webhooks/webhook-target.js';
 
 export interface GatewayConfig extends ServiceConfig {
@@ -24,6 +26,12 @@ export interface GatewayConfig extends ServiceConfig {
   checkpoints?: CheckpointSettings;
   /** A snapshot of the directory every N directory events, for `GET /v1/directory?asOf=`. */
   directorySnapshotEvery?: number;
+
+  // ---- Identity provider (issue 14), apart from the secrets above ----
+  /** An OpenID Connect provider whose tokens are accepted (FOCAL_OIDC_*). */
+  oidc?: OidcSettings;
+  /** HS256 development tokens under `jwtSecret`: off when OIDC is configured and FOCAL_JWT_SECRET is not. */
+  developmentTokens?: boolean;
 }
 
 /**
@@ -77,6 +85,10 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
   const checkpointEveryEvents = whole('FOCAL_CHECKPOINT_EVERY_EVENTS', 10_000, 1, 'events');
   const checkpointEverySeconds = whole('FOCAL_CHECKPOINT_EVERY_SECONDS', 300, 1, 'seconds');
   const directorySnapshotEvery = whole('FOCAL_DIRECTORY_SNAPSHOT_EVERY', 20_000, 1, 'events');
+  // ---- Identity provider (issue 14) ----
+  const oidc = loadOidcSettings(env, problems);
+  const developmentTokens = oidc === undefined || env.FOCAL_JWT_SECRET !== undefined;
+  // ----
   if (problems.length > 0 || !service || !jwtSecret || !signing) throw new ConfigError(problems);
   return {
     ...service,
@@ -90,6 +102,8 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     webhooksAllowLoopback,
     webhookMaxAttempts,
     directorySnapshotEvery,
+    ...(oidc ? { oidc } : {}),
+    developmentTokens,
     checkpoints: {
       ...signing,
       everyEvents: checkpointEveryEvents,

@@ -2,6 +2,7 @@ import { createHmac, randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 
 import { ALL_EVENTS_SUBJECT, CommandClient, inNamespace } from '@focal/contracts';
+import { principalKey } from '@focal/domain';
 import { CheckpointSealer } from '@focal/events';
 import type { Persistence } from '@focal/service';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
@@ -13,10 +14,12 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 import { DirectorySnapshots } from './audit/directory-snapshots.js';
-import { Authenticator } from './auth/authenticator.js';
+import { Authenticator, TOKEN_FAILURES } from './auth/authenticator.js';
 import { IdentityProvider } from './auth/identity-provider.js';
 import type { GatewayConfig } from './gateway.config.js';
 import { GatewayModule } from './gateway.module.js';
+import { DEFAULT_ABUSE_LIMITS, installRateLimits, installSecurityHeaders } from './http/abuse.js';
+import { identityOf } from './http/context.js';
 import { edgeServerOptions, installEdge } from './http/edge.js';
 import { ProblemFilter } from './http/problem.js';
 import { answerStoreOutages } from './http/store-outage.js';
@@ -183,6 +186,21 @@ export async function startGateway(options: {
       help: 'Streams closed because their subscriber stopped reading',
       registers: [metrics],
     });
+    const authenticationFailures = new Counter({
+      name: 'focal_authentication_failures_total',
+      help: 'Requests refused authentication, by reason (the token, or the principal standing)',
+      labelNames: ['reason'],
+      registers: [metrics],
+    });
+    for (const reason of TOKEN_FAILURES) authenticationFailures.inc({ reason }, 0);
+    const authenticator = new Authenticator(
+      config.developmentTokens === false ? undefined : config.jwtSecret,
+      persistence.store,
+      {
+        ...(config.oidc ? { oidc: new IdentityProvider(config.oidc) } : {}),
+        onFailure: (reason) => authenticationFailures.inc({ reason }),
+      },
+    );
     const adapter = new FastifyAdapter({
       ...edgeServerOptions,
       // On stop, streams have been ended; connections left open by clients must not hold the process.
@@ -201,11 +219,7 @@ export async function startGateway(options: {
           timeoutMs: config.commandTimeoutMs,
           ...(config.natsNamespace ? { namespace: config.natsNamespace } : {}),
         }),
-        authenticator: new Authenticator(
-          config.developmentTokens === false ? undefined : config.jwtSecret,
-          persistence.store,
-          config.oidc ? { oidc: new IdentityProvider(config.oidc) } : {},
-        ),
+        authenticator,
         metrics,
         natsConnected: () => !nats.isClosed() && nats.info !== undefined,
         storeHealth: persistence.health,
@@ -238,7 +252,15 @@ export async function startGateway(options: {
     app.useGlobalFilters(new ProblemFilter(edge.allowedMethods));
     // Validation is per parameter (ValidBody, ValidQuery), with the DTO named: see http/params.ts.
     const fastify = app.getHttpAdapter().getInstance();
+    await installSecurityHeaders(app);
     stopAnsweringOutages = answerStoreOutages(fastify, persistence.health);
+    // Keyed by the principal the token names, or by the address a request without a valid token came from.
+    await installRateLimits(app, config.abuseLimits ?? DEFAULT_ABUSE_LIMITS, (request) =>
+      identityOf(request, authenticator).then(
+        (actor) => `principal:${principalKey(actor)}`,
+        () => `ip:${request.ip}`,
+      ),
+    );
     fastify.addHook('onSend', async (request, reply) => {
       void reply.header('x-correlation-id', request.id);
     });

@@ -4,6 +4,7 @@ import { loadCheckpointSigner, type CheckpointSettings } from './audit/checkpoin
 import { DEVELOPMENT_SECRET } from './auth/authenticator.js';
 import type { OidcSettings } from './auth/identity-provider.js';
 import { loadOidcSettings } from './auth/oidc.config.js';
+import { loadAbuseLimits, type AbuseLimits } from './http/abuse.js';
 import type { Resolver } from './webhooks/webhook-target.js';
 
 export interface GatewayConfig extends ServiceConfig {
@@ -27,11 +28,13 @@ export interface GatewayConfig extends ServiceConfig {
   /** A snapshot of the directory every N directory events, for `GET /v1/directory?asOf=`. */
   directorySnapshotEvery?: number;
 
-  // ---- Identity provider (issue 14), apart from the secrets above ----
+  // ---- Identity provider and abuse limits (issue 14), apart from the secrets above ----
   /** An OpenID Connect provider whose tokens are accepted (FOCAL_OIDC_*). */
   oidc?: OidcSettings;
   /** HS256 development tokens under `jwtSecret`: off when OIDC is configured and FOCAL_JWT_SECRET is not. */
   developmentTokens?: boolean;
+  /** Writes and live-stream openings a minute per principal (FOCAL_RATE_LIMIT_*); defaults when absent. */
+  abuseLimits?: AbuseLimits;
 }
 
 /**
@@ -85,9 +88,10 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
   const checkpointEveryEvents = whole('FOCAL_CHECKPOINT_EVERY_EVENTS', 10_000, 1, 'events');
   const checkpointEverySeconds = whole('FOCAL_CHECKPOINT_EVERY_SECONDS', 300, 1, 'seconds');
   const directorySnapshotEvery = whole('FOCAL_DIRECTORY_SNAPSHOT_EVERY', 20_000, 1, 'events');
-  // ---- Identity provider (issue 14) ----
+  // ---- Identity provider and abuse limits (issue 14) ----
   const oidc = loadOidcSettings(env, problems);
   const developmentTokens = oidc === undefined || env.FOCAL_JWT_SECRET !== undefined;
+  const abuseLimits = loadAbuseLimits(env, problems);
   // ----
   if (problems.length > 0 || !service || !jwtSecret || !signing) throw new ConfigError(problems);
   return {
@@ -104,6 +108,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     directorySnapshotEvery,
     ...(oidc ? { oidc } : {}),
     developmentTokens,
+    abuseLimits,
     checkpoints: {
       ...signing,
       everyEvents: checkpointEveryEvents,

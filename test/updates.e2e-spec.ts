@@ -5,6 +5,7 @@ import { connect } from 'node:net';
 import { maySee, type Actor, type Visibility } from '@focal/domain';
 import type { NewEvent, RecordedEvent } from '@focal/events';
 
+import { DEFAULT_ABUSE_LIMITS } from '../apps/gateway/src/http/abuse.js';
 import { subscribe, type SseFrame } from './support/sse.js';
 import { startSystem, STORES, type TestSystem } from './support/system.js';
 
@@ -104,6 +105,8 @@ describe.each(STORES)('GET /v1/updates (Server-Sent Events) (%s store)', (store)
       sseMaxBufferedBytes: 64 * 1024,
       sseHeartbeatMs: 500,
       sseStallMs: 2_000,
+      // 200 concurrent subscribers share five principals here: 40 streams each, above the default 30 a minute.
+      abuseLimits: { ...DEFAULT_ABUSE_LIMITS, streamOpensPerMinute: 1_000 },
     });
     secretariat = await system.token({ role: 'secretariat' });
     for (const code of ['FR', 'DE']) {

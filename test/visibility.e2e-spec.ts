@@ -6,6 +6,7 @@ import { EventSource } from 'eventsource';
 
 import { subscribe, type SseFrame } from './support/sse.js';
 import { startSystem, STORES, type TestSystem } from './support/system.js';
+import { until } from './support/until.js';
 
 /** A webhook receiver on loopback that records the event types and bodies it was sent. */
 async function receiver() {
@@ -25,14 +26,6 @@ async function receiver() {
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
-
-const until = async (condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-};
 
 const dataOf = (frames: SseFrame[]) =>
   frames

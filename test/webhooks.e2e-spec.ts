@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { NewEvent } from '@focal/events';
 
 import { startSystem, STORES, type TestSystem } from './support/system.js';
+import { until } from './support/until.js';
 
 interface Delivery {
   eventId: string;
@@ -49,14 +50,6 @@ const event = (visibility: 'open' | 'closed'): NewEvent => ({
   metadata: { actor: { principal: 'test', role: 'secretariat' }, correlationId: 'webhooks' },
   visibility: { level: visibility },
 });
-
-const until = async (condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-};
 
 describe.each(STORES)('webhooks (%s store)', (store) => {
   let system: TestSystem;

@@ -71,6 +71,8 @@ async function main() {
       host: '127.0.0.1',
       jwtSecret,
       commandTimeoutMs: 5_000,
+      // One principal opens every subscriber's stream: no limit on stream openings here.
+      abuseLimits: { writesPerMinute: 0, streamOpensPerMinute: 0 },
     },
     persistence,
     logger: jsonLogger('gateway', ['error', 'fatal']),

@@ -61,9 +61,9 @@ export interface TestSystem {
   ): Promise<{ status: number; headers: Headers; body: any }>;
   /**
    * A restart on the same data, as an operator would do it: on the embedded store the whole process (it is
-   * one), on PostgreSQL the gateway.
+   * one), on PostgreSQL the gateway; with `options`, the gateway's settings changed from then on.
    */
-  restartGateway(): Promise<void>;
+  restartGateway(options?: Partial<GatewayConfig>): Promise<void>;
   /** Stops everything, runs `meanwhile` (the system is down: the embedded store is free), starts it again. */
   restart(meanwhile?: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
@@ -101,7 +101,8 @@ export async function startSystem(
     },
     storeEnv: parts.storeEnv,
     sql: parts.sql,
-    async restartGateway() {
+    async restartGateway(options) {
+      if (options) parts.reconfigure(options);
       await parts.restartGateway();
       system.url = parts.gateway().url;
     },
@@ -153,6 +154,8 @@ interface SystemParts {
   persistence(): Persistence;
   storeEnv: Record<string, string>;
   sql<Row>(text: string, params?: unknown[]): Promise<Row[]>;
+  /** Settings for the next start. */
+  reconfigure(options: Partial<GatewayConfig>): void;
   restartGateway(): Promise<void>;
   restart(meanwhile?: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
@@ -161,7 +164,7 @@ interface SystemParts {
 /** `npm start`'s system on a fresh data directory. */
 async function embedded(settings: (store: GatewayConfig['store']) => GatewayConfig): Promise<SystemParts> {
   const home = await mkdtemp(join(tmpdir(), 'focal-system-'));
-  const config = settings({ kind: 'pglite', dataDir: join(home, 'data') });
+  let config = settings({ kind: 'pglite', dataDir: join(home, 'data') });
   let focal: RunningSystem = await startFocal(config, { logger: quiet });
   const restart = async (meanwhile?: () => Promise<void>) => {
     await focal.stop();
@@ -174,6 +177,7 @@ async function embedded(settings: (store: GatewayConfig['store']) => GatewayConf
     storeEnv: { FOCAL_STORE: 'pglite', FOCAL_DATA_DIR: join(home, 'data') },
     // The one connection is this process's: SQL from outside goes through it.
     sql: (text, params) => focal.persistence.sql.query(text, params),
+    reconfigure: (options) => (config = { ...config, ...options }),
     restartGateway: () => restart(),
     restart,
     async stop() {
@@ -189,7 +193,7 @@ async function onPostgres(
   settings: (store: GatewayConfig['store']) => GatewayConfig,
 ): Promise<SystemParts> {
   const db: TestDatabase = await createTestDatabase(label);
-  const config = settings({ kind: 'postgres', databaseUrl: db.url });
+  let config = settings({ kind: 'postgres', databaseUrl: db.url });
   const serviceConfig = testConfig(db.url, config.natsNamespace!);
   const start = async () => {
     const services: RunningService[] = [
@@ -219,6 +223,7 @@ async function onPostgres(
         await client.end();
       }
     },
+    reconfigure: (options) => (config = { ...config, ...options }),
     async restartGateway() {
       await running.gateway.stop();
       running.gateway = await startGateway({

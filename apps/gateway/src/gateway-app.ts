@@ -1,7 +1,8 @@
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 
 import { ALL_EVENTS_SUBJECT, CommandClient, inNamespace } from '@focal/contracts';
+import { principalKey } from '@focal/domain';
 import { CheckpointSealer } from '@focal/events';
 import type { Persistence } from '@focal/service';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
@@ -13,9 +14,12 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 import { DirectorySnapshots } from './audit/directory-snapshots.js';
-import { Authenticator } from './auth/authenticator.js';
+import { Authenticator, TOKEN_FAILURES } from './auth/authenticator.js';
+import { IdentityProvider } from './auth/identity-provider.js';
 import type { GatewayConfig } from './gateway.config.js';
 import { GatewayModule } from './gateway.module.js';
+import { DEFAULT_ABUSE_LIMITS, installRateLimits, installSecurityHeaders } from './http/abuse.js';
+import { identityOf } from './http/context.js';
 import { edgeServerOptions, installEdge } from './http/edge.js';
 import { ProblemFilter } from './http/problem.js';
 import { answerStoreOutages } from './http/store-outage.js';
@@ -25,6 +29,9 @@ import { LogTail } from './updates/log-tail.js';
 import { UpdateFrames } from './updates/update-frames.js';
 import { WebhookDeliverer } from './webhooks/webhook-deliverer.js';
 import { WebhookStore } from './webhooks/webhook-store.js';
+
+/** The subject in the key store of the secret that entity ids derived from idempotency keys are keyed with. */
+const ENTITY_ID_SUBJECT = 'entity-ids';
 
 export interface RunningGateway {
   app: NestFastifyApplication;
@@ -90,6 +97,10 @@ export async function startGateway(options: {
   const shutdown = new AbortController();
   // Every open stream listens for the shutdown: many listeners are expected here.
   setMaxListeners(0, shutdown.signal);
+  const webhookPolicy = {
+    allowLoopback: config.webhooksAllowLoopback ?? false,
+    ...(config.webhookResolver ? { resolve: config.webhookResolver } : {}),
+  };
   const webhooks = new WebhookStore(persistence.sql);
   await webhooks.setUp();
   const frames = new UpdateFrames(persistence.keys);
@@ -103,6 +114,7 @@ export async function startGateway(options: {
       maxDelayMs: 300_000,
       timeoutMs: 10_000,
       pollMs: 1_000,
+      target: webhookPolicy,
     },
     (error) => logger.warn?.(`webhooks: ${String(error)}`),
   );
@@ -179,6 +191,21 @@ export async function startGateway(options: {
       help: 'Streams closed because their subscriber stopped reading',
       registers: [metrics],
     });
+    const authenticationFailures = new Counter({
+      name: 'focal_authentication_failures_total',
+      help: 'Requests refused authentication, by reason (the token, or the principal standing)',
+      labelNames: ['reason'],
+      registers: [metrics],
+    });
+    for (const reason of TOKEN_FAILURES) authenticationFailures.inc({ reason }, 0);
+    const authenticator = new Authenticator(
+      config.developmentTokens === false ? undefined : config.jwtSecret,
+      persistence.store,
+      {
+        ...(config.oidc ? { oidc: new IdentityProvider(config.oidc) } : {}),
+        onFailure: (reason) => authenticationFailures.inc({ reason }),
+      },
+    );
     const adapter = new FastifyAdapter({
       ...edgeServerOptions,
       // On stop, streams have been ended; connections left open by clients must not hold the process.
@@ -197,19 +224,19 @@ export async function startGateway(options: {
           timeoutMs: config.commandTimeoutMs,
           ...(config.natsNamespace ? { namespace: config.natsNamespace } : {}),
         }),
-        authenticator: new Authenticator(config.jwtSecret, persistence.store),
+        authenticator,
         metrics,
         natsConnected: () => !nats.isClosed() && nats.info !== undefined,
         storeHealth: persistence.health,
-        // Derived from the token secret until secrets of their own come (a server secret either way).
-        idSecret: createHmac('sha256', config.jwtSecret).update('focal/entity-ids').digest(),
+        // A random secret of the deployment, kept like every data key: wrapped by the master key.
+        idSecret: await persistence.keys.keyFor(ENTITY_ID_SUBJECT),
         tail,
         frames,
         webhooks,
         keys: persistence.keys,
         trustedCheckpointKeys: config.checkpoints?.trustedKeys,
         directoryAsOf,
-        webhookPolicy: { allowLoopback: config.webhooksAllowLoopback ?? false },
+        webhookPolicy,
         updates: {
           heartbeatMs: config.sseHeartbeatMs ?? 15_000,
           maxBufferedBytes: config.sseMaxBufferedBytes ?? 262_144,
@@ -230,7 +257,15 @@ export async function startGateway(options: {
     app.useGlobalFilters(new ProblemFilter(edge.allowedMethods));
     // Validation is per parameter (ValidBody, ValidQuery), with the DTO named: see http/params.ts.
     const fastify = app.getHttpAdapter().getInstance();
+    await installSecurityHeaders(app);
     stopAnsweringOutages = answerStoreOutages(fastify, persistence.health);
+    // Keyed by the principal the token names, or by the address a request without a valid token came from.
+    await installRateLimits(app, config.abuseLimits ?? DEFAULT_ABUSE_LIMITS, (request) =>
+      identityOf(request, authenticator).then(
+        (actor) => `principal:${principalKey(actor)}`,
+        () => `ip:${request.ip}`,
+      ),
+    );
     fastify.addHook('onSend', async (request, reply) => {
       void reply.header('x-correlation-id', request.id);
     });

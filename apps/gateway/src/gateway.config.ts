@@ -1,11 +1,16 @@
 import { ConfigError, loadServiceConfig, readSecret, type ServiceConfig } from '@focal/service';
 
 import { loadCheckpointSigner, type CheckpointSettings } from './audit/checkpoint.config.js';
+import type { OidcSettings } from './auth/identity-provider.js';
+import { loadOidcSettings } from './auth/oidc.config.js';
+import { loadAbuseLimits, type AbuseLimits } from './http/abuse.js';
+import type { Resolver } from './webhooks/webhook-target.js';
 
 export interface GatewayConfig extends ServiceConfig {
   port: number;
   host: string;
-  jwtSecret: string;
+  /** HS256 tokens' secret: absent when only an identity provider's tokens are accepted. */
+  jwtSecret?: string;
   /** How long a command may take before the caller gets 503. */
   commandTimeoutMs: number;
   /** Server-Sent Events: heartbeat interval, and unread bytes before a stream is cut off. */
@@ -16,10 +21,19 @@ export interface GatewayConfig extends ServiceConfig {
   webhooksAllowLoopback?: boolean;
   webhookMaxAttempts?: number;
   webhookBaseDelayMs?: number;
+  /** How webhook hosts are resolved (tests swap it in); the system's resolver by default. */
+  webhookResolver?: Resolver;
   /** Sealing the log: the signing key, and a checkpoint every N events or T seconds. Absent: no sealing. */
   checkpoints?: CheckpointSettings;
   /** A snapshot of the directory every N directory events, for `GET /v1/directory?asOf=`. */
   directorySnapshotEvery?: number;
+
+  /** An OpenID Connect provider whose tokens are accepted (FOCAL_OIDC_*). */
+  oidc?: OidcSettings;
+  /** HS256 tokens under `jwtSecret`: off when only an identity provider is configured. */
+  developmentTokens?: boolean;
+  /** Writes and live-stream openings a minute per principal (FOCAL_RATE_LIMIT_*); defaults when absent. */
+  abuseLimits?: AbuseLimits;
 }
 
 /**
@@ -41,12 +55,14 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     problems.push(`PORT=${env.PORT} is not a port: use 0 to 65535`);
   const production = env.NODE_ENV === 'production';
   // No secret has a default, whatever NODE_ENV says: a default anyone can read is no secret.
+  const oidc = loadOidcSettings(env, problems);
   const jwtSecret = readSecret(env, 'FOCAL_JWT_SECRET', problems);
   if (jwtSecret === undefined) {
-    if (!problems.some((problem) => problem.startsWith('FOCAL_JWT_SECRET'))) {
+    if (!oidc && !problems.some((problem) => problem.startsWith('FOCAL_JWT_SECRET'))) {
       problems.push(
         'FOCAL_JWT_SECRET_FILE is not set: tokens are checked with a secret of this deployment, at least 32 ' +
-          'characters (npm start makes one in its data directory)',
+          "characters (npm start makes one in its data directory), or with an identity provider's keys " +
+          '(FOCAL_OIDC_ISSUER)',
       );
     }
   } else if (jwtSecret.length < 32) {
@@ -75,12 +91,13 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
   const checkpointEveryEvents = whole('FOCAL_CHECKPOINT_EVERY_EVENTS', 10_000, 1, 'events');
   const checkpointEverySeconds = whole('FOCAL_CHECKPOINT_EVERY_SECONDS', 300, 1, 'seconds');
   const directorySnapshotEvery = whole('FOCAL_DIRECTORY_SNAPSHOT_EVERY', 20_000, 1, 'events');
-  if (problems.length > 0 || !service || !jwtSecret || !signing) throw new ConfigError(problems);
+  const abuseLimits = loadAbuseLimits(env, problems);
+  if (problems.length > 0 || !service || (!jwtSecret && !oidc) || !signing) throw new ConfigError(problems);
   return {
     ...service,
     port,
     host: env.HOST ?? '127.0.0.1',
-    jwtSecret,
+    ...(jwtSecret ? { jwtSecret } : {}),
     commandTimeoutMs,
     sseHeartbeatMs,
     sseMaxBufferedBytes,
@@ -88,6 +105,9 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env): Gateway
     webhooksAllowLoopback,
     webhookMaxAttempts,
     directorySnapshotEvery,
+    ...(oidc ? { oidc } : {}),
+    developmentTokens: jwtSecret !== undefined,
+    abuseLimits,
     checkpoints: {
       ...signing,
       everyEvents: checkpointEveryEvents,

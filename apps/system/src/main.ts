@@ -26,9 +26,10 @@ async function main(): Promise<void> {
 
   const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
   // A token to start with, when the secret is this data directory's own (never one an operator configured).
-  const token = generated.FOCAL_JWT_SECRET_FILE
-    ? await signToken(config.jwtSecret, { sub: 'secretariat-dev', role: 'secretariat' })
-    : undefined;
+  const token =
+    generated.FOCAL_JWT_SECRET_FILE && config.jwtSecret
+      ? await signToken(config.jwtSecret, { sub: 'secretariat-dev', role: 'secretariat' })
+      : undefined;
   // One write, so that a reader of the output never sees the URL without the token.
   const lines = [
     '',

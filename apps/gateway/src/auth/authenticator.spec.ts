@@ -49,7 +49,7 @@ describe('Authenticator: the role in a token against the status in force on the 
   let authenticator: Authenticator;
   beforeAll(async () => {
     store = await openPGliteEventStore();
-    authenticator = new Authenticator(SECRET, store, () => today);
+    authenticator = new Authenticator(SECRET, store, { now: () => today });
     // Norway, an observer since 2002, recorded on 2026-11-22 to become a member on 2026-12-01.
     await recordState(store, 'NO', 'Norway', [
       { status: 'observer', from: '2002-06-13' },

@@ -1,15 +1,40 @@
 import { ROLES, type Actor } from '@focal/domain';
 import type { EventStore } from '@focal/events';
-import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import { decodeProtectedHeader, errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 
 import { textFault } from '../http/input.js';
 import { Problem } from '../http/problem.js';
+import {
+  claimAt,
+  DEVELOPMENT_CLAIMS,
+  TokenRefused,
+  type ClaimNames,
+  type IdentityProvider,
+} from './identity-provider.js';
 import { StandingWatch } from './standing-watch.js';
 
 /** State roles name their state, the organisation role its organisation. */
 const STATE_ROLES: readonly Actor['role'][] = ['member-state', 'observer-state', 'guest-state'];
-const unauthorized = (detail: string) => new Problem(401, 'unauthenticated', 'Unauthenticated', detail);
-const refused = (reason: string, detail: string) => new Problem(403, reason, 'Not allowed', detail);
+
+/**
+ * Why an authentication failed, as counted in `focal_authentication_failures_total{reason}`: what is wrong
+ * with the token (401; `identity-provider-unavailable` is a 503), or the principal's standing (403, the
+ * domain's reason, e.g. `principal/former-state`).
+ */
+export const TOKEN_FAILURES = [
+  'missing-token',
+  'malformed-token',
+  'bad-signature',
+  'expired',
+  'not-yet-valid',
+  'wrong-issuer',
+  'wrong-audience',
+  'unknown-key',
+  'wrong-algorithm',
+  'token-kind-not-accepted',
+  'invalid-claims',
+  'identity-provider-unavailable',
+] as const;
 
 /** Signs a token as `npm run token` and the tests do. */
 export async function signToken(
@@ -30,60 +55,157 @@ export async function signToken(
 }
 
 /**
- * Who is calling: a HS256 bearer token with `sub`, `role`, `exp` and `state` or `organisation`, whose
- * principal stands in the network today, as the domain judges it from the principal's own stream in the log
- * (a state whose status in force today matches the role, an organisation that is not suspended): the same
+ * Who is calling: a bearer token, either a development token (HS256 under `FOCAL_JWT_SECRET`, claims `sub`,
+ * `role`, `exp` and `state` or `organisation`) or an OpenID Connect provider's (RS256, ES256 or EdDSA, keys from
+ * its JWKS; claims mapped by name, see `ClaimNames`), told apart by the token's algorithm. Then whether its
+ * principal stands in the network today, as the domain judges it from the principal's own stream in the log (a
+ * state whose status in force today matches the role, an organisation that is not suspended): the same
  * judgement live streams and webhooks make at every delivery.
  */
 export class Authenticator {
-  private readonly key: Uint8Array;
+  private readonly key: Uint8Array | undefined;
+  private readonly oidc: IdentityProvider | undefined;
+  private readonly now: () => Date;
+  private readonly onFailure: (reason: string) => void;
 
+  /**
+   * `secret`: HS256 development tokens are accepted under it (undefined: not at all, the provider's only).
+   * `oidc`: the identity provider whose tokens are accepted. `onFailure`: told each failure's reason.
+   */
   constructor(
-    secret: string,
+    secret: string | undefined,
     private readonly store: EventStore,
-    private readonly now: () => Date = () => new Date(),
+    options: { now?: () => Date; oidc?: IdentityProvider; onFailure?: (reason: string) => void } = {},
   ) {
-    this.key = new TextEncoder().encode(secret);
+    this.key = secret === undefined ? undefined : new TextEncoder().encode(secret);
+    this.oidc = options.oidc;
+    this.now = options.now ?? (() => new Date());
+    this.onFailure = options.onFailure ?? (() => undefined);
   }
 
+  /** The caller, authenticated and in good standing: 401 (or 503) for the token, 403 for the standing. */
   async authenticate(authorization: string | undefined): Promise<Actor> {
-    const token = /^Bearer (.+)$/i.exec(authorization ?? '')?.[1];
-    if (!token)
-      throw unauthorized(
-        'send a token: Authorization: Bearer <JWT> (npm run token prints one for development)',
-      );
-    let claims: Record<string, unknown>;
+    return this.admit(await this.identify(authorization));
+  }
+
+  /** Who the token says is calling, once its signature, issuer, audience, expiry and claims are checked. */
+  async identify(authorization: string | undefined): Promise<Actor> {
     try {
-      ({ payload: claims } = await jwtVerify(token, this.key, {
-        algorithms: ['HS256'],
-        requiredClaims: ['exp', 'sub'],
-      }));
-    } catch (error) {
-      const expired = error instanceof joseErrors.JWTExpired;
-      throw unauthorized(
-        expired ? 'the token has expired: get a new one' : 'the token is not valid: get a new one',
+      const token = /^Bearer (.+)$/i.exec(authorization ?? '')?.[1];
+      if (!token) {
+        throw new TokenRefused(
+          'missing-token',
+          'send a token: Authorization: Bearer <JWT> (npm run token prints one for development)',
+        );
+      }
+      const alg = algorithmOf(token);
+      if (alg === 'HS256' && this.key)
+        return actorFrom(await this.verifyDevelopment(token), DEVELOPMENT_CLAIMS);
+      if (alg !== 'HS256' && this.oidc)
+        return actorFrom(await this.oidc.verify(token), this.oidc.settings.claims);
+      throw new TokenRefused(
+        'token-kind-not-accepted',
+        this.oidc
+          ? `this gateway takes the tokens of its identity provider (${this.oidc.settings.issuer}) only, ` +
+              'not HS256 development tokens: get a token from that provider'
+          : `the token is signed with ${alg}, but this gateway takes HS256 tokens only (no identity provider ` +
+              'is configured): get one from npm run token',
       );
+    } catch (error) {
+      if (!(error instanceof TokenRefused)) throw error;
+      this.onFailure(error.failure);
+      throw error.status === 503
+        ? new Problem(503, 'identity-provider-unavailable', 'Service unavailable', error.message)
+        : new Problem(401, 'unauthenticated', 'Unauthenticated', error.message);
     }
-    const role = claims.role as Actor['role'];
-    if (!ROLES.includes(role))
-      throw unauthorized(`the token's role ${JSON.stringify(claims.role)} is not a Focal role`);
-    const malformed = malformedClaim(claims);
-    if (malformed) throw unauthorized(malformed);
-    const actor: Actor = { principal: claims.sub as string, role };
-    if (STATE_ROLES.includes(role)) {
-      if (typeof claims.state !== 'string') throw unauthorized(`a ${role} token must name its state`);
-      actor.state = claims.state;
-    }
-    if (role === 'liaison-organisation') {
-      if (typeof claims.organisation !== 'string')
-        throw unauthorized('a liaison-organisation token must name its organisation');
-      actor.organisation = claims.organisation;
-    }
+  }
+
+  /** The principal's standing today, as the domain judges it: 403 with the domain's reason otherwise. */
+  async admit(actor: Actor): Promise<Actor> {
     const watch = await StandingWatch.load(this.store, actor, () => this.now().toISOString().slice(0, 10));
     const standing = watch.standing();
-    if (!standing.inGoodStanding) throw refused(standing.reason, standing.message);
+    if (!standing.inGoodStanding) {
+      this.onFailure(standing.reason);
+      throw new Problem(403, standing.reason, 'Not allowed', standing.message);
+    }
     return actor;
   }
+
+  private async verifyDevelopment(token: string): Promise<Record<string, unknown>> {
+    try {
+      return (
+        await jwtVerify(token, this.key!, {
+          algorithms: ['HS256'],
+          requiredClaims: ['exp', 'sub'],
+        })
+      ).payload;
+    } catch (error) {
+      if (error instanceof joseErrors.JWTExpired) {
+        throw new TokenRefused('expired', 'the token has expired: get a new one');
+      }
+      throw new TokenRefused(
+        error instanceof joseErrors.JWSSignatureVerificationFailed
+          ? 'bad-signature'
+          : error instanceof joseErrors.JWTClaimValidationFailed
+            ? 'invalid-claims'
+            : 'malformed-token',
+        'the token is not valid: get a new one',
+      );
+    }
+  }
+}
+
+function algorithmOf(token: string): string {
+  try {
+    const { alg } = decodeProtectedHeader(token);
+    if (typeof alg === 'string') return alg;
+  } catch {
+    // Answered below.
+  }
+  throw new TokenRefused('malformed-token', 'the token is not valid: get a new one');
+}
+
+/**
+ * The caller a verified token names, by the claim names given: a Focal role (a claim holding a list of roles
+ * may hold exactly one of Focal's), the principal, and the state or organisation the role needs.
+ */
+function actorFrom(claims: Record<string, unknown>, names: ClaimNames): Actor {
+  const invalid = (detail: string) => new TokenRefused('invalid-claims', detail);
+  const given = claimAt(claims, names.role);
+  const development = names === DEVELOPMENT_CLAIMS;
+  // A provider may keep roles in a list (of its own roles and Focal's); Focal's own tokens name one role.
+  const candidates =
+    Array.isArray(given) && !development
+      ? given.filter((role): role is Actor['role'] => ROLES.includes(role as Actor['role']))
+      : [given];
+  const role = candidates[0] as Actor['role'];
+  if (candidates.length > 1)
+    throw invalid(`the token's ${names.role} claim names several Focal roles: it must name one`);
+  if (!ROLES.includes(role)) {
+    throw invalid(
+      given === undefined && !development
+        ? `the token has no ${names.role} claim: the identity provider must map the user to a Focal role (${ROLES.join(', ')})`
+        : `the token's ${development ? 'role' : `${names.role} claim`} ${JSON.stringify(given)} is not a Focal role`,
+    );
+  }
+  const principal = claimAt(claims, names.principal);
+  const state = claimAt(claims, names.state);
+  const organisation = claimAt(claims, names.organisation);
+  const malformed = malformedClaim({ principal, state, organisation }, names);
+  if (malformed) throw invalid(malformed);
+  const actor: Actor = { principal: principal as string, role };
+  if (STATE_ROLES.includes(role)) {
+    if (typeof state !== 'string')
+      throw invalid(`a ${role} token must name its state (${names.state} claim)`);
+    actor.state = state;
+  }
+  if (role === 'liaison-organisation') {
+    if (typeof organisation !== 'string') {
+      throw invalid(`a liaison-organisation token must name its organisation (${names.organisation} claim)`);
+    }
+    actor.organisation = organisation;
+  }
+  return actor;
 }
 
 const PRINCIPAL = /^\P{Cc}{1,200}$/u;
@@ -93,18 +215,21 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /**
  * What is wrong with the claims that name the caller, or undefined. They end up in every event the caller
  * causes and in queries of the read models, so they are held to what those can carry, whatever the role:
- * `sub` text without control characters or lone surrogates, `state` an ISO code, `organisation` a UUID.
+ * the principal text without control characters or lone surrogates, the state an ISO code, the organisation
+ * a UUID. Named by the claims the token carries them in.
  */
-function malformedClaim(claims: Record<string, unknown>): string | undefined {
-  const { sub, state, organisation } = claims;
-  if (typeof sub !== 'string' || !PRINCIPAL.test(sub) || textFault(sub)) {
-    return "the token's sub claim must name the caller: text of 1 to 200 characters without control characters";
+function malformedClaim(
+  { principal, state, organisation }: { principal: unknown; state: unknown; organisation: unknown },
+  names: ClaimNames,
+): string | undefined {
+  if (typeof principal !== 'string' || !PRINCIPAL.test(principal) || textFault(principal)) {
+    return `the token's ${names.principal} claim must name the caller: text of 1 to 200 characters without control characters`;
   }
   if (state !== undefined && (typeof state !== 'string' || !STATE_CODE.test(state))) {
-    return "the token's state claim must be an ISO 3166-1 alpha-2 code such as FR";
+    return `the token's ${names.state} claim must be an ISO 3166-1 alpha-2 code such as FR`;
   }
   if (organisation !== undefined && (typeof organisation !== 'string' || !UUID.test(organisation))) {
-    return "the token's organisation claim must be the organisation's id, a UUID";
+    return `the token's ${names.organisation} claim must be the organisation's id, a UUID`;
   }
   return undefined;
 }

@@ -45,9 +45,26 @@ export class AuthGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC, [context.getHandler(), context.getClass()]))
       return true;
     const request = context.switchToHttp().getRequest<GatewayRequest>();
-    request.actor = await this.authenticator.authenticate(request.headers.authorization);
+    request.actor = await this.authenticator.admit(await identityOf(request, this.authenticator));
     return true;
   }
+}
+
+const identities = new WeakMap<FastifyRequest, Promise<Actor>>();
+
+/**
+ * Who a request's token names (not yet whether it stands), verified once per request: the rate limits key on
+ * it before any route runs, and the AuthGuard takes it from there.
+ */
+export function identityOf(request: FastifyRequest, authenticator: Authenticator): Promise<Actor> {
+  let identity = identities.get(request);
+  if (!identity) {
+    identity = authenticator.identify(request.headers.authorization);
+    // Whoever asks gets the refusal; asked early (by the rate limits) and never again, it is no unhandled one.
+    identity.catch(() => undefined);
+    identities.set(request, identity);
+  }
+  return identity;
 }
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,200}$/;

@@ -5,6 +5,7 @@ import { Wakeup, type EventStore, type Position } from '@focal/events';
 import { StandingWatch } from '../auth/standing-watch.js';
 import type { UpdateFrames } from '../updates/update-frames.js';
 import type { WebhookRow, WebhookStore } from './webhook-store.js';
+import { postToTarget, resolveTarget, TargetRefused, type TargetPolicy } from './webhook-target.js';
 
 export interface WebhookDeliveryOptions {
   /** Failed attempts in a row after which a subscription is paused. */
@@ -15,6 +16,11 @@ export interface WebhookDeliveryOptions {
   /** How long a receiver may take to answer. */
   timeoutMs: number;
   pollMs: number;
+  /**
+   * Where deliveries may go, asked at every attempt: the host is resolved again and each of its addresses
+   * checked (a target registered under FOCAL_WEBHOOKS_ALLOW_LOOPBACK is refused once the flag is off).
+   */
+  target: TargetPolicy;
 }
 
 /** How long a gateway holds a subscription it is delivering to. */
@@ -148,11 +154,11 @@ export class WebhookDeliverer {
   ): Promise<string | undefined> {
     const timestamp = Math.floor(Date.now() / 1000);
     try {
-      const response = await fetch(webhook.url, {
-        method: 'POST',
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.options.timeoutMs),
-        headers: {
+      // Resolved and checked now, and connected to as checked: what DNS says later does not matter.
+      const target = await resolveTarget(new URL(webhook.url), this.options.target);
+      const status = await postToTarget(
+        target,
+        {
           'content-type': 'application/json',
           'user-agent': 'Focal-Webhooks/1',
           'focal-webhook-id': webhook.id,
@@ -161,13 +167,14 @@ export class WebhookDeliverer {
           'focal-signature': signature(webhook.secret, timestamp, body),
         },
         body,
-      });
-      await response.arrayBuffer().catch(() => undefined);
-      return response.ok ? undefined : `HTTP ${response.status}`;
+        this.options.timeoutMs,
+      );
+      if (status >= 200 && status < 300) return undefined;
+      return status >= 300 && status < 400
+        ? `HTTP ${status}: redirects are not followed, give the final URL`
+        : `HTTP ${status}`;
     } catch (error) {
-      return (error as Error).name === 'TimeoutError'
-        ? `no answer within ${this.options.timeoutMs} ms`
-        : (error as Error).message;
+      return error instanceof TargetRefused ? `not delivered: ${error.message}` : (error as Error).message;
     }
   }
 }

@@ -17,16 +17,14 @@ import type { FastifyReply } from 'fastify';
 import { Caller, STORE } from '../http/context.js';
 import { UuidParam, ValidBody } from '../http/params.js';
 import { Problem } from '../http/problem.js';
-import { checkWebhookUrl } from './webhook-target.js';
+import { checkWebhookUrl, type TargetPolicy } from './webhook-target.js';
 import type { WebhookRow, WebhookStore } from './webhook-store.js';
 
 export const WEBHOOKS = Symbol('WebhookStore');
 export const WEBHOOK_POLICY = Symbol('WebhookPolicy');
 
-export interface WebhookPolicy {
-  /** Development only: deliveries to loopback addresses (never in production). */
-  allowLoopback: boolean;
-}
+/** Where webhooks may point: public addresses (loopback too in development), checked as at delivery. */
+export type WebhookPolicy = TargetPolicy;
 
 const EVENT_TYPES = Object.keys(EVENT_SCHEMA_VERSIONS);
 
@@ -81,7 +79,7 @@ export class WebhooksController {
     @Caller() caller: Actor,
     @ValidBody(CreateWebhookDto) body: CreateWebhookDto,
   ) {
-    const url = await checkWebhookUrl(body.url, this.policy.allowLoopback);
+    const url = await checkWebhookUrl(body.url, this.policy);
     const row = await this.webhooks.create({
       id: randomUUID(),
       owner: principalKey(caller),

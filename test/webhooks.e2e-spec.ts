@@ -14,15 +14,15 @@ interface Delivery {
   signature: string;
 }
 
-/** A receiver that answers `status(attempt)` and records what it accepted. */
-async function receiver(status: (attempt: number) => number) {
+/** A receiver that answers `status(attempt)` (when it resolves) and records what it accepted. */
+async function receiver(status: (attempt: number) => number | Promise<number>) {
   const accepted: Delivery[] = [];
   let attempts = 0;
   const server: Server = createServer((request, response) => {
     let body = '';
     request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    request.on('end', () => {
-      const code = status(++attempts);
+    request.on('end', async () => {
+      const code = await status(++attempts);
       if (code < 300) {
         accepted.push({
           eventId: String(request.headers['focal-event-id']),
@@ -155,6 +155,55 @@ describe.each(STORES)('webhooks (%s store)', (store) => {
       [expect.any(String), 'LiaisonOrganisationReinstated'],
     ]);
     expect(await row()).toMatchObject({ status: 'active', held_reason: null });
+    await hook.close();
+  });
+
+  it('a suspension written while a delivery is under way stops the very next one', async () => {
+    const { body: organisation } = await system.call('POST', '/v1/liaison-organisations', {
+      token: secretariat,
+      body: { name: 'Eurojust partner', acronym: 'EJP', kind: 'international-organisation' },
+    });
+    const token = await system.token({ role: 'liaison-organisation', organisation: organisation.id });
+    const openEvent = async () =>
+      (
+        await system.persistence.store.append(`thread-${randomUUID()}`, [event('open')], {
+          expectedVersion: 'no-stream',
+        })
+      ).lastPosition;
+    // The first delivery is answered once the organisation is suspended and one more open event is written: the
+    // deliverer, which read the organisation's standing a moment before, comes to those two events at once.
+    let afterSuspension: string | undefined;
+    const hook = await receiver(async (attempt) => {
+      if (attempt === 1) {
+        await system.call('POST', `/v1/liaison-organisations/${organisation.id}/suspend`, {
+          token: secretariat,
+          body: { reason: 'review' },
+        });
+        afterSuspension = await openEvent();
+      }
+      return 200;
+    });
+    const created = await system.call('POST', '/v1/webhooks', { token, body: { url: hook.url } });
+    const first = await openEvent();
+    const held = async () =>
+      (
+        await system.persistence.sql.query<{ held_reason: string | null }>(
+          'SELECT held_reason FROM focal_webhooks WHERE id = $1',
+          [created.body.id],
+        )
+      )[0]?.held_reason ?? '';
+    await until(async () => /EJP is suspended/.test(await held()), 'the hold');
+    expect(hook.accepted.map((delivery) => delivery.eventId)).toEqual([first]);
+    // Reinstated, it goes on from there: the event held back, then the reinstatement.
+    await system.call('POST', `/v1/liaison-organisations/${organisation.id}/reinstate`, {
+      token: secretariat,
+    });
+    await until(() => hook.accepted.length >= 3, 'the deliveries held back', 30_000);
+    expect(hook.accepted.map(({ eventId, type }) => [eventId, type])).toEqual([
+      [first, 'StateStatusChanged'],
+      [afterSuspension, 'StateStatusChanged'],
+      [expect.any(String), 'LiaisonOrganisationReinstated'],
+    ]);
     await hook.close();
   });
 

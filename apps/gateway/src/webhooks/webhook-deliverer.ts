@@ -118,6 +118,9 @@ export class WebhookDeliverer {
       if (events.length === 0) break;
       for (const event of events) {
         if (Date.now() >= handBackAt) break;
+        // An event of the owner's own stream counts at once, as on a live stream: the change that ends its
+        // standing is not delivered to it, nor anything after it.
+        standing.observe(event);
         const body = await this.frames.payloadFor(event, viewer);
         if (body !== undefined) {
           if (await held()) return moved;

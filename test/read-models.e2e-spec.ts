@@ -1,7 +1,7 @@
 import { DEFAULT_LIMITS, openPersistence, type Persistence } from '@focal/service';
 
 import { openPersonal } from '../apps/gateway/src/read-models/personal-data.js';
-import { ReadModels } from '../apps/gateway/src/read-models/read-models.js';
+import { READ_MODEL_LAYOUT, ReadModels } from '../apps/gateway/src/read-models/read-models.js';
 import { rebuildReadModels } from '../apps/gateway/src/read-models/rebuild.js';
 import { testSecrets } from './support/secrets.js';
 import { startSystem, STORES, type TestSystem } from './support/system.js';
@@ -134,32 +134,40 @@ describe.each(STORES)('the read models (%s store)', (store) => {
     expect(read.body).not.toHaveProperty('email');
   });
 
-  it('a schema made when states kept a stored status loses it, and is fed like a new one', async () => {
-    const { sql, store, keys } = persistence;
-    await sql.exec(`CREATE SCHEMA gateway_old;
-      CREATE TABLE gateway_old.states (
-        code text PRIMARY KEY, name text NOT NULL, status text NOT NULL, since text NOT NULL,
-        history jsonb NOT NULL, version integer NOT NULL)`);
-    const old = await ReadModels.open(sql, store, keys, 'gateway_old');
-    await old.start();
-    await old.catchUp();
-    await old.stop();
-    const columns = await sql.query<{ column_name: string }>(
-      `SELECT column_name FROM information_schema.columns
-        WHERE table_schema = 'gateway_old' AND table_name = 'states' ORDER BY ordinal_position`,
-    );
-    expect(columns.map((column) => column.column_name)).toEqual(['code', 'name', 'history', 'version']);
-    expect((await snapshot('gateway_old')).states).toEqual((await snapshot('gateway_v1')).states);
-  });
-
   it('carries the correlation id from HTTP through NATS into the event metadata', async () => {
     const response = await system.call('PUT', '/v1/states/NL', {
       token: secretariat,
       body: { name: 'Netherlands', status: 'member', effectiveFrom: '2002-06-13' },
       headers: { 'x-correlation-id': 'journey-42' },
     });
+
     expect(response.headers.get('x-correlation-id')).toBe('journey-42');
     const [event] = await persistence.store.readStream('state-NL');
     expect(event!.metadata).toMatchObject({ correlationId: 'journey-42', actor: { role: 'secretariat' } });
+  });
+
+  it('read models of an older layout (personal data in the clear) are rebuilt when the gateway starts, and dropped', async () => {
+    // What an earlier version left: a schema with names in the clear, in use, of layout 1.
+    await system.sql('CREATE SCHEMA gateway_v7');
+    await system.sql(
+      'CREATE TABLE gateway_v7.contact_points (id text PRIMARY KEY, full_name text, email text, is_primary boolean)',
+    );
+    await system.sql(
+      `INSERT INTO gateway_v7.contact_points VALUES ('x', 'Marie Curie', 'marie@example.org', true)`,
+    );
+    await system.sql(`UPDATE focal_read_models SET schema = 'gateway_v7', layout = 1 WHERE name = 'gateway'`);
+    await system.restartGateway();
+    const [active] = await system.sql<{ schema: string; layout: number }>(
+      `SELECT schema, layout FROM focal_read_models WHERE name = 'gateway'`,
+    );
+    expect(active).toEqual({ schema: 'gateway_v8', layout: READ_MODEL_LAYOUT });
+    const schemas = await system.sql<{ nspname: string }>(
+      `SELECT nspname FROM pg_namespace WHERE nspname LIKE 'gateway%' ORDER BY nspname`,
+    );
+    expect(schemas.map((row) => row.nspname)).not.toContain('gateway_v7');
+    const read = await system.call('GET', '/v1/contact-points?q=marie', { token: secretariat });
+    expect(read.body.items).toEqual([]);
+    const listed = await system.call('GET', '/v1/contact-points', { token: france });
+    expect(listed.body.total).toBe(2);
   });
 });

@@ -1,15 +1,14 @@
+import { evolvePrimaries, parseStreamId, streamPrefix, type ContactPointEvent } from '@focal/domain';
 import type { RecordedEvent, SqlProjection, SqlQueryable } from '@focal/events';
 
-const PREFIX = 'contact-point-';
-
 /**
- * Which contact point is each state's primary: the directory's fact for "at most one primary per state".
- * Designating a new primary replaces the old one here, in log order.
+ * Which contact point is each state's primary: the directory's fact for "at most one primary per state",
+ * folded by the domain's own `evolvePrimaries`, in log order.
  */
 export class PrimaryContactPointsProjection implements SqlProjection {
   readonly name = 'directory.primary-contact-points.v1';
   readonly filter = {
-    streamPrefixes: [PREFIX],
+    streamPrefixes: [streamPrefix('contact-point')],
     types: ['ContactPointRegistered', 'ContactPointDesignatedPrimary', 'ContactPointRetired'],
   };
 
@@ -40,26 +39,26 @@ export class PrimaryContactPointsProjection implements SqlProjection {
         )
       ).map((row) => [row.state, row.contact_point_id]),
     );
-    const primaries = new Map(before);
-    const holders = new Map<string, string | null>();
+    const contactPointIds = [...new Set(events.map((event) => parseStreamId(event.streamId)!.id))];
+    const stateOf = Object.fromEntries(
+      (
+        await tx.query<{ contact_point_id: string; state: string | null }>(
+          'SELECT contact_point_id, state FROM directory_contact_point_holders WHERE contact_point_id = ANY($1::text[])',
+          [contactPointIds],
+        )
+      )
+        .filter((row) => row.state !== null)
+        .map((row) => [row.contact_point_id, row.state!]),
+    );
+    const fold = { primaries: Object.fromEntries(before), stateOf: { ...stateOf } };
     for (const event of events) {
-      const contactPointId = event.streamId.slice(PREFIX.length);
-      const data = event.data as { state?: string; primary?: boolean };
-      switch (event.type) {
-        case 'ContactPointRegistered':
-          if (!holders.has(contactPointId)) holders.set(contactPointId, data.state ?? null);
-          if (data.primary && data.state) primaries.set(data.state, contactPointId);
-          break;
-        case 'ContactPointDesignatedPrimary':
-          primaries.set(data.state!, contactPointId);
-          break;
-        case 'ContactPointRetired':
-          for (const [state, primary] of primaries) if (primary === contactPointId) primaries.delete(state);
-          break;
-        default:
-          break;
-      }
+      // The filter takes only contact-point events of the types the fold reads; their data is not personal.
+      evolvePrimaries(fold, parseStreamId(event.streamId)!.id, event as unknown as ContactPointEvent);
     }
+    const primaries = new Map(Object.entries(fold.primaries));
+    const holders = new Map(
+      Object.entries(fold.stateOf).filter(([contactPointId]) => !(contactPointId in stateOf)),
+    );
     if (holders.size > 0) {
       await tx.query(
         `INSERT INTO directory_contact_point_holders (contact_point_id, state)

@@ -24,7 +24,7 @@ import { edgeServerOptions, installEdge } from './http/edge.js';
 import { ProblemFilter } from './http/problem.js';
 import { answerStoreOutages } from './http/store-outage.js';
 import { activeSchema, ReadModels } from './read-models/read-models.js';
-import { upgradePlainReadModels } from './read-models/rebuild.js';
+import { upgradeReadModels } from './read-models/rebuild.js';
 import { LogTail } from './updates/log-tail.js';
 import { UpdateFrames } from './updates/update-frames.js';
 import { WebhookDeliverer } from './webhooks/webhook-deliverer.js';
@@ -61,7 +61,7 @@ export async function startGateway(options: {
     }
   });
   persistence.health.start();
-  await upgradePlainReadModels(persistence, (message) => logger.log(`read models: ${message}`));
+  await upgradeReadModels(persistence, (message) => logger.log(`read models: ${message}`));
   const readModels = await ReadModels.open(
     persistence.sql,
     persistence.store,

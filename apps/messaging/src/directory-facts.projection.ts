@@ -1,5 +1,45 @@
-import { standingOn, type StateStatus, type StatusEntry } from '@focal/domain';
-import type { RecordedEvent, SqlProjection, SqlQueryable } from '@focal/events';
+import {
+  parseStreamId,
+  standingOn,
+  streamPrefix,
+  type LiaisonOrganisationEvent,
+  type StateEvent,
+  type StateStatus,
+  type StatusEntry,
+} from '@focal/domain';
+import {
+  foldEvent,
+  type EventHandlers,
+  type RecordedAs,
+  type RecordedEvent,
+  type SqlProjection,
+  type SqlQueryable,
+} from '@focal/events';
+
+interface FactsFold {
+  statuses: { code: string; seq: number; status: StateStatus; from: string }[];
+  /** Whether each organisation seen is suspended after the batch: in log order, the last event decides. */
+  suspended: Map<string, boolean>;
+}
+
+const status = (event: RecordedAs<StateEvent>, fold: FactsFold) =>
+  fold.statuses.push({
+    code: event.data.code,
+    seq: event.streamVersion,
+    status: event.type === 'StateAdmitted' ? event.data.status : event.data.to,
+    from: event.data.effectiveFrom,
+  });
+const suspension = (suspended: boolean) => (event: RecordedAs<LiaisonOrganisationEvent>, fold: FactsFold) =>
+  fold.suspended.set(parseStreamId(event.streamId)!.id, suspended);
+
+const HANDLERS: EventHandlers<StateEvent | LiaisonOrganisationEvent, FactsFold> = {
+  StateAdmitted: status,
+  StateStatusChanged: status,
+  LiaisonOrganisationRegistered: suspension(false),
+  LiaisonOrganisationReinstated: suspension(false),
+  LiaisonOrganisationSuspended: suspension(true),
+  LiaisonOrganisationDetailsChanged: 'ignored',
+};
 
 /**
  * Messaging's own copy of the directory facts its rules need: every state's status history and which
@@ -9,7 +49,7 @@ import type { RecordedEvent, SqlProjection, SqlQueryable } from '@focal/events';
 export class DirectoryFactsProjection implements SqlProjection {
   readonly name = 'messaging.directory-facts.v1';
   readonly filter = {
-    streamPrefixes: ['state-', 'liaison-organisation-'],
+    streamPrefixes: [streamPrefix('state'), streamPrefix('liaison-organisation')],
     types: [
       'StateAdmitted',
       'StateStatusChanged',
@@ -36,33 +76,9 @@ export class DirectoryFactsProjection implements SqlProjection {
 
   /** A batch in two statements, so that a catch-up never holds a long transaction. */
   async applyBatch(tx: SqlQueryable, events: readonly RecordedEvent[]): Promise<void> {
-    const statuses: { code: string; seq: number; status: string; from: string }[] = [];
-    const suspended = new Map<string, boolean>();
-    for (const event of events) {
-      const data = event.data as { code?: string; status?: string; to?: string; effectiveFrom?: string };
-      switch (event.type) {
-        case 'StateAdmitted':
-        case 'StateStatusChanged':
-          statuses.push({
-            code: data.code!,
-            seq: event.streamVersion,
-            status: (data.status ?? data.to)!,
-            from: data.effectiveFrom!,
-          });
-          break;
-        case 'LiaisonOrganisationRegistered':
-        case 'LiaisonOrganisationReinstated':
-        case 'LiaisonOrganisationSuspended':
-          // In log order: the last event of the batch decides.
-          suspended.set(
-            event.streamId.slice('liaison-organisation-'.length),
-            event.type === 'LiaisonOrganisationSuspended',
-          );
-          break;
-        default:
-          break;
-      }
-    }
+    const fold: FactsFold = { statuses: [], suspended: new Map() };
+    for (const event of events) foldEvent(HANDLERS, event, fold);
+    const { statuses, suspended } = fold;
     if (statuses.length > 0) {
       await tx.query(
         `INSERT INTO messaging_state_statuses (code, seq, status, effective_from)

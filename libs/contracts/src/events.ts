@@ -1,19 +1,4 @@
-/** The stream categories of Focal: a stream id is `<category>-<id>`. */
-export const STREAM_CATEGORIES = [
-  'state',
-  'contact-point',
-  'liaison-organisation',
-  'meeting-request',
-  'thread',
-] as const;
-export type StreamCategory = (typeof STREAM_CATEGORIES)[number];
-
-export function streamCategory(streamId: string): StreamCategory | undefined {
-  // Longest first, so that no category is taken for the prefix of another.
-  return [...STREAM_CATEGORIES]
-    .sort((a, b) => b.length - a.length)
-    .find((category) => streamId.startsWith(`${category}-`));
-}
+import { parseStreamId, streamPrefix } from '@focal/domain';
 
 /**
  * The live notification that an event was stored, published on `focal.events.<category>.<type>` after the
@@ -30,7 +15,7 @@ export interface EventNotification {
 }
 
 export const eventSubject = (streamId: string, type: string) =>
-  `focal.events.${streamCategory(streamId) ?? 'other'}.${type}`;
+  `focal.events.${parseStreamId(streamId)?.category ?? 'other'}.${type}`;
 
 export const ALL_EVENTS_SUBJECT = 'focal.events.>';
 
@@ -43,7 +28,7 @@ export const inNamespace = (namespace: string | undefined, subject: string) =>
 
 export const NAMESPACE_PATTERN = /^[A-Za-z0-9_-]+$/;
 
-const CONTACT_POINT_PREFIX = 'contact-point-';
+const CONTACT_POINT_PREFIX = streamPrefix('contact-point');
 
 /**
  * Where personal data sits in the log: encrypted with the contact point's own key, so that destroying the key

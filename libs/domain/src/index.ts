@@ -1,4 +1,5 @@
 export * from './decider.js';
+export * from './streams.js';
 export * from './errors.js';
 export * from './principal.js';
 export * from './values.js';

@@ -23,3 +23,4 @@ export * from './checkpoints/checkpoint-verifier.js';
 export { leafHash, merkleRoot } from './checkpoints/merkle.js';
 export * from './checkpoints/verify-log.js';
 export * from './keys/keyring.js';
+export * from './projections/typed.js';

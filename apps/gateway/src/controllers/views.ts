@@ -1,7 +1,7 @@
-import { confirmationOverdue, maySeeField, standingOn, type Actor } from '@focal/domain';
+import { isStaleEntry, maySeeField, standingOn, type Actor } from '@focal/domain';
 
 import type {
-  ContactPointEntry,
+  ListedContactPoint,
   MeetingRequestRow,
   MessageRow,
   OrganisationRow,
@@ -39,7 +39,7 @@ export const organisationView = (row: OrganisationRow) => ({
   version: row.version,
 });
 
-export function contactPointView(row: ContactPointEntry, viewer: Actor, today = todayUtc()) {
+export function contactPointView(row: ListedContactPoint, viewer: Actor, today = todayUtc()) {
   // Erased once the key is gone: at once, before the erasure itself reaches the read model.
   const erased = row.personal === null;
   const closedField = (field: 'email' | 'phone' | 'notes') => {
@@ -63,8 +63,7 @@ export function contactPointView(row: ContactPointEntry, viewer: Actor, today = 
     primary: row.is_primary,
     status: row.status,
     lastConfirmedOn: row.last_confirmed_on,
-    // Stale as the domain's isStale: active, not erased, 12 months unconfirmed.
-    stale: row.status === 'active' && !erased && confirmationOverdue(row.last_confirmed_on, today),
+    stale: isStaleEntry({ status: row.status, erased, lastConfirmedOn: row.last_confirmed_on }, today),
     version: row.version,
   };
 }

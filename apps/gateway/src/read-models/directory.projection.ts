@@ -1,9 +1,26 @@
 import { CONTACT_POINT_PERSONAL_FIELDS } from '@focal/contracts';
-import type { PersonalData, StateStatus } from '@focal/domain';
 import {
+  contactPointDecider,
+  evolvePrimaries,
+  isErased,
+  liaisonOrganisationDecider,
+  parseStreamId,
+  stateDecider,
+  streamPrefix,
+  type ContactPointEvent,
+  type ContactPointState,
+  type LiaisonOrganisationEvent,
+  type OrganisationKind,
+  type PrimaryFold,
+  type StateEvent,
+} from '@focal/domain';
+import {
+  foldEvent,
   plaintextLength,
+  type EventHandlers,
   type KeyStore,
   type PersonalDataCodec,
+  type RecordedAs,
   type RecordedEvent,
   type SqlProjection,
   type SqlQueryable,
@@ -12,23 +29,162 @@ import {
 import { loadRows, writeRows } from './batch-rows.js';
 import { SEARCH_ALL, SEARCH_OPEN, searchDocument } from './contact-point-search.js';
 import { openPersonal, sealPersonal } from './personal-data.js';
-import type { ContactPointEntry, ContactPointRow, OrganisationRow, StateRow } from './read-models.js';
+import type { ContactPointEntry, ContactPointRow, OrganisationRow, StateRow } from './rows.js';
 
-type Data = Record<string, unknown>;
 const PERSONAL = CONTACT_POINT_PERSONAL_FIELDS.fields as Readonly<Record<string, string>>;
-const text = (value: unknown) => (typeof value === 'string' ? value : null);
-const list = (value: unknown) => (Array.isArray(value) ? value.map(String) : null);
+
+type DirectoryEvent = StateEvent | LiaisonOrganisationEvent | ContactPointEvent;
+type Registered = Extract<ContactPointState, { registered: true }>;
+
+/** What one batch folds, in memory: the rows it touches, and the state's primaries. */
+interface DirectoryFold {
+  states: Map<string, StateRow>;
+  organisations: Map<string, OrganisationRow>;
+  contactPoints: Map<string, ContactPointEntry>;
+  primaries: PrimaryFold;
+  touched: {
+    states: Set<string>;
+    organisations: Set<string>;
+    contactPoints: Set<string>;
+    primaries: boolean;
+  };
+}
 
 /**
- * The directory as clients read it: states, liaison organisations and contact points, one row each, in the
- * schema `schema` (a new schema per rebuild). A contact point's personal data is kept only sealed with its
- * own key (see personal-data.ts), so it reads as erased from the instant the key is destroyed, and is dropped
- * when the erasure arrives. Each contact point also holds its search document (see contact-point-search.ts):
- * words of its open fields, blind tokens of its personal ones, rewritten with the row.
+ * States and organisations are folded by their own deciders' `evolve`; a contact point too (its row is the
+ * decider's state in columns), and "one primary per state" is the domain's `evolvePrimaries`, kept in its own
+ * table: every rule is the domain's, written once.
+ */
+const state = (event: RecordedAs<StateEvent>, fold: DirectoryFold) => {
+  const code = parseStreamId(event.streamId)!.id;
+  const current = fold.states.get(code);
+  const next = stateDecider.evolve(
+    current
+      ? { admitted: true, code: current.code, name: current.name, history: current.history }
+      : stateDecider.initialState,
+    event,
+  );
+  if (!next.admitted) return;
+  fold.states.set(code, {
+    code: next.code,
+    name: next.name,
+    history: next.history,
+    version: event.streamVersion,
+  });
+  fold.touched.states.add(code);
+};
+
+const organisation = (event: RecordedAs<LiaisonOrganisationEvent>, fold: DirectoryFold) => {
+  const id = parseStreamId(event.streamId)!.id;
+  const current = fold.organisations.get(id);
+  const next = liaisonOrganisationDecider.evolve(
+    current
+      ? {
+          registered: true,
+          organisationId: id,
+          name: current.name,
+          acronym: current.acronym,
+          kind: current.kind as OrganisationKind,
+          suspended: current.suspended,
+        }
+      : liaisonOrganisationDecider.initialState,
+    event,
+  );
+  if (!next.registered) return;
+  const { name, acronym, kind, suspended } = next;
+  fold.organisations.set(id, { id, name, acronym, kind, suspended, version: event.streamVersion });
+  fold.touched.organisations.add(id);
+};
+
+const contactPoint = (event: RecordedAs<ContactPointEvent>, fold: DirectoryFold) => {
+  const id = parseStreamId(event.streamId)!.id;
+  const current = fold.contactPoints.get(id);
+  // A registration seen twice (a replay over rows already written) changes nothing.
+  if (event.type === 'ContactPointRegistered' && current) return;
+  const next = contactPointDecider.evolve(
+    current ? stateOf(current) : contactPointDecider.initialState,
+    event,
+  );
+  if (!next.registered) return;
+  fold.contactPoints.set(id, entryOf(next, event.streamVersion, event.globalPosition as string));
+  fold.touched.contactPoints.add(id);
+  const before = { ...fold.primaries.primaries };
+  evolvePrimaries(fold.primaries, id, event as ContactPointEvent);
+  if (JSON.stringify(before) !== JSON.stringify(fold.primaries.primaries)) fold.touched.primaries = true;
+};
+
+const HANDLERS: EventHandlers<DirectoryEvent, DirectoryFold> = {
+  StateAdmitted: state,
+  StateStatusChanged: state,
+  LiaisonOrganisationRegistered: organisation,
+  LiaisonOrganisationDetailsChanged: organisation,
+  LiaisonOrganisationSuspended: organisation,
+  LiaisonOrganisationReinstated: organisation,
+  ContactPointRegistered: contactPoint,
+  ContactPointDetailsChanged: contactPoint,
+  ContactPointDesignatedPrimary: contactPoint,
+  ContactPointRetired: contactPoint,
+  ContactPointReinstated: contactPoint,
+  ContactPointConfirmed: contactPoint,
+  ContactPointPersonalDataErased: contactPoint,
+};
+
+/** A row read back as the decider's state, to fold on from. */
+function stateOf(entry: ContactPointEntry): Registered {
+  const holder = entry.state !== null ? { state: entry.state } : { organisation: entry.organisation! };
+  return {
+    registered: true,
+    contactPointId: entry.id,
+    ...holder,
+    personal:
+      entry.personal === null
+        ? { erased: true, erasedOn: entry.erased_on ?? '' }
+        : (entry.personal as Registered['personal']),
+    primary: false,
+    status: entry.status as Registered['status'],
+    lastConfirmedOn: entry.last_confirmed_on,
+    role: entry.role as Registered['role'],
+    authority: entry.authority,
+    languages: entry.languages,
+    expertise: entry.expertise,
+  };
+}
+
+function entryOf(state: Registered, version: number, position: string): ContactPointEntry {
+  const personal = state.personal;
+  return {
+    id: state.contactPointId,
+    state: state.state ?? null,
+    organisation: state.organisation ?? null,
+    personal: isErased(personal) ? null : personal,
+    erased_on: isErased(personal) && personal.erasedOn ? personal.erasedOn : null,
+    role: state.role,
+    authority: state.authority,
+    languages: state.languages,
+    expertise: state.expertise,
+    status: state.status,
+    last_confirmed_on: state.lastConfirmedOn,
+    version,
+    position,
+  };
+}
+
+/**
+ * The directory as clients read it: states, liaison organisations and contact points, one row each, and each
+ * state's primary contact point, in the schema `schema` (a new schema per rebuild). A contact point's personal
+ * data is kept only sealed with its own key (see personal-data.ts), so it reads as erased from the instant the
+ * key is destroyed. Each contact point also holds its search document (see contact-point-search.ts): words of
+ * its open fields, blind tokens of its personal ones, rewritten with the row.
  */
 export class DirectoryProjection implements SqlProjection {
   readonly name: string;
-  readonly filter = { streamPrefixes: ['state-', 'liaison-organisation-', 'contact-point-'] };
+  readonly filter = {
+    streamPrefixes: [
+      streamPrefix('state'),
+      streamPrefix('liaison-organisation'),
+      streamPrefix('contact-point'),
+    ],
+  };
 
   constructor(
     readonly schema: string,
@@ -44,18 +200,16 @@ export class DirectoryProjection implements SqlProjection {
       CREATE SCHEMA IF NOT EXISTS ${this.schema};
       CREATE TABLE IF NOT EXISTS ${this.schema}.states (
         code text PRIMARY KEY, name text NOT NULL, history jsonb NOT NULL, version integer NOT NULL);
-      -- A state's status is the one in force on the day it is read, from its history: a stored status
-      -- would be wrong from the day a change recorded earlier takes effect. Schemas made before kept one.
-      ALTER TABLE ${this.schema}.states DROP COLUMN IF EXISTS status, DROP COLUMN IF EXISTS since;
       CREATE TABLE IF NOT EXISTS ${this.schema}.organisations (
         id text PRIMARY KEY, name text NOT NULL, acronym text NOT NULL, kind text NOT NULL,
         suspended boolean NOT NULL, version integer NOT NULL);
       CREATE TABLE IF NOT EXISTS ${this.schema}.contact_points (
         id text PRIMARY KEY, state text, organisation text, personal text, erased_on text,
         role text NOT NULL, authority text NOT NULL, languages text[] NOT NULL, expertise text[] NOT NULL,
-        is_primary boolean NOT NULL, status text NOT NULL, last_confirmed_on text NOT NULL,
-        version integer NOT NULL, position text NOT NULL,
+        status text NOT NULL, last_confirmed_on text NOT NULL, version integer NOT NULL, position text NOT NULL,
         search_open tsvector NOT NULL, search_name tsvector NOT NULL, search_closed tsvector NOT NULL);
+      CREATE TABLE IF NOT EXISTS ${this.schema}.primaries (
+        state text PRIMARY KEY, contact_point_id text NOT NULL);
       CREATE INDEX IF NOT EXISTS contact_points_state ON ${this.schema}.contact_points (state);
       CREATE INDEX IF NOT EXISTS contact_points_languages ON ${this.schema}.contact_points USING gin (languages);
       CREATE INDEX IF NOT EXISTS contact_points_search_open ON ${this.schema}.contact_points
@@ -76,131 +230,79 @@ export class DirectoryProjection implements SqlProjection {
   async applyBatch(tx: SqlQueryable, events: readonly RecordedEvent[]): Promise<void> {
     const s = this.schema;
     const ids = {
-      states: new Set<string>(),
-      organisations: new Set<string>(),
-      contactPoints: new Set<string>(),
+      state: new Set<string>(),
+      'liaison-organisation': new Set<string>(),
+      'contact-point': new Set<string>(),
     };
     for (const event of events) {
-      const id = this.idOf(event);
-      if (event.streamId.startsWith('state-')) ids.states.add(id);
-      else if (event.streamId.startsWith('liaison-organisation-')) ids.organisations.add(id);
-      else {
-        ids.contactPoints.add(id);
-        const replaced = (event.data as Data).replacesPrimary;
-        if (typeof replaced === 'string') ids.contactPoints.add(replaced);
-      }
+      const parsed = parseStreamId(event.streamId);
+      if (parsed && parsed.category in ids) ids[parsed.category as keyof typeof ids].add(parsed.id);
     }
-    const states = await loadRows<StateRow>(tx, `${s}.states`, 'code', ids.states);
-    const organisations = await loadRows<OrganisationRow>(tx, `${s}.organisations`, 'id', ids.organisations);
-    const stored = await loadRows<ContactPointRow>(tx, `${s}.contact_points`, 'id', ids.contactPoints);
+    const stored = await loadRows<ContactPointRow>(tx, `${s}.contact_points`, 'id', ids['contact-point']);
     // The rows' sealed personal data is opened for the fold, in memory only, and sealed again to be written.
-    const keys = await this.keys.findMany([...ids.contactPoints]);
-    const contactPoints = new Map<string, ContactPointEntry>(
-      [...stored].map(([id, row]) => [
-        id,
-        { ...row, personal: openPersonal(keys.get(id), id, row.personal) },
-      ]),
+    const keys = await this.keys.findMany([...ids['contact-point']]);
+    const primaries = await tx.query<{ state: string; contact_point_id: string }>(
+      `SELECT state, contact_point_id FROM ${s}.primaries`,
     );
-    const touched = {
-      states: new Set<string>(),
-      organisations: new Set<string>(),
-      contactPoints: new Set<string>(),
+    const fold: DirectoryFold = {
+      states: await loadRows<StateRow>(tx, `${s}.states`, 'code', ids.state),
+      organisations: await loadRows<OrganisationRow>(
+        tx,
+        `${s}.organisations`,
+        'id',
+        ids['liaison-organisation'],
+      ),
+      contactPoints: new Map(
+        [...stored].map(([id, row]) => [
+          id,
+          { ...row, personal: openPersonal(keys.get(id), id, row.personal) },
+        ]),
+      ),
+      primaries: {
+        primaries: Object.fromEntries(primaries.map((row) => [row.state, row.contact_point_id])),
+        stateOf: Object.fromEntries(
+          [...stored].filter(([, row]) => row.state).map(([id, row]) => [id, row.state!]),
+        ),
+      },
+      touched: { states: new Set(), organisations: new Set(), contactPoints: new Set(), primaries: false },
     };
 
     for (const event of events) {
-      const id = this.idOf(event);
-      const data = event.data as Data;
-      const version = event.streamVersion;
-      switch (event.type) {
-        case 'StateAdmitted':
-          if (!states.has(id)) {
-            states.set(id, {
-              code: String(data.code),
-              name: String(data.name),
-              history: [{ status: data.status as StateStatus, from: String(data.effectiveFrom) }],
-              version,
-            });
-            touched.states.add(id);
-          }
-          break;
-        case 'StateStatusChanged': {
-          const row = states.get(id);
-          if (row) {
-            // Recorded now, in force from its date: the history says which status holds on which day.
-            const entry = { status: data.to as StateStatus, from: String(data.effectiveFrom) };
-            states.set(id, { ...row, version, history: [...row.history, entry] });
-            touched.states.add(id);
-          }
-          break;
-        }
-        case 'LiaisonOrganisationRegistered':
-          if (!organisations.has(id)) {
-            organisations.set(id, {
-              id,
-              name: String(data.name),
-              acronym: String(data.acronym),
-              kind: String(data.kind),
-              suspended: false,
-              version,
-            });
-            touched.organisations.add(id);
-          }
-          break;
-        case 'LiaisonOrganisationDetailsChanged':
-        case 'LiaisonOrganisationSuspended':
-        case 'LiaisonOrganisationReinstated': {
-          const row = organisations.get(id);
-          if (!row) break;
-          const changes = (data.changes ?? {}) as Data;
-          organisations.set(
-            id,
-            event.type === 'LiaisonOrganisationDetailsChanged'
-              ? {
-                  ...row,
-                  name: text(changes.name) ?? row.name,
-                  acronym: text(changes.acronym) ?? row.acronym,
-                  kind: text(changes.kind) ?? row.kind,
-                  version,
-                }
-              : { ...row, suspended: event.type === 'LiaisonOrganisationSuspended', version },
-          );
-          touched.organisations.add(id);
-          break;
-        }
-        default:
-          if (event.type.startsWith('ContactPoint')) {
-            const field = PERSONAL[event.type];
-            // A personal field that encrypts `{}` changes nothing: no need to decrypt it (most changes).
-            const decoded = !field
-              ? data
-              : plaintextLength(data[field]) === 2
-                ? { ...data, [field]: {} }
-                : this.codec.decodeData(event, keys.get(id));
-            this.foldContactPoint(contactPoints, touched.contactPoints, id, event, decoded as Data);
-          }
-      }
+      const field = PERSONAL[event.type];
+      const id = parseStreamId(event.streamId)?.id ?? '';
+      // A personal field that encrypts `{}` changes nothing: no need to decrypt it (most changes).
+      const decoded = !field
+        ? event
+        : {
+            ...event,
+            data:
+              plaintextLength(event.data[field]) === 2
+                ? { ...event.data, [field]: {} }
+                : this.codec.decodeData(event, keys.get(id)),
+          };
+      foldEvent(HANDLERS, decoded, fold);
     }
 
     await writeRows(
       tx,
       `${s}.states`,
       ['code'],
-      [...touched.states].map((id) => states.get(id)!),
+      [...fold.touched.states].map((code) => fold.states.get(code)!),
     );
     await writeRows(
       tx,
       `${s}.organisations`,
       ['id'],
-      [...touched.organisations].map((id) => organisations.get(id)!),
+      [...fold.touched.organisations].map((id) => fold.organisations.get(id)!),
     );
     await writeRows(
       tx,
       `${s}.contact_points`,
       ['id'],
-      [...touched.contactPoints].map((id) => {
-        const entry = contactPoints.get(id)!;
+      [...fold.touched.contactPoints].map((id) => {
+        const entry = fold.contactPoints.get(id)!;
         const key = keys.get(id);
-        // Without its key a contact point is erased, whatever the rows says yet: nothing of it is kept.
+        // Without its key a contact point is erased, whatever the row says yet: nothing of it is kept.
         const personal = key ? entry.personal : null;
         return {
           ...entry,
@@ -209,106 +311,17 @@ export class DirectoryProjection implements SqlProjection {
         };
       }),
     );
-  }
-
-  /** One contact-point event on its row (and on the row of the primary it replaces), as the SQL did. */
-  private foldContactPoint(
-    rows: Map<string, ContactPointEntry & { position?: string }>,
-    touched: Set<string>,
-    id: string,
-    event: RecordedEvent,
-    decoded: Data,
-  ): void {
-    const version = event.streamVersion;
-    const position = event.globalPosition as string;
-    const unsetPrimary = (other: unknown) => {
-      const row = typeof other === 'string' ? rows.get(other) : undefined;
-      if (row) {
-        rows.set(row.id, { ...row, is_primary: false });
-        touched.add(row.id);
-      }
-    };
-    const row = rows.get(id);
-    const update = (changes: Partial<ContactPointEntry>) => {
-      if (!row) return;
-      rows.set(id, { ...rows.get(id)!, ...changes, version, position });
-      touched.add(id);
-    };
-    switch (event.type) {
-      case 'ContactPointRegistered': {
-        unsetPrimary(decoded.replacesPrimary);
-        if (row) return;
-        rows.set(id, {
-          id,
-          state: text(decoded.state),
-          organisation: text(decoded.organisation),
-          personal: personalOf(decoded.personal),
-          erased_on: null,
-          role: String(decoded.role),
-          authority: String(decoded.authority),
-          languages: list(decoded.languages) ?? [],
-          expertise: list(decoded.expertise) ?? [],
-          is_primary: decoded.primary === true,
-          status: 'active',
-          last_confirmed_on: String(decoded.registeredOn),
-          version,
-          position,
-        });
-        touched.add(id);
-        return;
-      }
-      case 'ContactPointDetailsChanged': {
-        if (!row) return;
-        const current = rows.get(id)!;
-        const changes = (decoded.changes ?? {}) as Data;
-        const personalChanges = personalOf(decoded.personalChanges);
-        update({
-          role: text(changes.role) ?? current.role,
-          authority: text(changes.authority) ?? current.authority,
-          languages: list(changes.languages) ?? current.languages,
-          expertise: list(changes.expertise) ?? current.expertise,
-          // Erased (on the row or by the key) stays erased.
-          personal:
-            current.personal === null || personalChanges === null
-              ? null
-              : { ...current.personal, ...personalChanges },
-        });
-        return;
-      }
-      case 'ContactPointDesignatedPrimary':
-        unsetPrimary(decoded.replacesPrimary);
-        update({ is_primary: true });
-        return;
-      case 'ContactPointRetired':
-        update({ is_primary: false, status: 'retired' });
-        return;
-      case 'ContactPointReinstated':
-        update({ status: 'active' });
-        return;
-      case 'ContactPointConfirmed':
-        update({ last_confirmed_on: String(decoded.on) });
-        return;
-      case 'ContactPointPersonalDataErased':
-        update({ personal: null, erased_on: String(decoded.on) });
-        return;
-      default:
-        return;
+    if (fold.touched.primaries) {
+      await tx.query(`DELETE FROM ${s}.primaries`);
+      await writeRows(
+        tx,
+        `${s}.primaries`,
+        ['state'],
+        Object.entries(fold.primaries.primaries).map(([state, contactPointId]) => ({
+          state,
+          contact_point_id: contactPointId,
+        })),
+      );
     }
   }
-
-  private idOf(event: RecordedEvent): string {
-    const prefix = this.filter.streamPrefixes.find((candidate) => event.streamId.startsWith(candidate)) ?? '';
-    return event.streamId.slice(prefix.length);
-  }
-}
-
-/** Personal fields as an event carried them: null when they read as erased (the key was gone). */
-function personalOf(value: unknown): Partial<PersonalData> | null {
-  if (!value || typeof value !== 'object' || 'erased' in value) return null;
-  const fields: Partial<PersonalData> = {};
-  for (const field of ['fullName', 'email', 'phone', 'notes'] as const) {
-    const given = (value as Data)[field];
-    if (typeof given === 'string') fields[field] = given;
-  }
-  return fields;
 }

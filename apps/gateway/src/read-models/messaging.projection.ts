@@ -1,11 +1,176 @@
-import type { RecordedEvent, SqlProjection, SqlQueryable } from '@focal/events';
+import {
+  isAnswer,
+  parseStreamId,
+  streamPrefix,
+  type MeetingRequestEvent,
+  type MeetingRequestStatus,
+  type ThreadEvent,
+} from '@focal/domain';
+import {
+  foldEvent,
+  type EventHandlers,
+  type RecordedAs,
+  type RecordedEvent,
+  type SqlProjection,
+  type SqlQueryable,
+} from '@focal/events';
 
 import { loadRows, writeRows } from './batch-rows.js';
-import type { MeetingRequestRow, MessageRow, ThreadRow } from './read-models.js';
+import type { MeetingRequestRow, MessageRow, ThreadRow } from './rows.js';
 
-type Data = Record<string, unknown>;
-const REQUEST = 'meeting-request-';
-const THREAD = 'thread-';
+type StoredRequest = MeetingRequestRow & { requested_at: Date };
+type StoredThread = ThreadRow & { event_visibility: unknown };
+type StoredMessage = MessageRow & { thread_id: string; seq: number };
+
+/** What one batch folds, in memory: the rows it touches. */
+interface MessagingFold {
+  requests: Map<string, StoredRequest>;
+  threads: Map<string, StoredThread>;
+  messages: Map<string, StoredMessage>;
+  touched: { requests: Set<string>; threads: Set<string>; messages: Set<string> };
+}
+
+const idOf = (event: { streamId: string }) => parseStreamId(event.streamId)!.id;
+
+/** A request's row changed by one of its events (absent row: nothing to change). */
+function updateRequest(
+  event: RecordedAs<MeetingRequestEvent>,
+  fold: MessagingFold,
+  changes: Partial<MeetingRequestRow>,
+): void {
+  const id = idOf(event);
+  const row = fold.requests.get(id);
+  if (!row) return;
+  fold.requests.set(id, { ...row, ...changes, version: event.streamVersion });
+  fold.touched.requests.add(id);
+}
+
+/** A request that ended: declined, withdrawn, cancelled or concluded, with what was said. */
+const ended =
+  (status: MeetingRequestStatus, outcome: (data: Record<string, unknown>) => string | null) =>
+  (event: RecordedAs<MeetingRequestEvent>, fold: MessagingFold) =>
+    updateRequest(event, fold, { status, outcome: outcome(event.data as Record<string, unknown>) });
+
+function updateThread(
+  event: RecordedAs<ThreadEvent>,
+  fold: MessagingFold,
+  changes: Partial<ThreadRow>,
+): void {
+  const id = idOf(event);
+  const row = fold.threads.get(id);
+  if (!row) return;
+  fold.threads.set(id, { ...row, ...changes, version: event.streamVersion });
+  fold.touched.threads.add(id);
+}
+
+function receipt(
+  event: RecordedAs<Extract<ThreadEvent, { type: 'MessageDelivered' | 'MessageRead' }>>,
+  fold: MessagingFold,
+): void {
+  const key = `${idOf(event)}/${event.data.messageId}`;
+  const message = fold.messages.get(key);
+  if (message) {
+    fold.messages.set(
+      key,
+      event.type === 'MessageDelivered'
+        ? { ...message, delivered_to: [...message.delivered_to, event.data.recipient] }
+        : { ...message, read_by: [...message.read_by, event.data.reader] },
+    );
+    fold.touched.messages.add(key);
+  }
+  updateThread(event, fold, {});
+}
+
+const HANDLERS: EventHandlers<MeetingRequestEvent | ThreadEvent, MessagingFold> = {
+  AdHocMeetingRequested: (event, fold) => {
+    const id = idOf(event);
+    if (fold.requests.has(id)) return;
+    const { data } = event;
+    fold.requests.set(id, {
+      id,
+      requested_by: data.requestedBy,
+      co_sponsors: [],
+      subject_kind: data.subjectKind,
+      title: data.title,
+      summary: data.summary,
+      confidentiality: data.confidentiality,
+      proposed_dates: data.proposedDates,
+      invited_states: data.invitedStates,
+      invited_organisations: data.invitedOrganisations,
+      status: 'requested',
+      scheduled_for: null,
+      venue: null,
+      outcome: null,
+      visibility: event.visibility,
+      requested_at: event.recordedAt,
+      version: event.streamVersion,
+    });
+    fold.touched.requests.add(id);
+  },
+  AdHocMeetingCoSponsored: (event, fold) =>
+    updateRequest(event, fold, {
+      co_sponsors: [...(fold.requests.get(idOf(event))?.co_sponsors ?? []), event.data.state],
+      visibility: event.visibility,
+    }),
+  AdHocMeetingAccepted: (event, fold) =>
+    updateRequest(event, fold, {
+      status: 'accepted',
+      scheduled_for: event.data.scheduledFor,
+      venue: event.data.venue,
+    }),
+  AdHocMeetingDeclined: ended('declined', (data) => String(data.reason)),
+  AdHocMeetingWithdrawn: ended('withdrawn', () => null),
+  AdHocMeetingCancelled: ended('cancelled', (data) => String(data.reason)),
+  AdHocMeetingConcluded: ended('concluded', (data) => String(data.conclusions)),
+
+  ThreadOpened: (event, fold) => {
+    const id = idOf(event);
+    if (fold.threads.has(id)) return;
+    const { data } = event;
+    fold.threads.set(id, {
+      id,
+      subject: data.subject,
+      visibility: data.visibility,
+      participants: data.participants,
+      opened_by: data.openedBy,
+      reply_by: data.replyBy ? new Date(data.replyBy) : null,
+      answered: false,
+      event_visibility: event.visibility,
+      last_activity: event.recordedAt,
+      version: event.streamVersion,
+    });
+    fold.touched.threads.add(id);
+  },
+  MessagePosted: (event, fold) => {
+    const threadId = idOf(event);
+    const { data } = event;
+    const key = `${threadId}/${data.messageId}`;
+    if (!fold.messages.has(key)) {
+      fold.messages.set(key, {
+        thread_id: threadId,
+        message_id: data.messageId,
+        seq: event.streamVersion,
+        author: data.author,
+        body: data.body,
+        handling_code: data.handlingCode,
+        handling_note: data.handlingNote ?? null,
+        attachments: data.attachments,
+        posted_at: event.recordedAt,
+        delivered_to: [],
+        read_by: [],
+      });
+      fold.touched.messages.add(key);
+    }
+    const thread = fold.threads.get(threadId);
+    updateThread(event, fold, {
+      answered:
+        Boolean(thread?.answered) || (thread ? isAnswer({ openedBy: thread.opened_by }, data.author) : false),
+      last_activity: event.recordedAt,
+    });
+  },
+  MessageDelivered: receipt,
+  MessageRead: receipt,
+};
 
 /**
  * Ad hoc meeting requests and threads as clients read them. Each row keeps the visibility of its latest
@@ -14,7 +179,7 @@ const THREAD = 'thread-';
  */
 export class MessagingProjection implements SqlProjection {
   readonly name: string;
-  readonly filter = { streamPrefixes: ['meeting-request-', 'thread-'] };
+  readonly filter = { streamPrefixes: [streamPrefix('meeting-request'), streamPrefix('thread')] };
 
   constructor(readonly schema: string) {
     this.name = `gateway.messaging.${schema}`;
@@ -52,28 +217,19 @@ export class MessagingProjection implements SqlProjection {
     const threadIds = new Set<string>();
     const messageIds = new Set<string>();
     for (const event of events) {
-      if (event.streamId.startsWith(REQUEST)) requestIds.add(event.streamId.slice(REQUEST.length));
-      else {
-        threadIds.add(event.streamId.slice(THREAD.length));
-        const messageId = (event.data as Data).messageId;
+      const parsed = parseStreamId(event.streamId);
+      if (parsed?.category === 'meeting-request') requestIds.add(parsed.id);
+      else if (parsed?.category === 'thread') {
+        threadIds.add(parsed.id);
+        const messageId = event.data.messageId;
         if (typeof messageId === 'string') messageIds.add(messageId);
       }
     }
-    const requests = await loadRows<MeetingRequestRow & { requested_at: Date }>(
-      tx,
-      `${s}.meeting_requests`,
-      'id',
-      requestIds,
-    );
-    const threads = await loadRows<ThreadRow & { event_visibility: unknown }>(
-      tx,
-      `${s}.threads`,
-      'id',
-      threadIds,
-    );
-    const messages = new Map<string, MessageRow & { thread_id: string; seq: number }>();
+    const requests = await loadRows<StoredRequest>(tx, `${s}.meeting_requests`, 'id', requestIds);
+    const threads = await loadRows<StoredThread>(tx, `${s}.threads`, 'id', threadIds);
+    const messages = new Map<string, StoredMessage>();
     if (messageIds.size > 0) {
-      const rows = await tx.query<MessageRow & { thread_id: string; seq: number }>(
+      const rows = await tx.query<StoredMessage>(
         `SELECT * FROM ${s}.messages WHERE thread_id = ANY($1::text[]) AND message_id = ANY($2::text[])`,
         [[...threadIds], [...messageIds]],
       );
@@ -81,136 +237,8 @@ export class MessagingProjection implements SqlProjection {
     }
     const touched = { requests: new Set<string>(), threads: new Set<string>(), messages: new Set<string>() };
 
-    for (const event of events) {
-      const data = event.data as Data;
-      const version = event.streamVersion;
-      if (event.streamId.startsWith(REQUEST)) {
-        const id = event.streamId.slice(REQUEST.length);
-        const row = requests.get(id);
-        const update = (changes: Partial<MeetingRequestRow>) => {
-          if (!row) return;
-          requests.set(id, { ...requests.get(id)!, ...changes, version });
-          touched.requests.add(id);
-        };
-        switch (event.type) {
-          case 'AdHocMeetingRequested':
-            if (row) break;
-            requests.set(id, {
-              id,
-              requested_by: String(data.requestedBy),
-              co_sponsors: [],
-              subject_kind: String(data.subjectKind),
-              title: String(data.title),
-              summary: String(data.summary),
-              confidentiality: String(data.confidentiality),
-              proposed_dates: data.proposedDates as string[],
-              invited_states: data.invitedStates as string[],
-              invited_organisations: data.invitedOrganisations as string[],
-              status: 'requested',
-              scheduled_for: null,
-              venue: null,
-              outcome: null,
-              visibility: event.visibility as MeetingRequestRow['visibility'],
-              requested_at: event.recordedAt,
-              version,
-            });
-            touched.requests.add(id);
-            break;
-          case 'AdHocMeetingCoSponsored':
-            update({
-              co_sponsors: [...requests.get(id)!.co_sponsors, String(data.state)],
-              visibility: event.visibility as MeetingRequestRow['visibility'],
-            });
-            break;
-          case 'AdHocMeetingAccepted':
-            update({
-              status: 'accepted',
-              scheduled_for: data.scheduledFor as string,
-              venue: data.venue as string,
-            });
-            break;
-          case 'AdHocMeetingDeclined':
-          case 'AdHocMeetingWithdrawn':
-          case 'AdHocMeetingCancelled':
-          case 'AdHocMeetingConcluded':
-            update({
-              status: event.type.slice('AdHocMeeting'.length).toLowerCase(),
-              outcome: (data.reason ?? data.conclusions ?? null) as string | null,
-            });
-            break;
-          default:
-            break;
-        }
-        continue;
-      }
-      const threadId = event.streamId.slice(THREAD.length);
-      const thread = threads.get(threadId);
-      const updateThread = (changes: Partial<ThreadRow>) => {
-        if (!thread) return;
-        threads.set(threadId, { ...threads.get(threadId)!, ...changes, version });
-        touched.threads.add(threadId);
-      };
-      switch (event.type) {
-        case 'ThreadOpened':
-          if (thread) break;
-          threads.set(threadId, {
-            id: threadId,
-            subject: String(data.subject),
-            visibility: String(data.visibility),
-            participants: data.participants as ThreadRow['participants'],
-            opened_by: data.openedBy as ThreadRow['opened_by'],
-            reply_by: (data.replyBy ?? null) as Date | null,
-            answered: false,
-            event_visibility: event.visibility,
-            last_activity: event.recordedAt,
-            version,
-          });
-          touched.threads.add(threadId);
-          break;
-        case 'MessagePosted': {
-          const key = `${threadId}/${String(data.messageId)}`;
-          if (!messages.has(key)) {
-            messages.set(key, {
-              thread_id: threadId,
-              message_id: String(data.messageId),
-              seq: version,
-              author: String(data.author),
-              body: String(data.body),
-              handling_code: String(data.handlingCode),
-              handling_note: (data.handlingNote ?? null) as string | null,
-              attachments: data.attachments ?? [],
-              posted_at: event.recordedAt,
-              delivered_to: [],
-              read_by: [],
-            });
-            touched.messages.add(key);
-          }
-          const current = threads.get(threadId);
-          updateThread({
-            answered: Boolean(current?.answered) || data.author !== current?.opened_by,
-            last_activity: event.recordedAt,
-          });
-          break;
-        }
-        case 'MessageDelivered':
-        case 'MessageRead': {
-          const key = `${threadId}/${String(data.messageId)}`;
-          const message = messages.get(key);
-          if (message) {
-            const column = event.type === 'MessageDelivered' ? 'delivered_to' : 'read_by';
-            messages.set(key, {
-              ...message,
-              [column]: [...message[column], String(data.recipient ?? data.reader)],
-            });
-            touched.messages.add(key);
-          }
-          updateThread({});
-          break;
-        }
-        default:
-          break;
-      }
-    }
+    const fold: MessagingFold = { requests, threads, messages, touched };
+    for (const event of events) foldEvent(HANDLERS, event, fold);
 
     await writeRows(
       tx,

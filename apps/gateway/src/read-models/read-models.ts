@@ -1,13 +1,5 @@
 import { CONTACT_POINT_PERSONAL_FIELDS } from '@focal/contracts';
-import {
-  maySee,
-  participantOf,
-  type Actor,
-  type ParticipantRef,
-  type PersonalData,
-  type StatusEntry,
-  type Visibility,
-} from '@focal/domain';
+import { isOverdue, maySee, participantOf, type Actor } from '@focal/domain';
 import {
   PersonalDataCodec,
   ProjectionRunner,
@@ -21,84 +13,18 @@ import { BLIND_INDEX_SUBJECT, searchCondition, searchQuery } from './contact-poi
 import { DirectoryProjection } from './directory.projection.js';
 import { MessagingProjection } from './messaging.projection.js';
 import { openPersonal } from './personal-data.js';
+import type {
+  ContactPointEntry,
+  ContactPointRow,
+  ListedContactPoint,
+  MeetingRequestRow,
+  MessageRow,
+  OrganisationRow,
+  StateRow,
+  ThreadRow,
+} from './rows.js';
 
-/** A state as stored: its whole status history; which status holds is asked of the domain on the day. */
-export interface StateRow {
-  code: string;
-  name: string;
-  history: StatusEntry[];
-  version: number;
-}
-export interface OrganisationRow {
-  id: string;
-  name: string;
-  acronym: string;
-  kind: string;
-  suspended: boolean;
-  version: number;
-}
-/** A contact point as stored: its personal data only sealed with its own key (see personal-data.ts). */
-export interface ContactPointRow {
-  id: string;
-  state: string | null;
-  organisation: string | null;
-  /** Sealed; null once erased. */
-  personal: string | null;
-  erased_on: string | null;
-  role: string;
-  authority: string;
-  languages: string[];
-  expertise: string[];
-  is_primary: boolean;
-  status: string;
-  last_confirmed_on: string;
-  version: number;
-}
-/** A contact point as read: its personal data opened, or null once erased (also before the row knows it). */
-export type ContactPointEntry = Omit<ContactPointRow, 'personal'> & {
-  personal: Partial<PersonalData> | null;
-};
-
-export interface MeetingRequestRow {
-  id: string;
-  requested_by: string;
-  co_sponsors: string[];
-  subject_kind: string;
-  title: string;
-  summary: string;
-  confidentiality: string;
-  proposed_dates: string[];
-  invited_states: string[];
-  invited_organisations: string[];
-  status: string;
-  scheduled_for: string | null;
-  venue: string | null;
-  outcome: string | null;
-  visibility: Visibility;
-  version: number;
-}
-export interface ThreadRow {
-  id: string;
-  subject: string;
-  visibility: string;
-  participants: ParticipantRef[];
-  opened_by: ParticipantRef;
-  reply_by: Date | null;
-  answered: boolean;
-  last_activity: Date;
-  version: number;
-}
-export interface MessageRow {
-  message_id: string;
-  author: string;
-  body: string;
-  handling_code: string;
-  handling_note: string | null;
-  attachments: unknown;
-  posted_at: Date;
-  delivered_to: string[];
-  read_by: string[];
-}
+export type * from './rows.js';
 
 export interface ContactPointSearch {
   state?: string;
@@ -111,8 +37,9 @@ export interface ContactPointSearch {
 }
 
 /** What a contact-point query reads: the row without its search columns. */
-const CONTACT_POINT_COLUMNS = `id, state, organisation, personal, erased_on, role, authority, languages, expertise,
-  is_primary, status, last_confirmed_on, version`;
+const CONTACT_POINT_COLUMNS = `id, contact_points.state, organisation, personal, erased_on, role, authority,
+  languages, expertise, status, last_confirmed_on, version, position,
+  (primaries.contact_point_id IS NOT NULL) AS is_primary`;
 
 /** Whether a contact point's key still exists (`contact_points` aliased or not): its personal data is not erased. */
 const KEY_ALIVE = `EXISTS (SELECT 1 FROM focal_keys k WHERE k.subject_id = contact_points.id AND k.wrapped IS NOT NULL)`;
@@ -120,20 +47,35 @@ const KEY_ALIVE = `EXISTS (SELECT 1 FROM focal_keys k WHERE k.subject_id = conta
 /** The first schema of the read models; `npm run projections:rebuild` builds the next one beside it. */
 export const DEFAULT_SCHEMA = 'gateway_v1';
 
-/** Which schema the gateways read: one row, switched by a rebuild once the new schema has caught up. */
-export async function activeSchema(sql: SqlQueryable): Promise<string> {
+/**
+ * The layout the projections write: raised whenever a table's shape or meaning changes (2: personal data
+ * sealed, a keyed blind index, primaries as the domain folds them). Read models of an older layout are rebuilt
+ * when a gateway of this version starts (see rebuild.ts).
+ */
+export const READ_MODEL_LAYOUT = 2;
+
+/** Which schema the gateways read, and its layout: one row, switched by a rebuild once it has caught up. */
+export async function activeReadModels(sql: SqlQueryable): Promise<{ schema: string; layout: number }> {
   await sql.exec(
     `CREATE TABLE IF NOT EXISTS focal_read_models (
-       name text PRIMARY KEY, schema text NOT NULL, switched_at timestamptz NOT NULL DEFAULT now())`,
+       name text PRIMARY KEY, schema text NOT NULL, switched_at timestamptz NOT NULL DEFAULT now());
+     ALTER TABLE focal_read_models
+       ADD COLUMN IF NOT EXISTS layout integer NOT NULL DEFAULT 1,
+       ADD COLUMN IF NOT EXISTS upgrading_since timestamptz`,
   );
   await sql.query(
-    `INSERT INTO focal_read_models (name, schema) VALUES ('gateway', $1) ON CONFLICT DO NOTHING`,
-    [DEFAULT_SCHEMA],
+    `INSERT INTO focal_read_models (name, schema, layout) VALUES ('gateway', $1, $2) ON CONFLICT DO NOTHING`,
+    [DEFAULT_SCHEMA, READ_MODEL_LAYOUT],
   );
-  const [row] = await sql.query<{ schema: string }>(
-    `SELECT schema FROM focal_read_models WHERE name = 'gateway'`,
+  const [row] = await sql.query<{ schema: string; layout: number }>(
+    `SELECT schema, layout FROM focal_read_models WHERE name = 'gateway'`,
   );
-  return row!.schema;
+  return row!;
+}
+
+/** Which schema the gateways read. */
+export async function activeSchema(sql: SqlQueryable): Promise<string> {
+  return (await activeReadModels(sql)).schema;
 }
 
 export interface ReadModelOptions {
@@ -254,14 +196,14 @@ export class ReadModels {
   async contactPoints(
     search: ContactPointSearch,
     viewer: Actor,
-  ): Promise<{ items: ContactPointEntry[]; total: number }> {
+  ): Promise<{ items: ListedContactPoint[]; total: number }> {
     const where: string[] = [];
     const params: unknown[] = [];
     const add = (clause: (n: string) => string, value: unknown) => {
       params.push(value);
       where.push(clause(`$${params.length}`));
     };
-    if (search.state) add((n) => `state = ${n}`, search.state);
+    if (search.state) add((n) => `contact_points.state = ${n}`, search.state);
     if (search.role) add((n) => `role = ${n}`, search.role);
     if (search.language) add((n) => `languages @> ARRAY[${n}]::text[]`, search.language);
     if (search.status) add((n) => `status = ${n}`, search.status);
@@ -277,24 +219,33 @@ export class ReadModels {
       `SELECT count(*) AS total FROM ${this.schema}.contact_points ${filter}`,
       params,
     )) as [{ total: string }];
-    const items = await this.sql.query<ContactPointRow>(
-      `SELECT ${CONTACT_POINT_COLUMNS} FROM ${this.schema}.contact_points ${filter}
-        ORDER BY state NULLS LAST, is_primary DESC, authority, id LIMIT ${search.limit} OFFSET ${search.offset}`,
+    const items = await this.sql.query<ContactPointRow & { is_primary: boolean }>(
+      `SELECT ${CONTACT_POINT_COLUMNS} FROM ${this.listed} ${filter}
+        ORDER BY contact_points.state NULLS LAST, is_primary DESC, authority, id
+        LIMIT ${search.limit} OFFSET ${search.offset}`,
       params,
     );
     return { items: await this.opened(items), total: Number(total) };
   }
 
-  async contactPoint(id: string): Promise<ContactPointEntry | undefined> {
-    const rows = await this.sql.query<ContactPointRow>(
-      `SELECT ${CONTACT_POINT_COLUMNS} FROM ${this.schema}.contact_points WHERE id = $1`,
+  async contactPoint(id: string): Promise<ListedContactPoint | undefined> {
+    const rows = await this.sql.query<ContactPointRow & { is_primary: boolean }>(
+      `SELECT ${CONTACT_POINT_COLUMNS} FROM ${this.listed} WHERE id = $1`,
       [id],
     );
     return (await this.opened(rows))[0];
   }
 
+  /** Contact points beside their state's primary, as the domain's `evolvePrimaries` keeps it. */
+  private get listed(): string {
+    return `${this.schema}.contact_points LEFT JOIN ${this.schema}.primaries
+              ON primaries.contact_point_id = contact_points.id`;
+  }
+
   /** Rows with their personal data opened with their keys: erased where the key is gone, at once. */
-  private async opened(rows: readonly ContactPointRow[]): Promise<ContactPointEntry[]> {
+  private async opened<Row extends ContactPointRow>(
+    rows: readonly Row[],
+  ): Promise<(Omit<Row, 'personal'> & Pick<ContactPointEntry, 'personal'>)[]> {
     const keys = await this.keys.findMany(rows.map((row) => row.id));
     return rows.map((row) => ({ ...row, personal: openPersonal(keys.get(row.id), row.id, row.personal) }));
   }
@@ -335,16 +286,22 @@ export class ReadModels {
   async inbox(viewer: Actor, now: Date): Promise<(ThreadRow & { overdue: boolean; unread: number })[]> {
     const self = participantOf(viewer);
     if (!self) return [];
-    const rows = await this.sql.query<ThreadRow & { overdue: boolean; unread: string }>(
+    const rows = await this.sql.query<ThreadRow & { unread: string }>(
       `SELECT t.*,
-              (t.reply_by IS NOT NULL AND NOT t.answered AND t.reply_by <= $2) AS overdue,
               (SELECT count(*) FROM ${this.schema}.messages m
                 WHERE m.thread_id = t.id AND m.author <> $1 AND NOT ($1 = ANY (m.read_by))) AS unread
          FROM ${this.schema}.threads t
         WHERE $1 = ANY (t.participants)
-        ORDER BY overdue DESC, t.last_activity DESC, t.id`,
-      [self, now],
+        ORDER BY t.last_activity DESC, t.id`,
+      [self],
     );
-    return rows.map((row) => ({ ...row, unread: Number(row.unread) }));
+    // Overdue as the domain says it; the stable sort keeps the latest activity first within each group.
+    return rows
+      .map((row) => ({
+        ...row,
+        unread: Number(row.unread),
+        overdue: isOverdue({ replyBy: row.reply_by, answered: row.answered }, now.toISOString()),
+      }))
+      .sort((a, b) => Number(b.overdue) - Number(a.overdue));
   }
 }

@@ -14,6 +14,7 @@ import {
   problems,
 } from '../values.js';
 import { closed, contactPointFieldVisibility, open, type ContactPointField } from '../visibility.js';
+import { streamIdOf } from '../streams.js';
 
 export const CONTACT_POINT_ROLES = [
   'prosecutor',
@@ -25,7 +26,7 @@ export const CONTACT_POINT_ROLES = [
 ] as const;
 export type ContactPointRole = (typeof CONTACT_POINT_ROLES)[number];
 
-export const contactPointStreamId = (id: string) => `contact-point-${id}`;
+export const contactPointStreamId = (id: string) => streamIdOf('contact-point', id);
 
 /**
  * The personal fields, kept apart in every event so that an adapter can encrypt them with a key of this
@@ -135,8 +136,19 @@ export function confirmationOverdue(lastConfirmedOn: string, asOf: string): bool
  * reported.
  */
 export function isStale(state: ContactPointState, asOf: string): boolean {
-  if (!state.registered || state.status === 'retired' || isErased(state.personal)) return false;
-  return confirmationOverdue(state.lastConfirmedOn, asOf);
+  if (!state.registered) return false;
+  return isStaleEntry(
+    { status: state.status, erased: isErased(state.personal), lastConfirmedOn: state.lastConfirmedOn },
+    asOf,
+  );
+}
+
+/** The same rule over what a read model keeps of an entry. */
+export function isStaleEntry(
+  entry: { status: 'active' | 'retired' | string; erased: boolean; lastConfirmedOn: string },
+  asOf: string,
+): boolean {
+  return entry.status === 'active' && !entry.erased && confirmationOverdue(entry.lastConfirmedOn, asOf);
 }
 
 export function staleContactPoints<S extends ContactPointState>(states: readonly S[], asOf: string): S[] {

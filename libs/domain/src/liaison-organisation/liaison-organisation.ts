@@ -3,6 +3,7 @@ import { conflict, forbidden, invalid, notFound, ruleViolated, type DomainError 
 import type { Actor } from '../principal.js';
 import { checkOneOf, checkText, checkUuid, problems } from '../values.js';
 import { closed, open } from '../visibility.js';
+import { streamIdOf } from '../streams.js';
 
 export const ORGANISATION_KINDS = [
   'international-court',
@@ -13,7 +14,7 @@ export const ORGANISATION_KINDS = [
 ] as const;
 export type OrganisationKind = (typeof ORGANISATION_KINDS)[number];
 
-export const liaisonOrganisationStreamId = (id: string) => `liaison-organisation-${id}`;
+export const liaisonOrganisationStreamId = (id: string) => streamIdOf('liaison-organisation', id);
 
 interface Details {
   name: string;

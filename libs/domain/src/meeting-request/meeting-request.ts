@@ -13,12 +13,13 @@ import {
   problems,
 } from '../values.js';
 import { maySee, open, restrictedTo, type Visibility } from '../visibility.js';
+import { streamIdOf } from '../streams.js';
 
 export const SUBJECT_KINDS = ['case', 'situation', 'topic'] as const;
 export const CONFIDENTIALITY = ['open', 'closed'] as const;
 export type Confidentiality = (typeof CONFIDENTIALITY)[number];
 
-export const meetingRequestStreamId = (id: string) => `meeting-request-${id}`;
+export const meetingRequestStreamId = (id: string) => streamIdOf('meeting-request', id);
 
 export interface MeetingRequestDetails {
   subjectKind: (typeof SUBJECT_KINDS)[number];

@@ -3,12 +3,13 @@ import { conflict, forbidden, invalid, notFound, ruleViolated, type DomainError 
 import type { Actor } from '../principal.js';
 import { checkCountry, checkDate, checkOneOf, checkText, problems } from '../values.js';
 import { open } from '../visibility.js';
+import { streamIdOf } from '../streams.js';
 
 /** A state's standing in the network; `former` once it has left (as GB left observer status on 2020-01-31). */
 export const STATE_STATUSES = ['member', 'observer', 'guest', 'former'] as const;
 export type StateStatus = (typeof STATE_STATUSES)[number];
 
-export const stateStreamId = (code: string) => `state-${code}`;
+export const stateStreamId = (code: string) => streamIdOf('state', code);
 
 export type StateEvent =
   | DomainEvent<'StateAdmitted', { code: string; name: string; status: StateStatus; effectiveFrom: string }>

@@ -11,6 +11,7 @@ import {
   problems,
 } from '../values.js';
 import { maySee, restrictedTo, type Visibility } from '../visibility.js';
+import { streamIdOf } from '../streams.js';
 
 export const THREAD_VISIBILITIES = ['open', 'closed', 'restricted'] as const;
 export type ThreadVisibility = (typeof THREAD_VISIBILITIES)[number];
@@ -23,7 +24,7 @@ export type ThreadVisibility = (typeof THREAD_VISIBILITIES)[number];
 export const HANDLING_CODES = ['H0', 'H1', 'H2', 'H3'] as const;
 export type HandlingCode = (typeof HANDLING_CODES)[number];
 
-export const threadStreamId = (id: string) => `thread-${id}`;
+export const threadStreamId = (id: string) => streamIdOf('thread', id);
 
 /** An attachment is referenced by the SHA-256 of its content, so the log proves which file was shared. */
 export interface Attachment {
@@ -119,14 +120,22 @@ export function threadEventVisibility(participants: readonly ParticipantRef[]): 
   return restrictedTo(participants);
 }
 
-/** An urgent thread whose reply-by time has passed without an answer: the inbox lists these first. */
-export function isOverdue(state: ThreadState, now: string): boolean {
-  return (
-    state.opened &&
-    state.replyBy !== undefined &&
-    !state.answered &&
-    Date.parse(state.replyBy) <= Date.parse(now)
-  );
+/** A message answers a thread when someone other than its opener posts it. */
+export const isAnswer = (thread: { openedBy: ParticipantRef }, author: ParticipantRef) =>
+  author !== thread.openedBy;
+
+/**
+ * An urgent thread whose reply-by time has passed without an answer: the inbox lists these first. Takes a
+ * folded thread, or what a read model keeps of one.
+ */
+export function isOverdue(
+  thread: ThreadState | { replyBy?: string | Date | null; answered: boolean },
+  now: string,
+): boolean {
+  if ('opened' in thread && !thread.opened) return false;
+  const { replyBy, answered } = thread as { replyBy?: string | Date | null; answered: boolean };
+  if (replyBy === undefined || replyBy === null || answered) return false;
+  return new Date(replyBy).getTime() <= Date.parse(now);
 }
 
 function checkParticipant(ref: unknown): string | undefined {
@@ -295,7 +304,7 @@ function evolve(state: ThreadState, event: ThreadEvent): ThreadState {
     case 'MessagePosted':
       return {
         ...state,
-        answered: state.answered || event.data.author !== state.openedBy,
+        answered: state.answered || isAnswer(state, event.data.author),
         messages: {
           ...state.messages,
           [event.data.messageId]: {

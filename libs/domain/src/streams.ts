@@ -1,0 +1,25 @@
+/**
+ * Every aggregate's stream is `<category>-<id>`: the categories, once, for every writer and reader of the log.
+ */
+export const STREAM_CATEGORIES = [
+  'state',
+  'contact-point',
+  'liaison-organisation',
+  'meeting-request',
+  'thread',
+] as const;
+export type StreamCategory = (typeof STREAM_CATEGORIES)[number];
+
+/** The prefix of a category's streams, as store filters take it: `contact-point-`. */
+export const streamPrefix = (category: StreamCategory) => `${category}-` as const;
+
+export const streamIdOf = (category: StreamCategory, id: string) => `${category}-${id}`;
+
+// Longest first, so that no category is taken for the prefix of another.
+const BY_LENGTH = [...STREAM_CATEGORIES].sort((a, b) => b.length - a.length);
+
+/** The category and the aggregate's id of a stream, or undefined for a stream that is no aggregate's. */
+export function parseStreamId(streamId: string): { category: StreamCategory; id: string } | undefined {
+  const category = BY_LENGTH.find((candidate) => streamId.startsWith(`${candidate}-`));
+  return category && { category, id: streamId.slice(category.length + 1) };
+}

@@ -262,7 +262,7 @@ describe.each(STORES)('the directory as it stood at any instant (%s store)', (st
       ).toEqual(expected.primaries);
       expect(body.contactPoints.every((c) => c.fullName?.startsWith('Person '))).toBe(true);
     }
-  });
+  }, 180_000);
 
   it('from snapshots, equals a full replay from the start at its edges and 50 random instants', async () => {
     const { store, sql, keys } = system.persistence;
@@ -299,7 +299,7 @@ describe.each(STORES)('the directory as it stood at any instant (%s store)', (st
         directory: await directoryAsOfByReplay(store, keys, instant),
       });
     }
-  });
+  }, 180_000);
 
   // Only a server has other connections: on PGlite no transaction can stay open beside the system's work.
   (store === 'postgres' ? it : it.skip)(

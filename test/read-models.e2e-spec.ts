@@ -1,6 +1,6 @@
 import { DEFAULT_LIMITS, openPersistence, type Persistence } from '@focal/service';
 
-import { openPersonal } from '../apps/gateway/src/read-models/personal-data.js';
+import { openPersonal } from '../apps/gateway/src/directory/personal-data.js';
 import { READ_MODEL_LAYOUT, ReadModels } from '../apps/gateway/src/read-models/read-models.js';
 import { rebuildReadModels } from '../apps/gateway/src/read-models/rebuild.js';
 import { testSecrets } from './support/secrets.js';

@@ -10,17 +10,18 @@ import type { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 import { DirectorySnapshots } from './audit/directory-snapshots.js';
 import { Authenticator, TOKEN_FAILURES } from './auth/authenticator.js';
 import { IdentityProvider } from './auth/identity-provider.js';
 import type { GatewayConfig } from './gateway.config.js';
-import { GatewayModule } from './gateway.module.js';
+import { GATEWAY_CONTROLLERS, GatewayModule } from './gateway.module.js';
 import { DEFAULT_ABUSE_LIMITS, installRateLimits, installSecurityHeaders } from './http/abuse.js';
 import { identityOf } from './http/context.js';
 import { edgeServerOptions, installEdge } from './http/edge.js';
+import { openApiDocument } from './http/openapi.js';
 import { ProblemFilter } from './http/problem.js';
 import { answerStoreOutages } from './http/store-outage.js';
 import { activeSchema, ReadModels } from './read-models/read-models.js';
@@ -275,17 +276,8 @@ export async function startGateway(options: {
       latency.observe({ method: request.method, route }, reply.elapsedTime / 1000);
     });
 
-    const document = SwaggerModule.createDocument(
-      app,
-      new DocumentBuilder()
-        .setTitle('Focal')
-        .setDescription(
-          'Contact-point directory and secure messaging of the Genocide Network. Errors are RFC 9457 problem details.',
-        )
-        .setVersion('1')
-        .addBearerAuth()
-        .build(),
-    );
+    // The document is built from the routes' own schemas; Swagger UI only shows it.
+    const document = openApiDocument(GATEWAY_CONTROLLERS) as unknown as OpenAPIObject;
     SwaggerModule.setup('docs', app, document);
 
     await app.listen(config.port, config.host);

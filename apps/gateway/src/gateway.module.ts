@@ -12,14 +12,14 @@ import {
   ContactPointsController,
   LiaisonOrganisationsController,
   StatesController,
-} from './controllers/directory.controller.js';
-import { MeetingRequestsController, ThreadsController } from './controllers/messaging.controller.js';
+} from './directory/directory.routes.js';
+import { MeetingRequestsController } from './meeting-requests/meeting-requests.routes.js';
 import {
   METRICS,
   NATS_STATUS,
   OperationsController,
   STORE_HEALTH,
-} from './controllers/operations.controller.js';
+} from './operations/operations.controller.js';
 import {
   AUTHENTICATOR,
   AuthGuard,
@@ -30,6 +30,7 @@ import {
   STORE,
 } from './http/context.js';
 import type { ReadModels } from './read-models/read-models.js';
+import { ThreadsController } from './threads/threads.routes.js';
 import type { LogTail } from './updates/log-tail.js';
 import type { WebhookStore } from './webhooks/webhook-store.js';
 import {
@@ -68,23 +69,26 @@ export interface GatewayDeps {
   directoryAsOf: DirectorySnapshots;
 }
 
+/** The routes of the API, in the order the document lists them. */
+export const GATEWAY_CONTROLLERS = [
+  OperationsController,
+  StatesController,
+  ContactPointsController,
+  LiaisonOrganisationsController,
+  MeetingRequestsController,
+  ThreadsController,
+  UpdatesController,
+  WebhooksController,
+  AuditController,
+] as const;
+
 /** The HTTP API: its adapters come in by injection, so the tests and the embedded mode choose them. */
 @Module({})
 export class GatewayModule {
   static register(deps: GatewayDeps): DynamicModule {
     return {
       module: GatewayModule,
-      controllers: [
-        OperationsController,
-        StatesController,
-        ContactPointsController,
-        LiaisonOrganisationsController,
-        MeetingRequestsController,
-        ThreadsController,
-        UpdatesController,
-        WebhooksController,
-        AuditController,
-      ],
+      controllers: [...GATEWAY_CONTROLLERS],
       providers: [
         { provide: STORE, useValue: deps.store },
         { provide: READ_MODELS, useValue: deps.readModels },

@@ -17,7 +17,7 @@ import {
   SEARCH_ALL,
   SEARCH_OPEN,
   searchQuery,
-} from '../src/read-models/contact-point-search.js';
+} from '../src/directory/contact-point-search.js';
 import { DEFAULT_SCHEMA, ReadModels } from '../src/read-models/read-models.js';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
 

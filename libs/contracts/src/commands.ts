@@ -1,13 +1,7 @@
 import { z } from 'zod';
 
 import {
-  CONFIDENTIALITY,
-  CONTACT_POINT_ROLES,
-  HANDLING_CODES,
-  ORGANISATION_KINDS,
   STATE_STATUSES,
-  SUBJECT_KINDS,
-  THREAD_VISIBILITIES,
   type ContactPointCommand,
   type LiaisonOrganisationCommand,
   type MeetingRequestCommand,
@@ -15,39 +9,36 @@ import {
   type ThreadCommand,
 } from '@focal/domain';
 
+import {
+  attachment,
+  meetingRequestFields as meeting,
+  messageFields,
+  organisationFields,
+  personalFields,
+  postFields,
+  reason,
+  stateFields,
+  text,
+  threadFields,
+  uuid,
+} from './fields.js';
+
 /*
- * Every command on NATS: its subject, the service that answers it, and the schema of its fields. The domain
- * checks values (ISO codes, e-mail, dates in the future); these schemas check shapes, so that a decider never
- * sees a number where it expects a list, and unknown fields are refused rather than dropped.
+ * Every command on NATS: its subject, the service that answers it, and the schema of its fields, made of the
+ * same field schemas as the HTTP edge (fields.ts). The domain checks values (ISO codes, e-mail, dates in the
+ * future); these schemas check shapes, so that a decider never sees a number where it expects a list, and
+ * unknown fields are refused rather than dropped.
  */
 
-const text = z.string();
-const texts = z.array(z.string());
-const uuid = z.string();
-
 const personal = z.strictObject({
-  fullName: text,
-  email: text,
-  phone: text.optional(),
-  notes: text.optional(),
+  fullName: personalFields.fullName,
+  email: personalFields.email,
+  phone: personalFields.phone.optional(),
+  notes: personalFields.notes.optional(),
 });
-const post = {
-  role: z.enum(CONTACT_POINT_ROLES),
-  authority: text,
-  languages: texts,
-};
-const registerPost = { ...post, expertise: texts.default([]) };
-const organisationDetails = {
-  name: text,
-  acronym: text,
-  kind: z.enum(ORGANISATION_KINDS),
-};
-const participant = z.custom<`state:${string}` | `organisation:${string}` | 'secretariat'>(
-  (value) =>
-    typeof value === 'string' &&
-    (value === 'secretariat' || value.startsWith('state:') || value.startsWith('organisation:')),
-  { message: 'name a participant as state:<ISO code>, organisation:<uuid> or secretariat' },
-);
+const post = { role: postFields.role, authority: postFields.authority, languages: postFields.languages };
+const registerPost = { ...post, expertise: postFields.expertise.default([]) };
+const organisationDetails = organisationFields;
 
 /** Fields a caller sends; the service adds the actor, the time and the facts from other aggregates. */
 type Fields<C> = C extends unknown ? Omit<C, 'actor' | 'at' | 'facts' | 'type'> : never;
@@ -65,16 +56,16 @@ export const COMMANDS = {
     'directory',
     'AdmitState',
     z.strictObject({
-      code: text,
-      name: text,
+      code: text(10),
+      name: stateFields.name,
       status: z.enum(['member', 'observer', 'guest']),
-      effectiveFrom: text,
+      effectiveFrom: text(30),
     }),
   ),
   'focal.directory.state.change-status': command<StateCommand, 'ChangeStateStatus'>(
     'directory',
     'ChangeStateStatus',
-    z.strictObject({ code: text, to: z.enum(STATE_STATUSES), effectiveFrom: text }),
+    z.strictObject({ code: text(10), to: z.enum(STATE_STATUSES), effectiveFrom: text(30) }),
   ),
   'focal.directory.contact-point.register': command<ContactPointCommand, 'RegisterContactPoint'>(
     'directory',
@@ -82,7 +73,7 @@ export const COMMANDS = {
     // One object rather than a union, so that an error names the field; the domain refuses both or neither.
     z.strictObject({
       contactPointId: uuid,
-      state: text.optional(),
+      state: text(10).optional(),
       organisation: uuid.optional(),
       personal,
       primary: z.boolean(),
@@ -94,7 +85,7 @@ export const COMMANDS = {
     'ChangeContactPointDetails',
     z.strictObject({
       contactPointId: uuid,
-      changes: z.strictObject({ ...post, expertise: texts }).partial(),
+      changes: z.strictObject({ ...post, expertise: postFields.expertise }).partial(),
       personalChanges: personal.partial(),
     }),
   ),
@@ -105,7 +96,7 @@ export const COMMANDS = {
   'focal.directory.contact-point.retire': command<ContactPointCommand, 'RetireContactPoint'>(
     'directory',
     'RetireContactPoint',
-    z.strictObject({ contactPointId: uuid, reason: text }),
+    z.strictObject({ contactPointId: uuid, reason }),
   ),
   'focal.directory.contact-point.reinstate': command<ContactPointCommand, 'ReinstateContactPoint'>(
     'directory',
@@ -140,7 +131,7 @@ export const COMMANDS = {
   'focal.directory.liaison-organisation.suspend': command<
     LiaisonOrganisationCommand,
     'SuspendLiaisonOrganisation'
-  >('directory', 'SuspendLiaisonOrganisation', z.strictObject({ organisationId: uuid, reason: text })),
+  >('directory', 'SuspendLiaisonOrganisation', z.strictObject({ organisationId: uuid, reason })),
   'focal.directory.liaison-organisation.reinstate': command<
     LiaisonOrganisationCommand,
     'ReinstateLiaisonOrganisation'
@@ -151,13 +142,13 @@ export const COMMANDS = {
     'RequestAdHocMeeting',
     z.strictObject({
       requestId: uuid,
-      subjectKind: z.enum(SUBJECT_KINDS),
-      title: text,
-      summary: text,
-      confidentiality: z.enum(CONFIDENTIALITY),
-      proposedDates: texts,
-      invitedStates: texts,
-      invitedOrganisations: texts,
+      subjectKind: meeting.subjectKind,
+      title: meeting.title,
+      summary: meeting.summary,
+      confidentiality: meeting.confidentiality,
+      proposedDates: meeting.proposedDates,
+      invitedStates: meeting.invitedStates,
+      invitedOrganisations: meeting.invitedOrganisations,
     }),
   ),
   'focal.messaging.meeting-request.co-sponsor': command<MeetingRequestCommand, 'CoSponsorAdHocMeeting'>(
@@ -173,32 +164,32 @@ export const COMMANDS = {
   'focal.messaging.meeting-request.accept': command<MeetingRequestCommand, 'AcceptAdHocMeeting'>(
     'messaging',
     'AcceptAdHocMeeting',
-    z.strictObject({ requestId: uuid, scheduledFor: text, venue: text }),
+    z.strictObject({ requestId: uuid, scheduledFor: meeting.scheduledFor, venue: meeting.venue }),
   ),
   'focal.messaging.meeting-request.decline': command<MeetingRequestCommand, 'DeclineAdHocMeeting'>(
     'messaging',
     'DeclineAdHocMeeting',
-    z.strictObject({ requestId: uuid, reason: text }),
+    z.strictObject({ requestId: uuid, reason }),
   ),
   'focal.messaging.meeting-request.cancel': command<MeetingRequestCommand, 'CancelAdHocMeeting'>(
     'messaging',
     'CancelAdHocMeeting',
-    z.strictObject({ requestId: uuid, reason: text }),
+    z.strictObject({ requestId: uuid, reason }),
   ),
   'focal.messaging.meeting-request.conclude': command<MeetingRequestCommand, 'ConcludeAdHocMeeting'>(
     'messaging',
     'ConcludeAdHocMeeting',
-    z.strictObject({ requestId: uuid, conclusions: text }),
+    z.strictObject({ requestId: uuid, conclusions: meeting.conclusions }),
   ),
   'focal.messaging.thread.open': command<ThreadCommand, 'OpenThread'>(
     'messaging',
     'OpenThread',
     z.strictObject({
       threadId: uuid,
-      subject: text,
-      visibility: z.enum(THREAD_VISIBILITIES),
-      participants: z.array(participant),
-      replyBy: text.optional(),
+      subject: threadFields.subject,
+      visibility: threadFields.visibility,
+      participants: threadFields.participants,
+      replyBy: threadFields.replyBy.optional(),
     }),
   ),
   'focal.messaging.thread.post-message': command<ThreadCommand, 'PostMessage'>(
@@ -207,10 +198,10 @@ export const COMMANDS = {
     z.strictObject({
       threadId: uuid,
       messageId: uuid,
-      body: text,
-      handlingCode: z.enum(HANDLING_CODES),
-      handlingNote: text.optional(),
-      attachments: z.array(z.strictObject({ name: text, sha256: text, size: z.number() })),
+      body: messageFields.body,
+      handlingCode: messageFields.handlingCode,
+      handlingNote: messageFields.handlingNote.optional(),
+      attachments: z.array(attachment),
     }),
   ),
   'focal.messaging.thread.record-delivered': command<ThreadCommand, 'RecordMessageDelivered'>(

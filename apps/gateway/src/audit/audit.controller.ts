@@ -9,20 +9,11 @@ import {
   type RecordedEvent,
 } from '@focal/events';
 import { Controller, Get, Inject, Param, Req, Res } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiOperation,
-  ApiProduces,
-  ApiProperty,
-  ApiPropertyOptional,
-  ApiTags,
-} from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import type { FastifyReply } from 'fastify';
+import { z } from 'zod';
 
 import { Caller, STORE, type GatewayRequest } from '../http/context.js';
-import { ValidQuery } from '../http/params.js';
+import { Operation, Tag, ValidQuery } from '../http/operation.js';
 import { Problem } from '../http/problem.js';
 import { auditLine, recordAuditRead } from './audit-trail.js';
 import type { DirectorySnapshots } from './directory-snapshots.js';
@@ -33,40 +24,39 @@ export const KEYS = Symbol('KeyStore');
 export const DIRECTORY_AS_OF = Symbol('DirectorySnapshots');
 export const TRUSTED_CHECKPOINT_KEYS = Symbol('TrustedCheckpointKeys');
 
-export class AsOfQueryDto {
-  @ApiProperty({ type: String, example: '2024-01-01T00:00:00Z' })
-  @IsString()
-  @MaxLength(40)
-  asOf!: string;
-}
+const asOfQuery = z.strictObject({
+  asOf: z
+    .string()
+    .max(40, 'must be at most 40 characters')
+    .meta({ description: 'an ISO 8601 time', example: '2024-01-01T00:00:00Z' }),
+});
 
-export class AuditEventsQueryDto {
-  @ApiPropertyOptional({ type: String, description: 'only events after this position' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(100)
-  after?: string;
+const auditEventsQuery = z.strictObject({
+  after: z
+    .string()
+    .max(100, 'must be at most 100 characters')
+    .optional()
+    .meta({ description: 'only events after this position' }),
+  limit: z.coerce
+    .number('must be a whole number')
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(100_000_000, 'must be at most 100000000')
+    .optional()
+    .meta({ description: 'at most this many events (all when omitted)' }),
+  stream: z
+    .string()
+    .max(300, 'must be at most 300 characters')
+    .optional()
+    .meta({ description: 'one stream, e.g. contact-point-<id>' }),
+  type: z
+    .string()
+    .max(2_000, 'must be at most 2000 characters')
+    .optional()
+    .meta({ description: 'comma-separated event types' }),
+});
 
-  @ApiPropertyOptional({ type: Number, description: 'at most this many events (all when omitted)' })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(100_000_000)
-  limit?: number;
-
-  @ApiPropertyOptional({ type: String, description: 'one stream, e.g. contact-point-<id>' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(300)
-  stream?: string;
-
-  @ApiPropertyOptional({ type: String, description: 'comma-separated event types' })
-  @IsOptional()
-  @IsString()
-  @MaxLength(2_000)
-  type?: string;
-}
+const AUDIT_PROBLEMS = [403] as const;
 
 const invalidStream = (streamId: string) =>
   new Problem(
@@ -80,8 +70,7 @@ const invalidStream = (streamId: string) =>
  * The audit trail, for the secretariat and auditors only: the whole log as NDJSON, one entity's history with
  * field-level changes, and integrity verification. Every audit read is itself recorded in the log.
  */
-@ApiTags('audit')
-@ApiBearerAuth()
+@Tag('audit')
 @Controller('v1')
 export class AuditController {
   private readonly codec: PersonalDataCodec;
@@ -96,13 +85,22 @@ export class AuditController {
   }
 
   @Get('audit/events')
-  @ApiProduces('application/x-ndjson')
-  @ApiOperation({ summary: 'The log as NDJSON, streamed page by page (memory stays flat)' })
+  @Operation({
+    summary: 'The log as NDJSON, streamed page by page (memory stays flat)',
+    query: auditEventsQuery,
+    success: {
+      status: 200,
+      description:
+        'one event per line: position, stream, type, data (personal data decrypted unless erased), hashes',
+      contentType: 'application/x-ndjson',
+    },
+    problems: [400, ...AUDIT_PROBLEMS],
+  })
   async events(
     @Req() request: GatewayRequest,
     @Res() reply: FastifyReply,
     @Caller() caller: Actor,
-    @ValidQuery(AuditEventsQueryDto) query: AuditEventsQueryDto,
+    @ValidQuery(auditEventsQuery) query: z.infer<typeof auditEventsQuery>,
   ): Promise<void> {
     this.allow(caller);
     let cursor: Position | undefined;
@@ -179,8 +177,10 @@ export class AuditController {
   }
 
   @Get('audit/streams/:streamId')
-  @ApiOperation({
+  @Operation({
     summary: "One entity's history: who, when, which command and what changed, field by field",
+    success: { status: 200, description: 'the stream, its version and its changes in order' },
+    problems: [400, 404, ...AUDIT_PROBLEMS],
   })
   async stream(@Req() request: GatewayRequest, @Caller() caller: Actor, @Param('streamId') streamId: string) {
     this.allow(caller);
@@ -197,11 +197,16 @@ export class AuditController {
   }
 
   @Get('directory')
-  @ApiOperation({ summary: 'The directory as it stood at an instant (secretariat and auditors)' })
+  @Operation({
+    summary: 'The directory as it stood at an instant (secretariat and auditors)',
+    query: asOfQuery,
+    success: { status: 200, description: 'states, liaison organisations and contact points as they stood' },
+    problems: [400, ...AUDIT_PROBLEMS],
+  })
   async directory(
     @Req() request: GatewayRequest,
     @Caller() caller: Actor,
-    @ValidQuery(AsOfQueryDto) query: AsOfQueryDto,
+    @ValidQuery(asOfQuery) query: z.infer<typeof asOfQuery>,
   ) {
     this.allow(caller);
     const instant = new Date(query.asOf);
@@ -221,9 +226,11 @@ export class AuditController {
   }
 
   @Get('audit/verify')
-  @ApiOperation({
+  @Operation({
     summary:
       'Recomputes every hash chain and every checkpoint’s Merkle root; names the first position that does not match',
+    success: { status: 200, description: 'whether the log verifies, and where it first does not' },
+    problems: [...AUDIT_PROBLEMS],
   })
   async verify(@Req() request: GatewayRequest, @Caller() caller: Actor) {
     this.allow(caller);

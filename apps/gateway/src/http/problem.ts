@@ -3,14 +3,7 @@ import { STATUS_CODES } from 'node:http';
 import { ServiceFailedError, ServiceUnavailableError } from '@focal/contracts';
 import { DomainError, type DomainErrorCode } from '@focal/domain';
 import { LogNotReadableError } from '@focal/events';
-import {
-  Catch,
-  HttpException,
-  Logger,
-  type ArgumentsHost,
-  type ExceptionFilter,
-  type ValidationError,
-} from '@nestjs/common';
+import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import { BODY_LIMIT_BYTES } from './input.js';
@@ -181,24 +174,6 @@ export function frameworkProblem(status: number, code?: string): ProblemDocument
     detail: known?.detail ?? `the request was refused (${status} ${title})`,
     reason,
   };
-}
-
-/** class-validator's errors as one message per field path (`personal.email`, `languages.0`). */
-export function validationProblem(errors: ValidationError[]): Problem {
-  const fields: Record<string, string> = {};
-  const walk = (list: ValidationError[], prefix: string) => {
-    for (const error of list) {
-      const path = prefix ? `${prefix}.${error.property}` : error.property;
-      const messages = Object.values(error.constraints ?? {});
-      if (messages.length > 0) fields[path] = messages.join('; ');
-      walk(error.children ?? [], path);
-    }
-  };
-  walk(errors, '');
-  const detail = Object.entries(fields)
-    .map(([field, message]) => `${field}: ${message}`)
-    .join('; ');
-  return new Problem(400, 'invalid-input', 'Invalid input', detail, fields);
 }
 
 /** Sends a problem as RFC 9457 says: its status, `application/problem+json`. */

@@ -9,10 +9,10 @@ import {
   type SqlQueryable,
 } from '@focal/events';
 
-import { BLIND_INDEX_SUBJECT, searchCondition, searchQuery } from './contact-point-search.js';
-import { DirectoryProjection } from './directory.projection.js';
+import { BLIND_INDEX_SUBJECT, searchCondition, searchQuery } from '../directory/contact-point-search.js';
+import { DirectoryProjection } from '../directory/directory.projection.js';
 import { MessagingProjection } from './messaging.projection.js';
-import { openPersonal } from './personal-data.js';
+import { openPersonal } from '../directory/personal-data.js';
 import type {
   ContactPointEntry,
   ContactPointRow,

@@ -1,13 +1,11 @@
 import { EVENT_SCHEMA_VERSIONS, type Actor } from '@focal/domain';
 import type { EventStore, Position, RecordedEvent } from '@focal/events';
 import { Controller, Get, Inject, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
-import { IsOptional, IsString, MaxLength } from 'class-validator';
-import { ApiPropertyOptional } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { z } from 'zod';
 
 import { Caller, STORE, type GatewayRequest } from '../http/context.js';
-import { ValidQuery } from '../http/params.js';
+import { Operation, Tag, ValidQuery } from '../http/operation.js';
 import { Problem } from '../http/problem.js';
 import { StandingWatch } from '../auth/standing-watch.js';
 import type { LogTail } from './log-tail.js';
@@ -30,30 +28,24 @@ export interface UpdatesOptions {
   onStream?: (change: 'opened' | 'closed' | 'overflowed') => void;
 }
 
-export class UpdatesQueryDto {
-  @ApiPropertyOptional({
-    type: String,
-    description: 'comma-separated event types, e.g. ThreadOpened,MessagePosted',
-  })
-  @IsOptional()
-  @IsString()
-  @MaxLength(2_000)
-  types?: string;
-
-  @ApiPropertyOptional({
-    type: String,
-    description: 'resume after this position (instead of the Last-Event-ID header)',
-  })
-  @IsOptional()
-  @IsString()
-  @MaxLength(100)
-  lastEventId?: string;
-}
+const updatesQuery = z.strictObject({
+  types: z
+    .string()
+    .max(2_000, 'must be at most 2000 characters')
+    .optional()
+    .meta({ description: 'comma-separated event types, e.g. ThreadOpened,MessagePosted' }),
+  lastEventId: z
+    .string()
+    .max(100, 'must be at most 100 characters')
+    .optional()
+    .meta({
+      description: 'resume after this position (instead of the Last-Event-ID header); 0 from the start',
+    }),
+});
 
 const PAGE = 500;
 
-@ApiTags('updates')
-@ApiBearerAuth()
+@Tag('updates')
 @Controller('v1/updates')
 export class UpdatesController {
   constructor(
@@ -64,16 +56,24 @@ export class UpdatesController {
   ) {}
 
   @Get()
-  @ApiProduces('text/event-stream')
-  @ApiOperation({
+  @Operation({
     summary:
       'Server-Sent Events: every event the caller may see, in global order, resumable with Last-Event-ID',
+    query: updatesQuery,
+    headers: ['Last-Event-ID'],
+    success: {
+      status: 200,
+      description:
+        'an event stream: one frame per event (id: its position), `closed` or `overflow` frames carry the position to resume from',
+      contentType: 'text/event-stream',
+    },
+    problems: [400],
   })
   async stream(
     @Req() request: GatewayRequest,
     @Res() reply: FastifyReply,
     @Caller() viewer: Actor,
-    @ValidQuery(UpdatesQueryDto) query: UpdatesQueryDto,
+    @ValidQuery(updatesQuery) query: z.infer<typeof updatesQuery>,
   ): Promise<void> {
     const types = this.parseTypes(query.types);
     const resume = query.lastEventId ?? request.headers['last-event-id'];

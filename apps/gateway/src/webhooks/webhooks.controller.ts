@@ -2,20 +2,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 
 import { EVENT_SCHEMA_VERSIONS, principalKey, type Actor } from '@focal/domain';
 import type { EventStore } from '@focal/events';
-import { Controller, Delete, Get, HttpCode, Inject, Post, Res } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiBody,
-  ApiOperation,
-  ApiProperty,
-  ApiPropertyOptional,
-  ApiTags,
-} from '@nestjs/swagger';
-import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
-import type { FastifyReply } from 'fastify';
+import { Controller, Delete, Get, Inject, Post } from '@nestjs/common';
+import { z } from 'zod';
 
+import { listOf } from '../http/answers.js';
 import { Caller, STORE } from '../http/context.js';
-import { UuidParam, ValidBody } from '../http/params.js';
+import { Operation, Tag, UuidParam, ValidBody } from '../http/operation.js';
 import { Problem } from '../http/problem.js';
 import { checkWebhookUrl, type TargetPolicy } from './webhook-target.js';
 import type { WebhookRow, WebhookStore } from './webhook-store.js';
@@ -26,25 +18,41 @@ export const WEBHOOK_POLICY = Symbol('WebhookPolicy');
 /** Where webhooks may point: public addresses (loopback too in development), checked as at delivery. */
 export type WebhookPolicy = TargetPolicy;
 
-const EVENT_TYPES = Object.keys(EVENT_SCHEMA_VERSIONS);
+const EVENT_TYPES = Object.keys(EVENT_SCHEMA_VERSIONS) as [string, ...string[]];
 
-export class CreateWebhookDto {
-  @ApiProperty({ type: String, example: 'https://example.org/focal-hook' })
-  @IsString()
-  @MaxLength(2_000)
-  url!: string;
+export const createWebhookBody = z.strictObject({
+  url: z
+    .string()
+    .max(2_000, 'must be at most 2000 characters')
+    .meta({ example: 'https://example.org/focal-hook' }),
+  types: z
+    .array(z.enum(EVENT_TYPES, 'each type must be a Focal event type, e.g. ThreadOpened'))
+    .max(50, 'must list at most 50')
+    .optional()
+    .meta({ description: 'all when omitted', example: ['ThreadOpened', 'MessagePosted'] }),
+});
 
-  @ApiPropertyOptional({
-    type: [String],
-    example: ['ThreadOpened', 'MessagePosted'],
-    description: 'all when omitted',
+export const webhookAnswer = z
+  .object({
+    id: z.uuid(),
+    url: z.string(),
+    types: z.union([z.array(z.string()), z.literal('all')]),
+    status: z.enum(['active', 'paused']),
+    pausedReason: z.string().optional(),
+    heldReason: z
+      .string()
+      .optional()
+      .meta({ description: 'why deliveries wait: the owner is not in good standing' }),
+    deliveredUpTo: z.string().nullable().meta({ description: 'the position of the last event delivered' }),
+    failures: z.number().int(),
+    lastError: z.string().optional(),
+    createdAt: z.string(),
   })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(50)
-  @IsIn(EVENT_TYPES, { each: true, message: 'each type must be a Focal event type, e.g. ThreadOpened' })
-  types?: string[];
-}
+  .meta({ id: 'Webhook' });
+
+const createdWebhookAnswer = webhookAnswer
+  .extend({ secret: z.string().meta({ description: 'the signing secret, shown this once' }) })
+  .meta({ id: 'CreatedWebhook' });
 
 const view = (row: WebhookRow) => ({
   id: row.id,
@@ -59,8 +67,7 @@ const view = (row: WebhookRow) => ({
   createdAt: row.created_at,
 });
 
-@ApiTags('webhooks')
-@ApiBearerAuth()
+@Tag('webhooks')
 @Controller('v1/webhooks')
 export class WebhooksController {
   constructor(
@@ -70,14 +77,15 @@ export class WebhooksController {
   ) {}
 
   @Post()
-  @ApiBody({ type: CreateWebhookDto })
-  @ApiOperation({
+  @Operation({
     summary: 'Subscribe a URL to the events you may see, from now on; the signing secret is shown once',
+    body: createWebhookBody,
+    success: { status: 201, description: 'subscribed', schema: createdWebhookAnswer },
+    problems: [400, 415, 422],
   })
   async create(
-    @Res({ passthrough: true }) reply: FastifyReply,
     @Caller() caller: Actor,
-    @ValidBody(CreateWebhookDto) body: CreateWebhookDto,
+    @ValidBody(createWebhookBody) body: z.infer<typeof createWebhookBody>,
   ) {
     const url = await checkWebhookUrl(body.url, this.policy);
     const row = await this.webhooks.create({
@@ -89,16 +97,24 @@ export class WebhooksController {
       secret: randomBytes(32).toString('hex'),
       cursor: (await this.store.headPosition()) ?? null,
     });
-    void reply.status(201);
     return { ...view(row), secret: row.secret };
   }
 
   @Get()
+  @Operation({
+    summary: 'Your webhook subscriptions',
+    success: { status: 200, description: 'every subscription of yours', schema: listOf(webhookAnswer) },
+  })
   async list(@Caller() caller: Actor) {
     return { items: (await this.webhooks.list(principalKey(caller))).map(view) };
   }
 
   @Get(':id')
+  @Operation({
+    summary: 'One of your webhook subscriptions',
+    success: { status: 200, description: 'the subscription', schema: webhookAnswer },
+    problems: [400, 404],
+  })
   async read(@Caller() caller: Actor, @UuidParam('id') id: string) {
     const row = await this.webhooks.find(principalKey(caller), id);
     if (!row) throw new Problem(404, 'not-found', 'Not found', `no webhook ${id} of yours`);
@@ -106,8 +122,11 @@ export class WebhooksController {
   }
 
   @Post(':id/resume')
-  @HttpCode(200)
-  @ApiOperation({ summary: 'Deliver again, from where it stopped, to a subscription paused after failures' })
+  @Operation({
+    summary: 'Deliver again, from where it stopped, to a subscription paused after failures',
+    success: { status: 200, description: 'the subscription, active again', schema: webhookAnswer },
+    problems: [400, 404],
+  })
   async resume(@Caller() caller: Actor, @UuidParam('id') id: string) {
     const row = await this.webhooks.resume(principalKey(caller), id);
     if (!row) throw new Problem(404, 'not-found', 'Not found', `no webhook ${id} of yours`);
@@ -115,7 +134,11 @@ export class WebhooksController {
   }
 
   @Delete(':id')
-  @HttpCode(204)
+  @Operation({
+    summary: 'Unsubscribe',
+    success: { status: 204, description: 'unsubscribed; nothing more is delivered' },
+    problems: [400, 404],
+  })
   async remove(@Caller() caller: Actor, @UuidParam('id') id: string): Promise<void> {
     if (!(await this.webhooks.remove(principalKey(caller), id))) {
       throw new Problem(404, 'not-found', 'Not found', `no webhook ${id} of yours`);

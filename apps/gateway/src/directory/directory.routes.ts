@@ -1,28 +1,35 @@
 import type { CommandFields } from '@focal/contracts';
 import type { Actor } from '@focal/domain';
 import { Controller, Delete, Get, Inject, Param, Patch, Post, Put, Req, Res } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { z } from 'zod';
 
-import {
-  ChangeContactPointDto,
-  ChangeOrganisationDto,
-  PutStateDto,
-  ReasonDto,
-  RegisterContactPointDto,
-  RegisterOrganisationDto,
-  SearchContactPointsDto,
-} from '../dto/directory.dto.js';
+import { listOf, writeAnswer } from '../http/answers.js';
 import { Caller, CommandGateway, READ_MODELS, type GatewayRequest } from '../http/context.js';
+import { Operation, Tag, UuidParam, ValidBody, ValidQuery, WRITE_PROBLEMS } from '../http/operation.js';
 import { Problem } from '../http/problem.js';
-import { UuidParam, ValidBody, ValidQuery } from '../http/params.js';
 import type { ReadModels } from '../read-models/read-models.js';
-import { contactPointView, organisationView, stateView } from './views.js';
+import {
+  changeContactPointBody,
+  changeOrganisationBody,
+  contactPointAnswer,
+  organisationAnswer,
+  putStateBody,
+  reasonBody,
+  registerContactPointBody,
+  registerOrganisationBody,
+  searchContactPointsQuery,
+  stateAnswer,
+} from './directory.schemas.js';
+import { contactPointView, organisationView, stateView } from './directory.views.js';
+
+const WRITE = ['Idempotency-Key', 'If-Match'] as const;
+const READ = ['Focal-Read-After'] as const;
+const written = (status: 200 | 201, description: string) => ({ status, description, schema: writeAnswer });
 
 const notFound = (what: string) => new Problem(404, 'not-found', 'Not found', `no ${what}`);
 
-@ApiTags('states')
-@ApiBearerAuth()
+@Tag('states')
 @Controller('v1/states')
 export class StatesController {
   constructor(
@@ -31,8 +38,10 @@ export class StatesController {
   ) {}
 
   @Get()
-  @ApiOperation({
+  @Operation({
     summary: 'The states of the network: their status today, changes recorded for later, the history',
+    headers: READ,
+    success: { status: 200, description: 'every state', schema: listOf(stateAnswer) },
   })
   async list(@Req() request: GatewayRequest) {
     await this.commands.consistentRead(request);
@@ -40,6 +49,12 @@ export class StatesController {
   }
 
   @Get(':code')
+  @Operation({
+    summary: 'One state',
+    headers: READ,
+    success: { status: 200, description: 'the state (ETag: its version)', schema: stateAnswer },
+    problems: [404],
+  })
   async read(
     @Req() request: GatewayRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -53,13 +68,18 @@ export class StatesController {
   }
 
   @Put(':code')
-  @ApiBody({ type: PutStateDto })
-  @ApiOperation({ summary: 'Admit a state (201), or change its status (200); secretariat only' })
+  @Operation({
+    summary: 'Admit a state (201), or change its status (200); secretariat only',
+    body: putStateBody,
+    headers: WRITE,
+    success: written(201, 'admitted; a change of status answers 200'),
+    problems: [200, ...WRITE_PROBLEMS],
+  })
   async put(
     @Req() request: GatewayRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
     @Param('code') code: string,
-    @ValidBody(PutStateDto) body: PutStateDto,
+    @ValidBody(putStateBody) body: z.infer<typeof putStateBody>,
   ) {
     const existing = await this.readModels.findFresh(() => this.readModels.state(code));
     if (existing) {
@@ -96,8 +116,7 @@ export class StatesController {
   }
 }
 
-@ApiTags('contact points')
-@ApiBearerAuth()
+@Tag('contact points')
 @Controller('v1/contact-points')
 export class ContactPointsController {
   constructor(
@@ -106,12 +125,17 @@ export class ContactPointsController {
   ) {}
 
   @Post()
-  @ApiBody({ type: RegisterContactPointDto })
-  @ApiOperation({ summary: "Register a contact point (secretariat, or the state's own authorities)" })
+  @Operation({
+    summary: "Register a contact point (secretariat, or the state's own authorities)",
+    body: registerContactPointBody,
+    headers: WRITE,
+    success: written(201, 'registered'),
+    problems: WRITE_PROBLEMS,
+  })
   register(
     @Req() request: GatewayRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
-    @ValidBody(RegisterContactPointDto) body: RegisterContactPointDto,
+    @ValidBody(registerContactPointBody) body: z.infer<typeof registerContactPointBody>,
   ) {
     const id = this.commands.newId(request);
     const { fullName, email, phone, notes, primary, expertise, ...post } = body;
@@ -130,19 +154,33 @@ export class ContactPointsController {
           ...(phone !== undefined ? { phone } : {}),
           ...(notes !== undefined ? { notes } : {}),
         },
-        primary: primary ?? false,
-        expertise: expertise ?? [],
+        primary,
+        expertise,
       } as CommandFields<'focal.directory.contact-point.register'>,
       201,
     );
   }
 
   @Get()
-  @ApiOperation({ summary: 'Search the directory; closed fields only for those who may see them' })
+  @Operation({
+    summary: 'Search the directory; closed fields only for those who may see them',
+    query: searchContactPointsQuery,
+    headers: READ,
+    success: {
+      status: 200,
+      description: 'a page of contact points, and how many match in all',
+      schema: listOf(contactPointAnswer).extend({
+        total: z.number().int(),
+        limit: z.number().int(),
+        offset: z.number().int(),
+      }),
+    },
+    problems: [400],
+  })
   async search(
     @Req() request: GatewayRequest,
     @Caller() caller: Actor,
-    @ValidQuery(SearchContactPointsDto) query: SearchContactPointsDto,
+    @ValidQuery(searchContactPointsQuery) query: z.infer<typeof searchContactPointsQuery>,
   ) {
     await this.commands.consistentRead(request);
     const { items, total } = await this.readModels.contactPoints(query, caller);
@@ -155,6 +193,16 @@ export class ContactPointsController {
   }
 
   @Get(':id')
+  @Operation({
+    summary: 'One contact point; closed fields only for those who may see them',
+    headers: READ,
+    success: {
+      status: 200,
+      description: 'the contact point (ETag: its version)',
+      schema: contactPointAnswer,
+    },
+    problems: [400, 404],
+  })
   async read(
     @Req() request: GatewayRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -169,12 +217,18 @@ export class ContactPointsController {
   }
 
   @Patch(':id')
-  @ApiBody({ type: ChangeContactPointDto })
+  @Operation({
+    summary: "Change a contact point's details (secretariat, or its state)",
+    body: changeContactPointBody,
+    headers: WRITE,
+    success: written(200, 'changed (or already so: no event, the current version)'),
+    problems: WRITE_PROBLEMS,
+  })
   change(
     @Req() request: GatewayRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
     @UuidParam('id') id: string,
-    @ValidBody(ChangeContactPointDto) body: ChangeContactPointDto,
+    @ValidBody(changeContactPointBody) body: z.infer<typeof changeContactPointBody>,
   ) {
     const { fullName, email, phone, notes, ...changes } = body;
     const personalChanges = Object.fromEntries(
@@ -188,12 +242,18 @@ export class ContactPointsController {
   }
 
   @Post(':id/retire')
-  @ApiBody({ type: ReasonDto })
+  @Operation({
+    summary: 'Retire a contact point; the reason is personal data',
+    body: reasonBody,
+    headers: WRITE,
+    success: written(200, 'retired'),
+    problems: WRITE_PROBLEMS,
+  })
   retire(
     @Req() request: GatewayRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
     @UuidParam('id') id: string,
-    @ValidBody(ReasonDto) body: ReasonDto,
+    @ValidBody(reasonBody) body: z.infer<typeof reasonBody>,
   ) {
     return this.commands.send(request, reply, 'focal.directory.contact-point.retire', id, {
       contactPointId: id,
@@ -202,6 +262,12 @@ export class ContactPointsController {
   }
 
   @Post(':id/reinstate')
+  @Operation({
+    summary: 'Reinstate a retired contact point',
+    headers: WRITE,
+    success: written(200, 'done'),
+    problems: WRITE_PROBLEMS,
+  })
   reinstate(
     @Req() request: GatewayRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -213,6 +279,12 @@ export class ContactPointsController {
   }
 
   @Post(':id/designate-primary')
+  @Operation({
+    summary: "Make it its state's primary contact point (the previous one no longer is)",
+    headers: WRITE,
+    success: written(200, 'done'),
+    problems: WRITE_PROBLEMS,
+  })
   designatePrimary(
     @Req() request: GatewayRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -224,7 +296,12 @@ export class ContactPointsController {
   }
 
   @Post(':id/confirm')
-  @ApiOperation({ summary: 'Confirm the entry is still current (resets the 12-month stale clock)' })
+  @Operation({
+    summary: 'Confirm the entry is still current (resets the 12-month stale clock; once a day)',
+    headers: WRITE,
+    success: written(200, 'confirmed'),
+    problems: WRITE_PROBLEMS,
+  })
   confirm(
     @Req() request: GatewayRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -236,7 +313,12 @@ export class ContactPointsController {
   }
 
   @Delete(':id/personal-data')
-  @ApiOperation({ summary: "Erase the contact point's personal data by destroying its key (secretariat)" })
+  @Operation({
+    summary: "Erase the contact point's personal data by destroying its key (secretariat)",
+    headers: WRITE,
+    success: written(200, 'erased: no path returns the fields from now on'),
+    problems: WRITE_PROBLEMS,
+  })
   erase(
     @Req() request: GatewayRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -248,8 +330,7 @@ export class ContactPointsController {
   }
 }
 
-@ApiTags('liaison organisations')
-@ApiBearerAuth()
+@Tag('liaison organisations')
 @Controller('v1/liaison-organisations')
 export class LiaisonOrganisationsController {
   constructor(
@@ -258,11 +339,17 @@ export class LiaisonOrganisationsController {
   ) {}
 
   @Post()
-  @ApiBody({ type: RegisterOrganisationDto })
+  @Operation({
+    summary: 'Register a liaison organisation (secretariat)',
+    body: registerOrganisationBody,
+    headers: WRITE,
+    success: written(201, 'registered'),
+    problems: WRITE_PROBLEMS,
+  })
   register(
     @Req() request: GatewayRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
-    @ValidBody(RegisterOrganisationDto) body: RegisterOrganisationDto,
+    @ValidBody(registerOrganisationBody) body: z.infer<typeof registerOrganisationBody>,
   ) {
     const id = this.commands.newId(request);
     return this.commands.send(
@@ -276,12 +363,23 @@ export class LiaisonOrganisationsController {
   }
 
   @Get()
+  @Operation({
+    summary: 'The liaison organisations',
+    headers: READ,
+    success: { status: 200, description: 'every organisation', schema: listOf(organisationAnswer) },
+  })
   async list(@Req() request: GatewayRequest) {
     await this.commands.consistentRead(request);
     return { items: (await this.readModels.organisations()).map(organisationView) };
   }
 
   @Get(':id')
+  @Operation({
+    summary: 'One liaison organisation',
+    headers: READ,
+    success: { status: 200, description: 'the organisation (ETag: its version)', schema: organisationAnswer },
+    problems: [400, 404],
+  })
   async read(
     @Req() request: GatewayRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -295,12 +393,18 @@ export class LiaisonOrganisationsController {
   }
 
   @Patch(':id')
-  @ApiBody({ type: ChangeOrganisationDto })
+  @Operation({
+    summary: "Change an organisation's details (secretariat)",
+    body: changeOrganisationBody,
+    headers: WRITE,
+    success: written(200, 'changed'),
+    problems: WRITE_PROBLEMS,
+  })
   change(
     @Req() request: GatewayRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
     @UuidParam('id') id: string,
-    @ValidBody(ChangeOrganisationDto) body: ChangeOrganisationDto,
+    @ValidBody(changeOrganisationBody) body: z.infer<typeof changeOrganisationBody>,
   ) {
     return this.commands.send(request, reply, 'focal.directory.liaison-organisation.change-details', id, {
       organisationId: id,
@@ -309,12 +413,18 @@ export class LiaisonOrganisationsController {
   }
 
   @Post(':id/suspend')
-  @ApiBody({ type: ReasonDto })
+  @Operation({
+    summary: 'Suspend an organisation: its principals are refused everywhere, at once (secretariat)',
+    body: reasonBody,
+    headers: WRITE,
+    success: written(200, 'suspended'),
+    problems: WRITE_PROBLEMS,
+  })
   suspend(
     @Req() request: GatewayRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
     @UuidParam('id') id: string,
-    @ValidBody(ReasonDto) body: ReasonDto,
+    @ValidBody(reasonBody) body: z.infer<typeof reasonBody>,
   ) {
     return this.commands.send(request, reply, 'focal.directory.liaison-organisation.suspend', id, {
       organisationId: id,
@@ -323,6 +433,12 @@ export class LiaisonOrganisationsController {
   }
 
   @Post(':id/reinstate')
+  @Operation({
+    summary: 'Reinstate a suspended organisation (secretariat)',
+    headers: WRITE,
+    success: written(200, 'reinstated'),
+    problems: WRITE_PROBLEMS,
+  })
   reinstate(
     @Req() request: GatewayRequest,
     @Res({ passthrough: true }) reply: FastifyReply,

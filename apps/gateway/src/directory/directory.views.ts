@@ -1,13 +1,6 @@
 import { isStaleEntry, maySeeField, standingOn, type Actor } from '@focal/domain';
 
-import type {
-  ListedContactPoint,
-  MeetingRequestRow,
-  MessageRow,
-  OrganisationRow,
-  StateRow,
-  ThreadRow,
-} from '../read-models/read-models.js';
+import type { ListedContactPoint, OrganisationRow, StateRow } from '../read-models/rows.js';
 
 /** What clients receive: read-model rows shaped for them, with each field only where the caller may see it. */
 
@@ -67,46 +60,3 @@ export function contactPointView(row: ListedContactPoint, viewer: Actor, today =
     version: row.version,
   };
 }
-
-export const meetingRequestView = (row: MeetingRequestRow) => ({
-  id: row.id,
-  requestedBy: row.requested_by,
-  coSponsors: row.co_sponsors,
-  subjectKind: row.subject_kind,
-  title: row.title,
-  summary: row.summary,
-  confidentiality: row.confidentiality,
-  proposedDates: row.proposed_dates,
-  invitedStates: row.invited_states,
-  invitedOrganisations: row.invited_organisations,
-  status: row.status,
-  ...(row.scheduled_for ? { scheduledFor: row.scheduled_for, venue: row.venue } : {}),
-  ...(row.outcome ? { outcome: row.outcome } : {}),
-  version: row.version,
-});
-
-export const messageView = (row: MessageRow) => ({
-  id: row.message_id,
-  author: row.author,
-  body: row.body,
-  handlingCode: row.handling_code,
-  ...(row.handling_note ? { handlingNote: row.handling_note } : {}),
-  attachments: row.attachments,
-  postedAt: row.posted_at,
-  deliveredTo: row.delivered_to,
-  readBy: row.read_by,
-});
-
-export const threadView = (row: ThreadRow & { overdue?: boolean; unread?: number }) => ({
-  id: row.id,
-  subject: row.subject,
-  visibility: row.visibility,
-  participants: row.participants,
-  openedBy: row.opened_by,
-  ...(row.reply_by ? { urgent: true, replyBy: row.reply_by } : { urgent: false }),
-  answered: row.answered,
-  ...(row.overdue !== undefined ? { overdue: row.overdue } : {}),
-  ...(row.unread !== undefined ? { unread: row.unread } : {}),
-  lastActivity: row.last_activity,
-  version: row.version,
-});

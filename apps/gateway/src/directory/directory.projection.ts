@@ -26,10 +26,10 @@ import {
   type SqlQueryable,
 } from '@focal/events';
 
-import { loadRows, writeRows } from './batch-rows.js';
+import { loadRows, writeRows } from '../read-models/batch-rows.js';
 import { SEARCH_ALL, SEARCH_OPEN, searchDocument } from './contact-point-search.js';
 import { openPersonal, sealPersonal } from './personal-data.js';
-import type { ContactPointEntry, ContactPointRow, OrganisationRow, StateRow } from './rows.js';
+import type { ContactPointEntry, ContactPointRow, OrganisationRow, StateRow } from '../read-models/rows.js';
 
 const PERSONAL = CONTACT_POINT_PERSONAL_FIELDS.fields as Readonly<Record<string, string>>;
 

@@ -1,0 +1,104 @@
+import { applyDecorators, Body, HttpCode, Param, ParseUUIDPipe, Query, SetMetadata } from '@nestjs/common';
+import type { PipeTransform } from '@nestjs/common';
+import { z } from 'zod';
+
+import { Problem } from './problem.js';
+
+/**
+ * What an operation of the API takes and answers, declared once beside its handler: the zod schemas that
+ * validate its input at the edge are the ones the OpenAPI document shows (http/openapi.ts), so the two cannot
+ * drift. The domain still decides what the values may be; these check shapes and types.
+ */
+export interface OperationSpec {
+  summary: string;
+  description?: string;
+  query?: z.ZodObject;
+  body?: z.ZodType;
+  /** The request headers it reads, besides Authorization. */
+  headers?: readonly RequestHeader[];
+  /** Its answer when all goes well. */
+  success: { status: number; description: string; schema?: z.ZodType; contentType?: string };
+  /** The problems it can answer, beyond those every operation can (401, 403 for the caller, 429, 500, 503). */
+  problems?: readonly number[];
+  /** Answered without a token (operations: health, metrics). */
+  public?: boolean;
+}
+
+export type RequestHeader = 'Idempotency-Key' | 'If-Match' | 'Focal-Read-After' | 'Last-Event-ID';
+
+export const OPERATION = Symbol('focal:operation');
+export const TAG = Symbol('focal:tag');
+
+/** Groups a controller's operations under one heading of the document. */
+export const Tag = (name: string): ClassDecorator => SetMetadata(TAG, name);
+
+/** Declares an operation: its answer's status, and what the OpenAPI document says of it. */
+export function Operation(spec: OperationSpec): MethodDecorator {
+  return applyDecorators(SetMetadata(OPERATION, spec), HttpCode(spec.success.status));
+}
+
+/** A write's usual problems: bad input, what the domain refuses, a stale If-Match, a reused key. */
+export const WRITE_PROBLEMS = [400, 403, 404, 409, 412, 415, 422] as const;
+
+/** Zod's issues as one message per field path (`personal.email`, `languages.0`): the 400 of SPEC §4. */
+export function invalidInput(error: z.ZodError, where: 'body' | 'query'): Problem {
+  const fields: Record<string, string> = {};
+  for (const issue of error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        fields[[...issue.path, key].join('.')] =
+          `is not a field of this ${where === 'body' ? 'request' : 'query'}: remove it (see /docs)`;
+      }
+      continue;
+    }
+    const path = issue.path.map(String).join('.') || where;
+    fields[path] = fields[path] ? `${fields[path]}; ${issue.message}` : issue.message;
+  }
+  const detail = Object.entries(fields)
+    .map(([field, message]) => `${field}: ${message}`)
+    .join('; ');
+  return new Problem(400, 'invalid-input', 'Invalid input', detail, fields);
+}
+
+class ZodPipe implements PipeTransform {
+  constructor(
+    private readonly schema: z.ZodType,
+    private readonly where: 'body' | 'query',
+  ) {}
+
+  transform(value: unknown): unknown {
+    // No body at all is an empty one: the schema names the fields it requires.
+    const given = this.where === 'body' && (value === undefined || value === null) ? {} : value;
+    if (this.where === 'body' && (typeof given !== 'object' || Array.isArray(given))) {
+      // A body that is JSON but not an object (an array, a string, a number) has no fields to name.
+      throw new Problem(
+        400,
+        'invalid-input',
+        'Invalid input',
+        'body: send a JSON object with the fields named at /docs',
+        {
+          body: 'must be a JSON object',
+        },
+      );
+    }
+    const parsed = this.schema.safeParse(given);
+    if (!parsed.success) throw invalidInput(parsed.error, this.where);
+    return parsed.data;
+  }
+}
+
+/** The request body, validated by `schema`: unknown fields refused, defaults applied. */
+export const ValidBody = (schema: z.ZodType) => Body(new ZodPipe(schema, 'body'));
+
+/** The query string, validated (and its numbers coerced) by `schema`. */
+export const ValidQuery = (schema: z.ZodObject) => Query(new ZodPipe(schema, 'query'));
+
+/** A path id that must be a UUID: anything else is a 400 naming the parameter. */
+export const UuidParam = (name: string) =>
+  Param(
+    name,
+    new ParseUUIDPipe({
+      exceptionFactory: () =>
+        new Problem(400, 'invalid-id', 'Invalid id', `${name} must be a UUID`, { [name]: 'must be a UUID' }),
+    }),
+  );

@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+
+import { maySee, participantOf, threadEventVisibility, type Actor } from '@focal/domain';
+import { Controller, Get, Inject, Post, Req, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { z } from 'zod';
+
+import { listOf, writeAnswer } from '../http/answers.js';
+import { Caller, CommandGateway, READ_MODELS, type GatewayRequest } from '../http/context.js';
+import { Operation, Tag, UuidParam, ValidBody, WRITE_PROBLEMS } from '../http/operation.js';
+import { Problem } from '../http/problem.js';
+import type { ReadModels } from '../read-models/read-models.js';
+import { messageAnswer, openThreadBody, postMessageBody, threadAnswer } from './threads.schemas.js';
+import { messageView, threadView } from './threads.views.js';
+
+// Whatever the caller may not see does not exist for them: 404, never 403, so nothing leaks.
+const notFound = (what: string) => new Problem(404, 'not-found', 'Not found', `no ${what} that you may see`);
+const WRITE = ['Idempotency-Key', 'If-Match'] as const;
+
+@Tag('threads')
+@Controller('v1')
+export class ThreadsController {
+  constructor(
+    @Inject(CommandGateway) private readonly commands: CommandGateway,
+    @Inject(READ_MODELS) private readonly readModels: ReadModels,
+  ) {}
+
+  @Post('threads')
+  @Operation({
+    summary: 'Open a thread; the caller takes part in it',
+    body: openThreadBody,
+    headers: WRITE,
+    success: { status: 201, description: 'opened', schema: writeAnswer },
+    problems: WRITE_PROBLEMS,
+  })
+  open(
+    @Req() request: GatewayRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @ValidBody(openThreadBody) body: z.infer<typeof openThreadBody>,
+  ) {
+    const id = this.commands.newId(request);
+    return this.commands.send(
+      request,
+      reply,
+      'focal.messaging.thread.open',
+      id,
+      { threadId: id, ...body },
+      201,
+    );
+  }
+
+  @Get('inbox')
+  @Operation({
+    summary: "The caller's threads: overdue urgent ones first, with unread counts",
+    headers: ['Focal-Read-After'],
+    success: {
+      status: 200,
+      description: 'the threads the caller takes part in',
+      schema: listOf(threadAnswer),
+    },
+  })
+  async inbox(@Req() request: GatewayRequest, @Caller() caller: Actor) {
+    await this.commands.consistentRead(request);
+    return { items: (await this.readModels.inbox(caller, new Date())).map(threadView) };
+  }
+
+  @Get('threads/:id')
+  @Operation({
+    summary:
+      'A thread with its messages (participants, the secretariat, auditors); records their delivery to a participant',
+    headers: ['Focal-Read-After'],
+    success: {
+      status: 200,
+      description: 'the thread (ETag: its version)',
+      schema: threadAnswer.extend({ messages: z.array(messageAnswer) }),
+    },
+    problems: [400, 404],
+  })
+  async read(
+    @Req() request: GatewayRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Caller() caller: Actor,
+    @UuidParam('id') id: string,
+  ) {
+    await this.commands.consistentRead(request);
+    const thread = await this.visibleThread(caller, id);
+    const self = participantOf(caller);
+    let messages = await this.readModels.messages(id);
+    // Receipts are the participants': the secretariat or an auditor reading from outside leaves none.
+    const undelivered =
+      self && thread.participants.includes(self)
+        ? messages.filter((m) => m.author !== self && !m.delivered_to.includes(self))
+        : [];
+    for (const message of undelivered) {
+      await this.commands.record(request, 'focal.messaging.thread.record-delivered', {
+        threadId: id,
+        messageId: message.message_id,
+      });
+    }
+    if (undelivered.length > 0) {
+      await this.readModels.catchUp();
+      messages = await this.readModels.messages(id);
+    }
+    void reply.header('etag', `"${(await this.readModels.thread(id))?.version ?? thread.version}"`);
+    return { ...threadView(thread), messages: messages.map(messageView) };
+  }
+
+  @Post('threads/:id/messages')
+  @Operation({
+    summary: 'Post a message (participants), with a handling code and attachments by fingerprint',
+    body: postMessageBody,
+    headers: WRITE,
+    success: { status: 201, description: 'posted', schema: writeAnswer.extend({ messageId: z.string() }) },
+    problems: WRITE_PROBLEMS,
+  })
+  async post(
+    @Req() request: GatewayRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Caller() caller: Actor,
+    @UuidParam('id') id: string,
+    @ValidBody(postMessageBody) body: z.infer<typeof postMessageBody>,
+  ) {
+    await this.visibleThread(caller, id);
+    const messageId = request.headers['idempotency-key'] ? this.commands.newId(request) : randomUUID();
+    const result = await this.commands.send(
+      request,
+      reply,
+      'focal.messaging.thread.post-message',
+      id,
+      { threadId: id, messageId, ...body },
+      201,
+    );
+    return { ...result, messageId };
+  }
+
+  @Post('threads/:id/messages/:messageId/read')
+  @Operation({
+    summary: 'Record that the caller read a message (participants)',
+    headers: WRITE,
+    success: { status: 200, description: 'recorded (once)', schema: writeAnswer },
+    problems: WRITE_PROBLEMS,
+  })
+  async markRead(
+    @Req() request: GatewayRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @Caller() caller: Actor,
+    @UuidParam('id') id: string,
+    @UuidParam('messageId') messageId: string,
+  ) {
+    await this.visibleThread(caller, id);
+    return this.commands.send(request, reply, 'focal.messaging.thread.mark-read', id, {
+      threadId: id,
+      messageId,
+    });
+  }
+
+  /**
+   * The thread, if the caller may read it (its participants, the secretariat, auditors: the domain's rule);
+   * otherwise it does not exist for them. Who may post or mark read is the decider's to say.
+   */
+  private async visibleThread(caller: Actor, id: string) {
+    const thread = await this.readModels.findFresh(() => this.readModels.thread(id));
+    if (!thread || !maySee(caller, threadEventVisibility(thread.participants)))
+      throw notFound(`thread ${id}`);
+    return thread;
+  }
+}

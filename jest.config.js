@@ -10,6 +10,7 @@ export default {
     '^@focal/domain$': '<rootDir>/libs/domain/src/index.ts',
     '^@focal/contracts$': '<rootDir>/libs/contracts/src/index.ts',
     '^@focal/service$': '<rootDir>/libs/service/src/index.ts',
+    '^@focal/audit$': '<rootDir>/libs/audit/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {

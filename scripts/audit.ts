@@ -4,27 +4,25 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 
-import { CONTACT_POINT_PERSONAL_FIELDS } from '@focal/contracts';
+import {
+  AuditRefusedError,
+  AuditTrail,
+  DirectorySnapshots,
+  loadCheckpointSigner,
+  recordAuditRead,
+} from '@focal/audit';
 import type { Actor } from '@focal/domain';
 import {
   CheckpointSigner,
   LocalKeyring,
-  PersonalDataCodec,
   parseCheckpoint,
   readCheckpoints,
   sealAll,
-  readableOrRefuse,
-  untilReadable,
-  verifyLog,
   type LogCheckpoint,
   type Position,
 } from '@focal/events';
 import { ConfigError, loadServiceConfig, openPersistence, type Persistence } from '@focal/service';
 
-import { auditLine, recordAuditRead } from '../apps/gateway/src/audit/audit-trail.js';
-import { loadCheckpointSigner } from '../apps/gateway/src/audit/checkpoint.config.js';
-import { DirectorySnapshots } from '../apps/gateway/src/audit/directory-snapshots.js';
-import { history } from '../apps/gateway/src/audit/history.js';
 import { progressBar } from './progress.js';
 
 const USAGE = `usage: npm run audit -- <command>
@@ -86,10 +84,16 @@ async function runExport(
   from: Bound | undefined,
   to: Bound | undefined,
 ) {
-  const { store, keys } = persistence;
-  await recordAuditRead(store, reader, `export ${options.from ?? ''}..${options.to ?? ''}`);
-  await readableOrRefuse(store);
-  const codec = new PersonalDataCodec(keys, CONTACT_POINT_PERSONAL_FIELDS);
+  const { store } = persistence;
+  const after: Position | undefined =
+    from && 'position' in from && from.position > 0n
+      ? store.parsePosition(String(from.position - 1n))
+      : undefined;
+  const lines = await auditTrail(persistence).events(
+    reader,
+    `export ${options.from ?? ''}..${options.to ?? ''}`,
+    after ? { after } : {},
+  );
   const partial = `${options.out}.partial`;
   const file = createWriteStream(partial);
   const bar = progressBar('events read');
@@ -97,32 +101,18 @@ async function runExport(
   let read = 0;
   let written = 0;
   try {
-    let after: Position | undefined =
-      from && 'position' in from && from.position > 0n
-        ? store.parsePosition(String(from.position - 1n))
-        : undefined;
-    for (;;) {
-      const page = await store.readAll({ ...(after ? { after } : {}), limit: 2_000 });
-      if (page.length === 0) break;
-      after = page.at(-1)!.globalPosition;
-      let done = false;
-      for (const event of page) {
-        read++;
-        const position = BigInt(event.globalPosition);
-        const time = event.recordedAt.getTime();
-        if (to && ('position' in to ? position > to.position : false)) {
-          done = true;
-          break;
-        }
-        if ((from && 'time' in from && time < from.time) || (to && 'time' in to && time > to.time)) continue;
-        if (!file.write(`${JSON.stringify(await auditLine(event, codec, keys))}\n`)) {
-          await new Promise<void>((resolve) => file.once('drain', () => resolve()));
-        }
-        written++;
+    for await (const line of lines) {
+      read++;
+      if (read % 2_000 === 0) bar.update(read, total);
+      if (to && 'position' in to && BigInt(line.position) > to.position) break;
+      const time = Date.parse(line.recordedAt);
+      if ((from && 'time' in from && time < from.time) || (to && 'time' in to && time > to.time)) continue;
+      if (!file.write(`${JSON.stringify(line)}\n`)) {
+        await new Promise<void>((resolve) => file.once('drain', () => resolve()));
       }
-      bar.update(read, total);
-      if (done) break;
+      written++;
     }
+    bar.update(read, total);
     await new Promise<void>((resolve, reject) =>
       file.end((error?: Error | null) => (error ? reject(error) : resolve())),
     );
@@ -136,6 +126,14 @@ async function runExport(
     bar.end();
   }
   console.log(`${written} events written to ${options.out}`);
+}
+
+/** The snapshots the gateway took in this database, if any (as-of replays the whole log otherwise). */
+const directorySnapshots = (persistence: Persistence) =>
+  new DirectorySnapshots(persistence.store, persistence.sql, persistence.keys, { every: 20_000 });
+
+function auditTrail(persistence: Persistence, snapshots = directorySnapshots(persistence)): AuditTrail {
+  return new AuditTrail(persistence.store, persistence.keys, snapshots);
 }
 
 async function readExport(path: string): Promise<LogCheckpoint[]> {
@@ -165,21 +163,23 @@ async function verify(persistence: Persistence, options: { against?: string }, a
   const problems: string[] = [];
   const signing = loadCheckpointSigner(process.env, problems);
   if (!signing) throw new ConfigError(problems);
-  await recordAuditRead(persistence.store, reader, `verify${options.against ? ' --against' : ''}`);
-  await untilReadable(persistence.store);
   const total = await totalEvents(persistence);
   let bar = progressBar('events: hash chains');
-  const report = await verifyLog(persistence.store, {
-    trustedKeys: signing.trustedKeys,
-    ...(against ? { against } : {}),
-    onPhase: (phase) => {
-      if (phase === 'checkpoints') {
-        bar.end();
-        bar = progressBar('events: checkpoints');
-      }
+  const report = await auditTrail(persistence).verify(
+    reader,
+    `verify${options.against ? ' --against' : ''}`,
+    {
+      trustedKeys: signing.trustedKeys,
+      ...(against ? { against } : {}),
+      onPhase: (phase) => {
+        if (phase === 'checkpoints') {
+          bar.end();
+          bar = progressBar('events: checkpoints');
+        }
+      },
+      onProgress: (checked) => bar.update(checked, total),
     },
-    onProgress: (checked) => bar.update(checked, total),
-  });
+  );
   bar.end();
   if (report.ok) {
     console.log(
@@ -239,15 +239,6 @@ async function checkpoint(persistence: Persistence, action: string | undefined, 
         `${chain.length - 1} before it written to ${options.out}: keep it outside the store`,
     );
   }
-}
-
-/** Uses the snapshots the gateway took in this database, if any; replays the whole log otherwise. */
-async function asOfWithSnapshots(persistence: Persistence, instant: Date) {
-  const snapshots = new DirectorySnapshots(persistence.store, persistence.sql, persistence.keys, {
-    every: 20_000,
-  });
-  await snapshots.setUp();
-  return snapshots.asOf(instant);
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -332,24 +323,22 @@ async function main(argv: string[]): Promise<number> {
     },
   };
   const asOf = async (persistence: Persistence, instant: Date) => {
-    await recordAuditRead(persistence.store, reader, `as-of ${argument}`);
-    const text = `${JSON.stringify(await asOfWithSnapshots(persistence, instant), null, 2)}\n`;
+    const snapshots = directorySnapshots(persistence);
+    await snapshots.setUp();
+    const directory = await auditTrail(persistence, snapshots).directoryAsOf(
+      reader,
+      `as-of ${argument}`,
+      instant,
+    );
+    const text = `${JSON.stringify(directory, null, 2)}\n`;
     if (values.out) {
       await writeFile(values.out, text);
       console.log(`the directory as of ${instant.toISOString()} written to ${values.out}`);
     } else process.stdout.write(text);
   };
   const showHistory = async (persistence: Persistence, argument: string) => {
-    const events = await persistence.store.readStream(argument).catch((error: Error) => {
-      throw new UsageError(error.message);
-    });
-    if (events.length === 0) throw new UsageError(`no stream ${argument} in the log`);
-    await recordAuditRead(persistence.store, reader, `history ${argument}`);
-    const codec = new PersonalDataCodec(persistence.keys, CONTACT_POINT_PERSONAL_FIELDS);
-    const changes = history(events, await codec.decode(argument, events));
-    process.stdout.write(
-      `${JSON.stringify({ streamId: argument, version: events.at(-1)!.streamVersion, changes }, null, 2)}\n`,
-    );
+    const changes = await auditTrail(persistence).history(reader, argument);
+    process.stdout.write(`${JSON.stringify(changes, null, 2)}\n`);
   };
   const prepare = commands[command];
   if (!prepare) throw new UsageError(`unknown command ${command}`);
@@ -365,7 +354,11 @@ async function main(argv: string[]): Promise<number> {
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {
-  if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+  if (
+    error instanceof UsageError ||
+    (error instanceof AuditRefusedError && error.reason !== 'secretariat-and-auditors-only') ||
+    (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+  ) {
     console.error(`${(error as Error).message}\n\n${USAGE}`);
     process.exitCode = 2;
   } else {

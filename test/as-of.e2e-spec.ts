@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
+import { DIRECTORY_PREFIXES, DirectorySnapshots } from '@focal/audit';
 import { CONTACT_POINT_PERSONAL_FIELDS } from '@focal/contracts';
 import {
   contactPointDecider,
@@ -16,9 +17,7 @@ import {
 import { LogNotReadableError, PersonalDataCodec, type NewEvent } from '@focal/events';
 import pg from 'pg';
 
-import { directoryAsOfByReplay } from '../apps/gateway/src/audit/directory-as-of.js';
-import { DIRECTORY_PREFIXES } from '../apps/gateway/src/audit/directory-replay.js';
-import { DirectorySnapshots } from '../apps/gateway/src/audit/directory-snapshots.js';
+import { directoryAsOfByReplay } from './support/directory-as-of.js';
 import { startSystem, STORES, type TestSystem } from './support/system.js';
 
 const secretariat: Actor = { principal: 'history', role: 'secretariat' };

@@ -1,7 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { DirectorySnapshots } from '../apps/gateway/src/audit/directory-snapshots.js';
+import { DirectorySnapshots } from '@focal/audit';
+
 import { rebuildReadModels } from '../apps/gateway/src/read-models/rebuild.js';
 import { subscribe, type SseFrame } from './support/sse.js';
 import { startSystem, STORES, type TestSystem } from './support/system.js';

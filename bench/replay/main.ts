@@ -15,9 +15,9 @@ import { LocalKeyring, type Position } from '@focal/events';
 import { DEFAULT_LIMITS, openPersistence } from '@focal/service';
 import pg from 'pg';
 
-import { directoryAsOfByReplay } from '../../apps/gateway/src/audit/directory-as-of.js';
-import { DirectorySnapshots } from '../../apps/gateway/src/audit/directory-snapshots.js';
-import { rebuildReadModels } from '../../apps/gateway/src/read-models/rebuild.js';
+import { directoryAsOfByReplay } from '../../test/support/directory-as-of.js';
+import { DirectorySnapshots } from '@focal/audit';
+import { rebuildReadModels } from '../../apps/gateway/src/index.js';
 import { progressBar } from '../../scripts/progress.js';
 import { generateDirectoryHistory } from './history.js';
 

@@ -3,6 +3,7 @@ import { setMaxListeners } from 'node:events';
 
 import { ALL_EVENTS_SUBJECT, CommandClient, inNamespace } from '@focal/contracts';
 import { principalKey } from '@focal/domain';
+import { DirectorySnapshots } from '@focal/audit';
 import { CheckpointSealer } from '@focal/events';
 import type { Persistence } from '@focal/service';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
@@ -13,7 +14,6 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-import { DirectorySnapshots } from './audit/directory-snapshots.js';
 import { Authenticator, TOKEN_FAILURES } from './auth/authenticator.js';
 import { IdentityProvider } from './auth/identity-provider.js';
 import type { GatewayConfig } from './gateway.config.js';

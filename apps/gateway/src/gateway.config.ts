@@ -1,6 +1,6 @@
 import { ConfigError, loadServiceConfig, readSecret, type ServiceConfig } from '@focal/service';
 
-import { loadCheckpointSigner, type CheckpointSettings } from './audit/checkpoint.config.js';
+import { loadCheckpointSigner, type CheckpointSettings } from '@focal/audit';
 import type { OidcSettings } from './auth/identity-provider.js';
 import { loadOidcSettings } from './auth/oidc.config.js';
 import { loadAbuseLimits, type AbuseLimits } from './http/abuse.js';

@@ -1,3 +1,4 @@
+import { AuditTrail, type DirectorySnapshots } from '@focal/audit';
 import type { CommandClient } from '@focal/contracts';
 import type { EventStore, KeyStore } from '@focal/events';
 import type { StoreHealth } from '@focal/service';
@@ -5,8 +6,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import type { Registry } from 'prom-client';
 
-import { AuditController, DIRECTORY_AS_OF, KEYS, TRUSTED_CHECKPOINT_KEYS } from './audit/audit.controller.js';
-import type { DirectorySnapshots } from './audit/directory-snapshots.js';
+import { AuditController, TRUSTED_CHECKPOINT_KEYS } from './audit/audit.controller.js';
 import type { Authenticator } from './auth/authenticator.js';
 import {
   ContactPointsController,
@@ -102,9 +102,8 @@ export class GatewayModule {
         { provide: UPDATE_FRAMES, useValue: deps.frames },
         { provide: UPDATES_OPTIONS, useValue: deps.updates },
         { provide: WEBHOOKS, useValue: deps.webhooks },
-        { provide: KEYS, useValue: deps.keys },
+        { provide: AuditTrail, useValue: new AuditTrail(deps.store, deps.keys, deps.directoryAsOf) },
         { provide: TRUSTED_CHECKPOINT_KEYS, useValue: deps.trustedCheckpointKeys },
-        { provide: DIRECTORY_AS_OF, useValue: deps.directoryAsOf },
         { provide: WEBHOOK_POLICY, useValue: deps.webhookPolicy },
         { provide: APP_GUARD, useClass: AuthGuard },
         CommandGateway,

@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 
 import { ServiceFailedError, ServiceUnavailableError } from '@focal/contracts';
 import { DomainError, type DomainErrorCode } from '@focal/domain';
+import { AuditRefusedError } from '@focal/audit';
 import { LogNotReadableError } from '@focal/events';
 import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -53,6 +54,12 @@ const TITLE_OF_CODE: Record<DomainErrorCode, string> = {
   RuleViolated: 'Rule violated',
 };
 
+const AUDIT_REFUSALS = {
+  'secretariat-and-auditors-only': [403, 'audit/secretariat-and-auditors-only', 'Not allowed'],
+  'invalid-stream': [400, 'invalid-stream', 'Invalid stream'],
+  'no-such-stream': [404, 'not-found', 'Not found'],
+} as const;
+
 /** Each error once to its HTTP answer: domain errors by code, the rest by what they mean for the caller. */
 export function toProblem(error: unknown): ProblemDocument {
   if (error instanceof Problem) {
@@ -76,6 +83,10 @@ export function toProblem(error: unknown): ProblemDocument {
       reason: error.reason,
       ...fields,
     };
+  }
+  if (error instanceof AuditRefusedError) {
+    const [status, reason, title] = AUDIT_REFUSALS[error.reason];
+    return { type: problemType(reason), title, status, detail: error.message, reason };
   }
   if (error instanceof LogNotReadableError) {
     return unavailable('log-not-readable-yet', error.message);

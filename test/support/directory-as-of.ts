@@ -20,7 +20,7 @@ import {
   type Position,
 } from '@focal/events';
 
-import { DIRECTORY_PREFIXES, directoryFieldsOf, type DirectoryAsOf } from './directory-replay.js';
+import { DIRECTORY_PREFIXES, directoryFieldsOf, type DirectoryAsOf } from '@focal/audit';
 
 /**
  * The reference for `DirectorySnapshots.asOf`, kept naive on purpose: the directory as it stood at `instant`,

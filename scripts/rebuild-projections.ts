@@ -1,6 +1,6 @@
 import { loadServiceConfig, openPersistence } from '@focal/service';
 
-import { rebuildReadModels } from '../apps/gateway/src/read-models/rebuild.js';
+import { rebuildReadModels } from '../apps/gateway/src/index.js';
 import { progressBar } from './progress.js';
 
 /**

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 
 import { tokenSecret } from '@focal/service';
 
-import { signToken } from '../apps/gateway/src/auth/authenticator.js';
+import { signToken } from '../apps/gateway/src/index.js';
 
 /**
  * `npm run seed`: loads the reference directory (scripts/network-reference.json, public facts) into a running

@@ -4,7 +4,7 @@ import { ROLES, type Role } from '@focal/domain';
 
 import { tokenSecret } from '@focal/service';
 
-import { signToken } from '../apps/gateway/src/auth/authenticator.js';
+import { signToken } from '../apps/gateway/src/index.js';
 
 /** `npm run token -- --role member-state --state FR`: a development token, signed with FOCAL_JWT_SECRET. */
 const usage =

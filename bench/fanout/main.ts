@@ -22,8 +22,7 @@ import { DEFAULT_LIMITS, jsonLogger, openPersistence } from '@focal/service';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 
-import { signToken } from '../../apps/gateway/src/auth/authenticator.js';
-import { startGateway } from '../../apps/gateway/src/gateway-app.js';
+import { signToken, startGateway } from '../../apps/gateway/src/index.js';
 
 const { values: args } = parseArgs({
   options: {

@@ -2,8 +2,7 @@ import 'reflect-metadata';
 
 import { generatedSecrets, jsonLogger, stopOnSignals } from '@focal/service';
 
-import { signToken } from '../../gateway/src/auth/authenticator.js';
-import { loadGatewayConfig } from '../../gateway/src/gateway.config.js';
+import { loadGatewayConfig, signToken } from '../../gateway/src/index.js';
 import { startFocal } from './system.js';
 
 /**

@@ -12,10 +12,9 @@ import {
 import { connect } from '@nats-io/transport-node';
 import type { LoggerService } from '@nestjs/common';
 
-import { DirectoryModule } from '../../directory/src/directory.module.js';
-import { startGateway, type RunningGateway } from '../../gateway/src/gateway-app.js';
-import type { GatewayConfig } from '../../gateway/src/gateway.config.js';
-import { MessagingModule } from '../../messaging/src/messaging.module.js';
+import { DirectoryModule } from '../../directory/src/index.js';
+import { startGateway, type GatewayConfig, type RunningGateway } from '../../gateway/src/index.js';
+import { MessagingModule } from '../../messaging/src/index.js';
 
 /**
  * The whole system in one process, as `npm start` runs it: directory, messaging and gateway, each still its

@@ -51,7 +51,13 @@ export function invalidInput(error: z.ZodError, where: 'body' | 'query'): Proble
       }
       continue;
     }
-    const path = issue.path.map(String).join('.') || where;
+    // A field is named without array indices: `types`, and its message says "each type must …".
+    const path =
+      issue.path
+        .filter((segment) => typeof segment !== 'number')
+        .map(String)
+        .join('.') || where;
+    if (fields[path]?.split('; ').includes(issue.message)) continue;
     fields[path] = fields[path] ? `${fields[path]}; ${issue.message}` : issue.message;
   }
   const detail = Object.entries(fields)

@@ -1,20 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 
+import { DirectorySnapshots } from '@focal/audit';
 import { ALL_EVENTS_SUBJECT, CommandClient, inNamespace } from '@focal/contracts';
 import { principalKey } from '@focal/domain';
-import { DirectorySnapshots } from '@focal/audit';
 import { CheckpointSealer } from '@focal/events';
 import type { Persistence } from '@focal/service';
-import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-import { Authenticator, TOKEN_FAILURES } from './auth/authenticator.js';
+import { Authenticator } from './auth/authenticator.js';
 import { IdentityProvider } from './auth/identity-provider.js';
 import type { GatewayConfig } from './gateway.config.js';
 import { GATEWAY_CONTROLLERS, GatewayModule } from './gateway.module.js';
@@ -24,6 +23,7 @@ import { edgeServerOptions, installEdge } from './http/edge.js';
 import { openApiDocument } from './http/openapi.js';
 import { ProblemFilter } from './http/problem.js';
 import { answerStoreOutages } from './http/store-outage.js';
+import { gatewayMetrics } from './operations/gateway-metrics.js';
 import { activeSchema, ReadModels } from './read-models/read-models.js';
 import { upgradeReadModels } from './read-models/rebuild.js';
 import { LogTail } from './updates/log-tail.js';
@@ -52,15 +52,47 @@ export async function startGateway(options: {
   /** Called when the store has not answered for `limits.storeGiveUpMs`: a process's main exits here. */
   onGiveUp?: (problem: string) => void;
 }): Promise<RunningGateway> {
-  const { config, persistence, logger } = options;
-  const unwatch = persistence.health.onChange((change) => {
-    if (change.kind === 'lost') logger.warn?.(`the store does not answer (${change.problem}): not ready`);
-    else if (change.kind === 'regained') logger.log('the store answers again: ready');
-    else {
-      logger.error(`the store has not answered for ${(change.downMs / 1000).toFixed(0)} s: giving up`);
-      options.onGiveUp?.(change.problem);
+  // One teardown for both ends: each part started adds how to stop it; a failed start and stop() alike
+  // undo what was started, last first.
+  const teardown: (() => unknown)[] = [];
+  const stopAll = async () => {
+    const failures: unknown[] = [];
+    for (const stop of teardown.splice(0).reverse()) {
+      await Promise.resolve()
+        .then(stop)
+        .catch((error: unknown) => failures.push(error));
     }
-  });
+    return failures;
+  };
+  try {
+    const running = await assemble(options, (stop) => teardown.push(stop));
+    return {
+      ...running,
+      async stop() {
+        const [failure] = await stopAll();
+        if (failure !== undefined) throw failure;
+      },
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+async function assemble(
+  { config, persistence, logger, onGiveUp }: Parameters<typeof startGateway>[0],
+  onStop: (stop: () => unknown) => void,
+): Promise<Omit<RunningGateway, 'stop'>> {
+  onStop(
+    persistence.health.onChange((change) => {
+      if (change.kind === 'lost') logger.warn?.(`the store does not answer (${change.problem}): not ready`);
+      else if (change.kind === 'regained') logger.log('the store answers again: ready');
+      else {
+        logger.error(`the store has not answered for ${(change.downMs / 1000).toFixed(0)} s: giving up`);
+        onGiveUp?.(change.problem);
+      }
+    }),
+  );
   persistence.health.start();
   await upgradeReadModels(persistence, (message) => logger.log(`read models: ${message}`));
   const readModels = await ReadModels.open(
@@ -70,6 +102,7 @@ export async function startGateway(options: {
     await activeSchema(persistence.sql),
     { onError: (error) => logger.warn?.(`read models: ${String(error)}`) },
   );
+  onStop(() => readModels.stop());
   await readModels.start();
   // A rebuild (npm run projections:rebuild) switches the active schema once the new one has caught up.
   const watchSchema = setInterval(() => {
@@ -82,6 +115,7 @@ export async function startGateway(options: {
       .catch((error: unknown) => logger.warn?.(`read models: ${String(error)}`));
   }, 2_000);
   watchSchema.unref();
+  onStop(() => clearInterval(watchSchema));
   const proxy: ClientProxy = ClientProxyFactory.create({
     transport: Transport.NATS,
     options: {
@@ -91,13 +125,12 @@ export async function startGateway(options: {
       reconnectTimeWait: 250,
     },
   });
+  onStop(() => proxy.close());
   const tail = new LogTail(persistence.store, {
     onError: (error) => logger.warn?.(`log tail: ${String(error)}`),
   });
+  onStop(() => tail.stop());
   await tail.start();
-  const shutdown = new AbortController();
-  // Every open stream listens for the shutdown: many listeners are expected here.
-  setMaxListeners(0, shutdown.signal);
   const webhookPolicy = {
     allowLoopback: config.webhooksAllowLoopback ?? false,
     ...(config.webhookResolver ? { resolve: config.webhookResolver } : {}),
@@ -119,203 +152,123 @@ export async function startGateway(options: {
     },
     (error) => logger.warn?.(`webhooks: ${String(error)}`),
   );
+  onStop(() => deliverer.stop());
   deliverer.start();
   // Every gateway seals; the checkpoint stream's version decides between them (see CheckpointSealer).
-  const sealer =
-    config.checkpoints &&
-    new CheckpointSealer(persistence.store, {
+  if (config.checkpoints) {
+    const sealer = new CheckpointSealer(persistence.store, {
       ...config.checkpoints,
       onError: (error) => logger.warn?.(`checkpoints: ${String(error)}`),
     });
-  sealer?.start();
+    onStop(() => sealer.stop());
+    sealer.start();
+  }
   const directoryAsOf = new DirectorySnapshots(persistence.store, persistence.sql, persistence.keys, {
     every: config.directorySnapshotEvery ?? 20_000,
     onError: (error) => logger.warn?.(`directory snapshots: ${String(error)}`),
   });
+  onStop(() => directoryAsOf.stop());
   await directoryAsOf.setUp();
   directoryAsOf.start();
-  let app: NestFastifyApplication | undefined;
-  let wakeups: Subscription | undefined;
-  let stopAnsweringOutages = () => {};
-  try {
-    await proxy.connect();
-    const nats = proxy.unwrap<NatsConnection>();
-    wakeups = nats.subscribe(inNamespace(config.natsNamespace, ALL_EVENTS_SUBJECT), {
-      callback: () => {
-        readModels.wake();
-        tail.wake();
-        deliverer.wake();
-      },
-    });
 
-    const metrics = new Registry();
-    const requests = new Counter({
-      name: 'focal_http_requests_total',
-      help: 'HTTP requests by route, method and status',
-      labelNames: ['method', 'route', 'status'],
-      registers: [metrics],
-    });
-    const latency = new Histogram({
-      name: 'focal_http_request_duration_seconds',
-      help: 'HTTP request latency by route and method',
-      labelNames: ['method', 'route'],
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-      registers: [metrics],
-    });
-    for (const [name, help, field] of [
-      ['focal_projection_lag_events', 'Events stored but not yet in the read model', 'events'],
-      [
-        'focal_projection_lag_milliseconds',
-        'Age of the oldest event not yet in the read model',
-        'milliseconds',
-      ],
-    ] as const) {
-      new Gauge({
-        name,
-        help,
-        labelNames: ['projection'],
-        registers: [metrics],
-        async collect() {
-          for (const runner of readModels.runners)
-            this.set({ projection: runner.name }, (await runner.lag())[field]);
-        },
-      });
-    }
+  await proxy.connect();
+  const nats = proxy.unwrap<NatsConnection>();
+  const wakeups = nats.subscribe(inNamespace(config.natsNamespace, ALL_EVENTS_SUBJECT), {
+    callback: () => {
+      readModels.wake();
+      tail.wake();
+      deliverer.wake();
+    },
+  });
+  onStop(() => wakeups.unsubscribe());
 
-    const subscribers = new Gauge({
-      name: 'focal_sse_subscribers',
-      help: 'Open Server-Sent Events streams',
-      registers: [metrics],
-    });
-    const overflows = new Counter({
-      name: 'focal_sse_overflows_total',
-      help: 'Streams closed because their subscriber stopped reading',
-      registers: [metrics],
-    });
-    const authenticationFailures = new Counter({
-      name: 'focal_authentication_failures_total',
-      help: 'Requests refused authentication, by reason (the token, or the principal standing)',
-      labelNames: ['reason'],
-      registers: [metrics],
-    });
-    for (const reason of TOKEN_FAILURES) authenticationFailures.inc({ reason }, 0);
-    const authenticator = new Authenticator(
-      config.developmentTokens === false ? undefined : config.jwtSecret,
-      persistence.store,
-      {
-        ...(config.oidc ? { oidc: new IdentityProvider(config.oidc) } : {}),
-        onFailure: (reason) => authenticationFailures.inc({ reason }),
-      },
-    );
-    const adapter = new FastifyAdapter({
-      ...edgeServerOptions,
-      // On stop, streams have been ended; connections left open by clients must not hold the process.
-      forceCloseConnections: true,
-      genReqId: (request: { headers: Record<string, string | string[] | undefined> }) => {
-        const given = request.headers['x-correlation-id'];
-        return typeof given === 'string' && /^[\x21-\x7e]{1,200}$/.test(given) ? given : randomUUID();
-      },
-    });
-    const edge = installEdge(adapter.getInstance());
-    app = await NestFactory.create<NestFastifyApplication>(
-      GatewayModule.register({
-        store: persistence.store,
-        readModels,
-        commands: new CommandClient(proxy, {
-          timeoutMs: config.commandTimeoutMs,
-          ...(config.natsNamespace ? { namespace: config.natsNamespace } : {}),
-        }),
-        authenticator,
-        metrics,
-        natsConnected: () => !nats.isClosed() && nats.info !== undefined,
-        storeHealth: persistence.health,
-        // A random secret of the deployment, kept like every data key: wrapped by the master key.
-        idSecret: await persistence.keys.keyFor(ENTITY_ID_SUBJECT),
-        tail,
-        frames,
-        webhooks,
-        keys: persistence.keys,
-        trustedCheckpointKeys: config.checkpoints?.trustedKeys,
-        directoryAsOf,
-        webhookPolicy,
-        updates: {
-          heartbeatMs: config.sseHeartbeatMs ?? 15_000,
-          maxBufferedBytes: config.sseMaxBufferedBytes ?? 262_144,
-          stallMs: config.sseStallMs ?? 30_000,
-          shutdown: shutdown.signal,
-          onStream: (change) =>
-            change === 'opened'
-              ? subscribers.inc()
-              : change === 'closed'
-                ? subscribers.dec()
-                : overflows.inc(),
-        },
-      }),
-      adapter,
-      // Bodies are parsed at the edge (JSON only): Nest's parsers would take forms too.
-      { logger, bodyParser: false },
-    );
-    app.useGlobalFilters(new ProblemFilter(edge.allowedMethods));
-    // Validation is per parameter (ValidBody, ValidQuery), with the DTO named: see http/params.ts.
-    const fastify = app.getHttpAdapter().getInstance();
-    await installSecurityHeaders(app);
-    stopAnsweringOutages = answerStoreOutages(fastify, persistence.health);
-    // Keyed by the principal the token names, or by the address a request without a valid token came from.
-    await installRateLimits(app, config.abuseLimits ?? DEFAULT_ABUSE_LIMITS, (request) =>
-      identityOf(request, authenticator).then(
-        (actor) => `principal:${principalKey(actor)}`,
-        () => `ip:${request.ip}`,
-      ),
-    );
-    fastify.addHook('onSend', async (request, reply) => {
-      void reply.header('x-correlation-id', request.id);
-    });
-    fastify.addHook('onResponse', async (request, reply) => {
-      const route = request.routeOptions.url ?? 'unmatched';
-      requests.inc({ method: request.method, route, status: reply.statusCode });
-      latency.observe({ method: request.method, route }, reply.elapsedTime / 1000);
-    });
-
-    // The document is built from the routes' own schemas; Swagger UI only shows it.
-    const document = openApiDocument(GATEWAY_CONTROLLERS) as unknown as OpenAPIObject;
-    SwaggerModule.setup('docs', app, document);
-
-    await app.listen(config.port, config.host);
-    const url = (await app.getUrl()).replace('[::1]', 'localhost');
-    logger.log(`gateway listening on ${url}`);
-    const running = app;
-    return {
-      app: running,
-      url,
+  const metrics = gatewayMetrics(readModels);
+  const authenticator = new Authenticator(
+    config.developmentTokens === false ? undefined : config.jwtSecret,
+    persistence.store,
+    {
+      ...(config.oidc ? { oidc: new IdentityProvider(config.oidc) } : {}),
+      onFailure: (reason) => metrics.authenticationFailed(reason),
+    },
+  );
+  const adapter = new FastifyAdapter({
+    ...edgeServerOptions,
+    // On stop, streams have been ended; connections left open by clients must not hold the process.
+    forceCloseConnections: true,
+    genReqId: (request: { headers: Record<string, string | string[] | undefined> }) => {
+      const given = request.headers['x-correlation-id'];
+      return typeof given === 'string' && /^[\x21-\x7e]{1,200}$/.test(given) ? given : randomUUID();
+    },
+  });
+  const edge = installEdge(adapter.getInstance());
+  const shutdown = new AbortController();
+  // Every open stream listens for the shutdown: many listeners are expected here.
+  setMaxListeners(0, shutdown.signal);
+  const app = await NestFactory.create<NestFastifyApplication>(
+    GatewayModule.register({
+      store: persistence.store,
       readModels,
-      async stop() {
-        unwatch();
-        stopAnsweringOutages();
-        clearInterval(watchSchema);
-        wakeups?.unsubscribe();
-        shutdown.abort();
-        await running.close();
-        await deliverer.stop();
-        await sealer?.stop();
-        await directoryAsOf.stop();
-        await tail.stop();
-        await readModels.stop();
-        await proxy.close();
+      commands: new CommandClient(proxy, {
+        timeoutMs: config.commandTimeoutMs,
+        ...(config.natsNamespace ? { namespace: config.natsNamespace } : {}),
+      }),
+      authenticator,
+      metrics: metrics.registry,
+      natsConnected: () => !nats.isClosed() && nats.info !== undefined,
+      storeHealth: persistence.health,
+      // A random secret of the deployment, kept like every data key: wrapped by the master key.
+      idSecret: await persistence.keys.keyFor(ENTITY_ID_SUBJECT),
+      tail,
+      frames,
+      webhooks,
+      keys: persistence.keys,
+      trustedCheckpointKeys: config.checkpoints?.trustedKeys,
+      directoryAsOf,
+      webhookPolicy,
+      updates: {
+        heartbeatMs: config.sseHeartbeatMs ?? 15_000,
+        maxBufferedBytes: config.sseMaxBufferedBytes ?? 262_144,
+        stallMs: config.sseStallMs ?? 30_000,
+        shutdown: shutdown.signal,
+        onStream: (change) => metrics.stream(change),
       },
-    };
-  } catch (error) {
-    unwatch();
-    stopAnsweringOutages();
-    clearInterval(watchSchema);
-    wakeups?.unsubscribe();
-    shutdown.abort();
-    await app?.close().catch(() => undefined);
-    await deliverer.stop();
-    await sealer?.stop();
-    await directoryAsOf.stop();
-    await tail.stop();
-    await readModels.stop();
-    await proxy.close();
-    throw error;
-  }
+    }),
+    adapter,
+    // Bodies are parsed at the edge (JSON only): Nest's parsers would take forms too.
+    { logger, bodyParser: false },
+  );
+  // Open streams end before the server closes, and the server closes before the workers stop.
+  onStop(() => app.close());
+  onStop(() => shutdown.abort());
+  app.useGlobalFilters(new ProblemFilter(edge.allowedMethods));
+  const fastify = app.getHttpAdapter().getInstance();
+  await installSecurityHeaders(app);
+  onStop(answerStoreOutages(fastify, persistence.health));
+  // Keyed by the principal the token names, or by the address a request without a valid token came from.
+  await installRateLimits(app, config.abuseLimits ?? DEFAULT_ABUSE_LIMITS, (request) =>
+    identityOf(request, authenticator).then(
+      (actor) => `principal:${principalKey(actor)}`,
+      () => `ip:${request.ip}`,
+    ),
+  );
+  fastify.addHook('onSend', async (request, reply) => {
+    void reply.header('x-correlation-id', request.id);
+  });
+  fastify.addHook('onResponse', async (request, reply) => {
+    metrics.answered(
+      request.method,
+      request.routeOptions.url ?? 'unmatched',
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  // The document is built from the routes' own schemas; Swagger UI only shows it.
+  const document = openApiDocument(GATEWAY_CONTROLLERS) as unknown as OpenAPIObject;
+  SwaggerModule.setup('docs', app, document);
+
+  await app.listen(config.port, config.host);
+  const url = (await app.getUrl()).replace('[::1]', 'localhost');
+  logger.log(`gateway listening on ${url}`);
+  return { app, url, readModels };
 }

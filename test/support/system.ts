@@ -17,6 +17,7 @@ import { signToken } from '../../apps/gateway/src/auth/authenticator.js';
 import { startGateway, type RunningGateway } from '../../apps/gateway/src/gateway-app.js';
 import type { GatewayConfig } from '../../apps/gateway/src/gateway.config.js';
 import { startFocal, type RunningSystem } from '../../apps/system/src/system.js';
+import { assertDocumented } from './openapi-conformance.js';
 import { createTestDatabase, type TestDatabase } from './postgres.js';
 import { testSecrets } from './secrets.js';
 import { readAnswer } from './problems.js';
@@ -131,7 +132,9 @@ export async function startSystem(
           ? { body: typeof options.body === 'string' ? options.body : JSON.stringify(options.body) }
           : {}),
       });
-      return readAnswer(response);
+      const answer = await readAnswer(response);
+      await assertDocumented(system.url, { method, path, ...answer });
+      return answer;
     },
     async ok(method, path, token, body, headers) {
       const response = await system.call(method, path, {

@@ -40,6 +40,7 @@ const HEADERS: Record<RequestHeader, z.ZodType> = {
 /** What every operation can answer besides its own problems. */
 const COMMON_PROBLEMS: Record<number, string> = {
   401: 'no valid bearer token',
+  403: 'the principal the token names is not in good standing (not admitted, former, suspended), or the operation is not for its role',
   429: 'too many requests: wait as Retry-After says',
   500: 'an unexpected failure, logged with its correlation id',
   503: 'the store or NATS is unreachable: retry as Retry-After says',
@@ -76,7 +77,12 @@ function joinPath(...parts: string[]): string {
   return `/${joined}`;
 }
 
-function operationOf(spec: OperationSpec, path: string, tag: string | undefined): ZodOpenApiOperationObject {
+function operationOf(
+  spec: OperationSpec,
+  path: string,
+  tag: string | undefined,
+  operationId: string,
+): ZodOpenApiOperationObject {
   const pathNames = [...path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]!);
   const pathShape = Object.fromEntries(
     pathNames.map((name) => {
@@ -112,11 +118,20 @@ function operationOf(spec: OperationSpec, path: string, tag: string | undefined)
       content: problemContent,
     };
   }
+  // What the edge answers before the handler: a body that is not JSON, or too large, or input that is invalid.
+  const edge = [
+    ...(spec.body || spec.query || headers.length > 0 || pathNames.length > 0 ? [400] : []),
+    ...(spec.body ? [413, 415] : []),
+  ];
+  for (const status of edge) {
+    responses[String(status)] ??= { description: PROBLEM_DESCRIPTIONS[status]!, content: problemContent };
+  }
   for (const [status, description] of Object.entries(COMMON_PROBLEMS)) {
-    if (spec.public && status === '401') continue;
+    if (spec.public && (status === '401' || status === '403')) continue;
     responses[status] ??= { description, content: problemContent };
   }
   return {
+    operationId,
     summary: spec.summary,
     ...(spec.description ? { description: spec.description } : {}),
     ...(tag ? { tags: [tag] } : {}),
@@ -152,7 +167,9 @@ export function openApiDocument(controllers: readonly Type[]): ReturnType<typeof
       if (!spec)
         throw new Error(`${controller.name}.${name} has no @Operation: say what it takes and answers`);
       const path = joinPath(base, routePath);
-      paths[path] = { ...paths[path], [method]: operationOf(spec, path, tag) };
+      // e.g. contactPointsRegister: unique, stable, and an identifier in every client generator's language.
+      const operationId = `${controller.name[0]!.toLowerCase()}${controller.name.slice(1).replace(/Controller$/, '')}${name[0]!.toUpperCase()}${name.slice(1)}`;
+      paths[path] = { ...paths[path], [method]: operationOf(spec, path, tag, operationId) };
     }
   }
   return createDocument({

@@ -143,7 +143,6 @@ export async function startGateway(options: {
     wakeups = nats.subscribe(inNamespace(config.natsNamespace, ALL_EVENTS_SUBJECT), {
       callback: () => {
         readModels.wake();
-        tail.wake();
         deliverer.wake();
       },
     });

@@ -4,7 +4,7 @@ import { setMaxListeners } from 'node:events';
 import { ALL_EVENTS_SUBJECT, CommandClient, inNamespace } from '@focal/contracts';
 import { principalKey } from '@focal/domain';
 import { CheckpointSealer } from '@focal/events';
-import type { Persistence } from '@focal/service';
+import { natsServers, type Persistence } from '@focal/service';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -85,7 +85,7 @@ export async function startGateway(options: {
   const proxy: ClientProxy = ClientProxyFactory.create({
     transport: Transport.NATS,
     options: {
-      servers: [config.natsUrl],
+      servers: natsServers(config.natsUrl),
       name: 'focal-gateway',
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,

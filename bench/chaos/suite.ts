@@ -42,6 +42,8 @@ export interface ScenarioResult {
   verified: boolean;
   /** Processes of the system that exited without being killed by the suite (each restarted, as a supervisor would). */
   unexpectedExits: number;
+  /** Warn and error lines all six processes logged during the scenario: bounded by the retries' backoff. */
+  logLines: { warn: number; error: number };
 }
 
 type Service = 'directory' | 'messaging' | 'gateway';
@@ -52,6 +54,8 @@ class SystemProcess {
   private killing = false;
   private stopped = false;
   unexpectedExits = 0;
+  /** Log lines at warn and error level printed so far: an outage must cost a bounded number of them. */
+  readonly logLines = { warn: 0, error: 0 };
   private readonly log: WriteStream;
 
   constructor(
@@ -82,6 +86,12 @@ class SystemProcess {
     this.child = child;
     child.stdout!.pipe(this.log, { end: false });
     child.stderr!.pipe(this.log, { end: false });
+    const count = (chunk: Buffer) => {
+      this.logLines.warn += chunk.toString().split('"level":"warn"').length - 1;
+      this.logLines.error += chunk.toString().split('"level":"error"').length - 1;
+    };
+    child.stdout!.on('data', count);
+    child.stderr!.on('data', count);
     child.once('exit', (code) => {
       if (this.killing || this.stopped || this.child !== child) return;
       // What a supervisor does: count it, start it again.
@@ -303,6 +313,16 @@ async function runScenario(
   options: ChaosOptions,
 ): Promise<ScenarioResult> {
   const exitsBefore = system.exits.length;
+  const processes = [...system.directory, ...system.messaging, ...system.gateways];
+  const logged = () =>
+    processes.reduce(
+      (sum, member) => ({
+        warn: sum.warn + member.logLines.warn,
+        error: sum.error + member.logLines.error,
+      }),
+      { warn: 0, error: 0 },
+    );
+  const loggedBefore = logged();
   const run = `chaos ${scenario} ${randomUUID().slice(0, 8)}`;
   const client = new RetryingClient(system, run, options);
   const load = client.drive();
@@ -338,6 +358,10 @@ async function runScenario(
     convergedSeconds,
     verified: await verified(system),
     unexpectedExits: system.exits.length - exitsBefore,
+    logLines: {
+      warn: logged().warn - loggedBefore.warn,
+      error: logged().error - loggedBefore.error,
+    },
   };
 }
 
@@ -485,6 +509,7 @@ export function describeResult(result: ScenarioResult): string {
       (result.converged
         ? `converged ${result.convergedSeconds!.toFixed(1)} s after the load`
         : 'did NOT converge'),
-    `  log verified: ${result.verified ? 'yes' : 'NO'}; processes that exited by themselves: ${result.unexpectedExits}`,
+    `  log verified: ${result.verified ? 'yes' : 'NO'}; processes that exited by themselves: ${result.unexpectedExits}; ` +
+      `lines logged at warn/error level: ${result.logLines.warn}/${result.logLines.error}`,
   ].join('\n');
 }

@@ -361,6 +361,31 @@ describe.each(STORES)('journeys through the HTTP API (%s store)', (store) => {
       });
     });
 
+    it('PUT /v1/states retried with the same key and body answers as the first time, admission or change', async () => {
+      const put = (key: string, body: object) =>
+        system.call('PUT', '/v1/states/BE', {
+          token: secretariat,
+          body,
+          headers: { 'idempotency-key': key },
+        });
+      const admission = { name: 'Belgium', status: 'member', effectiveFrom: '2002-06-13' };
+      const admissionKey = randomUUID();
+      const admitted = await put(admissionKey, admission);
+      expect(admitted).toMatchObject({ status: 201, body: { version: 1 } });
+      // The retry of a request whose answer was lost: the state exists by now, and it is still an admission.
+      const retried = await put(admissionKey, admission);
+      expect(retried.status).toBe(201);
+      expect(retried.body).toEqual(admitted.body);
+
+      const change = { status: 'observer', effectiveFrom: '2040-01-01' };
+      const changeKey = randomUUID();
+      const changed = await put(changeKey, change);
+      expect(changed).toMatchObject({ status: 200, body: { version: 2 } });
+      const changedAgain = await put(changeKey, change);
+      expect(changedAgain.status).toBe(200);
+      expect(changedAgain.body).toEqual(changed.body);
+    });
+
     it('an idempotent retry returns the first response and has one effect; a reused key with another body is 409', async () => {
       const key = randomUUID();
       const body = { name: 'TRIAL International', acronym: 'TRIAL', kind: 'civil-society' };

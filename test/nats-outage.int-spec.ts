@@ -89,4 +89,24 @@ describeWithNats('when NATS goes away', () => {
         throw new Error('the service did not resume within 20 s of NATS coming back');
     }
   });
+
+  it('a service given a list of servers whose first one is down starts on another and takes commands', async () => {
+    const url = `nats://127.0.0.1:${port}`;
+    const down = `nats://127.0.0.1:${await freePort()}`;
+    const namespace = testNamespace('seeds');
+    // Twice the same list: the client library tries the seeds in random order, and either order must start.
+    const instances = [
+      await startDirectory(testConfig(db.url, namespace, `${down}, ${url}`)),
+      await startDirectory(testConfig(db.url, namespace, `${down},${url},`)),
+    ];
+    const seeded = await testClient(namespace, { url, timeoutMs: 5_000 });
+    try {
+      await expect(
+        seeded.send('focal.directory.liaison-organisation.register', actors.secretariat, organisation()),
+      ).resolves.toMatchObject({ version: 1 });
+    } finally {
+      await seeded.close();
+      for (const instance of instances) await instance.stop();
+    }
+  });
 });

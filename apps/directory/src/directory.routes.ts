@@ -52,6 +52,7 @@ export function directoryRoutes({
   return {
     'focal.directory.state.admit': commandRoute(options, stateDecider, 'AdmitState', state),
     'focal.directory.state.change-status': commandRoute(options, stateDecider, 'ChangeStateStatus', state),
+    'focal.directory.state.put': commandRoute(options, stateDecider, 'PutState', state),
 
     'focal.directory.contact-point.register': commandRoute(
       options,

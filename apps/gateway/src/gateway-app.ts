@@ -5,7 +5,7 @@ import { DirectorySnapshots } from '@focal/audit';
 import { ALL_EVENTS_SUBJECT, CommandClient, inNamespace } from '@focal/contracts';
 import { principalKey } from '@focal/domain';
 import { CheckpointSealer } from '@focal/events';
-import type { Persistence } from '@focal/service';
+import { natsServers, type Persistence } from '@focal/service';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -119,7 +119,7 @@ async function assemble(
   const proxy: ClientProxy = ClientProxyFactory.create({
     transport: Transport.NATS,
     options: {
-      servers: [config.natsUrl],
+      servers: natsServers(config.natsUrl),
       name: 'focal-gateway',
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
@@ -176,7 +176,6 @@ async function assemble(
   const wakeups = nats.subscribe(inNamespace(config.natsNamespace, ALL_EVENTS_SUBJECT), {
     callback: () => {
       readModels.wake();
-      tail.wake();
       deliverer.wake();
     },
   });

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 
 import {
   jsonLogger,
+  natsServers,
   openPersistence,
   startService,
   type Persistence,
@@ -102,7 +103,7 @@ const NATS_BINARIES = [
 
 async function natsAnswers(url: string): Promise<boolean> {
   try {
-    const connection = await connect({ servers: url, timeout: 1_000, reconnect: false });
+    const connection = await connect({ servers: natsServers(url), timeout: 1_000, reconnect: false });
     await connection.close();
     return true;
   } catch {
@@ -117,7 +118,8 @@ async function startLocalNats(url: string, dataDir: string, logger: LoggerServic
       `no NATS answers at ${url} and nats-server is not installed: apt-get install nats-server (or brew install nats-server), or set NATS_URL`,
     );
   }
-  const { hostname, port } = new URL(url);
+  // Only the first of a list: a local server stands in for a cluster that is not there at all.
+  const { hostname, port } = new URL(natsServers(url)[0]!);
   const storeDir = join(dataDir, 'nats');
   mkdirSync(storeDir, { recursive: true });
   const child = spawn(binary, ['-js', '-a', hostname || '127.0.0.1', '-p', port || '4222', '-sd', storeDir], {

@@ -1,4 +1,5 @@
 import {
+  pause,
   readableOrRefuse,
   type EventStore,
   type KeyStore,
@@ -205,10 +206,7 @@ export class DirectorySnapshots {
     const signal = this.stopping.signal;
     while (!signal.aborted) {
       await this.catchUp().catch((error: unknown) => this.options.onError?.(error));
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.options.pollMs ?? 5_000);
-        signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-      });
+      await pause(this.options.pollMs ?? 5_000, signal);
     }
   }
 }

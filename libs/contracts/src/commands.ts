@@ -67,6 +67,16 @@ export const COMMANDS = {
     'ChangeStateStatus',
     z.strictObject({ code: text(10), to: z.enum(STATE_STATUSES), effectiveFrom: text(30) }),
   ),
+  'focal.directory.state.put': command<StateCommand, 'PutState'>(
+    'directory',
+    'PutState',
+    z.strictObject({
+      code: text(10),
+      name: stateFields.name.optional(),
+      status: z.enum(STATE_STATUSES),
+      effectiveFrom: text(30),
+    }),
+  ),
   'focal.directory.contact-point.register': command<ContactPointCommand, 'RegisterContactPoint'>(
     'directory',
     'RegisterContactPoint',

@@ -84,3 +84,41 @@ export class LogNotReadableError extends EventStoreError {
     );
   }
 }
+
+/**
+ * Network and server codes of a store that cannot be reached or dropped the connection: the socket's
+ * (refused, reset, timed out), and PostgreSQL's connection exceptions (class 08), shutdowns (57P01 admin,
+ * 57P02 crash, 57P03 starting up) and a full connection table (53300).
+ */
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
+]);
+
+/** What `pg` says, without a code, when the connection ends under a query or cannot be made in time. */
+const UNREACHABLE_MESSAGES =
+  /Connection terminated|connection error and is not queryable|timeout exceeded when trying to connect|Query read timeout/i;
+
+/**
+ * Whether an error says that the store could not be reached, rather than that it refused the request: the
+ * caller should answer "unavailable, try again" (503), never "internal error". A driver's error is judged by
+ * its code, then its message; a wrapped one by its cause.
+ */
+export function isStoreUnreachable(error: unknown): boolean {
+  for (let at = error, depth = 0; at && depth < 4; at = (at as { cause?: unknown }).cause, depth++) {
+    const code = (at as { code?: unknown }).code;
+    if (typeof code === 'string' && (UNREACHABLE_CODES.has(code) || code.startsWith('08'))) return true;
+    const message = (at as { message?: unknown }).message;
+    if (typeof message === 'string' && UNREACHABLE_MESSAGES.test(message)) return true;
+  }
+  return false;
+}

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
-import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
+import { adminUrl, createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
+import { startTcpProxy } from '../../../test/support/tcp-proxy.js';
 import {
   PgDriver,
   PGliteDriver,
@@ -249,6 +250,58 @@ describe.each(harnesses)('ProjectionRunner on %s', (_name, open) => {
       expect(await count(harness.sql)).toBe(40);
     } finally {
       await Promise.all(runners.map((runner) => runner.stop()));
+    }
+  });
+});
+
+describe('ProjectionRunner while PostgreSQL is unreachable', () => {
+  it('retries with a growing delay, however often it is woken, and catches up once the server is back', async () => {
+    const db = await createTestDatabase('outage');
+    const server = new URL(adminUrl);
+    const proxy = await startTcpProxy({ host: server.hostname, port: Number(server.port || 5432) });
+    const throughProxy = new URL(db.url);
+    throughProxy.hostname = '127.0.0.1';
+    throughProxy.port = String(proxy.port);
+    const sql = new PgDriver({ connectionString: throughProxy.toString() });
+    const store = await SqlEventStore.open(sql, { closeDriver: false });
+    const streamPrefix = `outage${randomUUID().slice(0, 8)}-`;
+    let failures = 0;
+    const runner = new ProjectionRunner(store, sql, new LedgerProjection('ledger', streamPrefix), {
+      pollMs: 50,
+      onError: () => failures++,
+    });
+    const count = async () =>
+      Number((await sql.query<{ n: string }>('SELECT count(*) AS n FROM ledger'))[0]!.n);
+    await runner.start();
+    try {
+      await store.append(`${streamPrefix}1`, [newEvent()], { expectedVersion: 'no-stream' });
+      runner.wake();
+      await until(async () => (await count()) === 1, 'the first event');
+
+      proxy.cut();
+      // A gateway under load is woken by every event another process notifies: 150 wake-ups in 1.5 s here.
+      for (let i = 0; i < 150; i++) {
+        runner.wake();
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      // Delays of at least 25, 50, 100, 200, 400 and 800 ms fit at most seven attempts in that time; a loop
+      // that retried on each wake-up (or without waiting) failed hundreds of times, once per warning logged.
+      expect(failures).toBeGreaterThan(0);
+      expect(failures).toBeLessThanOrEqual(8);
+
+      proxy.restore();
+      await until(
+        async () => (await count().catch(() => 0)) === 1,
+        'the database through the restored proxy',
+      );
+      await store.append(`${streamPrefix}2`, [newEvent()], { expectedVersion: 'no-stream' });
+      await until(async () => (await count()) === 2, 'the event appended after the outage');
+    } finally {
+      await runner.stop();
+      await store.close();
+      await sql.close();
+      await proxy.close();
+      await db.drop();
     }
   });
 });

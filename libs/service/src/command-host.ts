@@ -18,6 +18,7 @@ import {
   type CommandContext,
   type CommandHandlerOptions,
   type CommandResult,
+  isStoreUnreachable,
 } from '@focal/events';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { LoggerService } from '@nestjs/common';
@@ -38,17 +39,6 @@ export type SubjectOf<Service extends ServiceName> = Extract<CommandSubject, `fo
 export type CommandRoutes<Service extends ServiceName> = {
   [S in SubjectOf<Service>]: (fields: CommandFields<S>, request: CommandRequest) => Promise<CommandResult>;
 };
-
-// Errors of the connection to the store: the command did not run, another attempt may.
-const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  '57P01',
-  '57P03',
-  '08001',
-  '08006',
-]);
 
 /**
  * The message-handling edge of a service: checks the envelope and the fields against the contracts, hands
@@ -159,8 +149,7 @@ export class CommandHost<Service extends ServiceName = ServiceName> {
         ...(Object.keys(error.fields).length > 0 ? { fields: { ...error.fields } } : {}),
       };
     }
-    const code = (error as { code?: unknown })?.code;
-    if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) {
+    if (isStoreUnreachable(error)) {
       this.logger.warn?.(`${subject}: store unavailable: ${(error as Error).message}`);
       return {
         code: 'Unavailable',

@@ -1,6 +1,6 @@
 import { LocalKeyring } from '@focal/events';
 
-import { ConfigError, DEFAULT_LIMITS, loadServiceConfig } from './config.js';
+import { ConfigError, DEFAULT_LIMITS, loadServiceConfig, natsServers } from './config.js';
 
 const masterKey = LocalKeyring.newLine('kek-1');
 
@@ -39,6 +39,17 @@ describe('service configuration', () => {
       limits: DEFAULT_LIMITS,
       masterKey,
     });
+  });
+
+  it("takes a cluster's seed list in NATS_URL, comma-separated, and checks each URL in it", () => {
+    const seeds = 'nats://n1:4222, nats://n2:4222,nats://n3:4222';
+    expect(loadServiceConfig({ NATS_URL: seeds, FOCAL_MASTER_KEY: masterKey }).natsUrl).toBe(
+      'nats://n1:4222,nats://n2:4222,nats://n3:4222',
+    );
+    expect(natsServers(seeds)).toEqual(['nats://n1:4222', 'nats://n2:4222', 'nats://n3:4222']);
+    expect(problemsOf({ NATS_URL: 'nats://n1:4222,n2', FOCAL_MASTER_KEY: masterKey })).toEqual([
+      'NATS_URL=n2 is not a URL: give e.g. nats://host:port',
+    ]);
   });
 
   it('names every problem at once, each with its fix', () => {

@@ -10,6 +10,7 @@ export type StoreConfig =
   | { kind: 'eventstoredb'; eventStoreDbUrl: string; databaseUrl: string };
 
 export interface ServiceConfig {
+  /** NATS_URL: one server, or a comma-separated list of a cluster's servers (see `natsServers`). */
   natsUrl: string;
   /** Prefix of every subject (FOCAL_NATS_NAMESPACE), for deployments that share a NATS cluster. */
   natsNamespace?: string;
@@ -68,13 +69,35 @@ function checkUrl(name: string, value: string | undefined, protocols: string[], 
 }
 
 /**
+ * The servers NATS_URL names: one URL, or several separated by commas (a cluster's seed list). A process
+ * connects to whichever answers first, so one started while a node is down still starts, and learns the
+ * rest of the cluster from the server it reaches.
+ */
+export function natsServers(natsUrl: string): string[] {
+  return natsUrl
+    .split(',')
+    .map((server) => server.trim())
+    .filter((server) => server !== '');
+}
+
+function checkNatsUrl(value: string, problems: string[]): string | undefined {
+  const servers = natsServers(value);
+  if (servers.length === 0) {
+    problems.push('NATS_URL is empty: give a nats://host:port URL, or several separated by commas');
+    return undefined;
+  }
+  const checked = servers.map((server) => checkUrl('NATS_URL', server, ['nats:', 'tls:'], problems));
+  return checked.every((server) => server !== undefined) ? servers.join(',') : undefined;
+}
+
+/**
  * Reads NATS_URL, FOCAL_NATS_NAMESPACE (default nats://127.0.0.1:4222), FOCAL_STORE (pglite, default; postgres; eventstoredb),
  * DATABASE_URL (postgres, and for eventstoredb the keys and projections), EVENTSTOREDB_URL and
  * FOCAL_DATA_DIR (pglite; default ./data). Every problem is reported at once, each with its fix.
  */
 export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
   const problems: string[] = [];
-  const natsUrl = checkUrl('NATS_URL', env.NATS_URL ?? 'nats://127.0.0.1:4222', ['nats:', 'tls:'], problems);
+  const natsUrl = checkNatsUrl(env.NATS_URL ?? 'nats://127.0.0.1:4222', problems);
   const kind = env.FOCAL_STORE ?? 'pglite';
   let store: StoreConfig | undefined;
   if (!isStore(kind)) {

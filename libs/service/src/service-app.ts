@@ -7,7 +7,7 @@ import { RpcException } from '@nestjs/microservices';
 import { catchError, from, throwError, type Observable } from 'rxjs';
 
 import type { CommandHost } from './command-host.js';
-import { loadServiceConfig, type ServiceConfig } from './config.js';
+import { loadServiceConfig, natsServers, type ServiceConfig } from './config.js';
 import { FocalNatsServer } from './nats-server.js';
 import { openPersistence, type Persistence } from './persistence.js';
 
@@ -60,7 +60,11 @@ export async function startService(options: {
   const { service, config, logger } = options;
   const ownsPersistence = !options.persistence;
   const persistence = options.persistence ?? (await openPersistence(config));
-  const server = new FocalNatsServer({ servers: [config.natsUrl], queue: service, name: `focal-${service}` });
+  const server = new FocalNatsServer({
+    servers: natsServers(config.natsUrl),
+    queue: service,
+    name: `focal-${service}`,
+  });
   let app: INestMicroservice | undefined;
   try {
     app = await NestFactory.createMicroservice(options.module.register(persistence, logger), {

@@ -81,37 +81,21 @@ export class StatesController {
     @Param('code') code: string,
     @ValidBody(putStateBody) body: z.infer<typeof putStateBody>,
   ) {
-    const existing = await this.readModels.findFresh(() => this.readModels.state(code));
-    if (existing) {
-      return this.commands.send(request, reply, 'focal.directory.state.change-status', code, {
-        code,
-        to: body.status,
-        effectiveFrom: body.effectiveFrom,
-      });
-    }
-    if (body.name === undefined) {
-      throw new Problem(400, 'invalid-input', 'Invalid input', 'name: give the name to admit a new state', {
-        name: 'required to admit a state',
-      });
-    }
-    if (body.status === 'former') {
-      throw new Problem(
-        400,
-        'invalid-input',
-        'Invalid input',
-        'status: a state is admitted as member, observer or guest',
-        {
-          status: 'admit as member, observer or guest',
-        },
-      );
-    }
+    // One command, admit or change decided on the state's stream: a retry is the same command, and a state
+    // admitted by another request meanwhile is changed rather than refused.
     return this.commands.send(
       request,
       reply,
-      'focal.directory.state.admit',
+      'focal.directory.state.put',
       code,
-      { code, name: body.name, status: body.status, effectiveFrom: body.effectiveFrom },
-      201,
+      {
+        code,
+        status: body.status,
+        effectiveFrom: body.effectiveFrom,
+        ...(body.name ? { name: body.name } : {}),
+      },
+      // Admission is the stream's first event.
+      (version) => (version === 1 ? 201 : 200),
     );
   }
 }

@@ -118,7 +118,8 @@ export class CommandGateway {
     subject: S,
     id: string,
     command: CommandFields<S>,
-    status = 200,
+    /** The answer's status, or how to tell it from the stream's version after the command. */
+    status: number | ((version: number) => number) = 200,
   ): Promise<WriteResult> {
     const ifMatch = request.headers['if-match'];
     let expectedVersion: number | undefined;
@@ -141,7 +142,9 @@ export class CommandGateway {
       ...(expectedVersion !== undefined ? { expectedVersion } : {}),
       command,
     });
-    void reply.status(status).header('etag', `"${result.version}"`);
+    void reply
+      .status(typeof status === 'number' ? status : status(result.version))
+      .header('etag', `"${result.version}"`);
     if (result.position) void reply.header('focal-position', result.position);
     return { id, version: result.version, position: result.position };
   }

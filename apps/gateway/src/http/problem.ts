@@ -1,9 +1,9 @@
 import { STATUS_CODES } from 'node:http';
 
+import { AuditRefusedError } from '@focal/audit';
 import { ServiceFailedError, ServiceUnavailableError } from '@focal/contracts';
 import { DomainError, type DomainErrorCode } from '@focal/domain';
-import { AuditRefusedError } from '@focal/audit';
-import { LogNotReadableError } from '@focal/events';
+import { isStoreUnreachable, LogNotReadableError } from '@focal/events';
 import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
@@ -90,6 +90,13 @@ export function toProblem(error: unknown): ProblemDocument {
   }
   if (error instanceof LogNotReadableError) {
     return unavailable('log-not-readable-yet', error.message);
+  }
+  if (isStoreUnreachable(error)) {
+    // Authentication, reads and read-model catch-ups all meet a lost store before the health probe does.
+    return unavailable(
+      'store-unavailable',
+      'the event store does not answer: try again shortly (see /health/ready)',
+    );
   }
   if (error instanceof ServiceUnavailableError) {
     return unavailable('service-unavailable', error.message);

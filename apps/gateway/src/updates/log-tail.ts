@@ -1,9 +1,9 @@
-import { Wakeup, type EventStore, type Position, type RecordedEvent } from '@focal/events';
+import { Backoff, pause, Wakeup, type EventStore, type Position, type RecordedEvent } from '@focal/events';
 
 export interface LogTailOptions {
   /** Recent events kept in memory for live subscribers. */
   capacity?: number;
-  /** First pause before following the log again after a failure (the store down); doubles up to 30 s. */
+  /** First pause before following the log again after a failure (the store down); doubles up to 5 s, jittered. */
   retryMs?: number;
   onError?: (error: unknown) => void;
 }
@@ -17,7 +17,6 @@ export interface LogTailOptions {
 export class LogTail {
   /** Subscribers wait on this for events newer than what they have. */
   readonly arrivals = new Wakeup();
-  private readonly wakeups = new Wakeup();
   private ring: RecordedEvent[] = [];
   /** The sequence number of ring[0]: every event the tail took in has one, counting up. */
   private firstSeq = 0;
@@ -46,11 +45,6 @@ export class LogTail {
   async stop(): Promise<void> {
     this.stopping.abort();
     await this.loop;
-  }
-
-  /** A notification arrived. The store's subscription wakes on commits itself; this only shortens a retry. */
-  wake(): void {
-    this.wakeups.notify();
   }
 
   /** The newest position the tail has seen: where a subscriber without a resume position starts. */
@@ -93,7 +87,8 @@ export class LogTail {
    * hidden behind an older open transaction and looks again at once (a NATS notification cannot know that).
    */
   private async follow(): Promise<void> {
-    let failures = 0;
+    // Notifications do not cut a retry short: under load they arrive many times a second, store or no store.
+    const backoff = new Backoff(this.retryMs, 5_000);
     let announced = false;
     while (!this.stopping.signal.aborted) {
       try {
@@ -101,7 +96,7 @@ export class LogTail {
           ...(this.last ? { after: this.last } : {}),
           signal: this.stopping.signal,
         })) {
-          failures = 0;
+          backoff.succeeded();
           this.ring.push(event);
           if (this.ring.length > this.capacity) {
             this.floor = this.ring.shift()!.globalPosition;
@@ -119,8 +114,7 @@ export class LogTail {
         }
       } catch (error) {
         this.options.onError?.(error);
-        failures++;
-        await this.wakeups.wait(-1, Math.min(this.retryMs * 2 ** failures, 30_000), this.stopping.signal);
+        await pause(backoff.next(), this.stopping.signal);
       }
     }
   }

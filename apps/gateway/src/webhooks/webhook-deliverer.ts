@@ -1,6 +1,6 @@
 import { createHmac } from 'node:crypto';
 
-import { Wakeup, type EventStore, type Position } from '@focal/events';
+import { Backoff, pause, Wakeup, type EventStore, type Position } from '@focal/events';
 
 import { StandingWatch } from '../auth/standing-watch.js';
 import type { UpdateFrames } from '../updates/update-frames.js';
@@ -69,16 +69,21 @@ export class WebhookDeliverer {
   }
 
   private async run(): Promise<void> {
+    // The store away: wake-ups (one per event notified) must not turn into one failing claim each.
+    const backoff = new Backoff(this.options.pollMs, 5_000);
     while (!this.stopping.signal.aborted) {
       const seen = this.wakeups.current;
       try {
         const due = await this.webhooks.claim(20, LEASE_MS);
         const served = await Promise.all(due.map((webhook) => this.serve(webhook)));
+        backoff.succeeded();
         // Only progress earns another round at once: a caught-up subscription is due again at once too, and
         // claiming it in a loop would spin (and, on PGlite, starve the event loop).
         if (served.some((moved) => moved)) continue;
       } catch (error) {
         this.onError(error);
+        await pause(backoff.next(), this.stopping.signal);
+        continue;
       }
       await this.wakeups.wait(seen, this.options.pollMs, this.stopping.signal);
     }

@@ -69,6 +69,34 @@ describe('State', () => {
         .then([{ ...leaving, data: { ...leaving.data, effectiveFrom: '2026-12-01' } }]));
   });
 
+  describe('PutState', () => {
+    const put = { type: 'PutState', actor: secretariat, at: NOW, code: 'GB' } as const;
+    it('admits a state that is not admitted', () =>
+      given([])
+        .when({ ...put, name: 'United Kingdom', status: 'observer', effectiveFrom: '2002-06-13' })
+        .then([admitted]));
+    it('changes the status of a state already admitted, whatever name it is given', () =>
+      given([admitted])
+        .when({ ...put, name: 'Great Britain', status: 'former', effectiveFrom: '2020-01-31' })
+        .then([leaving]));
+    it('needs a name to admit', () =>
+      given([])
+        .when({ ...put, status: 'member', effectiveFrom: '2002-06-13' })
+        .thenInvalid({ name: 'required to admit a state' }));
+    it('does not admit a state as former', () =>
+      given([])
+        .when({ ...put, name: 'United Kingdom', status: 'former', effectiveFrom: '2002-06-13' })
+        .thenInvalid({ status: 'admit as member, observer or guest' }));
+    it('refuses the status the state already has', () =>
+      given([admitted])
+        .when({ ...put, status: 'observer', effectiveFrom: '2020-01-31' })
+        .thenError('RuleViolated', 'state/same-status'));
+    it('is for the secretariat only', () =>
+      given([])
+        .when({ ...put, actor: memberState('GB'), name: 'UK', status: 'member', effectiveFrom: '2002-06-13' })
+        .thenError('Forbidden', 'state/secretariat-only'));
+  });
+
   describe('a status takes effect on its effectiveFrom date, not before', () => {
     // Recorded on 2026-11-22 (NOW), effective on 2026-12-01.
     const pendingChange: StateEvent = { ...leaving, data: { ...leaving.data, effectiveFrom: '2026-12-01' } };

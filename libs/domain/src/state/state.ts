@@ -35,6 +35,21 @@ export type StateCommand =
       code: string;
       to: StateStatus;
       effectiveFrom: string;
+    }
+  | {
+      /**
+       * Admit the state if it is not admitted yet, otherwise change its status: what `PUT /v1/states/{code}`
+       * asks. Decided here, on the stream, as one command: a retry of the same request is the same command
+       * whatever happened in between, so it gets the original answer instead of becoming a status change.
+       */
+      type: 'PutState';
+      actor: Actor;
+      at: string;
+      code: string;
+      /** Required to admit; ignored for a state already admitted (a state's name does not change here). */
+      name?: string;
+      status: StateStatus;
+      effectiveFrom: string;
     };
 
 /** A status and the date (YYYY-MM-DD) it takes effect. */
@@ -136,6 +151,18 @@ function decide(command: StateCommand, state: StateState): readonly StateEvent[]
           visibility: open,
         },
       ];
+    }
+    case 'PutState': {
+      const { actor, at, code, status, effectiveFrom } = command;
+      if (state.admitted) {
+        return decide({ type: 'ChangeStateStatus', actor, at, code, to: status, effectiveFrom }, state);
+      }
+      if (command.name === undefined) return invalid({ name: 'required to admit a state' });
+      if (status === 'former') return invalid({ status: 'admit as member, observer or guest' });
+      return decide(
+        { type: 'AdmitState', actor, at, code, name: command.name, status, effectiveFrom },
+        state,
+      );
     }
     default:
       return exhaustive(command);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
+import { Backoff, pause } from '../backoff.js';
 import type { RecordedEvent } from '../envelope.js';
 import { WrongExpectedVersionError } from '../errors.js';
 import type { EventStore } from '../event-store.js';
@@ -132,13 +133,15 @@ export class CheckpointSealer {
   }
 
   private async run(): Promise<void> {
+    // Capped at 5 s: a round that fails after hours of sealing waits no longer than that.
+    const backoff = new Backoff(1_000, 5_000);
     while (!this.stopping.signal.aborted) {
       try {
         await this.followFromLatest();
       } catch (error) {
         if (!(error instanceof WrongExpectedVersionError)) {
           this.options.onError?.(error);
-          await pause(1_000, this.stopping.signal);
+          await pause(backoff.next(), this.stopping.signal);
         }
       }
     }
@@ -194,11 +197,4 @@ export class CheckpointSealer {
     }
     if (failure) throw failure;
   }
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
-  });
 }

@@ -4,6 +4,7 @@ import type { SqlDriver, SqlQueryable } from '../sql/driver.js';
 import { migrate } from '../sql/migrations.js';
 import { untilReadable } from '../readable.js';
 import { Wakeup } from '../wakeup.js';
+import { Backoff, pause } from '../backoff.js';
 
 /** An arbitrary constant: the advisory lock under which projections create their tables. */
 const SET_UP_LOCK = 7_404_517_732;
@@ -145,21 +146,20 @@ export class ProjectionRunner {
   }
 
   private async follow(): Promise<void> {
-    let failures = 0;
+    // From the poll interval up to 5 s: an outage of the store costs a few attempts, not a busy loop.
+    const backoff = new Backoff(this.pollMs, 5_000);
     while (!this.stopping.signal.aborted) {
       const seen = this.wakeup.current;
       try {
-        if ((await this.step()) > 0) {
-          failures = 0;
-          continue;
-        }
-        failures = 0;
+        const read = await this.step();
+        backoff.succeeded();
+        if (read > 0) continue;
         await this.wakeup.wait(seen, this.pollMs, this.stopping.signal);
       } catch (error) {
-        // The store or the database is away: keep the checkpoint, retry with backoff.
+        // The store or the database is away: keep the checkpoint, retry after a while. Wake-ups (one per
+        // event notified over NATS) do not cut the wait short: they say nothing about the store being back.
         this.options.onError?.(error);
-        failures++;
-        await this.wakeup.wait(-1, Math.min(this.pollMs * 2 ** failures, 30_000), this.stopping.signal);
+        await pause(backoff.next(), this.stopping.signal);
       }
     }
   }

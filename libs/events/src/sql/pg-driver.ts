@@ -4,6 +4,7 @@ import pg from 'pg';
 
 import type { ChannelListener, SqlQueryable } from './driver.js';
 import { ScopedSqlDriver } from './transaction-scope.js';
+import { Backoff } from '../backoff.js';
 
 export interface PgDriverOptions {
   connectionString: string;
@@ -84,6 +85,7 @@ export class PgDriver extends ScopedSqlDriver {
     let stopped = false;
     let client: pg.Client | undefined;
     let retryTimer: NodeJS.Timeout | undefined;
+    const backoff = new Backoff(50, 5_000);
     const connect = async (attempt: number): Promise<void> => {
       const next = new pg.Client({ connectionString: this.options.connectionString });
       next.on('notification', () => onNotification());
@@ -100,10 +102,11 @@ export class PgDriver extends ScopedSqlDriver {
         return;
       }
       client = next;
+      backoff.succeeded();
       if (attempt > 0) onNotification();
     };
     const scheduleReconnect = (attempt: number) => {
-      const delay = Math.min(5_000, 50 * 2 ** attempt);
+      const delay = backoff.next();
       retryTimer = setTimeout(() => {
         connect(attempt + 1).catch(() => !stopped && scheduleReconnect(attempt + 1));
       }, delay);

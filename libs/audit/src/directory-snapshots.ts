@@ -139,7 +139,10 @@ export class DirectorySnapshots {
   /** Where the snapshot follower stands; undefined: reload from the last snapshot. */
   private follower?: {
     replay: DirectoryReplay;
+    /** The last directory event applied: where a snapshot taken now stands. */
     after: Position | undefined;
+    /** How far the log has been read, past other events too: where the next read starts. */
+    scanned: Position | undefined;
     maxRecordedAt: number;
     since: number;
     segmentMin: number;
@@ -160,6 +163,7 @@ export class DirectorySnapshots {
         this.follower = {
           replay: last ? await this.load(last.position) : new DirectoryReplay(),
           after: last?.position as Position | undefined,
+          scanned: last?.position as Position | undefined,
           maxRecordedAt: last?.max_recorded_at.getTime() ?? 0,
           since: 0,
           segmentMin: Number.POSITIVE_INFINITY,
@@ -167,8 +171,8 @@ export class DirectorySnapshots {
       }
       const at = this.follower;
       for (;;) {
-        const page = await this.store.readAll({
-          ...(at.after ? { after: at.after } : {}),
+        const { events: page, scannedTo } = await this.store.readAllPage({
+          ...(at.scanned ? { after: at.scanned } : {}),
           limit: PAGE,
           filter: FILTER,
         });
@@ -194,6 +198,7 @@ export class DirectorySnapshots {
             at.segmentMin = Number.POSITIVE_INFINITY;
           }
         }
+        at.scanned = scannedTo;
         if (page.length < PAGE || this.stopping.signal.aborted) return;
       }
     } catch (error) {

@@ -39,6 +39,18 @@ export interface ReadAllOptions {
   filter?: EventFilter;
 }
 
+/** A page of the global log, and how far reading it looked. */
+export interface ReadAllPage {
+  events: RecordedEvent[];
+  /**
+   * The last position the read examined, matched or not: every event after `after` up to here that the
+   * filter accepts is in `events`, and no event can appear at or before it later. A filtered reader resumes
+   * after it, so what it skipped is never examined again and a read costs what is new, not what the log
+   * holds. `after` when nothing new was readable; undefined only when nothing was read from an empty log.
+   */
+  scannedTo: Position | undefined;
+}
+
 export interface SubscribeOptions {
   after?: Position;
   filter?: EventFilter;
@@ -71,6 +83,9 @@ export interface EventStore {
 
   /** The global log in position order (upcast), after a position, filtered. */
   readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
+
+  /** `readAll`, saying also how far it scanned: what a filtered reader checkpoints (see ReadAllPage). */
+  readAllPage(options?: ReadAllOptions): Promise<ReadAllPage>;
 
   /**
    * The position of the newest event a reader can see now (what `readAll` would end with), or undefined for

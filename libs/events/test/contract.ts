@@ -419,6 +419,45 @@ export function eventStoreContract(name: string, harness: ContractHarness): void
         expect(after.map((event) => event.eventId)).toEqual([all[2]!.eventId]);
       });
 
+      it('says how far a filtered read scanned, so that the next one starts past what it skipped', async () => {
+        const { store } = await open();
+        const base = prefix();
+        await store.append(`${base}a-1`, [newEvent('A')], { expectedVersion: 'no-stream' });
+        for (let i = 0; i < 5; i++) {
+          await store.append(`${base}b-${i}`, [newEvent('B'), newEvent('B')], {
+            expectedVersion: 'no-stream',
+          });
+        }
+        await untilReadable(store);
+        const all = await readAllOf(store, base);
+        const last = all.at(-1)!.globalPosition;
+        const onlyA = { streamPrefixes: [`${base}a-`] };
+
+        const first = await store.readAllPage({ after: all[0]!.globalPosition, filter: onlyA });
+        expect(first.events).toEqual([]);
+        // Everything readable was examined, the ten skipped events included (and any other test's after them).
+        expect(store.comparePositions(first.scannedTo!, last)).toBeGreaterThanOrEqual(0);
+        const again = await store.readAllPage({ after: first.scannedTo!, filter: onlyA });
+        expect(again.events).toEqual([]);
+        expect(store.comparePositions(again.scannedTo!, first.scannedTo!)).toBeGreaterThanOrEqual(0);
+
+        // A full page scanned only as far as its last event.
+        const full = await store.readAllPage({ limit: 2, filter: { streamPrefixes: [base] } });
+        expect(full.events.map((event) => event.eventId)).toEqual(
+          all.slice(0, 2).map((event) => event.eventId),
+        );
+        expect(full.scannedTo).toBe(all[1]!.globalPosition);
+
+        // Nothing matching is lost past a scanned position: the next match arrives after it.
+        await store.append(`${base}a-2`, [newEvent('A')], { expectedVersion: 'no-stream' });
+        await untilReadable(store);
+        const next = await store.readAllPage({ after: again.scannedTo!, filter: onlyA });
+        expect(next.events.map((event) => event.streamId)).toEqual([`${base}a-2`]);
+        expect(
+          store.comparePositions(next.scannedTo!, next.events[0]!.globalPosition),
+        ).toBeGreaterThanOrEqual(0);
+      });
+
       it('treats a prefix literally, wildcards included', async () => {
         const { store } = await open();
         const base = prefix();

@@ -222,6 +222,44 @@ describe.each(harnesses)('ProjectionRunner on %s', (_name, open) => {
     }
   });
 
+  it('a filtered projection moves past the events it skips: the next read starts after them', async () => {
+    const streamPrefix = prefix();
+    const elsewhere = prefix();
+    await appendMany(streamPrefix, 1, 1);
+    await appendMany(elsewhere, 4, 50);
+    const reads: (string | undefined)[] = [];
+    const store: EventStore = Object.assign(Object.create(harness.store) as EventStore, {
+      readAllPage: (options: Parameters<EventStore['readAllPage']>[0]) => {
+        reads.push(options?.after);
+        return harness.store.readAllPage(options);
+      },
+    });
+    const projection = new LedgerProjection('ledger', streamPrefix);
+    const runner = new ProjectionRunner(store, harness.sql, projection, {
+      batchSize: 50,
+      pollMs: 3_600_000,
+      skipCheckpointMs: 0,
+    });
+    await runner.start();
+    try {
+      await runner.catchUp();
+      const head = await harness.store.headPosition();
+      // The checkpoint stands at the last event examined, not at the one event the filter kept.
+      expect(await runner.checkpoint()).toBe(head);
+
+      // 200 more events it does not want: the next catch-up reads from where the last one ended.
+      await appendMany(`${elsewhere}late-`, 4, 50);
+      reads.length = 0;
+      await runner.catchUp();
+      expect(reads).toEqual([head]);
+      const next = await harness.store.headPosition();
+      expect(await runner.checkpoint()).toBe(next);
+      expect(await count(harness.sql)).toBe(1);
+    } finally {
+      await runner.stop();
+    }
+  });
+
   it('two runners of one projection on one database apply each event once', async () => {
     if (!harness.second) return; // PGlite: one process, one runner
     const streamPrefix = prefix();

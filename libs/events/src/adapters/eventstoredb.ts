@@ -35,6 +35,7 @@ import type {
   EventFilter,
   EventStore,
   ReadAllOptions,
+  ReadAllPage,
   ReadStreamOptions,
   SubscribeOptions,
 } from '../event-store.js';
@@ -235,23 +236,33 @@ export class EventStoreDbEventStore implements EventStore {
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+    return (await this.readAllPage(options)).events;
+  }
+
+  async readAllPage(options: ReadAllOptions = {}): Promise<ReadAllPage> {
     const limit = options.limit ?? 1_000;
     if (!Number.isSafeInteger(limit) || limit < 1 || limit > 10_000) {
       throw new InvalidReadError(`limit ${String(limit)} is not valid: use a whole number from 1 to 10000`);
     }
     const after = options.after === undefined ? undefined : this.parsePosition(options.after);
     const events: RecordedEvent[] = [];
+    // Every event the read passes counts as examined, system and filtered ones too: the server shows what
+    // is committed at once, so nothing can appear behind a position already passed.
+    let scannedTo = after;
     for await (const resolved of this.client.readAll({
       fromPosition: after === undefined ? START : toEsdbPosition(after),
       direction: FORWARDS,
     })) {
-      if (!resolved.event || resolved.event.streamId.startsWith('$')) continue;
-      if (after !== undefined && this.comparePositions(positionOf(resolved), after) <= 0) continue;
+      if (!resolved.event) continue;
+      const position = positionOf(resolved);
+      if (after !== undefined && this.comparePositions(position, after) <= 0) continue;
+      scannedTo = position;
+      if (resolved.event.streamId.startsWith('$')) continue;
       if (!matches(resolved.event.streamId, resolved.event.type, options.filter)) continue;
       events.push(this.toEvent(resolved));
       if (events.length === limit) break;
     }
-    return events;
+    return { events, scannedTo };
   }
 
   async headPosition(): Promise<Position | undefined> {

@@ -1,5 +1,5 @@
 import type { Position, RecordedEvent } from '../envelope.js';
-import type { EventFilter, EventStore } from '../event-store.js';
+import type { EventFilter, EventStore, ReadAllPage } from '../event-store.js';
 import type { SqlDriver, SqlQueryable } from '../sql/driver.js';
 import { migrate } from '../sql/migrations.js';
 import { untilReadable } from '../readable.js';
@@ -37,6 +37,11 @@ export interface ProjectionRunnerOptions {
   catchUpWaitMs?: number;
   /** Called after each batch with how many events it applied: progress for long rebuilds. */
   onProgress?: (applied: number) => void;
+  /**
+   * How often, at most, the checkpoint is moved past events the filter skipped when no event was applied
+   * (default 1 s). Between those writes the runner remembers the place; a restart re-reads at most that.
+   */
+  skipCheckpointMs?: number;
 }
 
 /**
@@ -53,6 +58,15 @@ export class ProjectionRunner {
   private queuedCatchUp?: Promise<void>;
   private readonly pollMs: number;
   private readonly batchSize: number;
+  /**
+   * How far this runner has read the log: applied, or examined and skipped by the filter. Reads start here,
+   * not at the stored checkpoint, so a filtered projection never rescans what it skipped, and a step costs
+   * no checkpoint query. Another runner of the same projection may be further: the batch transaction then
+   * skips what it applied and moves this place up to its checkpoint.
+   */
+  private position: { at: Position | undefined } | undefined;
+  private persisted: Position | undefined;
+  private persistedAt = 0;
 
   constructor(
     private readonly store: EventStore,
@@ -99,13 +113,17 @@ export class ProjectionRunner {
         this.queuedCatchUp = undefined;
         await untilReadable(this.store, this.options.catchUpWaitMs);
         // The next batch is read while this one is applied: the database and this process work at once.
-        let next = this.read(await this.checkpoint());
+        // A page that is not full scanned to the end of what readers see: nothing is left to read.
+        let next = this.read(await this.place());
         for (;;) {
-          const events = await next;
-          if (events.length === 0) break;
-          next = this.read(events.at(-1)!.globalPosition);
-          next.catch(() => undefined);
-          await this.applyEvents(events);
+          const page = await next;
+          const more = page.events.length === this.batchSize;
+          if (more) {
+            next = this.read(page.scannedTo);
+            next.catch(() => undefined);
+          }
+          await this.applyPage(page);
+          if (!more) break;
         }
       });
     this.serial = this.queuedCatchUp;
@@ -143,6 +161,11 @@ export class ProjectionRunner {
     this.stopping.abort();
     await this.loop;
     await this.serial.catch(() => undefined);
+    // Keep the place reached past skipped events, so that a restart does not scan them again.
+    const at = this.position?.at;
+    if (at && (!this.persisted || this.store.comparePositions(at, this.persisted) > 0)) {
+      await this.applyEvents([], at).catch((error: unknown) => this.options.onError?.(error));
+    }
   }
 
   private async follow(): Promise<void> {
@@ -151,9 +174,9 @@ export class ProjectionRunner {
     while (!this.stopping.signal.aborted) {
       const seen = this.wakeup.current;
       try {
-        const read = await this.step();
+        const progressed = await this.step();
         backoff.succeeded();
-        if (read > 0) continue;
+        if (progressed) continue;
         await this.wakeup.wait(seen, this.pollMs, this.stopping.signal);
       } catch (error) {
         // The store or the database is away: keep the checkpoint, retry after a while. Wake-ups (one per
@@ -164,30 +187,62 @@ export class ProjectionRunner {
     }
   }
 
-  /** One batch, serialised with every other step of this runner. Returns how many events were read. */
-  private step(): Promise<number> {
+  /** One batch, serialised with every other step of this runner. Returns whether a full page was read. */
+  private step(): Promise<boolean> {
     const run = this.serial.catch(() => undefined).then(() => this.applyBatch());
     this.serial = run;
     return run;
   }
 
-  private async applyBatch(): Promise<number> {
-    const events = await this.read(await this.checkpoint());
-    if (events.length > 0) await this.applyEvents(events);
-    return events.length;
+  private async applyBatch(): Promise<boolean> {
+    const page = await this.read(await this.place());
+    await this.applyPage(page);
+    return page.events.length === this.batchSize;
   }
 
-  private read(after: Position | undefined): Promise<RecordedEvent[]> {
-    return this.store.readAll({
+  /** Where the next read starts: the stored checkpoint the first time, then this runner's own place. */
+  private async place(): Promise<Position | undefined> {
+    if (!this.position) {
+      const stored = await this.checkpoint();
+      this.position = { at: stored };
+      this.persisted = stored;
+    }
+    return this.position.at;
+  }
+
+  private read(after: Position | undefined): Promise<ReadAllPage> {
+    return this.store.readAllPage({
       ...(after ? { after } : {}),
       limit: this.batchSize,
       ...(this.projection.filter ? { filter: this.projection.filter } : {}),
     });
   }
 
+  private advanced(page: ReadAllPage): boolean {
+    const at = this.position?.at;
+    return (
+      page.scannedTo !== undefined &&
+      (at === undefined || this.store.comparePositions(page.scannedTo, at) > 0)
+    );
+  }
+
+  /**
+   * Applies a page read after this runner's place and moves the checkpoint to where the read scanned. A page
+   * with nothing to apply moves the place in memory, and the stored checkpoint at most every
+   * `skipCheckpointMs`: a write per wake-up would cost more than the rescan it saves.
+   */
+  private async applyPage(page: ReadAllPage): Promise<void> {
+    if (!this.advanced(page)) return;
+    if (page.events.length === 0) {
+      this.position = { at: page.scannedTo };
+      if (Date.now() - this.persistedAt < (this.options.skipCheckpointMs ?? 1_000)) return;
+    }
+    await this.applyEvents(page.events, page.scannedTo!);
+  }
+
   /** Applies events read after the checkpoint, skipping what another runner applied meanwhile. */
-  private async applyEvents(events: readonly RecordedEvent[]): Promise<void> {
-    await this.sql.transaction(async (tx) => {
+  private async applyEvents(events: readonly RecordedEvent[], scannedTo: Position): Promise<void> {
+    const stored = await this.sql.transaction(async (tx) => {
       const [row] = await tx.query<{ position: string | null }>(
         'SELECT position FROM focal_checkpoints WHERE consumer = $1 FOR UPDATE',
         [this.projection.name],
@@ -201,14 +256,17 @@ export class ProjectionRunner {
       } else {
         for (const event of unapplied) await this.projection.apply(tx, event);
       }
-      const last = events.at(-1)!.globalPosition;
       // Another runner may have gone further meanwhile: never move the checkpoint back.
-      if (current && this.store.comparePositions(last, current) <= 0) return;
+      if (current && this.store.comparePositions(scannedTo, current) <= 0) return current;
       await tx.query('UPDATE focal_checkpoints SET position = $2, updated_at = now() WHERE consumer = $1', [
         this.projection.name,
-        last,
+        scannedTo,
       ]);
+      return scannedTo;
     });
-    this.options.onProgress?.(events.length);
+    this.position = { at: stored };
+    this.persisted = stored;
+    this.persistedAt = Date.now();
+    if (events.length > 0) this.options.onProgress?.(events.length);
   }
 }

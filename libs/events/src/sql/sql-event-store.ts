@@ -14,6 +14,7 @@ import type {
   EventFilter,
   EventStore,
   ReadAllOptions,
+  ReadAllPage,
   ReadStreamOptions,
   SubscribeOptions,
 } from '../event-store.js';
@@ -168,10 +169,17 @@ export class SqlEventStore implements EventStore {
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+    return (await this.readAllPage(options)).events;
+  }
+
+  async readAllPage(options: ReadAllOptions = {}): Promise<ReadAllPage> {
     const after = options.after === undefined ? 0n : BigInt(this.parsePosition(options.after));
     const limit = checkLimit(options.limit, DEFAULT_READ_ALL_LIMIT);
     const page = await this.readPage(after, limit, options.filter, false);
-    return page.rows.map((row) => this.toEvent(row));
+    return {
+      events: page.rows.map((row) => this.toEvent(row)),
+      scannedTo: page.scannedTo === 0n ? options.after : (page.scannedTo.toString() as Position),
+    };
   }
 
   async headPosition(): Promise<Position | undefined> {
@@ -192,14 +200,16 @@ export class SqlEventStore implements EventStore {
   /**
    * One page of the log after `after`, below the horizon: the oldest transaction still running, under
    * which every event is final. `blocked` says committed events wait above the horizon, behind an older
-   * open transaction that no commit of ours will announce.
+   * open transaction that no commit of ours will announce. `scannedTo` is how far the page looked: its last
+   * row when full; otherwise the newest event below the horizon, since the scan went that far whatever the
+   * filter kept (every event below the horizon is final, so none can appear there later).
    */
   private async readPage(
     after: bigint,
     limit: number,
     filter: EventFilter | undefined,
     jsonAsText: boolean,
-  ): Promise<{ rows: EventRow[]; blocked: boolean }> {
+  ): Promise<{ rows: EventRow[]; blocked: boolean; scannedTo: bigint }> {
     const params: unknown[] = [after.toString(), limit];
     const conditions = ['position > $1::bigint', 'position < h.below'];
     if (filter?.types?.length) {
@@ -210,9 +220,12 @@ export class SqlEventStore implements EventStore {
       params.push(filter.streamPrefixes.map((prefix) => prefix.replace(/[\\%_]/g, '\\$&') + '%'));
       conditions.push(`stream_id LIKE ANY($${params.length}::text[])`);
     }
-    const rows = await this.driver.query<EventRow & { below: string; head: string | null }>(
+    const rows = await this.driver.query<
+      EventRow & { below: string; head: string | null; readable: string | null }
+    >(
       `WITH h AS (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 16 AS below)
-       SELECT h.below::text AS below, (SELECT max(position) FROM focal_events)::text AS head, e.*
+       SELECT h.below::text AS below, (SELECT max(position) FROM focal_events)::text AS head,
+              (SELECT max(position) FROM focal_events WHERE position < h.below)::text AS readable, e.*
          FROM h LEFT JOIN LATERAL (
            SELECT ${columns(jsonAsText)} FROM focal_events
             WHERE ${conditions.join(' AND ')} ORDER BY focal_events.position LIMIT $2) e ON true
@@ -221,7 +234,11 @@ export class SqlEventStore implements EventStore {
     );
     const first = rows[0];
     const blocked = first?.head != null && BigInt(first.head) >= BigInt(first.below);
-    return { rows: first?.position == null ? [] : rows, blocked };
+    const found = first?.position == null ? [] : rows;
+    let scannedTo = after;
+    if (found.length === limit) scannedTo = BigInt(found.at(-1)!.position);
+    else if (first?.readable != null && BigInt(first.readable) > after) scannedTo = BigInt(first.readable);
+    return { rows: found, blocked, scannedTo };
   }
 
   async *subscribe(options: SubscribeOptions = {}): AsyncGenerator<RecordedEvent> {
@@ -232,12 +249,13 @@ export class SqlEventStore implements EventStore {
     let backoff = 0;
     while (!signal.aborted) {
       const seen = this.wakeup.current;
-      const { rows, blocked } = await this.readPage(after, this.pageSize, options.filter, false);
+      const { rows, blocked, scannedTo } = await this.readPage(after, this.pageSize, options.filter, false);
       for (const row of rows) {
         if (signal.aborted) return;
         yield this.toEvent(row);
-        after = BigInt(row.position);
       }
+      // Past what the filter skipped too: the next wake-up reads only what is new.
+      after = scannedTo;
       if (rows.length === this.pageSize) continue;
       backoff = blocked ? Math.min(MAX_BLOCKED_BACKOFF_MS, backoff === 0 ? 2 : backoff * 2) : 0;
       await this.wakeup.wait(seen, blocked ? backoff : this.safetyPollMs, signal);

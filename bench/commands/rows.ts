@@ -1,0 +1,189 @@
+/**
+ * Whether a command's cost depends on the log's size: rows of the log read per command, counted by PostgreSQL
+ * itself (pg_stat_user_tables), with a small log and a long one.
+ *
+ *   npm run bench:commands:rows [-- --events 10000,1000000 --commands 300 --json]
+ *
+ * For each size: a fresh database gets a history of that many events generated through the domain's deciders
+ * (bench/replay/history.ts: states, liaison organisations, contact points, threads with messages), then Focal
+ * starts on it as `npm start` does (bench/commands/focal.ts, PostgreSQL store), catches up, and registers
+ * `--commands` contact points one after another. Counters are reset after a warm-up and read after Focal has
+ * stopped (a backend's counters reach the statistics when it goes idle or exits).
+ */
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { parseArgs } from 'node:util';
+
+import { LocalKeyring } from '@focal/events';
+import { DEFAULT_LIMITS, openPersistence } from '@focal/service';
+import pg from 'pg';
+
+import { signToken } from '../../apps/gateway/src/auth/authenticator.js';
+import { generateDirectoryHistory } from '../replay/history.js';
+import { startChild, stopChild } from './children.js';
+
+const { values: args } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    events: { type: 'string', default: '10000,1000000' },
+    commands: { type: 'string', default: '300' },
+  },
+});
+const sizes = args.events.split(',').map(Number);
+const commands = Number(args.commands);
+const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+const log = (line: string) => (args.json ? process.stderr : process.stdout).write(`${line}\n`);
+
+interface TableReads {
+  table: string;
+  seq_tup_read: string;
+  idx_tup_fetch: string;
+  seq_scan: string;
+  idx_scan: string;
+}
+
+async function measure(events: number) {
+  const label = randomUUID().replaceAll('-', '').slice(0, 12);
+  const database = `focal_bench_rows_${label}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${database}`);
+  const url = Object.assign(new URL(adminUrl), { pathname: `/${database}` }).toString();
+  const masterKey = LocalKeyring.newLine('bench');
+  const jwtSecret = randomBytes(32).toString('base64url');
+  const db = new pg.Client({ connectionString: url });
+  let focal: Awaited<ReturnType<typeof startChild>> | undefined;
+  try {
+    await db.connect();
+    const generatedAt = performance.now();
+    const persistence = await openPersistence({
+      store: { kind: 'postgres', databaseUrl: url },
+      limits: DEFAULT_LIMITS,
+      masterKey,
+    });
+    await generateDirectoryHistory(
+      persistence.store,
+      persistence.keys,
+      {
+        events,
+        contactPoints: Math.max(100, Math.round(events / 500)),
+        threads: Math.max(50, Math.round(events / 1_000)),
+        perAppend: 25,
+        concurrency: 8,
+      },
+      () => undefined,
+    );
+    await persistence.close();
+    await db.query('VACUUM ANALYZE focal_events');
+    const stored = Number((await db.query('SELECT count(*) AS n FROM focal_events')).rows[0].n);
+    const generateSeconds = (performance.now() - generatedAt) / 1000;
+    log(`${stored} events generated in ${generateSeconds.toFixed(0)} s`);
+
+    const startedAt = performance.now();
+    focal = await startChild('focal.ts', {
+      FOCAL_STORE: 'postgres',
+      DATABASE_URL: url,
+      NODE_ENV: 'production',
+      NATS_URL: natsUrl,
+      FOCAL_NATS_NAMESPACE: `bench_rows_${label}`,
+      PORT: '0',
+      FOCAL_JWT_SECRET: jwtSecret,
+      FOCAL_MASTER_KEY: masterKey,
+      FOCAL_CHECKPOINT_SIGNING_KEY: generateKeyPairSync('ed25519')
+        .privateKey.export({ format: 'pem', type: 'pkcs8' })
+        .toString(),
+      FOCAL_RATE_LIMIT_WRITES_PER_MINUTE: '0',
+    });
+    const france = await signToken(jwtSecret, { sub: 'bench-fr', role: 'member-state', state: 'FR' });
+    let n = 0;
+    const register = async () => {
+      const response = await fetch(`${focal!.url}/v1/contact-points`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${france}`, 'content-type': 'application/json' },
+        body: JSON.stringify({
+          state: 'FR',
+          fullName: `Claire Martin ${n}`,
+          email: `claire.martin.${n++}@justice.example`,
+          role: 'prosecutor',
+          authority: 'Parquet national antiterroriste',
+          languages: ['fr', 'en'],
+          primary: false,
+        }),
+      });
+      const text = await response.text();
+      if (response.status !== 201) throw new Error(`registration: ${response.status} ${text}`);
+      return response.headers.get('focal-position')!;
+    };
+    // Warm-up: every projection catches up with the generated log (the read models through Focal-Read-After).
+    let position = '';
+    for (let i = 0; i < 20; i++) position = await register();
+    const read = await fetch(`${focal.url}/v1/contact-points?limit=1`, {
+      headers: { authorization: `Bearer ${france}`, 'focal-read-after': position },
+    });
+    await read.text();
+    const readySeconds = (performance.now() - startedAt) / 1000;
+    for (let i = 0; i < 20; i++) await register();
+    // Counters still pending in Focal's backends reach the statistics within a second of idleness.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    await db.query('SELECT pg_stat_reset()');
+    const [before] = (
+      await db.query('SELECT xact_commit::text FROM pg_stat_database WHERE datname = $1', [database])
+    ).rows as { xact_commit: string }[];
+
+    const timedAt = performance.now();
+    for (let i = 0; i < commands; i++) await register();
+    const milliseconds = (performance.now() - timedAt) / commands;
+    await stopChild(focal.child);
+    focal = undefined;
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const tables = (
+      await db.query<TableReads>(
+        `SELECT relname AS table, seq_tup_read::text, coalesce(idx_tup_fetch, 0)::text AS idx_tup_fetch,
+                seq_scan::text, coalesce(idx_scan, 0)::text AS idx_scan
+           FROM pg_stat_user_tables ORDER BY relname`,
+      )
+    ).rows;
+    const [after] = (
+      await db.query('SELECT xact_commit::text FROM pg_stat_database WHERE datname = $1', [database])
+    ).rows as { xact_commit: string }[];
+    const per = (value: number) => Math.round((value / commands) * 10) / 10;
+    const rowsOf = (row: TableReads) => Number(row.seq_tup_read) + Number(row.idx_tup_fetch);
+    const log_ = tables.find((row) => row.table === 'focal_events')!;
+    const result = {
+      events: stored,
+      generateSeconds: Math.round(generateSeconds),
+      readySeconds: Math.round(readySeconds),
+      commands,
+      msPerCommand: Math.round(milliseconds * 10) / 10,
+      logRowsPerCommand: per(rowsOf(log_)),
+      logScansPerCommand: per(Number(log_.seq_scan) + Number(log_.idx_scan)),
+      allRowsPerCommand: per(tables.reduce((sum, row) => sum + rowsOf(row), 0)),
+      // Includes this benchmark's own few statements on the database, and background work (sealing, snapshots).
+      transactionsPerCommand: per(Number(after!.xact_commit) - Number(before!.xact_commit)),
+      tables: Object.fromEntries(
+        tables.filter((row) => rowsOf(row) > 0).map((row) => [row.table, per(rowsOf(row))]),
+      ),
+    };
+    log(JSON.stringify(result));
+    return result;
+  } finally {
+    if (focal) await stopChild(focal.child);
+    await db.end().catch(() => undefined);
+    await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await admin.end();
+  }
+}
+
+async function main() {
+  const results = [];
+  for (const events of sizes) results.push(await measure(events));
+  if (args.json) process.stdout.write(`${JSON.stringify({ results })}\n`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -7,7 +7,7 @@ import 'reflect-metadata';
 
 import { jsonLogger } from '@focal/service';
 
-import { loadGatewayConfig } from '../../apps/gateway/src/gateway.config.js';
+import { loadGatewayConfig } from '../../apps/gateway/src/index.js';
 import { startFocal } from '../../apps/system/src/system.js';
 
 const system = await startFocal(loadGatewayConfig(), {

@@ -29,7 +29,7 @@ import { LocalKeyring } from '@focal/events';
 import autocannon from 'autocannon';
 import pg from 'pg';
 
-import { signToken } from '../../apps/gateway/src/auth/authenticator.js';
+import { signToken } from '../../apps/gateway/src/index.js';
 import { startChild, stopChild } from './children.js';
 
 const { values: args } = parseArgs({

@@ -17,7 +17,7 @@ import { LocalKeyring } from '@focal/events';
 import { DEFAULT_LIMITS, openPersistence } from '@focal/service';
 import pg from 'pg';
 
-import { signToken } from '../../apps/gateway/src/auth/authenticator.js';
+import { signToken } from '../../apps/gateway/src/index.js';
 import { generateDirectoryHistory } from '../replay/history.js';
 import { startChild, stopChild } from './children.js';
 

@@ -349,7 +349,9 @@ async function receiver() {
     request.on('end', () => {
       const key = request.url!.slice('/hook/'.length);
       if (!received.has(key)) received.set(key, []);
-      received.get(key)!.push({ position: String(request.headers['focal-event-id']), data: body });
+      // The message id is the subscription and the event's position.
+      const position = String(request.headers['webhook-id']).split(':')[1]!;
+      received.get(key)!.push({ position, data: body });
       response.writeHead(204).end();
     });
   });

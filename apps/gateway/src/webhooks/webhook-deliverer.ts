@@ -1,9 +1,8 @@
-import { createHmac } from 'node:crypto';
-
 import { Wakeup, type EventStore, type Position } from '@focal/events';
 
 import { StandingWatch } from '../auth/standing-watch.js';
 import type { UpdateFrames } from '../updates/update-frames.js';
+import { webhookSignature } from './webhook-signature.js';
 import type { WebhookRow, WebhookStore } from './webhook-store.js';
 import { postToTarget, resolveTarget, TargetRefused, type TargetPolicy } from './webhook-target.js';
 
@@ -28,11 +27,6 @@ const LEASE_MS = 60_000;
 /** How often a held subscription's owner is looked at again; and how stale a standing may be at delivery. */
 const HELD_RECHECK_MS = 5_000;
 const STANDING_FRESH_MS = 250;
-
-/** `Focal-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`, as the README shows. */
-export function signature(secret: string, timestamp: number, body: string): string {
-  return `t=${timestamp},v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
-}
 
 /**
  * Delivers each subscription's events in order, one at a time, at least once: the position delivered up to
@@ -155,8 +149,11 @@ export class WebhookDeliverer {
     type: string,
     body: string,
   ): Promise<string | undefined> {
-    const timestamp = Math.floor(Date.now() / 1000);
+    // One message per subscription and event, the same on every retry: the receiver's idempotency key.
+    const id = `${webhook.id}:${position}`;
     try {
+      const secrets = await this.webhooks.signingSecrets(webhook.id);
+      const timestamp = Math.floor(Date.now() / 1000);
       // Resolved and checked now, and connected to as checked: what DNS says later does not matter.
       const target = await resolveTarget(new URL(webhook.url), this.options.target);
       const status = await postToTarget(
@@ -164,10 +161,13 @@ export class WebhookDeliverer {
         {
           'content-type': 'application/json',
           'user-agent': 'Focal-Webhooks/1',
-          'focal-webhook-id': webhook.id,
-          'focal-event-id': position,
+          // Standard Webhooks (standardwebhooks.com): what its libraries verify.
+          'webhook-id': id,
+          'webhook-timestamp': String(timestamp),
+          'webhook-signature': webhookSignature(secrets, id, timestamp, body),
+          // Which subscription, so that a receiver of several knows which secret to verify with.
+          'focal-subscription-id': webhook.id,
           'focal-event-type': type,
-          'focal-signature': signature(webhook.secret, timestamp, body),
         },
         body,
         this.options.timeoutMs,

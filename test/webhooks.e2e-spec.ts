@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type { NewEvent } from '@focal/events';
 import { Webhook } from 'standardwebhooks';
 
+import { parseCloudEvent } from './support/cloud-events.js';
 import { startSystem, STORES, type TestSystem } from './support/system.js';
 import { until } from './support/until.js';
 
@@ -35,9 +36,11 @@ async function receiver(status: (attempt: number) => number | Promise<number>) {
     request.on('end', async () => {
       const code = await status(++attempts);
       if (code < 300) {
+        // Read as a CloudEvents receiver reads it: the SDK finds the event in the message.
+        const cloudEvent = parseCloudEvent(body, request.headers);
         accepted.push({
-          eventId: String(request.headers['webhook-id']).split(':')[1]!,
-          type: String(request.headers['focal-event-type']),
+          eventId: cloudEvent.id,
+          type: cloudEvent.type.replace(/^eu\.focal\./, ''),
           body,
           headers: request.headers as Record<string, string>,
         });
@@ -140,9 +143,17 @@ describe.each(STORES)('webhooks (%s store)', (store) => {
       expect(
         verifies(secret, { ...delivery, headers: { ...delivery.headers, 'webhook-id': `${id}:0` } }),
       ).toBe(false);
-      expect(JSON.parse(delivery.body)).toMatchObject({
-        position: delivery.eventId,
-        type: 'StateStatusChanged',
+      expect(delivery.headers['content-type']).toBe('application/cloudevents+json; charset=utf-8');
+      expect(parseCloudEvent(delivery.body, delivery.headers)).toMatchObject({
+        specversion: '1.0',
+        id: delivery.eventId,
+        source: expect.stringMatching(/^\/focal\/t_webhooks_/),
+        type: 'eu.focal.StateStatusChanged',
+        subject: expect.stringMatching(/^thread-/),
+        time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        datacontenttype: 'application/json',
+        streamversion: 1,
+        data: { note: expect.any(String) },
       });
     }
     const state = await system.call('GET', `/v1/webhooks/${id}`, { token: iccToken });

@@ -27,7 +27,7 @@ import { answerStoreOutages } from './http/store-outage.js';
 import { activeSchema, ReadModels } from './read-models/read-models.js';
 import { upgradeReadModels } from './read-models/rebuild.js';
 import { LogTail } from './updates/log-tail.js';
-import { UpdateFrames } from './updates/update-frames.js';
+import { cloudEventSource, UpdateFrames } from './updates/update-frames.js';
 import { WebhookDeliverer } from './webhooks/webhook-deliverer.js';
 import { WebhookStore } from './webhooks/webhook-store.js';
 
@@ -104,7 +104,7 @@ export async function startGateway(options: {
   };
   const webhooks = new WebhookStore(persistence.sql);
   await webhooks.setUp();
-  const frames = new UpdateFrames(persistence.keys);
+  const frames = new UpdateFrames(persistence.keys, cloudEventSource(config.natsNamespace));
   const deliverer = new WebhookDeliverer(
     persistence.store,
     webhooks,

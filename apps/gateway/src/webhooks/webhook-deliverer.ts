@@ -118,7 +118,7 @@ export class WebhookDeliverer {
         const body = await this.frames.payloadFor(event, viewer);
         if (body !== undefined) {
           if (await held()) return moved;
-          const failure = await this.post(webhook, event.globalPosition, event.type, body);
+          const failure = await this.post(webhook, event.globalPosition, body);
           if (failure) {
             const failures = webhook.failures + 1;
             const pause =
@@ -143,12 +143,7 @@ export class WebhookDeliverer {
   }
 
   /** One attempt; undefined on success, or what went wrong. */
-  private async post(
-    webhook: WebhookRow,
-    position: Position,
-    type: string,
-    body: string,
-  ): Promise<string | undefined> {
+  private async post(webhook: WebhookRow, position: Position, body: string): Promise<string | undefined> {
     // One message per subscription and event, the same on every retry: the receiver's idempotency key.
     const id = `${webhook.id}:${position}`;
     try {
@@ -159,7 +154,8 @@ export class WebhookDeliverer {
       const status = await postToTarget(
         target,
         {
-          'content-type': 'application/json',
+          // CloudEvents' structured mode: the body is the whole event, its attributes included.
+          'content-type': 'application/cloudevents+json; charset=utf-8',
           'user-agent': 'Focal-Webhooks/1',
           // Standard Webhooks (standardwebhooks.com): what its libraries verify.
           'webhook-id': id,
@@ -167,7 +163,6 @@ export class WebhookDeliverer {
           'webhook-signature': webhookSignature(secrets, id, timestamp, body),
           // Which subscription, so that a receiver of several knows which secret to verify with.
           'focal-subscription-id': webhook.id,
-          'focal-event-type': type,
         },
         body,
         this.options.timeoutMs,

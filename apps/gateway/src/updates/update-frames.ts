@@ -22,9 +22,9 @@ interface Built {
 
 /**
  * What a subscriber receives for an event: a CloudEvent 1.0 in structured JSON mode (as the SSE `data` of an
- * unnamed frame, or a webhook's body), or nothing when the viewer may not see the event. Personal fields are decrypted (erased ones read as erased) and closed fields
- * dropped for those who may not see them. Frames are built once per event and audience and shared by all
- * subscribers of that audience.
+ * unnamed frame, or a webhook's body), or nothing when the viewer may not see the event. Personal fields are
+ * decrypted (erased ones read as erased) and closed fields dropped for those who may not see them. Frames are
+ * built once per event and audience and shared by all subscribers of that audience.
  */
 export class UpdateFrames {
   private readonly codec: PersonalDataCodec;

@@ -146,8 +146,10 @@ export class WebhookDeliverer {
   private async post(webhook: WebhookRow, position: Position, body: string): Promise<string | undefined> {
     // One message per subscription and event, the same on every retry: the receiver's idempotency key.
     const id = `${webhook.id}:${position}`;
+    // Outside the try: the store failing is not the receiver's failure, and must not count towards a pause.
+    const secrets = await this.webhooks.signingSecrets(webhook.id);
+    if (secrets.length === 0) return 'not delivered: the subscription was deleted';
     try {
-      const secrets = await this.webhooks.signingSecrets(webhook.id);
       const timestamp = Math.floor(Date.now() / 1000);
       // Resolved and checked now, and connected to as checked: what DNS says later does not matter.
       const target = await resolveTarget(new URL(webhook.url), this.options.target);

@@ -111,6 +111,12 @@ export class WebhooksController {
   @Post()
   @Operation({
     summary: 'Subscribe a URL to the events you may see, from now on; the signing secret is shown once',
+    description:
+      'Each delivery is a POST of one CloudEvent 1.0 in structured mode (`application/cloudevents+json`: ' +
+      'id = position, source, type `eu.focal.<Type>`, subject = stream, time, data), signed as Standard ' +
+      'Webhooks sign (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>` over ' +
+      '`id.timestamp.body` with the `whsec_` secret), with `Focal-Subscription-Id`. Verify with any Standard ' +
+      'Webhooks library; read with any CloudEvents SDK.',
     body: createWebhookBody,
     success: { status: 201, description: 'subscribed', schema: createdWebhookAnswer },
     problems: [400, 415, 422],

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 
 import type { PGliteDriver } from '@focal/events';
 
-import { subscribe } from './support/sse.js';
+import { subscribe, typeOf } from './support/sse.js';
 import { startSystem, STORES, type TestSystem } from './support/system.js';
 
 const run = promisify(execFile);
@@ -155,7 +155,7 @@ describe.each(STORES)('personal data at rest and on erasure (%s store)', (store)
     }).then((response) => response.text());
     const replay = await subscribe(`${system.url}/v1/updates`, secretariat, { 'last-event-id': '0' });
     await replay.waitFor((frames) =>
-      frames.some((frame) => frame.event === 'ContactPointPersonalDataErased'),
+      frames.some((frame) => typeOf(frame) === 'ContactPointPersonalDataErased'),
     );
     replay.close();
     const directory = await system.call('GET', `/v1/directory?asOf=${new Date().toISOString()}`, {

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { DirectorySnapshots } from '@focal/audit';
 
 import { rebuildReadModels } from '../apps/gateway/src/read-models/rebuild.js';
-import { subscribe, type SseFrame } from './support/sse.js';
+import { cloudEventOf, subscribe, typeOf, type SseFrame } from './support/sse.js';
 import { startSystem, STORES, type TestSystem } from './support/system.js';
 
 /** After erasure, no read path returns the personal fields, not even a replay of the events from before. */
@@ -109,11 +109,11 @@ describe.each(STORES)(
 
       const replay = await subscribe(`${system.url}/v1/updates`, secretariat, { 'last-event-id': before });
       await replay.waitFor((frames) =>
-        frames.some((frame) => frame.event === 'ContactPointPersonalDataErased'),
+        frames.some((frame) => typeOf(frame) === 'ContactPointPersonalDataErased'),
       );
       replay.close();
-      const registered = replay.frames.find((frame) => frame.event === 'ContactPointRegistered')!;
-      expect(JSON.parse(registered.data!).data.personal).toEqual({ erased: true });
+      const registered = replay.frames.find((frame) => typeOf(frame) === 'ContactPointRegistered')!;
+      expect(cloudEventOf(registered)!.data!.personal).toEqual({ erased: true });
       expect(JSON.stringify(replay.frames)).not.toMatch(personal);
 
       const exported = await fetch(`${system.url}/v1/audit/events`, {

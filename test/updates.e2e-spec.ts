@@ -4,10 +4,13 @@ import { connect } from 'node:net';
 
 import { maySee, type Actor, type Visibility } from '@focal/domain';
 import type { NewEvent, RecordedEvent } from '@focal/events';
+import { EventSource } from 'eventsource';
 
 import { DEFAULT_ABUSE_LIMITS } from '../apps/gateway/src/http/abuse.js';
-import { subscribe, type SseFrame } from './support/sse.js';
+import { parseCloudEvent } from './support/cloud-events.js';
+import { cloudEventOf, openEventSource, subscribe, typeOf, type SseFrame } from './support/sse.js';
 import { startSystem, STORES, type TestSystem } from './support/system.js';
+import { until } from './support/until.js';
 
 const metadata = {
   actor: { principal: 'test', role: 'secretariat' as const },
@@ -137,9 +140,18 @@ describe.each(STORES)('GET /v1/updates (Server-Sent Events) (%s store)', (store)
     await append(['open']);
     await first.waitFor((frames) => positions(frames).length === 1);
     const lastSeen = positions(first.frames)[0]!;
-    expect(JSON.parse(first.frames[0]!.data!)).toMatchObject({
-      type: 'StateStatusChanged',
-      position: lastSeen,
+    // An unnamed frame (a standard EventSource's `message`) whose data is a CloudEvent, its id the position.
+    expect(first.frames[0]!.event).toBeUndefined();
+    expect(cloudEventOf(first.frames[0]!)).toMatchObject({
+      specversion: '1.0',
+      id: lastSeen,
+      source: expect.stringMatching(/^\/focal\/t_updates_/),
+      type: 'eu.focal.StateStatusChanged',
+      subject: expect.stringMatching(/^thread-/),
+      time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      datacontenttype: 'application/json',
+      streamversion: 1,
+      data: { kind: 'open' },
     });
     first.close();
 
@@ -152,7 +164,7 @@ describe.each(STORES)('GET /v1/updates (Server-Sent Events) (%s store)', (store)
     await resumed.waitFor((frames) => positions(frames).length >= expected.length);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(positions(resumed.frames)).toEqual(expected);
-    for (const frame of resumed.frames.filter((f) => f.id)) expect(frame.event).toBe('StateStatusChanged');
+    for (const frame of resumed.frames.filter((f) => f.id)) expect(typeOf(frame)).toBe('StateStatusChanged');
     resumed.close();
   });
 
@@ -277,11 +289,48 @@ describe.each(STORES)('GET /v1/updates (Server-Sent Events) (%s store)', (store)
     });
   });
 
-  it('filters by type', async () => {
-    const stream = await subscribe(`${system.url}/v1/updates?types=MessageRead`, secretariat);
-    await append(['open', 'restricted', 'open']);
-    await stream.waitFor((frames) => positions(frames).length === 1);
-    expect(stream.frames[0]).toMatchObject({ event: 'MessageRead' });
-    stream.close();
+  it('filters by type, named bare or as the CloudEvent type', async () => {
+    for (const types of ['MessageRead', 'eu.focal.MessageRead']) {
+      const stream = await subscribe(`${system.url}/v1/updates?types=${types}`, secretariat);
+      await append(['open', 'restricted', 'open']);
+      await stream.waitFor((frames) => positions(frames).length === 1);
+      expect(typeOf(stream.frames[0]!)).toBe('MessageRead');
+      stream.close();
+    }
+  });
+
+  it('a standard EventSource receives every event through onmessage and resumes with Last-Event-ID', async () => {
+    const received: { id: string; type: string }[] = [];
+    const open = (lastEventId?: string) => {
+      const source = openEventSource(`${system.url}/v1/updates`, icc, lastEventId);
+      // No listener per type: every event comes to onmessage, its type in the CloudEvent.
+      source.onmessage = (message) =>
+        received.push({ id: message.lastEventId, type: parseCloudEvent(message.data).type });
+      return source;
+    };
+    const head = (await system.persistence.store.headPosition())!;
+    let source = open(head);
+    await until(() => source.readyState === EventSource.OPEN, 'the EventSource to connect');
+    await append(['open', 'closed', 'open', 'restricted', 'open']);
+    const firstPart = await visibleAfter(viewers.icc!, head);
+    expect(firstPart).toHaveLength(3);
+    await until(
+      () => received.some((event) => event.id === firstPart.at(-1)),
+      'the events through onmessage',
+    );
+    source.close();
+    expect(received).toEqual(firstPart.map((id) => ({ id, type: 'eu.focal.StateStatusChanged' })));
+
+    // Missed while away, then resumed after the last id received: the rest, each once, up to a last event
+    // written after the resumption (so nothing is left to arrive).
+    await append(['open', 'closed', 'open']);
+    source = open(received.at(-1)!.id);
+    await until(() => source.readyState === EventSource.OPEN, 'the EventSource to reconnect');
+    await append(['open']);
+    const rest = await visibleAfter(viewers.icc!, firstPart.at(-1)!);
+    expect(rest).toHaveLength(3);
+    await until(() => received.some((event) => event.id === rest.at(-1)), 'the last event');
+    source.close();
+    expect(received.slice(3).map((event) => event.id)).toEqual(rest);
   });
 });

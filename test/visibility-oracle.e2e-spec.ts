@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 
 import fc from 'fast-check';
 
-import { subscribe, type SseClient, type SseFrame } from './support/sse.js';
+import { parseCloudEvent } from './support/cloud-events.js';
+import { subscribe, typeOf, type SseClient, type SseFrame } from './support/sse.js';
 import { startSystem, STORES, type TestSystem } from './support/system.js';
 
 /*
@@ -349,7 +350,9 @@ async function receiver() {
     request.on('end', () => {
       const key = request.url!.slice('/hook/'.length);
       if (!received.has(key)) received.set(key, []);
-      received.get(key)!.push({ position: String(request.headers['focal-event-id']), data: body });
+      // The message id is the subscription and the event's position.
+      const position = String(request.headers['webhook-id']).split(':')[1]!;
+      received.get(key)!.push({ position, data: body });
       response.writeHead(204).end();
     });
   });
@@ -372,7 +375,7 @@ const until = async (condition: () => boolean | Promise<boolean>, what: string, 
 const describeViewer = (viewer: Viewer) =>
   `${viewer.role}${viewer.state ? ` ${viewer.state}` : ''}${viewer.organisation ? ` ${viewer.organisation.slice(0, 8)}` : ''}`;
 
-/** An event as SSE and webhooks deliver it. */
+/** An event as SSE and webhooks deliver it, read from its CloudEvent (id, subject, type, streamversion). */
 interface Delivered {
   position: string;
   type: string;
@@ -380,6 +383,16 @@ interface Delivered {
   streamVersion: number;
   data: unknown;
 }
+const delivered = (payload: string): Delivered => {
+  const event = parseCloudEvent(payload);
+  return {
+    position: event.id,
+    type: event.type.replace(/^eu\.focal\./, ''),
+    streamId: event.subject!,
+    streamVersion: event.streamversion as number,
+    data: event.data,
+  };
+};
 const keyOf = (event: { streamId: string; streamVersion: number } | ModelEvent) =>
   'seq' in event ? `${event.stream}@${event.version}` : `${event.streamId}@${event.streamVersion}`;
 /** Streams of the system's own, not of the histories: checkpoints and audit reads (none are made here). */
@@ -519,7 +532,7 @@ describe.each(STORES)('visibility oracle over generated histories (%s store)', (
       return visibleEvents(hook.viewer, model, hook.fromSeq).filter((event) => event.seq < end);
     };
     const deliveredKeys = (key: string) =>
-      new Set(hooks.received(key).map((delivery) => keyOf(JSON.parse(delivery.data) as Delivered)));
+      new Set(hooks.received(key).map((delivery) => keyOf(delivered(delivery.data))));
     /** Before a principal may stop standing, its webhook delivers all it may see until then. */
     const settle = async (lost: (viewer: Viewer) => boolean) => {
       for (const hook of webhooks.filter((hook) => lost(hook.viewer) && standsNow(hook.viewer))) {
@@ -840,12 +853,12 @@ describe.each(STORES)('visibility oracle over generated histories (%s store)', (
     expected: ModelEvent[],
     fromSeq = 0,
   ) {
-    const delivered = payloads.map((payload) => JSON.parse(payload) as Delivered);
-    const unknown = delivered.filter(
+    const deliveredEvents = payloads.map(delivered);
+    const unknown = deliveredEvents.filter(
       (event) => !model.byKey.has(keyOf(event)) && !SYSTEM_STREAM.test(event.streamId),
     );
     agree({ who, what: 'events not of the histories' }, unknown, []);
-    const events = delivered.map((event) => model.byKey.get(keyOf(event))).filter((event) => !!event);
+    const events = deliveredEvents.map((event) => model.byKey.get(keyOf(event))).filter((event) => !!event);
     agree(
       { who, what: 'in global order' },
       events.filter((event, i) => i > 0 && event.seq < events[i - 1]!.seq),
@@ -879,7 +892,7 @@ describe.each(STORES)('visibility oracle over generated histories (%s store)', (
     try {
       await client.waitFor(condition, timeoutMs);
     } catch (error) {
-      const received = client.frames.map((frame) => `${frame.id} ${frame.event}`).join(', ');
+      const received = client.frames.map((frame) => `${frame.id} ${typeOf(frame)}`).join(', ');
       throw new Error(`${who}: ${(error as Error).message}: ${received}`, { cause: error });
     }
   };

@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 
 import { EventSource } from 'eventsource';
 
-import { subscribe, type SseFrame } from './support/sse.js';
+import { parseCloudEvent } from './support/cloud-events.js';
+import { cloudEventOf, openEventSource, subscribe, typeOf, type SseFrame } from './support/sse.js';
 import { startSystem, STORES, type TestSystem } from './support/system.js';
 import { until } from './support/until.js';
 
@@ -15,7 +16,7 @@ async function receiver() {
     let body = '';
     request.on('data', (chunk: Buffer) => (body += chunk.toString()));
     request.on('end', () => {
-      received.push({ type: String(request.headers['focal-event-type']), body });
+      received.push({ type: parseCloudEvent(body, request.headers).type.replace(/^eu\.focal\./, ''), body });
       response.writeHead(204).end();
     });
   });
@@ -201,7 +202,7 @@ describe.each(STORES)('one visibility rule on every path (%s store)', (store) =>
     for (const stream of [norwayStream, italyStream]) {
       await stream.waitFor((frames) => frames.some((frame) => frame.id === markerPosition));
       expect(dataOf(stream.frames)).not.toMatch(/Suspect travelling|LH1035/);
-      expect(stream.frames.map((frame) => frame.event)).not.toContain('ThreadOpened');
+      expect(stream.frames.map(typeOf)).not.toContain('ThreadOpened');
       stream.close();
     }
     await until(
@@ -264,9 +265,9 @@ describe.each(STORES)('one visibility rule on every path (%s store)', (store) =>
     });
     await stream.waitFor((frames) => frames.some((frame) => frame.id === open.headers.get('focal-position')));
     stream.close();
-    const changes = stream.frames.filter((frame) => frame.event === 'ContactPointDetailsChanged');
+    const changes = stream.frames.filter((frame) => typeOf(frame) === 'ContactPointDetailsChanged');
     expect(changes).toHaveLength(1);
-    expect(JSON.parse(changes[0]!.data!).data).toEqual({
+    expect(cloudEventOf(changes[0]!)!.data).toEqual({
       changes: { authority: 'PNAT' },
       personalChanges: {},
     });
@@ -366,22 +367,14 @@ describe.each(STORES)('one visibility rule on every path (%s store)', (store) =>
     const controls: { id: string; reason: string }[] = [];
     /** An EventSource as a client application opens it, resuming from `lastEventId` when it has one. */
     const open = (lastEventId?: string) => {
-      const source = new EventSource(`${system.url}/v1/updates`, {
-        fetch: (input, init) =>
-          fetch(input, {
-            ...init,
-            headers: {
-              ...init?.headers,
-              authorization: `Bearer ${token}`,
-              ...(lastEventId ? { 'last-event-id': lastEventId } : {}),
-            },
-          }),
-      });
-      for (const type of ['StateAdmitted', 'ThreadOpened', 'ContactPointDetailsChanged']) {
-        source.addEventListener(type, (event) =>
-          received.push({ id: event.lastEventId, type, data: event.data }),
-        );
-      }
+      const source = openEventSource(`${system.url}/v1/updates`, token, lastEventId);
+      // Every event comes to onmessage, whatever its type: the type is the CloudEvent's.
+      source.onmessage = (event) =>
+        received.push({
+          id: event.lastEventId,
+          type: parseCloudEvent(event.data).type.replace(/^eu\.focal\./, ''),
+          data: event.data,
+        });
       source.addEventListener('closed', (event) =>
         controls.push({ id: event.lastEventId, reason: JSON.parse(event.data).reason }),
       );
@@ -409,7 +402,10 @@ describe.each(STORES)('one visibility rule on every path (%s store)', (store) =>
     const before = [await openEvent('CZ')];
     await closedEvent();
     before.push(await openEvent('SK'));
-    await until(() => received.length === 2, 'the open events before the suspension');
+    await until(
+      () => received.filter((event) => event.type === 'StateAdmitted').length === 2,
+      'the open events before the suspension',
+    );
 
     await system.ok('POST', `/v1/liaison-organisations/${irmctId}/suspend`, secretariat, {
       reason: 'review',

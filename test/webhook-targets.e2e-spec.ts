@@ -31,7 +31,7 @@ async function receiver() {
     request.resume();
     request.on('end', () => {
       received.push({
-        webhookId: String(request.headers['focal-webhook-id']),
+        webhookId: String(request.headers['focal-subscription-id']),
         host: String(request.headers.host),
       });
       response.writeHead(200).end();

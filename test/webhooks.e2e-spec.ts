@@ -1,9 +1,11 @@
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import type { NewEvent } from '@focal/events';
+import { Webhook } from 'standardwebhooks';
 
+import { parseCloudEvent } from './support/cloud-events.js';
 import { startSystem, STORES, type TestSystem } from './support/system.js';
 import { until } from './support/until.js';
 
@@ -11,8 +13,18 @@ interface Delivery {
   eventId: string;
   type: string;
   body: string;
-  signature: string;
+  headers: Record<string, string>;
 }
+
+/** Whether a receiver holding `secret` accepts `delivery`, as the Standard Webhooks library judges it. */
+const verifies = (secret: string, delivery: Delivery) => {
+  try {
+    new Webhook(secret).verify(delivery.body, delivery.headers);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 /** A receiver that answers `status(attempt)` (when it resolves) and records what it accepted. */
 async function receiver(status: (attempt: number) => number | Promise<number>) {
@@ -24,11 +36,13 @@ async function receiver(status: (attempt: number) => number | Promise<number>) {
     request.on('end', async () => {
       const code = await status(++attempts);
       if (code < 300) {
+        // Read as a CloudEvents receiver reads it: the SDK finds the event in the message.
+        const cloudEvent = parseCloudEvent(body, request.headers);
         accepted.push({
-          eventId: String(request.headers['focal-event-id']),
-          type: String(request.headers['focal-event-type']),
+          eventId: cloudEvent.id,
+          type: cloudEvent.type.replace(/^eu\.focal\./, ''),
           body,
-          signature: String(request.headers['focal-signature']),
+          headers: request.headers as Record<string, string>,
         });
       }
       response.writeHead(code).end();
@@ -88,7 +102,7 @@ describe.each(STORES)('webhooks (%s store)', (store) => {
     const created = await system.call('POST', '/v1/webhooks', { token: iccToken, body: { url: hook.url } });
     expect(created.status).toBe(201);
     const { id, secret } = created.body as { id: string; secret: string };
-    expect(secret).toMatch(/^[0-9a-f]{64}$/);
+    expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
 
     let lastOfAll = '';
     const append = async (count: number) => {
@@ -115,12 +129,31 @@ describe.each(STORES)('webhooks (%s store)', (store) => {
     expect(hook.accepted.map((delivery) => delivery.eventId)).toEqual(expected);
     expect(hook.attempts()).toBe(expected.length + 2);
     for (const delivery of hook.accepted) {
-      const [, timestamp, signature] = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(delivery.signature)!;
-      const mac = createHmac('sha256', secret).update(`${timestamp}.${delivery.body}`).digest('hex');
-      expect(signature).toBe(mac);
-      expect(JSON.parse(delivery.body)).toMatchObject({
-        position: delivery.eventId,
-        type: 'StateStatusChanged',
+      expect(delivery.headers).toMatchObject({
+        'webhook-id': `${id}:${delivery.eventId}`,
+        'webhook-timestamp': expect.stringMatching(/^\d+$/),
+        'webhook-signature': expect.stringMatching(/^v1,[A-Za-z0-9+/]{43}=$/),
+        'focal-subscription-id': id,
+      });
+      expect(verifies(secret, delivery)).toBe(true);
+      // Signed over the id, the time and the body: a change to any of them is refused.
+      expect(verifies(secret, { ...delivery, body: delivery.body.replace('StateStatusChanged', 'X') })).toBe(
+        false,
+      );
+      expect(
+        verifies(secret, { ...delivery, headers: { ...delivery.headers, 'webhook-id': `${id}:0` } }),
+      ).toBe(false);
+      expect(delivery.headers['content-type']).toBe('application/cloudevents+json; charset=utf-8');
+      expect(parseCloudEvent(delivery.body, delivery.headers)).toMatchObject({
+        specversion: '1.0',
+        id: delivery.eventId,
+        source: expect.stringMatching(/^\/focal\/t_webhooks_/),
+        type: 'eu.focal.StateStatusChanged',
+        subject: expect.stringMatching(/^thread-/),
+        time: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+        datacontenttype: 'application/json',
+        streamversion: 1,
+        data: { note: expect.any(String) },
       });
     }
     const state = await system.call('GET', `/v1/webhooks/${id}`, { token: iccToken });
@@ -207,6 +240,69 @@ describe.each(STORES)('webhooks (%s store)', (store) => {
     await hook.close();
   });
 
+  it('rotates the secret: both sign during the overlap, the old one no longer once it ends', async () => {
+    const hook = await receiver(() => 200);
+    const created = await system.call('POST', '/v1/webhooks', {
+      token: secretariat,
+      body: { url: hook.url, types: ['StateStatusChanged'] },
+    });
+    const { id, secret: first } = created.body as { id: string; secret: string };
+    const deliver = async () => {
+      const before = hook.accepted.length;
+      await system.persistence.store.append(`thread-${randomUUID()}`, [event('open')], {
+        expectedVersion: 'no-stream',
+      });
+      await until(() => hook.accepted.length > before, 'a delivery');
+      return hook.accepted.at(-1)!;
+    };
+
+    const beforeRotation = await deliver();
+    expect(verifies(first, beforeRotation)).toBe(true);
+    expect(beforeRotation.headers['webhook-signature']!.split(' ')).toHaveLength(1);
+
+    // Rotated with an hour's overlap: a receiver with either secret accepts each delivery.
+    const rotated = await system.call('POST', `/v1/webhooks/${id}/rotate-secret`, {
+      token: secretariat,
+      body: { previousSecretValidForSeconds: 3600 },
+    });
+    expect(rotated).toMatchObject({
+      status: 200,
+      body: { id, secret: expect.stringMatching(/^whsec_/), previousSecretValidUntil: expect.any(String) },
+    });
+    const second = rotated.body.secret as string;
+    expect(second).not.toBe(first);
+    const duringOverlap = await deliver();
+    expect(duringOverlap.headers['webhook-signature']!.split(' ')).toHaveLength(2);
+    expect(verifies(second, duringOverlap)).toBe(true);
+    expect(verifies(first, duringOverlap)).toBe(true);
+
+    // Rotated again with no overlap: the new secret alone signs; neither older one is accepted.
+    const again = await system.call('POST', `/v1/webhooks/${id}/rotate-secret`, {
+      token: secretariat,
+      body: { previousSecretValidForSeconds: 0 },
+    });
+    expect(again.status).toBe(200);
+    expect(again.body).not.toHaveProperty('previousSecretValidUntil');
+    const third = again.body.secret as string;
+    const afterOverlap = await deliver();
+    expect(verifies(third, afterOverlap)).toBe(true);
+    expect(verifies(second, afterOverlap)).toBe(false);
+    expect(verifies(first, afterOverlap)).toBe(false);
+
+    // Only the owner rotates; a bad overlap is a 400 naming the field.
+    const other = await system.token({ role: 'auditor', principal: 'auditor-rotate' });
+    expect(
+      (await system.call('POST', `/v1/webhooks/${id}/rotate-secret`, { token: other, body: {} })).status,
+    ).toBe(404);
+    expect(
+      await system.call('POST', `/v1/webhooks/${id}/rotate-secret`, {
+        token: secretariat,
+        body: { previousSecretValidForSeconds: -1 },
+      }),
+    ).toMatchObject({ status: 400, body: { errors: { previousSecretValidForSeconds: expect.any(String) } } });
+    await hook.close();
+  });
+
   it('pauses a subscription after repeated failures, and its owner sees why', async () => {
     const hook = await receiver(() => 503);
     const created = await system.call('POST', '/v1/webhooks', {
@@ -251,6 +347,6 @@ describe.each(STORES)('webhooks (%s store)', (store) => {
       token: secretariat,
       body: { url: 'http://127.0.0.1:9/x', types: ['Nonsense'] },
     });
-    expect(types).toMatchObject({ status: 400, body: { errors: { types: expect.any(String) } } });
+    expect(types).toMatchObject({ status: 400, body: { errors: { 'types.0': expect.any(String) } } });
   });
 });

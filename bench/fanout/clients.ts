@@ -24,7 +24,8 @@ async function subscriber(): Promise<void> {
       const block = buffer.slice(0, split);
       buffer = buffer.slice(split + 2);
       const data = block.split('\n').find((line) => line.startsWith('data: '));
-      if (!data || (!block.includes('\nid: ') && !block.startsWith('id: '))) continue;
+      // Events are the unnamed frames, their data a CloudEvent; control frames (`closed`, `overflow`) are named.
+      if (!data || block.startsWith('event: ') || block.includes('\nevent: ')) continue;
       const { data: payload } = JSON.parse(data.slice(6)) as { data: { sentAt: number } };
       latencies.push(Date.now() - payload.sentAt);
       if (++received === expected) {

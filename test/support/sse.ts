@@ -1,3 +1,9 @@
+import type { JsonObject } from '@focal/events';
+import type { CloudEventV1 } from 'cloudevents';
+import { EventSource } from 'eventsource';
+
+import { parseCloudEvent } from './cloud-events.js';
+
 /** A Server-Sent Events client over fetch, collecting frames as they arrive. */
 export interface SseFrame {
   id?: string;
@@ -70,4 +76,33 @@ export async function subscribe(
     },
     close: () => abort.abort(),
   };
+}
+
+/**
+ * The CloudEvent an event frame carries, parsed and validated by the `cloudevents` SDK as a structured-mode
+ * message, as a client would; undefined for a control frame (`closed`, `overflow`), the only ones named.
+ */
+export function cloudEventOf(frame: SseFrame): CloudEventV1<JsonObject> | undefined {
+  if (frame.event !== undefined || frame.data === undefined) return undefined;
+  return parseCloudEvent(frame.data);
+}
+
+/** The Focal event type of an event frame (its CloudEvent type without the prefix), or a control frame's name. */
+export function typeOf(frame: SseFrame): string | undefined {
+  return frame.event ?? cloudEventOf(frame)?.type.replace(/^eu\.focal\./, '');
+}
+
+/** A standard EventSource as a client application opens it: with a bearer token, resuming after `lastEventId`. */
+export function openEventSource(url: string, token: string, lastEventId?: string): EventSource {
+  return new EventSource(url, {
+    fetch: (input, init) =>
+      fetch(input, {
+        ...init,
+        headers: {
+          ...init?.headers,
+          authorization: `Bearer ${token}`,
+          ...(lastEventId ? { 'last-event-id': lastEventId } : {}),
+        },
+      }),
+  });
 }

@@ -27,7 +27,7 @@ import { gatewayMetrics } from './operations/gateway-metrics.js';
 import { activeSchema, ReadModels } from './read-models/read-models.js';
 import { upgradeReadModels } from './read-models/rebuild.js';
 import { LogTail } from './updates/log-tail.js';
-import { UpdateFrames } from './updates/update-frames.js';
+import { cloudEventSource, UpdateFrames } from './updates/update-frames.js';
 import { WebhookDeliverer } from './webhooks/webhook-deliverer.js';
 import { WebhookStore } from './webhooks/webhook-store.js';
 
@@ -137,7 +137,7 @@ async function assemble(
   };
   const webhooks = new WebhookStore(persistence.sql);
   await webhooks.setUp();
-  const frames = new UpdateFrames(persistence.keys);
+  const frames = new UpdateFrames(persistence.keys, cloudEventSource(config.natsNamespace));
   const deliverer = new WebhookDeliverer(
     persistence.store,
     webhooks,

@@ -59,6 +59,10 @@ export class LogTail {
   after(cursor: Position | null, limit: number): { events: RecordedEvent[]; nextSeq: number } | undefined {
     const compare = (a: Position, b: Position) => this.store.comparePositions(a, b);
     if (this.floor !== null && (cursor === null || compare(cursor, this.floor) < 0)) return undefined;
+    // A cursor the tail has not reached yet (the subscriber resumes after an event the tail is still to take
+    // in) is not the ring's to serve: continuing from the ring's end would send the events up to the cursor,
+    // which the subscriber already has, when the tail takes them in.
+    if (cursor !== null && (this.last === null || compare(cursor, this.last) > 0)) return undefined;
     let low = 0;
     let high = this.ring.length;
     if (cursor !== null) {

@@ -4,6 +4,15 @@ import { PersonalDataCodec, type JsonObject, type KeyStore, type RecordedEvent }
 
 const CLOSED_FIELDS = ['email', 'phone', 'notes'] as const;
 
+/**
+ * A CloudEvent's `type` is the event type under Focal's reverse-DNS prefix (`eu.focal.ThreadOpened`), so that
+ * a receiver mixing sources can route on it. `?types=` takes either form; webhook `types` the bare one.
+ */
+export const CLOUDEVENT_TYPE_PREFIX = 'eu.focal.';
+
+/** The `source` of every CloudEvent a deployment sends: `/focal`, or `/focal/<namespace>` when it has one. */
+export const cloudEventSource = (namespace?: string) => (namespace ? `/focal/${namespace}` : '/focal');
+
 interface Built {
   full: string;
   openFields: string;
@@ -12,16 +21,20 @@ interface Built {
 }
 
 /**
- * What a subscriber receives for an event: the client-shaped payload as an SSE frame, or nothing when the
- * viewer may not see the event. Personal fields are decrypted (erased ones read as erased) and closed fields
- * dropped for those who may not see them. Frames are built once per event and audience and shared by all
- * subscribers of that audience.
+ * What a subscriber receives for an event: a CloudEvent 1.0 in structured JSON mode (as the SSE `data` of an
+ * unnamed frame, or a webhook's body), or nothing when the viewer may not see the event. Personal fields are
+ * decrypted (erased ones read as erased) and closed fields dropped for those who may not see them. Frames are
+ * built once per event and audience and shared by all subscribers of that audience.
  */
 export class UpdateFrames {
   private readonly codec: PersonalDataCodec;
   private readonly cache = new WeakMap<RecordedEvent, Promise<Built>>();
 
-  constructor(private readonly keys: KeyStore) {
+  constructor(
+    private readonly keys: KeyStore,
+    /** The CloudEvents `source`: see cloudEventSource. */
+    private readonly source: string = cloudEventSource(),
+  ) {
     this.codec = new PersonalDataCodec(keys, CONTACT_POINT_PERSONAL_FIELDS);
   }
 
@@ -31,7 +44,7 @@ export class UpdateFrames {
     return built && (maySeeField(viewer, 'email') ? built.fullFrame : built.openFrame);
   }
 
-  /** The JSON payload of `event` for `viewer` (what a webhook receives), or undefined if they may not see it. */
+  /** The CloudEvent of `event` for `viewer` (what a webhook receives), or undefined if they may not see it. */
   async payloadFor(event: RecordedEvent, viewer: Actor): Promise<string | undefined> {
     const built = await this.built(event, viewer);
     return built && (maySeeField(viewer, 'email') ? built.full : built.openFields);
@@ -70,16 +83,22 @@ export class UpdateFrames {
         withoutClosed = { ...data, [field]: personal };
       }
     }
+    // The position is the id: unique in this source's log, and what Last-Event-ID resumes after.
     const json = (payload: JsonObject) =>
       JSON.stringify({
-        position: event.globalPosition,
-        type: event.type,
-        streamId: event.streamId,
-        streamVersion: event.streamVersion,
-        recordedAt: event.recordedAt.toISOString(),
+        specversion: '1.0',
+        id: event.globalPosition,
+        source: this.source,
+        type: `${CLOUDEVENT_TYPE_PREFIX}${event.type}`,
+        subject: event.streamId,
+        time: event.recordedAt.toISOString(),
+        datacontenttype: 'application/json',
+        // An extension attribute: the event's version in its stream, to order a subject's events or detect gaps.
+        streamversion: event.streamVersion,
         data: payload,
       });
-    const frame = (body: string) => `id: ${event.globalPosition}\nevent: ${event.type}\ndata: ${body}\n\n`;
+    // No `event:` line: a standard EventSource hands it to `onmessage`. Only control frames are named.
+    const frame = (body: string) => `id: ${event.globalPosition}\ndata: ${body}\n\n`;
     const full = json(data);
     const openFields = json(withoutClosed);
     return { full, openFields, fullFrame: frame(full), openFrame: frame(openFields) };

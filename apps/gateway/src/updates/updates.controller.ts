@@ -9,7 +9,7 @@ import { Operation, Tag, ValidQuery } from '../http/operation.js';
 import { Problem } from '../http/problem.js';
 import { StandingWatch } from '../auth/standing-watch.js';
 import type { LogTail } from './log-tail.js';
-import type { UpdateFrames } from './update-frames.js';
+import { CLOUDEVENT_TYPE_PREFIX, type UpdateFrames } from './update-frames.js';
 
 export const LOG_TAIL = Symbol('LogTail');
 export const UPDATE_FRAMES = Symbol('UpdateFrames');
@@ -29,11 +29,10 @@ export interface UpdatesOptions {
 }
 
 const updatesQuery = z.strictObject({
-  types: z
-    .string()
-    .max(2_000, 'must be at most 2000 characters')
-    .optional()
-    .meta({ description: 'comma-separated event types, e.g. ThreadOpened,MessagePosted' }),
+  types: z.string().max(2_000, 'must be at most 2000 characters').optional().meta({
+    description:
+      'comma-separated event types, bare or as CloudEvent types, e.g. ThreadOpened,eu.focal.MessagePosted',
+  }),
   lastEventId: z.string().max(100, 'must be at most 100 characters').optional().meta({
     description: 'resume after this position (instead of the Last-Event-ID header); 0 from the start',
   }),
@@ -60,7 +59,8 @@ export class UpdatesController {
     success: {
       status: 200,
       description:
-        'an event stream: one frame per event (id: its position), `closed` or `overflow` frames carry the position to resume from',
+        'an event stream: one unnamed frame (`message`) per event, its id the position and its data a CloudEvent ' +
+        '1.0 in structured JSON; named `closed` or `overflow` frames end it with the position to resume from',
       contentType: 'text/event-stream',
     },
     problems: [400],
@@ -151,8 +151,6 @@ export class UpdatesController {
       }
       for (const event of batch) {
         if (closed.signal.aborted) break;
-        // The ring continues by sequence, and may still bring events at or before a start taken from the store.
-        if (cursor !== null && this.store.comparePositions(event.globalPosition, cursor) <= 0) continue;
         standing.observe(event);
         if (!inGoodStanding()) break;
         const frame = types && !types.has(event.type) ? undefined : await this.frames.frameFor(event, viewer);
@@ -198,6 +196,9 @@ export class UpdatesController {
     const list = types
       .split(',')
       .map((type) => type.trim())
+      .map((type) =>
+        type.startsWith(CLOUDEVENT_TYPE_PREFIX) ? type.slice(CLOUDEVENT_TYPE_PREFIX.length) : type,
+      )
       .filter(Boolean);
     const unknown = list.filter((type) => !(type in EVENT_SCHEMA_VERSIONS));
     if (unknown.length > 0) {

@@ -1,9 +1,8 @@
-import { createHmac } from 'node:crypto';
-
 import { Backoff, pause, Wakeup, type EventStore, type Position } from '@focal/events';
 
 import { StandingWatch } from '../auth/standing-watch.js';
 import type { UpdateFrames } from '../updates/update-frames.js';
+import { webhookSignature } from './webhook-signature.js';
 import type { WebhookRow, WebhookStore } from './webhook-store.js';
 import { postToTarget, resolveTarget, TargetRefused, type TargetPolicy } from './webhook-target.js';
 
@@ -28,11 +27,6 @@ const LEASE_MS = 60_000;
 /** How often a held subscription's owner is looked at again; and how stale a standing may be at delivery. */
 const HELD_RECHECK_MS = 5_000;
 const STANDING_FRESH_MS = 250;
-
-/** `Focal-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`, as the README shows. */
-export function signature(secret: string, timestamp: number, body: string): string {
-  return `t=${timestamp},v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
-}
 
 /**
  * Delivers each subscription's events in order, one at a time, at least once: the position delivered up to
@@ -129,7 +123,7 @@ export class WebhookDeliverer {
         const body = await this.frames.payloadFor(event, viewer);
         if (body !== undefined) {
           if (await held()) return moved;
-          const failure = await this.post(webhook, event.globalPosition, event.type, body);
+          const failure = await this.post(webhook, event.globalPosition, body);
           if (failure) {
             const failures = webhook.failures + 1;
             const pause =
@@ -154,25 +148,28 @@ export class WebhookDeliverer {
   }
 
   /** One attempt; undefined on success, or what went wrong. */
-  private async post(
-    webhook: WebhookRow,
-    position: Position,
-    type: string,
-    body: string,
-  ): Promise<string | undefined> {
-    const timestamp = Math.floor(Date.now() / 1000);
+  private async post(webhook: WebhookRow, position: Position, body: string): Promise<string | undefined> {
+    // One message per subscription and event, the same on every retry: the receiver's idempotency key.
+    const id = `${webhook.id}:${position}`;
+    // Outside the try: the store failing is not the receiver's failure, and must not count towards a pause.
+    const secrets = await this.webhooks.signingSecrets(webhook.id);
+    if (secrets.length === 0) return 'not delivered: the subscription was deleted';
     try {
+      const timestamp = Math.floor(Date.now() / 1000);
       // Resolved and checked now, and connected to as checked: what DNS says later does not matter.
       const target = await resolveTarget(new URL(webhook.url), this.options.target);
       const status = await postToTarget(
         target,
         {
-          'content-type': 'application/json',
+          // CloudEvents' structured mode: the body is the whole event, its attributes included.
+          'content-type': 'application/cloudevents+json; charset=utf-8',
           'user-agent': 'Focal-Webhooks/1',
-          'focal-webhook-id': webhook.id,
-          'focal-event-id': position,
-          'focal-event-type': type,
-          'focal-signature': signature(webhook.secret, timestamp, body),
+          // Standard Webhooks (standardwebhooks.com): what its libraries verify.
+          'webhook-id': id,
+          'webhook-timestamp': String(timestamp),
+          'webhook-signature': webhookSignature(secrets, id, timestamp, body),
+          // Which subscription, so that a receiver of several knows which secret to verify with.
+          'focal-subscription-id': webhook.id,
         },
         body,
         this.options.timeoutMs,

@@ -8,6 +8,9 @@ export interface WebhookRow {
   url: string;
   types: string[] | null;
   secret: string;
+  /** The secret before the last rotation, signed with too until `previous_secret_until`. */
+  previous_secret: string | null;
+  previous_secret_until: Date | null;
   status: 'active' | 'paused';
   paused_reason: string | null;
   /** Why deliveries wait (the owner is not in good standing now); they go on by themselves when it is. */
@@ -36,7 +39,15 @@ export class WebhookStore {
           failures integer NOT NULL DEFAULT 0, last_error text, next_attempt_at timestamptz NOT NULL DEFAULT now(),
           lease_until timestamptz, created_at timestamptz NOT NULL DEFAULT now());
         CREATE INDEX IF NOT EXISTS focal_webhooks_owner ON focal_webhooks (owner);
-        ALTER TABLE focal_webhooks ADD COLUMN IF NOT EXISTS held_reason text;`);
+        ALTER TABLE focal_webhooks ADD COLUMN IF NOT EXISTS held_reason text;
+        ALTER TABLE focal_webhooks ADD COLUMN IF NOT EXISTS previous_secret text;
+        ALTER TABLE focal_webhooks ADD COLUMN IF NOT EXISTS previous_secret_until timestamptz;`);
+      // Secrets from before Standard Webhooks were 64 hex characters used as the HMAC key as they stand: the
+      // same key, written the standard way (whsec_ and its base64), so existing receivers only re-encode it.
+      await tx.exec(`
+        UPDATE focal_webhooks
+           SET secret = 'whsec_' || replace(encode(convert_to(secret, 'UTF8'), 'base64'), chr(10), '')
+         WHERE left(secret, 6) <> 'whsec_';`);
       // Subscriptions are owned by the whole principal (role, state or organisation, sub), no longer by the
       // sub alone; and a suspension now holds deliveries instead of pausing them for good.
       await tx.exec(`
@@ -85,6 +96,39 @@ export class WebhookStore {
         ])
       ).length > 0
     );
+  }
+
+  /**
+   * The secrets to sign a delivery with now: the current one, and the previous one while its overlap lasts
+   * (judged by the database's clock, as the rotation was). Read at each delivery, so a rotation counts at once.
+   */
+  async signingSecrets(id: string): Promise<string[]> {
+    const [row] = await this.sql.query<{ secret: string; previous: string | null }>(
+      `SELECT secret, CASE WHEN previous_secret_until > now() THEN previous_secret END AS previous
+         FROM focal_webhooks WHERE id = $1`,
+      [id],
+    );
+    return row ? [row.secret, ...(row.previous ? [row.previous] : [])] : [];
+  }
+
+  /**
+   * Replaces the secret; the one it replaces is still signed with for `overlapSeconds`, so receivers can move
+   * over without losing a delivery. Only one previous secret is kept: rotating again ends the older one's overlap.
+   */
+  async rotateSecret(
+    owner: string,
+    id: string,
+    secret: string,
+    overlapSeconds: number,
+  ): Promise<WebhookRow | undefined> {
+    return (
+      await this.sql.query<WebhookRow>(
+        `UPDATE focal_webhooks SET previous_secret = secret, secret = $3,
+                previous_secret_until = now() + make_interval(secs => $4::double precision)
+          WHERE owner = $1 AND id = $2 RETURNING *`,
+        [owner, id, secret, overlapSeconds],
+      )
+    )[0];
   }
 
   /** Takes up to `limit` due subscriptions for `leaseMs`, so that two gateways never deliver one at once. */

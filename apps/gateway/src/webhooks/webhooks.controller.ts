@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 
 import { EVENT_SCHEMA_VERSIONS, principalKey, type Actor } from '@focal/domain';
 import type { EventStore } from '@focal/events';
@@ -9,6 +9,7 @@ import { listOf } from '../http/answers.js';
 import { Caller, STORE } from '../http/context.js';
 import { Operation, Tag, UuidParam, ValidBody } from '../http/operation.js';
 import { Problem } from '../http/problem.js';
+import { newWebhookSecret } from './webhook-signature.js';
 import { checkWebhookUrl, type TargetPolicy } from './webhook-target.js';
 import type { WebhookRow, WebhookStore } from './webhook-store.js';
 
@@ -46,13 +47,41 @@ export const webhookAnswer = z
     deliveredUpTo: z.string().nullable().meta({ description: 'the position of the last event delivered' }),
     failures: z.number().int(),
     lastError: z.string().optional(),
+    previousSecretValidUntil: z.string().optional().meta({
+      description: 'until when deliveries are signed with the secret before the last rotation too',
+    }),
     createdAt: z.string(),
   })
   .meta({ id: 'Webhook' });
 
-const createdWebhookAnswer = webhookAnswer
-  .extend({ secret: z.string().meta({ description: 'the signing secret, shown this once' }) })
-  .meta({ id: 'CreatedWebhook' });
+const secret = z.string().meta({
+  description:
+    'the Standard Webhooks signing secret (`whsec_` and the base64 of the key), shown this once: pass it to ' +
+    'any Standard Webhooks library to verify deliveries',
+  example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw4CrcWp8bVL4=',
+});
+
+const createdWebhookAnswer = webhookAnswer.extend({ secret }).meta({ id: 'CreatedWebhook' });
+
+/** A week: long enough for any receiver's deployment, short enough that a leaked secret does not linger. */
+const MAX_OVERLAP_SECONDS = 7 * 24 * 3600;
+
+export const rotateSecretBody = z.strictObject({
+  previousSecretValidForSeconds: z
+    .number()
+    .int('must be a whole number of seconds')
+    .min(0, 'must be 0 or more')
+    .max(MAX_OVERLAP_SECONDS, `must be at most ${MAX_OVERLAP_SECONDS} (a week)`)
+    .default(24 * 3600)
+    .meta({
+      description:
+        'how long deliveries are signed with the old secret too (a second `v1,` signature), so receivers ' +
+        'can move over without losing one; 0 ends the old secret at once. A day when omitted',
+      example: 3600,
+    }),
+});
+
+const rotatedWebhookAnswer = webhookAnswer.extend({ secret }).meta({ id: 'RotatedWebhook' });
 
 const view = (row: WebhookRow) => ({
   id: row.id,
@@ -64,6 +93,9 @@ const view = (row: WebhookRow) => ({
   deliveredUpTo: row.cursor,
   failures: row.failures,
   ...(row.last_error ? { lastError: row.last_error } : {}),
+  ...(row.previous_secret_until && row.previous_secret_until.getTime() > Date.now()
+    ? { previousSecretValidUntil: row.previous_secret_until.toISOString() }
+    : {}),
   createdAt: row.created_at,
 });
 
@@ -79,6 +111,12 @@ export class WebhooksController {
   @Post()
   @Operation({
     summary: 'Subscribe a URL to the events you may see, from now on; the signing secret is shown once',
+    description:
+      'Each delivery is a POST of one CloudEvent 1.0 in structured mode (`application/cloudevents+json`: ' +
+      'id = position, source, type `eu.focal.<Type>`, subject = stream, time, data), signed as Standard ' +
+      'Webhooks sign (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>` over ' +
+      '`id.timestamp.body` with the `whsec_` secret), with `Focal-Subscription-Id`. Verify with any Standard ' +
+      'Webhooks library; read with any CloudEvents SDK.',
     body: createWebhookBody,
     success: { status: 201, description: 'subscribed', schema: createdWebhookAnswer },
     problems: [400, 415, 422],
@@ -94,7 +132,7 @@ export class WebhooksController {
       actor: caller,
       url: url.toString(),
       types: body.types ?? null,
-      secret: randomBytes(32).toString('hex'),
+      secret: newWebhookSecret(),
       cursor: (await this.store.headPosition()) ?? null,
     });
     return { ...view(row), secret: row.secret };
@@ -131,6 +169,33 @@ export class WebhooksController {
     const row = await this.webhooks.resume(principalKey(caller), id);
     if (!row) throw new Problem(404, 'not-found', 'Not found', `no webhook ${id} of yours`);
     return view(row);
+  }
+
+  @Post(':id/rotate-secret')
+  @Operation({
+    summary:
+      'Replace the signing secret; the old one keeps signing too (two signatures) for the overlap asked for',
+    body: rotateSecretBody,
+    success: {
+      status: 200,
+      description: 'the subscription and its new secret, shown this once',
+      schema: rotatedWebhookAnswer,
+    },
+    problems: [400, 404, 415],
+  })
+  async rotateSecret(
+    @Caller() caller: Actor,
+    @UuidParam('id') id: string,
+    @ValidBody(rotateSecretBody) body: z.infer<typeof rotateSecretBody>,
+  ) {
+    const row = await this.webhooks.rotateSecret(
+      principalKey(caller),
+      id,
+      newWebhookSecret(),
+      body.previousSecretValidForSeconds,
+    );
+    if (!row) throw new Problem(404, 'not-found', 'Not found', `no webhook ${id} of yours`);
+    return { ...view(row), secret: row.secret };
   }
 
   @Delete(':id')

@@ -1,0 +1,83 @@
+import { randomUUID } from 'node:crypto';
+
+import type { Actor } from '@focal/domain';
+import { LocalKeyring, PGliteDriver, SqlKeyStore, type RecordedEvent } from '@focal/events';
+import { HTTP, type CloudEventV1 } from 'cloudevents';
+
+import { cloudEventSource, UpdateFrames } from './update-frames.js';
+
+const recorded = (overrides: Partial<RecordedEvent>): RecordedEvent => ({
+  eventId: randomUUID(),
+  type: 'StateStatusChanged',
+  schemaVersion: 1,
+  streamId: 'state-FR',
+  streamVersion: 3,
+  globalPosition: '1150418944' as RecordedEvent['globalPosition'],
+  recordedAt: new Date('2026-11-28T21:35:11.123Z'),
+  visibility: { level: 'open' },
+  data: { from: 'observer', to: 'member', effectiveFrom: '2026-12-01' },
+  metadata: { actor: { principal: 'test', role: 'secretariat' }, correlationId: 'frames' },
+  hash: '',
+  previousHash: '',
+  ...overrides,
+});
+
+/** As a CloudEvents receiver reads a structured-mode message: the SDK validates every attribute. */
+const parse = (body: string) =>
+  HTTP.toEvent({
+    headers: { 'content-type': 'application/cloudevents+json; charset=utf-8' },
+    body,
+  }) as CloudEventV1<unknown>;
+
+describe('UpdateFrames', () => {
+  let sql: PGliteDriver;
+  let frames: UpdateFrames;
+  const organisation: Actor = { principal: 'o', role: 'liaison-organisation', organisation: randomUUID() };
+  const secretariat: Actor = { principal: 's', role: 'secretariat' };
+
+  beforeAll(async () => {
+    sql = await PGliteDriver.open();
+    const keys = await SqlKeyStore.open(sql, LocalKeyring.parse(LocalKeyring.newLine('frames')));
+    frames = new UpdateFrames(keys, cloudEventSource('eu-west'));
+  });
+  afterAll(() => sql.close());
+
+  it('sends each event as a CloudEvent in an unnamed frame, its id the position', async () => {
+    const event = recorded({});
+    const frame = (await frames.frameFor(event, organisation))!;
+    // No `event:` line: a standard EventSource's onmessage receives it.
+    const [idLine, dataLine, ...rest] = frame.split('\n');
+    expect(idLine).toBe('id: 1150418944');
+    expect(dataLine).toMatch(/^data: \{/);
+    expect(rest).toEqual(['', '']);
+    const cloudEvent = parse(dataLine!.slice('data: '.length));
+    expect(cloudEvent).toMatchObject({
+      specversion: '1.0',
+      id: '1150418944',
+      source: '/focal/eu-west',
+      type: 'eu.focal.StateStatusChanged',
+      subject: 'state-FR',
+      time: '2026-11-28T21:35:11.123Z',
+      datacontenttype: 'application/json',
+      streamversion: 3,
+      data: event.data,
+    });
+    // A webhook's body is the same CloudEvent.
+    expect(await frames.payloadFor(event, organisation)).toBe(dataLine!.slice('data: '.length));
+    expect(cloudEventSource()).toBe('/focal');
+  });
+
+  it('sends nothing of an event the viewer may not see', async () => {
+    const restricted = recorded({
+      type: 'ThreadOpened',
+      streamId: `thread-${randomUUID()}`,
+      visibility: { level: 'restricted', participants: ['secretariat', 'state:FR'] },
+      data: { subject: 'Suspect travelling' },
+    });
+    expect(await frames.frameFor(restricted, organisation)).toBeUndefined();
+    expect(await frames.payloadFor(restricted, organisation)).toBeUndefined();
+    expect(parse((await frames.payloadFor(restricted, secretariat))!).data).toEqual({
+      subject: 'Suspect travelling',
+    });
+  });
+});

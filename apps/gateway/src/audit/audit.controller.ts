@@ -46,6 +46,56 @@ const auditEventsQuery = z.strictObject({
 
 const AUDIT_PROBLEMS = [403] as const;
 
+const actorAnswer = z.looseObject({ principal: z.string(), role: z.string() }).meta({ id: 'Actor' });
+
+const streamHistoryAnswer = z
+  .object({
+    streamId: z.string(),
+    version: z.number().int(),
+    changes: z.array(
+      z.object({
+        position: z.string(),
+        version: z.number().int(),
+        type: z.string(),
+        recordedAt: z.string(),
+        by: actorAnswer,
+        command: z.string().nullable(),
+        correlationId: z.string(),
+        changes: z.array(z.object({ field: z.string(), from: z.unknown(), to: z.unknown() })),
+      }),
+    ),
+  })
+  .meta({ id: 'StreamHistory' });
+
+const directoryAsOfAnswer = z
+  .object({
+    asOf: z.string(),
+    states: z.array(z.object({ code: z.string(), name: z.string(), status: z.string(), since: z.string() })),
+    organisations: z.array(
+      z.object({
+        id: z.string(),
+        name: z.string(),
+        acronym: z.string(),
+        kind: z.string(),
+        suspended: z.boolean(),
+      }),
+    ),
+    contactPoints: z.array(z.record(z.string(), z.unknown())),
+  })
+  .meta({ id: 'DirectoryAsOf' });
+
+const verificationAnswer = z
+  .object({
+    ok: z.boolean(),
+    checked: z.number().int(),
+    checkpoints: z.number().int(),
+    firstFailure: z
+      .looseObject({ kind: z.enum(['chain', 'checkpoint']), problem: z.string() })
+      .optional()
+      .meta({ description: 'where the log first does not verify, and why' }),
+  })
+  .meta({ id: 'LogVerification' });
+
 /**
  * The audit trail, for the secretariat and auditors only: the whole log as NDJSON, one entity's history with
  * field-level changes, and integrity verification. Every audit read is itself recorded in the log.
@@ -120,7 +170,11 @@ export class AuditController {
   @Get('audit/streams/:streamId')
   @Operation({
     summary: "One entity's history: who, when, which command and what changed, field by field",
-    success: { status: 200, description: 'the stream, its version and its changes in order' },
+    success: {
+      status: 200,
+      description: 'the stream, its version and its changes in order',
+      schema: streamHistoryAnswer,
+    },
     problems: [400, 404, ...AUDIT_PROBLEMS],
   })
   stream(@Caller() caller: Actor, @Param('streamId') streamId: string) {
@@ -131,7 +185,11 @@ export class AuditController {
   @Operation({
     summary: 'The directory as it stood at an instant (secretariat and auditors)',
     query: asOfQuery,
-    success: { status: 200, description: 'states, liaison organisations and contact points as they stood' },
+    success: {
+      status: 200,
+      description: 'states, liaison organisations and contact points as they stood',
+      schema: directoryAsOfAnswer,
+    },
     problems: [400, ...AUDIT_PROBLEMS],
   })
   directory(
@@ -158,7 +216,11 @@ export class AuditController {
   @Operation({
     summary:
       'Recomputes every hash chain and every checkpoint’s Merkle root; names the first position that does not match',
-    success: { status: 200, description: 'whether the log verifies, and where it first does not' },
+    success: {
+      status: 200,
+      description: 'whether the log verifies, and where it first does not',
+      schema: verificationAnswer,
+    },
     problems: [...AUDIT_PROBLEMS],
   })
   verify(@Req() request: GatewayRequest, @Caller() caller: Actor) {

@@ -18,7 +18,7 @@ import { IdentityProvider } from './auth/identity-provider.js';
 import type { GatewayConfig } from './gateway.config.js';
 import { GATEWAY_CONTROLLERS, GatewayModule } from './gateway.module.js';
 import { DEFAULT_ABUSE_LIMITS, installRateLimits, installSecurityHeaders } from './http/abuse.js';
-import { identityOf } from './http/context.js';
+import { identityOf } from './auth/auth.guard.js';
 import { edgeServerOptions, installEdge } from './http/edge.js';
 import { openApiDocument } from './http/openapi.js';
 import { ProblemFilter } from './http/problem.js';

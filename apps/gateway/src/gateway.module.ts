@@ -20,15 +20,10 @@ import {
   OperationsController,
   STORE_HEALTH,
 } from './operations/operations.controller.js';
-import {
-  AUTHENTICATOR,
-  AuthGuard,
-  CommandGateway,
-  COMMANDS,
-  ID_SECRET,
-  READ_MODELS,
-  STORE,
-} from './http/context.js';
+import { AUTHENTICATOR, AuthGuard } from './auth/auth.guard.js';
+import { CommandGateway, COMMANDS, ID_SECRET } from './http/command-gateway.js';
+import { READ_MODELS } from './read-models/read-models.js';
+import { STORE } from './store.js';
 import type { ReadModels } from './read-models/read-models.js';
 import { ThreadsController } from './threads/threads.routes.js';
 import type { LogTail } from './updates/log-tail.js';

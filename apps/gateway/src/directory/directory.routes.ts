@@ -5,7 +5,9 @@ import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 
 import { listOf, writeAnswer } from '../http/answers.js';
-import { Caller, CommandGateway, READ_MODELS, type GatewayRequest } from '../http/context.js';
+import { Caller, type GatewayRequest } from '../auth/auth.guard.js';
+import { CommandGateway } from '../http/command-gateway.js';
+import { READ_MODELS } from '../read-models/read-models.js';
 import { Operation, Tag, UuidParam, ValidBody, ValidQuery, WRITE_PROBLEMS } from '../http/operation.js';
 import { Problem } from '../http/problem.js';
 import type { ReadModels } from '../read-models/read-models.js';

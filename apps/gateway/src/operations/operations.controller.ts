@@ -4,7 +4,8 @@ import type { FastifyReply } from 'fastify';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
 
-import { Public, READ_MODELS } from '../http/context.js';
+import { Public } from '../auth/auth.guard.js';
+import { READ_MODELS } from '../read-models/read-models.js';
 import { Operation, Tag } from '../http/operation.js';
 import type { ReadModels } from '../read-models/read-models.js';
 

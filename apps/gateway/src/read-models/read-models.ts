@@ -89,6 +89,9 @@ export interface ReadModelOptions {
  * The gateway's read models: their projections (fed from the store, checkpointed with their rows) and the
  * queries the HTTP API runs on them. All live in one schema; `switchTo` moves to a rebuilt one.
  */
+/** The read models, provided by the composition (gateway-app.ts). */
+export const READ_MODELS = Symbol('ReadModels');
+
 export class ReadModels {
   private current: { schema: string; runners: ProjectionRunner[] };
 

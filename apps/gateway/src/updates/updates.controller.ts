@@ -4,7 +4,8 @@ import { Controller, Get, Inject, Req, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 
-import { Caller, STORE, type GatewayRequest } from '../http/context.js';
+import { Caller, type GatewayRequest } from '../auth/auth.guard.js';
+import { STORE } from '../store.js';
 import { Operation, Tag, ValidQuery } from '../http/operation.js';
 import { Problem } from '../http/problem.js';
 import { StandingWatch } from '../auth/standing-watch.js';

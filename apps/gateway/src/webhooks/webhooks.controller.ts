@@ -6,7 +6,8 @@ import { Controller, Delete, Get, Inject, Post } from '@nestjs/common';
 import { z } from 'zod';
 
 import { listOf } from '../http/answers.js';
-import { Caller, STORE } from '../http/context.js';
+import { Caller } from '../auth/auth.guard.js';
+import { STORE } from '../store.js';
 import { Operation, Tag, UuidParam, ValidBody } from '../http/operation.js';
 import { Problem } from '../http/problem.js';
 import { newWebhookSecret } from './webhook-signature.js';

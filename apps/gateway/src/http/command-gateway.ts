@@ -1,71 +1,18 @@
 import { createHmac, randomUUID } from 'node:crypto';
 
 import type { CommandClient, CommandFields, CommandSubject } from '@focal/contracts';
-import { principalKey, type Actor } from '@focal/domain';
+import { principalKey } from '@focal/domain';
 import type { EventStore } from '@focal/events';
-import {
-  createParamDecorator,
-  Inject,
-  Injectable,
-  SetMetadata,
-  type CanActivate,
-  type ExecutionContext,
-} from '@nestjs/common';
-import { Reflector } from '@nestjs/core';
+import { Inject, Injectable } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
-import type { Authenticator } from '../auth/authenticator.js';
-import type { ReadModels } from '../read-models/read-models.js';
+import type { GatewayRequest } from '../auth/auth.guard.js';
+import { READ_MODELS, type ReadModels } from '../read-models/read-models.js';
+import { STORE } from '../store.js';
 import { Problem } from './problem.js';
 
-export const AUTHENTICATOR = Symbol('Authenticator');
+/** The NATS command client, provided by the composition (gateway-app.ts). */
 export const COMMANDS = Symbol('CommandClient');
-export const READ_MODELS = Symbol('ReadModels');
-export const STORE = Symbol('EventStore');
-
-export type GatewayRequest = FastifyRequest & { actor?: Actor };
-
-const PUBLIC = Symbol('public');
-/** Routes anyone may call: health, metrics, docs. */
-export const Public = () => SetMetadata(PUBLIC, true);
-
-/** The authenticated caller, set by the AuthGuard. */
-export const Caller = createParamDecorator((_data: unknown, context: ExecutionContext): Actor => {
-  return context.switchToHttp().getRequest<GatewayRequest>().actor!;
-});
-
-@Injectable()
-export class AuthGuard implements CanActivate {
-  constructor(
-    @Inject(Reflector) private readonly reflector: Reflector,
-    @Inject(AUTHENTICATOR) private readonly authenticator: Authenticator,
-  ) {}
-
-  async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (this.reflector.getAllAndOverride<boolean>(PUBLIC, [context.getHandler(), context.getClass()]))
-      return true;
-    const request = context.switchToHttp().getRequest<GatewayRequest>();
-    request.actor = await this.authenticator.admit(await identityOf(request, this.authenticator));
-    return true;
-  }
-}
-
-const identities = new WeakMap<FastifyRequest, Promise<Actor>>();
-
-/**
- * Who a request's token names (not yet whether it stands), verified once per request: the rate limits key on
- * it before any route runs, and the AuthGuard takes it from there.
- */
-export function identityOf(request: FastifyRequest, authenticator: Authenticator): Promise<Actor> {
-  let identity = identities.get(request);
-  if (!identity) {
-    identity = authenticator.identify(request.headers.authorization);
-    // Whoever asks gets the refusal; asked early (by the rate limits) and never again, it is no unhandled one.
-    identity.catch(() => undefined);
-    identities.set(request, identity);
-  }
-  return identity;
-}
 
 const KEY_PATTERN = /^[\x21-\x7e]{1,200}$/;
 

@@ -9,11 +9,11 @@ import {
 import { signToken } from '../apps/gateway/src/auth/authenticator.js';
 import { startGateway, type RunningGateway } from '../apps/gateway/src/gateway-app.js';
 import type { GatewayConfig } from '../apps/gateway/src/gateway.config.js';
-import { adminUrl, createTestDatabase, type TestDatabase } from './support/postgres.js';
+import { createTestDatabase, proxiedDatabase, type TestDatabase } from './support/postgres.js';
 import { readAnswer } from './support/problems.js';
 import { testSecrets } from './support/secrets.js';
 import { natsUrl, startDirectory, testConfig, testNamespace } from './support/services.js';
-import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
+import type { TcpProxy } from './support/tcp-proxy.js';
 
 /**
  * A gateway whose PostgreSQL goes away (behind a proxy this test cuts) while the directory service keeps
@@ -29,17 +29,14 @@ describe('a gateway whose store is cut off', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('outage');
-    const server = new URL(adminUrl);
-    proxy = await startTcpProxy({ host: server.hostname, port: Number(server.port || 5432) });
+    const proxied = await proxiedDatabase(db);
+    proxy = proxied.proxy;
     const namespace = testNamespace('outage');
     directory = await startDirectory(testConfig(db.url, namespace));
-    const proxied = new URL(db.url);
-    proxied.hostname = '127.0.0.1';
-    proxied.port = String(proxy.port);
     const config: GatewayConfig = {
       natsUrl,
       natsNamespace: namespace,
-      store: { kind: 'postgres', databaseUrl: proxied.toString() },
+      store: { kind: 'postgres', databaseUrl: proxied.url },
       limits: { ...DEFAULT_LIMITS, storeTimeoutMs: 60_000, storeGiveUpMs: 600_000 },
       port: 0,
       host: '127.0.0.1',

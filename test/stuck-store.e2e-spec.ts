@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { RunningService } from '@focal/service';
 
-import { adminUrl, createTestDatabase, type TestDatabase } from './support/postgres.js';
+import { createTestDatabase, proxiedDatabase, type TestDatabase } from './support/postgres.js';
 import { spawnService, stopProcess, waitForLine, type ServiceProcess } from './support/processes.js';
 import {
   actors,
@@ -14,7 +14,7 @@ import {
   type TestClient,
 } from './support/services.js';
 import { startSystem, type TestSystem } from './support/system.js';
-import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
+import type { TcpProxy } from './support/tcp-proxy.js';
 
 const registerOrganisation = (client: TestClient) =>
   client.send('focal.directory.liaison-organisation.register', actors.secretariat, {
@@ -54,17 +54,15 @@ describe('a service whose store stops answering', () => {
 
   beforeEach(async () => {
     db = await createTestDatabase('stuck');
-    const server = new URL(adminUrl);
-    proxy = await startTcpProxy({ host: server.hostname, port: Number(server.port || 5432) });
+    const proxied = await proxiedDatabase(db);
+    proxy = proxied.proxy;
     namespace = testNamespace('stuck');
     healthy = await startDirectory(testConfig(db.url, namespace));
-    const proxied = new URL(db.url);
-    proxied.port = String(proxy.port);
     stuck = spawnService('directory', {
       NATS_URL: natsUrl,
       FOCAL_NATS_NAMESPACE: namespace,
       FOCAL_STORE: 'postgres',
-      DATABASE_URL: proxied.toString(),
+      DATABASE_URL: proxied.url,
       FOCAL_STORE_TIMEOUT_MS: '1000',
       FOCAL_STORE_GIVE_UP_MS: '6000',
     });

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import { adminUrl, createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
-import { startTcpProxy } from '../../../test/support/tcp-proxy.js';
+import { createTestDatabase, proxiedDatabase, type TestDatabase } from '../../../test/support/postgres.js';
 import {
   PgDriver,
   PGliteDriver,
@@ -295,12 +294,8 @@ describe.each(harnesses)('ProjectionRunner on %s', (_name, open) => {
 describe('ProjectionRunner while PostgreSQL is unreachable', () => {
   it('retries with a growing delay, however often it is woken, and catches up once the server is back', async () => {
     const db = await createTestDatabase('outage');
-    const server = new URL(adminUrl);
-    const proxy = await startTcpProxy({ host: server.hostname, port: Number(server.port || 5432) });
-    const throughProxy = new URL(db.url);
-    throughProxy.hostname = '127.0.0.1';
-    throughProxy.port = String(proxy.port);
-    const sql = new PgDriver({ connectionString: throughProxy.toString() });
+    const { proxy, url } = await proxiedDatabase(db);
+    const sql = new PgDriver({ connectionString: url });
     const store = await SqlEventStore.open(sql, { closeDriver: false });
     const streamPrefix = `outage${randomUUID().slice(0, 8)}-`;
     let failures = 0;

@@ -62,7 +62,9 @@ const streamHistoryAnswer = z
         by: actorAnswer,
         command: z.string().nullable(),
         correlationId: z.string(),
-        changes: z.array(z.object({ field: z.string(), from: z.unknown(), to: z.unknown() })),
+        changes: z.array(
+          z.object({ field: z.string(), from: z.unknown().optional(), to: z.unknown().optional() }),
+        ),
       }),
     ),
   })

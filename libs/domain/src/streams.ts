@@ -7,6 +7,7 @@ export const STREAM_CATEGORIES = [
   'liaison-organisation',
   'meeting-request',
   'thread',
+  'plenary-meeting',
 ] as const;
 export type StreamCategory = (typeof STREAM_CATEGORIES)[number];
 

@@ -30,6 +30,7 @@ import {
   STORE,
 } from './http/context.js';
 import type { ReadModels } from './read-models/read-models.js';
+import { PlenaryMeetingsController } from './plenary-meetings/plenary-meetings.routes.js';
 import { ThreadsController } from './threads/threads.routes.js';
 import type { LogTail } from './updates/log-tail.js';
 import type { WebhookStore } from './webhooks/webhook-store.js';
@@ -77,6 +78,7 @@ export const GATEWAY_CONTROLLERS = [
   LiaisonOrganisationsController,
   MeetingRequestsController,
   ThreadsController,
+  PlenaryMeetingsController,
   UpdatesController,
   WebhooksController,
   AuditController,

@@ -12,3 +12,4 @@ export * from './thread/thread.js';
 export * from './plenary-meeting/plenary-meeting.js';
 export * from './event-types.js';
 export * from './standing.js';
+export * from './plenary-meeting/participation.js';

@@ -504,7 +504,8 @@ const unknownDelegate = (delegateId: string) =>
     `no delegate ${delegateId} registered for this meeting that you may see`,
   );
 
-const ordinal = (n: number) => {
+/** 38th, 41st, 112th: how the Network numbers its meetings. */
+export const ordinal = (n: number) => {
   const tens = n % 100;
   const suffix = tens >= 11 && tens <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][n % 10] ?? 'th');
   return `${n}${suffix}`;

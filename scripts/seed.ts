@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { CommandClient, type CommandFields, type CommandSubject } from '@focal/contracts';
-import { ordinal } from '@focal/domain';
+import { ordinal, type PlenaryMeetingDetails } from '@focal/domain';
 import { tokenSecret } from '@focal/service';
 import { Logger } from '@nestjs/common';
 import { ClientProxyFactory, Transport } from '@nestjs/microservices';
@@ -16,17 +16,10 @@ import { signToken } from '../apps/gateway/src/auth/authenticator.js';
  * Safe to run again: every write has a fixed idempotency key, and states already at their status are left
  * alone.
  */
-interface PlenaryMeetingReference {
+interface PlenaryMeetingReference extends PlenaryMeetingDetails {
   id: string;
   note: string;
   convenedAt: string;
-  number: number;
-  title: string;
-  theme: string;
-  startsOn: string;
-  endsOn: string;
-  venue: string;
-  presidency: string;
   agenda: { id: string; session: 'open' | 'closed'; title: string }[];
   guestDelegations: { id: string; state: string; name: string }[];
   concludedAt: string;

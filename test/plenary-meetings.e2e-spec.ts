@@ -1,6 +1,7 @@
 import { EVENT_SCHEMA_VERSIONS } from '@focal/domain';
 import { EventSource } from 'eventsource';
 
+import { receiver } from './support/receiver.js';
 import { actors, testClient, type TestClient } from './support/services.js';
 import { startSystem, STORES, type TestSystem } from './support/system.js';
 import { until } from './support/until.js';
@@ -22,7 +23,7 @@ describe.each(STORES)('plenary meetings (%s store)', (store) => {
   const endsOn = day(31);
 
   beforeAll(async () => {
-    system = await startSystem(store, 'plenary');
+    system = await startSystem(store, 'plenary', { webhooksAllowLoopback: true, webhookBaseDelayMs: 50 });
     nats = await testClient(system.namespace);
     secretariat = await system.token({ role: 'secretariat' });
     for (const [code, name, status] of [
@@ -75,6 +76,9 @@ describe.each(STORES)('plenary meetings (%s store)', (store) => {
   });
 
   it('convened, registered, refused where it must be, attended, concluded, reported and replayed', async () => {
+    // The organisation's webhook receives what its updates would: nothing of the closed session.
+    const hook = await receiver();
+    await system.ok('POST', '/v1/webhooks', tokens.ICC!, { url: hook.url });
     // The secretariat convenes the 39th meeting with an open and a closed agenda.
     const meetingId = (
       await system.ok('POST', '/v1/plenary-meetings', secretariat, {
@@ -130,6 +134,9 @@ describe.each(STORES)('plenary meetings (%s store)', (store) => {
     for (const guest of ['ICC', 'GM']) {
       const open = await register(tokens[guest]!, { session: 'open', name: `${guest} delegation` });
       expect(open.status).toBe(201);
+      // No version or ETag: it would count the closed session's events before this one.
+      expect(open.body.version).toBeUndefined();
+      expect(open.headers.get('etag')).toBeNull();
       delegates[`${guest}-open`] = open.body.id;
       const closed = await register(tokens[guest]!, { session: 'closed', name: `${guest} delegation` });
       expect(closed.status).toBe(403);
@@ -269,5 +276,17 @@ describe.each(STORES)('plenary meetings (%s store)', (store) => {
     const replayed = plenary.map((event) => event.data).join('\n');
     expect(replayed).toMatch(/Digital evidence in core international crimes cases/);
     expect(replayed).not.toMatch(/Nightjar|Camille Exemple|Erika Beispiel/);
+
+    try {
+      await until(
+        () => hook.received.some((delivery) => delivery.type === 'PlenaryConclusionsPublished'),
+        'the conclusions at the webhook',
+      );
+      const delivered = hook.received.filter((delivery) => delivery.type.startsWith('Plenary'));
+      expect(delivered.map((delivery) => delivery.type)).toEqual(plenary.map((event) => event.type));
+      expect(delivered.map((delivery) => delivery.body).join('\n')).not.toMatch(/"closed"|Nightjar|Camille/);
+    } finally {
+      await hook.close();
+    }
   }, 120_000);
 });

@@ -4,7 +4,13 @@ import type { FastifyReply } from 'fastify';
 import type { z } from 'zod';
 
 import { listOf, writeAnswer } from '../http/answers.js';
-import { Caller, CommandGateway, READ_MODELS, type GatewayRequest } from '../http/context.js';
+import {
+  Caller,
+  CommandGateway,
+  READ_MODELS,
+  type GatewayRequest,
+  type WriteResult,
+} from '../http/context.js';
 import { Operation, Tag, UuidParam, ValidBody, ValidQuery, WRITE_PROBLEMS } from '../http/operation.js';
 import { Problem } from '../http/problem.js';
 import type { ReadModels } from '../read-models/read-models.js';
@@ -24,8 +30,20 @@ import { agendaItemView, delegateView, plenaryMeetingView } from './plenary-meet
 
 const WRITE = ['Idempotency-Key', 'If-Match'] as const;
 const done = (description: string) => ({ status: 200, description, schema: writeAnswer });
+// A stream's version counts the closed session's events too: shown (as `version` and ETag) only to those who
+// may see them, so that a guest state or liaison organisation cannot count what it may not see.
+const delegateAnswer = writeAnswer
+  .extend({ version: writeAnswer.shape.version.optional() })
+  .meta({ id: 'PlenaryDelegateWriteResult' });
 const notFound = (id: string) =>
   new Problem(404, 'not-found', 'Not found', `no plenary meeting ${id}: list them at /v1/plenary-meetings`);
+
+/** A delegate write's answer as the caller may see it: without the version for who may not see the closed session. */
+function withoutClosedCount(caller: Actor, reply: FastifyReply, result: WriteResult) {
+  if (maySee(caller, closed)) return result;
+  void reply.removeHeader('etag');
+  return { id: result.id, position: result.position };
+}
 
 @Tag('plenary meetings')
 @Controller('v1/plenary-meetings')
@@ -158,23 +176,28 @@ export class PlenaryMeetingsController {
       'secretariat may register any of them.',
     body: delegateBody,
     headers: WRITE,
-    success: { status: 201, description: 'registered', schema: writeAnswer },
+    success: { status: 201, description: 'registered', schema: delegateAnswer },
     problems: WRITE_PROBLEMS,
   })
-  registerDelegate(
+  async registerDelegate(
     @Req() request: GatewayRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
+    @Caller() caller: Actor,
     @UuidParam('id') id: string,
     @ValidBody(delegateBody) body: z.infer<typeof delegateBody>,
   ) {
     const delegateId = this.commands.newId(request);
-    return this.commands.send(
-      request,
+    return withoutClosedCount(
+      caller,
       reply,
-      'focal.messaging.plenary-meeting.register-delegate',
-      delegateId,
-      { meetingId: id, delegateId, ...body },
-      201,
+      await this.commands.send(
+        request,
+        reply,
+        'focal.messaging.plenary-meeting.register-delegate',
+        delegateId,
+        { meetingId: id, delegateId, ...body },
+        201,
+      ),
     );
   }
 
@@ -182,7 +205,7 @@ export class PlenaryMeetingsController {
   @Operation({
     summary: 'Withdraw a delegate (whoever registered them, or the secretariat)',
     headers: WRITE,
-    success: done('withdrawn'),
+    success: { status: 200, description: 'withdrawn', schema: delegateAnswer },
     problems: WRITE_PROBLEMS,
   })
   withdrawDelegate(

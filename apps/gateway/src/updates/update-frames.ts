@@ -1,5 +1,5 @@
 import { CONTACT_POINT_PERSONAL_FIELDS } from '@focal/contracts';
-import { maySee, maySeeField, type Actor, type Visibility } from '@focal/domain';
+import { maySee, maySeeField, versionsCountClosedEvents, type Actor, type Visibility } from '@focal/domain';
 import { PersonalDataCodec, type JsonObject, type KeyStore, type RecordedEvent } from '@focal/events';
 
 const CLOSED_FIELDS = ['email', 'phone', 'notes'] as const;
@@ -70,18 +70,19 @@ export class UpdateFrames {
         withoutClosed = { ...data, [field]: personal };
       }
     }
-    const json = (payload: JsonObject) =>
+    const json = (payload: JsonObject, withVersion = true) =>
       JSON.stringify({
         position: event.globalPosition,
         type: event.type,
         streamId: event.streamId,
-        streamVersion: event.streamVersion,
+        ...(withVersion ? { streamVersion: event.streamVersion } : {}),
         recordedAt: event.recordedAt.toISOString(),
         data: payload,
       });
     const frame = (body: string) => `id: ${event.globalPosition}\nevent: ${event.type}\ndata: ${body}\n\n`;
     const full = json(data);
-    const openFields = json(withoutClosed);
+    // The open audience (who may not see closed fields) is the one that may not see closed events either.
+    const openFields = json(withoutClosed, !versionsCountClosedEvents(event.streamId));
     return { full, openFields, fullFrame: frame(full), openFrame: frame(openFields) };
   }
 }

@@ -1,19 +1,35 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { CommandClient, type CommandFields, type CommandSubject } from '@focal/contracts';
+import { ordinal, type PlenaryMeetingDetails } from '@focal/domain';
 import { tokenSecret } from '@focal/service';
+import { Logger } from '@nestjs/common';
+import { ClientProxyFactory, Transport } from '@nestjs/microservices';
 
 import { signToken } from '../apps/gateway/src/index.js';
 
 /**
  * `npm run seed`: loads the reference directory (scripts/network-reference.json, public facts) into a running
- * system through its HTTP API (FOCAL_URL, default http://127.0.0.1:3000). Safe to run again: every write has
- * a fixed idempotency key, and states already at their status are left alone.
+ * system through its HTTP API (FOCAL_URL, default http://127.0.0.1:3000), and the past plenary meetings it
+ * describes through the services' NATS commands (NATS_URL, FOCAL_NATS_NAMESPACE, as the services read them).
+ * Safe to run again: every write has a fixed idempotency key, and states already at their status are left
+ * alone.
  */
+interface PlenaryMeetingReference extends PlenaryMeetingDetails {
+  id: string;
+  note: string;
+  convenedAt: string;
+  agenda: { id: string; session: 'open' | 'closed'; title: string }[];
+  guestDelegations: { id: string; state: string; name: string }[];
+  concludedAt: string;
+  conclusions: { text: string; topics: string[] };
+}
 interface Reference {
   effectiveFrom: string;
   states: { code: string; name: string; status: string; left?: { status: string; effectiveFrom: string } }[];
   organisations: { acronym: string; name: string; kind: string; suspended?: string }[];
+  plenaryMeetings: PlenaryMeetingReference[];
 }
 
 const base = process.env.FOCAL_URL ?? 'http://127.0.0.1:3000';
@@ -38,6 +54,80 @@ async function call(method: string, path: string, body: unknown, key: string) {
   const answer = (await response.json()) as { detail?: string };
   if (!response.ok) {
     throw new Error(`${method} ${path}: ${response.status} ${answer.detail ?? JSON.stringify(answer)}`);
+  }
+}
+
+/**
+ * A past meeting as it happened: each command at its own time (the envelope's `at`), as the rules require
+ * (convened before it was held, attendance on its days, conclusions after it ended). The HTTP API acts at the
+ * present, so the seed speaks to the services as a NATS client, as the secretariat.
+ */
+async function seedPlenaryMeeting(meeting: PlenaryMeetingReference): Promise<void> {
+  // The NATS client's status lines are not the seed's output; failures still throw and are printed.
+  Logger.overrideLogger(false);
+  const proxy = ClientProxyFactory.create({
+    transport: Transport.NATS,
+    options: { servers: [process.env.NATS_URL ?? 'nats://127.0.0.1:4222'], maxReconnectAttempts: 0 },
+  });
+  await proxy.connect().catch((error: unknown) => {
+    throw new Error(`cannot reach NATS (${(error as Error).message}): set NATS_URL as for npm start`);
+  });
+  const commands = new CommandClient(proxy, {
+    namespace: process.env.FOCAL_NATS_NAMESPACE || undefined,
+    timeoutMs: 10_000,
+  });
+  const send = <S extends CommandSubject>(subject: S, command: CommandFields<S>, at: string, key: string) =>
+    commands.send(subject, {
+      actor: { principal: 'seed', role: 'secretariat' },
+      idempotencyKey: `seed-plenary-${meeting.number}-${key}`,
+      correlationId: `seed-plenary-${meeting.number}-${key}`,
+      at,
+      command,
+    });
+  const meetingId = meeting.id;
+  try {
+    const {
+      id: _,
+      note: __,
+      convenedAt,
+      agenda,
+      guestDelegations,
+      concludedAt,
+      conclusions,
+      ...details
+    } = meeting;
+    await send('focal.messaging.plenary-meeting.convene', { meetingId, ...details }, convenedAt, 'convene');
+    for (const item of agenda) {
+      const { id: itemId, session, title } = item;
+      await send(
+        'focal.messaging.plenary-meeting.add-agenda-item',
+        { meetingId, itemId, session, title },
+        convenedAt,
+        `agenda-${itemId}`,
+      );
+    }
+    for (const { id: delegateId, state, name } of guestDelegations) {
+      await send(
+        'focal.messaging.plenary-meeting.register-delegate',
+        { meetingId, delegateId, session: 'open', name, state },
+        convenedAt,
+        `delegate-${delegateId}`,
+      );
+      await send(
+        'focal.messaging.plenary-meeting.record-attendance',
+        { meetingId, delegateId },
+        `${meeting.startsOn}T09:00:00Z`,
+        `attendance-${delegateId}`,
+      );
+    }
+    await send(
+      'focal.messaging.plenary-meeting.publish-conclusions',
+      { meetingId, ...conclusions },
+      concludedAt,
+      'conclusions',
+    );
+  } finally {
+    await proxy.close();
   }
 }
 
@@ -106,8 +196,13 @@ try {
     progress(organisation.acronym);
   }
   process.stderr.write('\n');
+  for (const meeting of reference.plenaryMeetings) await seedPlenaryMeeting(meeting);
+  const meetings = reference.plenaryMeetings.map(
+    (meeting) => `the ${ordinal(meeting.number)} plenary meeting`,
+  );
   console.log(
-    `seeded ${reference.states.length} states and ${reference.organisations.length} liaison organisations into ${base}`,
+    `seeded ${reference.states.length} states and ${reference.organisations.length} liaison organisations` +
+      `${meetings.length > 0 ? `, and ${meetings.join(', ')},` : ''} into ${base}`,
   );
 } catch (error) {
   process.stderr.write('\n');

@@ -6,7 +6,17 @@ import { rebuildReadModels } from '../apps/gateway/src/read-models/rebuild.js';
 import { testSecrets } from './support/secrets.js';
 import { startSystem, STORES, type TestSystem } from './support/system.js';
 
-const TABLES = ['states', 'organisations', 'contact_points', 'meeting_requests', 'threads', 'messages'];
+const TABLES = [
+  'states',
+  'organisations',
+  'contact_points',
+  'meeting_requests',
+  'threads',
+  'messages',
+  'plenary_meetings',
+  'plenary_agenda_items',
+  'plenary_delegates',
+];
 
 describe.each(STORES)('the read models (%s store)', (store) => {
   let system: TestSystem;
@@ -94,6 +104,26 @@ describe.each(STORES)('the read models (%s store)', (store) => {
       body: 'hello',
       handlingCode: 'H1',
     });
+    const plenary = `/v1/plenary-meetings/${
+      (
+        await system.ok('POST', '/v1/plenary-meetings', secretariat, {
+          number: 39,
+          title: '39th plenary meeting',
+          theme: 'Digital evidence',
+          startsOn: '2031-05-12',
+          endsOn: '2031-05-13',
+          venue: 'Eurojust, The Hague',
+          presidency: 'NL',
+        })
+      ).body.id
+    }`;
+    await system.ok('POST', `${plenary}/agenda-items`, secretariat, { session: 'closed', title: 'Cases' });
+    const delegate = await system.ok('POST', `${plenary}/delegates`, france, {
+      session: 'closed',
+      name: 'Paul Durand',
+      contactPointId: kept.body.id,
+    });
+    await system.ok('DELETE', `${plenary}/delegates/${delegate.body.id}`, france);
     await system.gateway.readModels.catchUp();
   });
 
@@ -111,6 +141,10 @@ describe.each(STORES)('the read models (%s store)', (store) => {
     expect(await snapshot('gateway_v1')).toEqual(before);
     expect(before.contact_points).toHaveLength(2);
     expect(before.meeting_requests).toEqual([expect.objectContaining({ co_sponsors: ['DE'] })]);
+    expect(before.plenary_meetings).toEqual([expect.objectContaining({ number: 39, version: 4 })]);
+    expect(before.plenary_delegates).toEqual([
+      expect.objectContaining({ session: 'closed', withdrawn: true }),
+    ]);
   });
 
   it('a rebuild equals the live read models, keeps erased data erased, and the gateway switches to it', async () => {

@@ -80,9 +80,32 @@ describe('npm start', () => {
       });
     }
     // The tools find the secret npm start made in the data directory, as the Quick start has it.
-    expect(await npmRun('seed', [], { FOCAL_URL: url, FOCAL_DATA_DIR: dataDir })).toMatch(
-      /seeded 36 states and 16 liaison organisations/,
-    );
+    expect(
+      await npmRun('seed', [], {
+        FOCAL_URL: url,
+        FOCAL_DATA_DIR: dataDir,
+        NATS_URL: natsUrl,
+        FOCAL_NATS_NAMESPACE: namespace,
+      }),
+    ).toMatch(/seeded 36 states and 16 liaison organisations, and the 38th plenary meeting,/);
+    // The 38th meeting is there to browse: found by its conclusions' words, with its guest delegations.
+    const browse = (path: string) =>
+      fetch(`${url}${path}`, { headers: { authorization: `Bearer ${token}`, 'focal-read-after': '0' } }).then(
+        (response) => response.json() as Promise<Record<string, unknown>>,
+      );
+    const meetings = (await browse('/v1/plenary-meetings?q=satellite%20imagery')) as {
+      items: { id: string }[];
+    };
+    expect(meetings.items).toEqual([
+      expect.objectContaining({ number: 38, presidency: 'DK', startsOn: '2025-11-19', status: 'concluded' }),
+    ]);
+    expect(await browse(`/v1/plenary-meetings/${meetings.items[0]!.id}/participation`)).toMatchObject({
+      countries: 3,
+      sessions: [
+        { session: 'open', delegates: 3, attended: 3 },
+        { session: 'closed', delegates: 0 },
+      ],
+    });
     const france = (
       await npmRun('token', ['--role', 'member-state', '--state', 'FR'], { FOCAL_DATA_DIR: dataDir })
     ).trim();
@@ -224,7 +247,9 @@ describe('npm start', () => {
     expect((await fetch(`${url}/health/ready`)).status).toBe(200);
     focal.child.kill('SIGTERM');
     expect(await focal.exited).toBe(0);
-  });
+    // Three starts of the whole system and a seed that also loads a plenary meeting: more than a minute on a
+    // loaded machine.
+  }, 180_000);
 
   (natsServerBinary ? it : it.skip)('starts a local nats-server when none answers at NATS_URL', async () => {
     const port = await freePort();

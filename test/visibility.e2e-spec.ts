@@ -5,28 +5,10 @@ import type { AddressInfo } from 'node:net';
 import { EventSource } from 'eventsource';
 
 import { parseCloudEvent } from './support/cloud-events.js';
+import { receiver } from './support/receiver.js';
 import { cloudEventOf, openEventSource, subscribe, typeOf, type SseFrame } from './support/sse.js';
 import { startSystem, STORES, type TestSystem } from './support/system.js';
 import { until } from './support/until.js';
-
-/** A webhook receiver on loopback that records the event types and bodies it was sent. */
-async function receiver() {
-  const received: { type: string; body: string }[] = [];
-  const server: Server = createServer((request, response) => {
-    let body = '';
-    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    request.on('end', () => {
-      received.push({ type: parseCloudEvent(body, request.headers).type.replace(/^eu\.focal\./, ''), body });
-      response.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
-    received,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
 
 const dataOf = (frames: SseFrame[]) =>
   frames

@@ -88,6 +88,28 @@ export async function testClient(namespace: string, options: { url?: string; tim
   return client;
 }
 
+/** Liaison organisations registered by the secretariat, those named in `suspended` then suspended. */
+export async function registerOrganisations(
+  client: TestClient,
+  organisations: readonly (readonly [id: string, acronym: string])[],
+  suspended: readonly string[] = [],
+): Promise<void> {
+  for (const [organisationId, acronym] of organisations) {
+    await client.send('focal.directory.liaison-organisation.register', actors.secretariat, {
+      organisationId,
+      name: acronym,
+      acronym,
+      kind: 'international-court',
+    });
+  }
+  for (const organisationId of suspended) {
+    await client.send('focal.directory.liaison-organisation.suspend', actors.secretariat, {
+      organisationId,
+      reason: 'under review',
+    });
+  }
+}
+
 /** The error a promise rejects with, to assert on its fields. */
 export async function failureOf(work: Promise<unknown>): Promise<Record<string, unknown>> {
   try {

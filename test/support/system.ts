@@ -35,6 +35,8 @@ export const STORES: readonly StoreKind[] = ['pglite', 'postgres'];
 /** Directory, messaging and gateway on a fresh store and NATS namespace, over real HTTP. */
 export interface TestSystem {
   store: StoreKind;
+  /** The NATS namespace of its commands, for a test that speaks to the services as a NATS client would. */
+  namespace: string;
   url: string;
   persistence: Persistence;
   gateway: RunningGateway;
@@ -93,6 +95,7 @@ export async function startSystem(
   const parts = store === 'pglite' ? await embedded(settings) : await onPostgres(label, settings);
   const system: TestSystem = {
     store,
+    namespace,
     url: parts.gateway().url,
     get persistence() {
       return parts.persistence();

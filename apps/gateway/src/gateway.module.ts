@@ -25,6 +25,7 @@ import { CommandGateway, COMMANDS, ID_SECRET } from './http/command-gateway.js';
 import { READ_MODELS } from './read-models/read-models.js';
 import { STORE } from './store.js';
 import type { ReadModels } from './read-models/read-models.js';
+import { PlenaryMeetingsController } from './plenary-meetings/plenary-meetings.routes.js';
 import { ThreadsController } from './threads/threads.routes.js';
 import type { LogTail } from './updates/log-tail.js';
 import type { WebhookStore } from './webhooks/webhook-store.js';
@@ -72,6 +73,7 @@ export const GATEWAY_CONTROLLERS = [
   LiaisonOrganisationsController,
   MeetingRequestsController,
   ThreadsController,
+  PlenaryMeetingsController,
   UpdatesController,
   WebhooksController,
   AuditController,

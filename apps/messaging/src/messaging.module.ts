@@ -5,7 +5,7 @@ import { Module, type DynamicModule, type LoggerService } from '@nestjs/common';
 import { DirectoryFactsProjection } from './directory-facts.projection.js';
 import { messagingRoutes } from './messaging.routes.js';
 
-/** The messaging service: ad hoc meeting requests and threads. */
+/** The messaging service: ad hoc meeting requests, threads and plenary meetings. */
 @Module({})
 export class MessagingModule {
   static register(persistence: Persistence, logger: LoggerService): DynamicModule {

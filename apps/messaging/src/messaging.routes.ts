@@ -2,6 +2,8 @@ import {
   checkUuid,
   meetingRequestDecider,
   meetingRequestStreamId,
+  plenaryMeetingDecider,
+  plenaryMeetingStreamId,
   threadDecider,
   threadStreamId,
   type Actor,
@@ -16,7 +18,10 @@ export interface MessagingDeps {
   store: EventStore;
   directory: {
     catchUp(): Promise<void>;
-    query: Pick<DirectoryFactsProjection, 'statusOn' | 'suspended' | 'guestsAmong'>;
+    query: Pick<
+      DirectoryFactsProjection,
+      'statusOn' | 'suspended' | 'guestsAmong' | 'histories' | 'contactPoint' | 'organisationSuspended'
+    >;
   };
 }
 
@@ -24,6 +29,8 @@ const meeting = (fields: { requestId: string }) =>
   streamNamedBy('requestId', fields.requestId, checkUuid, meetingRequestStreamId);
 const thread = (fields: { threadId: string }) =>
   streamNamedBy('threadId', fields.threadId, checkUuid, threadStreamId);
+const plenary = (fields: { meetingId: string }) =>
+  streamNamedBy('meetingId', fields.meetingId, checkUuid, plenaryMeetingStreamId);
 
 /** Maps each messaging command to its aggregate's stream, directory facts and decider. */
 export function messagingRoutes({ store, directory }: MessagingDeps): CommandRoutes<'messaging'> {
@@ -48,6 +55,28 @@ export function messagingRoutes({ store, directory }: MessagingDeps): CommandRou
   const guests = async (codes: string[], at: string) => {
     await directory.catchUp();
     return directory.query.guestsAmong(codes, dayOf(at));
+  };
+  /**
+   * What a plenary registration is decided on: the contact point named, the status history of every state
+   * concerned (the registering one, the one named, the contact point's), and the organisation's suspension.
+   */
+  const delegateFacts = async (
+    fields: { contactPointId?: string; organisation?: string; state?: string },
+    { actor }: { actor: Actor },
+  ) => {
+    await directory.catchUp();
+    const contactPoint = fields.contactPointId
+      ? await directory.query.contactPoint(fields.contactPointId)
+      : undefined;
+    const organisation =
+      fields.organisation ?? (actor.role === 'liaison-organisation' ? actor.organisation : undefined);
+    const suspended = organisation ? await directory.query.organisationSuspended(organisation) : undefined;
+    const codes = [actor.state, fields.state, contactPoint?.state].filter((code) => code !== undefined);
+    return {
+      stateHistories: await directory.query.histories(codes),
+      ...(contactPoint ? { contactPoint } : {}),
+      ...(suspended !== undefined ? { organisationSuspended: suspended } : {}),
+    };
   };
   const refs = (participants: readonly string[], kind: 'state' | 'organisation') =>
     participants.filter((ref) => ref.startsWith(`${kind}:`)).map((ref) => ref.slice(kind.length + 1));
@@ -127,5 +156,49 @@ export function messagingRoutes({ store, directory }: MessagingDeps): CommandRou
       thread,
     ),
     'focal.messaging.thread.mark-read': commandRoute(options, threadDecider, 'MarkMessageRead', thread),
+
+    'focal.messaging.plenary-meeting.convene': commandRoute(
+      options,
+      plenaryMeetingDecider,
+      'ConvenePlenaryMeeting',
+      plenary,
+    ),
+    'focal.messaging.plenary-meeting.add-agenda-item': commandRoute(
+      options,
+      plenaryMeetingDecider,
+      'AddPlenaryAgendaItem',
+      plenary,
+    ),
+    'focal.messaging.plenary-meeting.register-delegate': commandRoute(
+      options,
+      plenaryMeetingDecider,
+      'RegisterPlenaryDelegate',
+      plenary,
+      delegateFacts,
+    ),
+    'focal.messaging.plenary-meeting.withdraw-delegate': commandRoute(
+      options,
+      plenaryMeetingDecider,
+      'WithdrawPlenaryDelegate',
+      plenary,
+    ),
+    'focal.messaging.plenary-meeting.record-attendance': commandRoute(
+      options,
+      plenaryMeetingDecider,
+      'RecordPlenaryAttendance',
+      plenary,
+    ),
+    'focal.messaging.plenary-meeting.publish-conclusions': commandRoute(
+      options,
+      plenaryMeetingDecider,
+      'PublishPlenaryConclusions',
+      plenary,
+    ),
+    'focal.messaging.plenary-meeting.cancel': commandRoute(
+      options,
+      plenaryMeetingDecider,
+      'CancelPlenaryMeeting',
+      plenary,
+    ),
   };
 }

@@ -7,6 +7,7 @@ import { createTestDatabase, type TestDatabase } from '../../../test/support/pos
 import {
   actors,
   failureOf,
+  registerOrganisations,
   startDirectory,
   startMessaging,
   testClient,
@@ -62,21 +63,14 @@ describe('messaging service over NATS, with directory facts from its own project
     await admit('DE', 'member');
     await admit('NL', 'member');
     await admit('NO', 'observer');
-    for (const [organisationId, acronym] of [
-      [icc, 'ICC'],
-      [suspendedOrganisation, 'XYZ'],
-    ] as const) {
-      await client.send('focal.directory.liaison-organisation.register', actors.secretariat, {
-        organisationId,
-        name: acronym,
-        acronym,
-        kind: 'international-court',
-      });
-    }
-    await client.send('focal.directory.liaison-organisation.suspend', actors.secretariat, {
-      organisationId: suspendedOrganisation,
-      reason: 'under review',
-    });
+    await registerOrganisations(
+      client,
+      [
+        [icc, 'ICC'],
+        [suspendedOrganisation, 'XYZ'],
+      ],
+      [suspendedOrganisation],
+    );
   });
 
   afterAll(async () => {

@@ -3,6 +3,7 @@ import {
   fold,
   liaisonOrganisationDecider,
   meetingRequestDecider,
+  plenaryMeetingDecider,
   stateDecider,
   threadDecider,
   type Decider,
@@ -16,6 +17,7 @@ const DECIDERS: [string, Pick<Decider<unknown, unknown, DomainEvent>, 'initialSt
   ['liaison-organisation-', liaisonOrganisationDecider as never],
   ['meeting-request-', meetingRequestDecider as never],
   ['thread-', threadDecider as never],
+  ['plenary-meeting-', plenaryMeetingDecider as never],
   ['state-', stateDecider as never],
 ];
 

@@ -5,16 +5,19 @@ import {
   type ContactPointCommand,
   type LiaisonOrganisationCommand,
   type MeetingRequestCommand,
+  type PlenaryMeetingCommand,
   type StateCommand,
   type ThreadCommand,
 } from '@focal/domain';
 
 import {
   attachment,
+  countryCode,
   meetingRequestFields as meeting,
   messageFields,
   organisationFields,
   personalFields,
+  plenaryFields as plenary,
   postFields,
   reason,
   stateFields,
@@ -223,6 +226,69 @@ export const COMMANDS = {
     'messaging',
     'MarkMessageRead',
     z.strictObject({ threadId: uuid, messageId: uuid }),
+  ),
+
+  'focal.messaging.plenary-meeting.convene': command<PlenaryMeetingCommand, 'ConvenePlenaryMeeting'>(
+    'messaging',
+    'ConvenePlenaryMeeting',
+    z.strictObject({
+      meetingId: uuid,
+      number: plenary.number,
+      title: plenary.title,
+      theme: plenary.theme,
+      startsOn: plenary.startsOn,
+      endsOn: plenary.endsOn,
+      venue: plenary.venue,
+      presidency: plenary.presidency,
+    }),
+  ),
+  'focal.messaging.plenary-meeting.add-agenda-item': command<PlenaryMeetingCommand, 'AddPlenaryAgendaItem'>(
+    'messaging',
+    'AddPlenaryAgendaItem',
+    z.strictObject({
+      meetingId: uuid,
+      itemId: uuid,
+      session: plenary.session,
+      title: plenary.agendaTitle,
+      summary: plenary.summary.optional(),
+    }),
+  ),
+  'focal.messaging.plenary-meeting.register-delegate': command<
+    PlenaryMeetingCommand,
+    'RegisterPlenaryDelegate'
+  >(
+    'messaging',
+    'RegisterPlenaryDelegate',
+    z.strictObject({
+      meetingId: uuid,
+      delegateId: uuid,
+      session: plenary.session,
+      name: plenary.name,
+      contactPointId: uuid.optional(),
+      organisation: uuid.optional(),
+      state: countryCode.optional(),
+    }),
+  ),
+  'focal.messaging.plenary-meeting.withdraw-delegate': command<
+    PlenaryMeetingCommand,
+    'WithdrawPlenaryDelegate'
+  >('messaging', 'WithdrawPlenaryDelegate', z.strictObject({ meetingId: uuid, delegateId: uuid })),
+  'focal.messaging.plenary-meeting.record-attendance': command<
+    PlenaryMeetingCommand,
+    'RecordPlenaryAttendance'
+  >('messaging', 'RecordPlenaryAttendance', z.strictObject({ meetingId: uuid, delegateId: uuid })),
+  'focal.messaging.plenary-meeting.publish-conclusions': command<
+    PlenaryMeetingCommand,
+    'PublishPlenaryConclusions'
+  >(
+    'messaging',
+    'PublishPlenaryConclusions',
+    z.strictObject({ meetingId: uuid, text: plenary.text, topics: plenary.topics }),
+  ),
+  'focal.messaging.plenary-meeting.cancel': command<PlenaryMeetingCommand, 'CancelPlenaryMeeting'>(
+    'messaging',
+    'CancelPlenaryMeeting',
+    z.strictObject({ meetingId: uuid, reason }),
   ),
 } as const;
 

@@ -4,6 +4,7 @@ import {
   CONFIDENTIALITY,
   CONTACT_POINT_ROLES,
   HANDLING_CODES,
+  SESSIONS,
   ORGANISATION_KINDS,
   STATE_STATUSES,
   SUBJECT_KINDS,
@@ -96,4 +97,20 @@ export const messageFields = {
   handlingCode: z.enum(HANDLING_CODES),
   handlingNote: text(2_000),
   attachments: z.array(attachment).max(50, 'must list at most 50'),
+};
+
+export const plenaryFields = {
+  number: z.number().int().min(1).max(999),
+  title: text(300),
+  theme: text(4_000),
+  startsOn: isoDate,
+  endsOn: isoDate,
+  venue: text(300),
+  presidency: countryCode,
+  session: z.enum(SESSIONS),
+  agendaTitle: text(300),
+  summary: text(4_000),
+  name: text(200),
+  text: text(50_000),
+  topics: texts(100, 30),
 };

@@ -1,11 +1,17 @@
 import type { ContactPointEvent } from './contact-point/contact-point.js';
 import type { LiaisonOrganisationEvent } from './liaison-organisation/liaison-organisation.js';
 import type { MeetingRequestEvent } from './meeting-request/meeting-request.js';
+import type { PlenaryMeetingEvent } from './plenary-meeting/plenary-meeting.js';
 import type { StateEvent } from './state/state.js';
 import type { ThreadEvent } from './thread/thread.js';
 
 export type FocalEvent =
-  StateEvent | ContactPointEvent | LiaisonOrganisationEvent | MeetingRequestEvent | ThreadEvent;
+  | StateEvent
+  | ContactPointEvent
+  | LiaisonOrganisationEvent
+  | MeetingRequestEvent
+  | ThreadEvent
+  | PlenaryMeetingEvent;
 
 /**
  * Every event type on the wire with its current schema version. The strings are the contract: never derive
@@ -36,4 +42,11 @@ export const EVENT_SCHEMA_VERSIONS = {
   MessagePosted: 1,
   MessageDelivered: 1,
   MessageRead: 1,
+  PlenaryMeetingConvened: 1,
+  PlenaryAgendaItemAdded: 1,
+  PlenaryDelegateRegistered: 1,
+  PlenaryDelegateWithdrawn: 1,
+  PlenaryAttendanceRecorded: 1,
+  PlenaryConclusionsPublished: 1,
+  PlenaryMeetingCancelled: 1,
 } as const satisfies Record<FocalEvent['type'], number>;

@@ -9,5 +9,7 @@ export * from './contact-point/contact-point.js';
 export * from './liaison-organisation/liaison-organisation.js';
 export * from './meeting-request/meeting-request.js';
 export * from './thread/thread.js';
+export * from './plenary-meeting/plenary-meeting.js';
 export * from './event-types.js';
 export * from './standing.js';
+export * from './plenary-meeting/participation.js';

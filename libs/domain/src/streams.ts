@@ -7,6 +7,7 @@ export const STREAM_CATEGORIES = [
   'liaison-organisation',
   'meeting-request',
   'thread',
+  'plenary-meeting',
 ] as const;
 export type StreamCategory = (typeof STREAM_CATEGORIES)[number];
 
@@ -23,3 +24,10 @@ export function parseStreamId(streamId: string): { category: StreamCategory; id:
   const category = BY_LENGTH.find((candidate) => streamId.startsWith(`${candidate}-`));
   return category && { category, id: streamId.slice(category.length + 1) };
 }
+
+/**
+ * Streams whose events differ in visibility: a plenary meeting's open and closed sessions share one stream, so
+ * its versions count closed events too, and are shown only to those who may see closed events.
+ */
+export const versionsCountClosedEvents = (streamId: string) =>
+  parseStreamId(streamId)?.category === 'plenary-meeting';

@@ -21,6 +21,7 @@ import { OPERATION, TAG, type OperationSpec, type RequestHeader } from './operat
 const PATH_PARAMETERS: Record<string, z.ZodType> = {
   id: z.uuid(),
   messageId: z.uuid(),
+  delegateId: z.uuid(),
   code: z.string().meta({ description: 'ISO 3166-1 alpha-2', example: 'FR' }),
   streamId: z.string().meta({ example: 'contact-point-0b3c7d0e-…' }),
 };

@@ -1,5 +1,5 @@
 import { CONTACT_POINT_PERSONAL_FIELDS } from '@focal/contracts';
-import { isOverdue, maySee, participantOf, type Actor } from '@focal/domain';
+import { isOverdue, maySee, participantOf, sessionVisibility, type Actor } from '@focal/domain';
 import {
   PersonalDataCodec,
   ProjectionRunner,
@@ -12,6 +12,7 @@ import {
 import { BLIND_INDEX_SUBJECT, searchCondition, searchQuery } from '../directory/contact-point-search.js';
 import { DirectoryProjection } from '../directory/directory.projection.js';
 import { MessagingProjection } from './messaging.projection.js';
+import { PlenaryProjection } from './plenary.projection.js';
 import { openPersonal } from '../directory/personal-data.js';
 import type {
   ContactPointEntry,
@@ -20,6 +21,9 @@ import type {
   MeetingRequestRow,
   MessageRow,
   OrganisationRow,
+  PlenaryAgendaItemRow,
+  PlenaryDelegateRow,
+  PlenaryMeetingRow,
   StateRow,
   ThreadRow,
 } from './rows.js';
@@ -78,6 +82,17 @@ export async function activeSchema(sql: SqlQueryable): Promise<string> {
   return (await activeReadModels(sql)).schema;
 }
 
+export interface PlenarySearch {
+  /** Every word, in the title, theme, conclusions or topics. */
+  q?: string;
+  /** A topic of the conclusions, in any case. */
+  topic?: string;
+  status?: string;
+}
+
+/** A word for ILIKE, matched as it is: its wildcards escaped. */
+const likeWord = (word: string) => `%${word.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
 export interface ReadModelOptions {
   pollMs?: number;
   batchSize?: number;
@@ -135,6 +150,7 @@ export class ReadModels {
         this.options,
       ),
       new ProjectionRunner(this.store, this.sql, new MessagingProjection(schema), this.options),
+      new ProjectionRunner(this.store, this.sql, new PlenaryProjection(schema), this.options),
     ];
   }
 
@@ -306,5 +322,61 @@ export class ReadModels {
         overdue: isOverdue({ replyBy: row.reply_by, answered: row.answered }, now.toISOString()),
       }))
       .sort((a, b) => Number(b.overdue) - Number(a.overdue));
+  }
+
+  /**
+   * Plenary meetings, the latest first. They are open to every principal, and so are their conclusions: the
+   * search reads nothing of a closed session.
+   */
+  async plenaryMeetings(search: PlenarySearch): Promise<PlenaryMeetingRow[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (clause: (n: string) => string, value: unknown) => {
+      params.push(value);
+      where.push(clause(`$${params.length}`));
+    };
+    for (const word of search.q?.split(/\s+/).filter(Boolean) ?? []) {
+      add(
+        (
+          n,
+        ) => `(title || ' ' || theme || ' ' || coalesce(conclusions, '') || ' ' || array_to_string(topics, ' '))
+                 ILIKE ${n}`,
+        likeWord(word),
+      );
+    }
+    if (search.topic)
+      add((n) => `EXISTS (SELECT 1 FROM unnest(topics) t WHERE lower(t) = lower(${n}))`, search.topic);
+    if (search.status) add((n) => `status = ${n}`, search.status);
+    return this.sql.query<PlenaryMeetingRow>(
+      `SELECT * FROM ${this.schema}.plenary_meetings ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY starts_on DESC, id`,
+      params,
+    );
+  }
+
+  async plenaryMeeting(id: string): Promise<PlenaryMeetingRow | undefined> {
+    return (
+      await this.sql.query<PlenaryMeetingRow>(`SELECT * FROM ${this.schema}.plenary_meetings WHERE id = $1`, [
+        id,
+      ])
+    )[0];
+  }
+
+  /** A meeting's agenda, in order, as `viewer` may see it: the closed session's only for who may see it. */
+  async plenaryAgenda(meetingId: string, viewer: Actor): Promise<PlenaryAgendaItemRow[]> {
+    const rows = await this.sql.query<PlenaryAgendaItemRow>(
+      `SELECT * FROM ${this.schema}.plenary_agenda_items WHERE meeting_id = $1 ORDER BY seq`,
+      [meetingId],
+    );
+    return rows.filter((row) => maySee(viewer, sessionVisibility(row.session)));
+  }
+
+  /** A meeting's registered delegates (not withdrawn), with their attendance, as `viewer` may see them. */
+  async plenaryDelegates(meetingId: string, viewer: Actor): Promise<PlenaryDelegateRow[]> {
+    const rows = await this.sql.query<PlenaryDelegateRow>(
+      `SELECT * FROM ${this.schema}.plenary_delegates WHERE meeting_id = $1 AND NOT withdrawn ORDER BY seq`,
+      [meetingId],
+    );
+    return rows.filter((row) => maySee(viewer, sessionVisibility(row.session)));
   }
 }

@@ -1,4 +1,11 @@
-import type { ParticipantRef, PersonalData, StatusEntry, Visibility } from '@focal/domain';
+import type {
+  ParticipantKind,
+  ParticipantRef,
+  PersonalData,
+  Session,
+  StatusEntry,
+  Visibility,
+} from '@focal/domain';
 
 /*
  * The read models' rows, as stored and as read: what the projections write and the queries return, apart from
@@ -84,4 +91,40 @@ export interface MessageRow {
   posted_at: Date;
   delivered_to: string[];
   read_by: string[];
+}
+export interface PlenaryMeetingRow {
+  id: string;
+  number: number;
+  title: string;
+  theme: string;
+  starts_on: string;
+  ends_on: string;
+  venue: string;
+  presidency: string;
+  status: string;
+  cancel_reason: string | null;
+  conclusions: string | null;
+  topics: string[];
+  version: number;
+}
+export interface PlenaryAgendaItemRow {
+  meeting_id: string;
+  item_id: string;
+  seq: number;
+  session: Session;
+  title: string;
+  summary: string | null;
+}
+export interface PlenaryDelegateRow {
+  meeting_id: string;
+  delegate_id: string;
+  seq: number;
+  session: Session;
+  participant: ParticipantRef;
+  kind: ParticipantKind;
+  country: string | null;
+  contact_point_id: string | null;
+  name: string;
+  withdrawn: boolean;
+  attended: boolean;
 }

@@ -1,5 +1,5 @@
 import { CONTACT_POINT_PERSONAL_FIELDS } from '@focal/contracts';
-import { maySee, maySeeField, type Actor, type Visibility } from '@focal/domain';
+import { maySee, maySeeField, versionsCountClosedEvents, type Actor, type Visibility } from '@focal/domain';
 import { PersonalDataCodec, type JsonObject, type KeyStore, type RecordedEvent } from '@focal/events';
 
 const CLOSED_FIELDS = ['email', 'phone', 'notes'] as const;
@@ -84,7 +84,7 @@ export class UpdateFrames {
       }
     }
     // The position is the id: unique in this source's log, and what Last-Event-ID resumes after.
-    const json = (payload: JsonObject) =>
+    const json = (payload: JsonObject, withVersion = true) =>
       JSON.stringify({
         specversion: '1.0',
         id: event.globalPosition,
@@ -94,13 +94,14 @@ export class UpdateFrames {
         time: event.recordedAt.toISOString(),
         datacontenttype: 'application/json',
         // An extension attribute: the event's version in its stream, to order a subject's events or detect gaps.
-        streamversion: event.streamVersion,
+        ...(withVersion ? { streamversion: event.streamVersion } : {}),
         data: payload,
       });
     // No `event:` line: a standard EventSource hands it to `onmessage`. Only control frames are named.
     const frame = (body: string) => `id: ${event.globalPosition}\ndata: ${body}\n\n`;
     const full = json(data);
-    const openFields = json(withoutClosed);
+    // The open audience (who may not see closed fields) is the one that may not see closed events either.
+    const openFields = json(withoutClosed, !versionsCountClosedEvents(event.streamId));
     return { full, openFields, fullFrame: frame(full), openFrame: frame(openFields) };
   }
 }

@@ -1,0 +1,127 @@
+import {
+  countryCode,
+  isoDate,
+  participantRef,
+  plenaryFields as fields,
+  reason,
+  uuid,
+} from '@focal/contracts';
+import { PARTICIPANT_KINDS } from '@focal/domain';
+import { z } from 'zod';
+
+/** Plenary meetings' requests and answers at the edge, of the contracts' fields (the events' field names). */
+
+export const PLENARY_STATUSES = ['convened', 'cancelled', 'concluded'] as const;
+
+export const conveneBody = z.strictObject({
+  number: fields.number.meta({ example: 39 }),
+  title: fields.title.meta({ example: '39th plenary meeting of the Genocide Network' }),
+  theme: fields.theme.meta({ example: 'Accountability for crimes against children' }),
+  startsOn: fields.startsOn.meta({ description: 'in the future, YYYY-MM-DD', example: '2031-05-12' }),
+  endsOn: fields.endsOn.meta({ example: '2031-05-13' }),
+  venue: fields.venue.meta({ example: 'Eurojust, The Hague' }),
+  presidency: fields.presidency.meta({ description: 'the Council presidency chairing it', example: 'NL' }),
+});
+
+export const agendaItemBody = z.strictObject({
+  session: fields.session,
+  title: fields.agendaTitle.meta({ example: 'Open source information in documenting atrocities' }),
+  summary: fields.summary.optional(),
+});
+
+export const delegateBody = z.strictObject({
+  session: fields.session.meta({
+    description: 'closed: national contact points of member and observer states',
+  }),
+  name: fields.name.meta({ example: 'Delegate Alpha' }),
+  contactPointId: uuid.optional().meta({
+    description: "a state's delegate: one of its own contact points (the secretariat: any state's)",
+  }),
+  organisation: uuid
+    .optional()
+    .meta({ description: 'secretariat only: a liaison organisation it registers (others: from the token)' }),
+  state: countryCode
+    .optional()
+    .meta({ description: 'secretariat only: a guest state it registers (guest states: from the token)' }),
+});
+
+export const attendanceBody = z.strictObject({ delegateId: uuid });
+
+export const conclusionsBody = z.strictObject({
+  text: fields.text,
+  topics: fields.topics.default([]).meta({ example: ['digital evidence', 'artificial intelligence'] }),
+});
+
+export const cancelBody = z.strictObject({ reason });
+
+export const plenarySearchQuery = z.strictObject({
+  q: z
+    .string()
+    .max(200)
+    .optional()
+    .meta({ description: 'every word, in title, theme, conclusions or topics' }),
+  topic: z.string().max(100).optional(),
+  status: z.enum(PLENARY_STATUSES).optional(),
+});
+
+const agendaItemAnswer = z
+  .object({ id: z.string(), session: fields.session, title: z.string(), summary: z.string().optional() })
+  .meta({ id: 'PlenaryAgendaItem' });
+
+const delegateAnswer = z
+  .object({
+    id: z.string(),
+    session: fields.session,
+    participant: participantRef,
+    kind: z.enum(PARTICIPANT_KINDS),
+    country: z.string().optional(),
+    contactPointId: z.string().optional(),
+    name: z.string(),
+    attended: z.boolean(),
+  })
+  .meta({ id: 'PlenaryDelegate' });
+
+export const plenaryMeetingAnswer = z
+  .object({
+    id: z.string(),
+    number: z.number().int(),
+    title: z.string(),
+    theme: z.string(),
+    startsOn: isoDate,
+    endsOn: isoDate,
+    venue: z.string(),
+    presidency: z.string(),
+    status: z.enum(PLENARY_STATUSES),
+    cancellationReason: z.string().optional(),
+    conclusions: z.object({ text: z.string(), topics: z.array(z.string()) }).optional(),
+  })
+  .meta({ id: 'PlenaryMeeting' });
+
+export const plenaryMeetingDetailAnswer = plenaryMeetingAnswer
+  .extend({
+    agenda: z.array(agendaItemAnswer),
+    delegates: z.array(delegateAnswer),
+    version: z
+      .number()
+      .int()
+      .optional()
+      .meta({ description: 'for those who may see the closed session (it counts its events too)' }),
+  })
+  .meta({ id: 'PlenaryMeetingWithAgenda' });
+
+const tally = { delegates: z.number().int(), attended: z.number().int() };
+export const participationAnswer = z
+  .object({
+    meetingId: z.string(),
+    sessions: z.array(
+      z.object({
+        session: fields.session,
+        ...tally,
+        byKind: z.array(z.object({ kind: z.enum(PARTICIPANT_KINDS), ...tally })),
+        byCountry: z.array(z.object({ country: z.string(), ...tally })),
+        countries: z.number().int(),
+      }),
+    ),
+    countries: z.number().int().meta({ description: 'countries with a delegate in a session you may see' }),
+  })
+  .meta({ id: 'PlenaryParticipation' });

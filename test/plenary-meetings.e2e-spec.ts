@@ -1,8 +1,7 @@
-import { EVENT_SCHEMA_VERSIONS } from '@focal/domain';
-import { EventSource } from 'eventsource';
-
+import { parseCloudEvent } from './support/cloud-events.js';
 import { receiver } from './support/receiver.js';
 import { actors, testClient, type TestClient } from './support/services.js';
+import { openEventSource } from './support/sse.js';
 import { startSystem, STORES, type TestSystem } from './support/system.js';
 import { until } from './support/until.js';
 
@@ -244,17 +243,14 @@ describe.each(STORES)('plenary meetings (%s store)', (store) => {
 
     // The organisation's replay of the updates: the open agenda and the conclusions, nothing of the closed session.
     const received: { type: string; data: string }[] = [];
-    const source = new EventSource(`${system.url}/v1/updates`, {
-      fetch: (input, init) =>
-        fetch(input, {
-          ...init,
-          headers: { ...init?.headers, authorization: `Bearer ${tokens.ICC}`, 'last-event-id': '0' },
-        }),
-    });
+    const source = openEventSource(`${system.url}/v1/updates`, tokens.ICC!, '0');
     try {
-      for (const type of Object.keys(EVENT_SCHEMA_VERSIONS)) {
-        source.addEventListener(type, (event) => received.push({ type, data: event.data }));
-      }
+      // Every event comes to onmessage: its type is the CloudEvent's.
+      source.onmessage = (event) =>
+        received.push({
+          type: parseCloudEvent(event.data).type.replace(/^eu\.focal\./, ''),
+          data: event.data,
+        });
       await until(
         () => received.some((event) => event.type === 'PlenaryConclusionsPublished'),
         'the conclusions in the replay',
@@ -274,7 +270,7 @@ describe.each(STORES)('plenary meetings (%s store)', (store) => {
       ]),
     );
     // No stream version either: it would count the closed session's events.
-    expect(plenary.map((event) => JSON.parse(event.data).streamVersion)).toEqual(
+    expect(plenary.map((event) => JSON.parse(event.data).streamversion)).toEqual(
       plenary.map(() => undefined),
     );
     const replayed = plenary.map((event) => event.data).join('\n');

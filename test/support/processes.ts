@@ -46,10 +46,18 @@ export function spawnService(
   service: 'directory' | 'messaging' | 'gateway',
   env: Record<string, string>,
 ): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, `apps/${service}/src/main.ts`)], {
+  // The run's secrets, as an operator configures them; a test can take one away by setting it empty.
+  return spawnNode(['--import', 'tsx', join(root, `apps/${service}/src/main.ts`)], {
+    ...testSecrets.env,
+    ...env,
+  });
+}
+
+/** `node <args>` in the repository, its output collected line by line. */
+export function spawnNode(args: string[], env: Record<string, string>): ServiceProcess {
+  const child = spawn(process.execPath, args, {
     cwd: root,
-    // The run's secrets, as an operator configures them; a test can take one away by setting it empty.
-    env: { ...process.env, ...testSecrets.env, ...env },
+    env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];

@@ -51,7 +51,15 @@ export class SharedTail {
     }
     if (after < this.from) return undefined;
     await this.refresh();
-    if (after < this.from || after > this.to) return undefined;
+    if (after > this.to) {
+      // The reader is ahead of the window (it read the log itself while the window was behind): move the
+      // window to it rather than chase the head a page at a time; readers left behind read the log.
+      this.events = [];
+      this.from = after;
+      this.to = after;
+      return undefined;
+    }
+    if (after < this.from) return undefined;
     let index = this.firstAfter(after);
     const events: RecordedEvent[] = [];
     let scannedTo = this.to;

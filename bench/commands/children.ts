@@ -3,11 +3,15 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 /** Starts one of this folder's scripts in a process of its own; resolves when it prints `ready <url>`. */
-export async function startChild(script: string, env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, script)], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+export async function startChild(script: string, env: Record<string, string>, nodeOptions: string[] = []) {
+  const child = spawn(
+    process.execPath,
+    [...nodeOptions, '--import', 'tsx', join(import.meta.dirname, script)],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   const url = await new Promise<string>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
     lines.on('line', (line) => {

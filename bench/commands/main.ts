@@ -3,7 +3,7 @@
  * embedded store (PGlite).
  *
  *   npm run bench:commands [-- --seconds 5 --warmup 1 --connections 8,32 --stores postgres,pglite
- *                              --rate 500 --open-seconds 5 --json]
+ *                              --rate 500 --open-seconds 5 --profile DIR --json]
  *
  * - bare (bench/commands/bare.ts): Fastify `POST` → NATS request → responder → one autocommit
  *   `INSERT … RETURNING` → reply, one process;
@@ -42,6 +42,8 @@ const { values: args } = parseArgs({
     commands: { type: 'string', default: 'register,change,post' },
     rate: { type: 'string', default: '500' },
     'open-seconds': { type: 'string', default: '5' },
+    /** A directory: Focal runs with `--cpu-prof` and writes its profile there when it stops. */
+    profile: { type: 'string' },
   },
 });
 const seconds = Number(args.seconds);
@@ -294,19 +296,23 @@ async function main() {
         focalStore = { FOCAL_STORE: 'pglite', FOCAL_DATA_DIR: join(dir, 'focal') };
         bareStore = { BARE_PGLITE_DIR: join(dir, 'bare') };
       }
-      const focal = await startChild('focal.ts', {
-        ...focalStore,
-        NODE_ENV: 'production',
-        NATS_URL: natsUrl,
-        FOCAL_NATS_NAMESPACE: `bench_cmd_${label}`,
-        PORT: '0',
-        FOCAL_JWT_SECRET: jwtSecret,
-        FOCAL_MASTER_KEY: LocalKeyring.newLine('bench'),
-        FOCAL_CHECKPOINT_SIGNING_KEY: generateKeyPairSync('ed25519')
-          .privateKey.export({ format: 'pem', type: 'pkcs8' })
-          .toString(),
-        FOCAL_RATE_LIMIT_WRITES_PER_MINUTE: '0',
-      });
+      const focal = await startChild(
+        'focal.ts',
+        {
+          ...focalStore,
+          NODE_ENV: 'production',
+          NATS_URL: natsUrl,
+          FOCAL_NATS_NAMESPACE: `bench_cmd_${label}`,
+          PORT: '0',
+          FOCAL_JWT_SECRET: jwtSecret,
+          FOCAL_MASTER_KEY: LocalKeyring.newLine('bench'),
+          FOCAL_CHECKPOINT_SIGNING_KEY: generateKeyPairSync('ed25519')
+            .privateKey.export({ format: 'pem', type: 'pkcs8' })
+            .toString(),
+          FOCAL_RATE_LIMIT_WRITES_PER_MINUTE: '0',
+        },
+        args.profile ? ['--cpu-prof', '--cpu-prof-dir', args.profile] : [],
+      );
       cleanups.unshift(() => stopChild(focal.child));
       const bare = await startChild('bare.ts', {
         ...bareStore,

@@ -4,8 +4,10 @@
  *
  *   npm run bench:commands:rows [-- --events 10000,1000000 --commands 300 --json]
  *
- * For each size: a fresh database gets a history of that many events generated through the domain's deciders
- * (bench/replay/history.ts: states, liaison organisations, contact points, threads with messages), then Focal
+ * For each size: a fresh database gets a history of `--history` events generated through the domain's deciders
+ * (bench/replay/history.ts: states, liaison organisations, contact points, threads with messages), then as
+ * many more as the size asks, bulk-inserted (65,535 a transaction, positions made as the store makes them):
+ * events of a type in streams no projection reads, which every filtered reader must get past. Then Focal
  * starts on it as `npm start` does (bench/commands/focal.ts, PostgreSQL store), catches up, and registers
  * `--commands` contact points one after another. Counters are reset after a warm-up and read after Focal has
  * stopped (a backend's counters reach the statistics when it goes idle or exits).
@@ -25,11 +27,15 @@ const { values: args } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },
     events: { type: 'string', default: '10000,1000000' },
+    history: { type: 'string', default: '10000' },
+    /** Longest wait for the log's reads to settle: a reader that rescans while idle never lets them. */
+    'settle-seconds': { type: 'string', default: '900' },
     commands: { type: 'string', default: '300' },
   },
 });
 const sizes = args.events.split(',').map(Number);
 const commands = Number(args.commands);
+const history = Number(args.history);
 const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const log = (line: string) => (args.json ? process.stderr : process.stdout).write(`${line}\n`);
@@ -64,16 +70,25 @@ async function measure(events: number) {
     await generateDirectoryHistory(
       persistence.store,
       persistence.keys,
-      {
-        events,
-        contactPoints: Math.max(100, Math.round(events / 500)),
-        threads: Math.max(50, Math.round(events / 1_000)),
-        perAppend: 25,
-        concurrency: 8,
-      },
+      { events: Math.min(events, history), contactPoints: 100, threads: 50, perAppend: 25, concurrency: 8 },
       () => undefined,
     );
     await persistence.close();
+    const [{ n: generated }] = (await db.query('SELECT count(*)::int AS n FROM focal_events')).rows;
+    for (let written = generated as number; written < events;) {
+      const batch = Math.min(65_535, events - written);
+      await db.query(
+        `INSERT INTO focal_events (position, stream_id, stream_version, event_id, type, schema_version, data,
+                                   metadata, visibility, recorded_at, previous_hash, hash)
+         SELECT (pg_current_xact_id()::text::bigint << 16) + g, 'bench-filler-' || (($1 + g) / 1000),
+                ($1 + g) % 1000 + 1, gen_random_uuid(), 'BenchFillerRecorded', 1, jsonb_build_object('n', $1 + g),
+                '{"actor":{"principal":"bench","role":"secretariat"},"correlationId":"bench"}', '{"level":"open"}',
+                now(), '\\x00', sha256(($1 + g)::text::bytea)
+           FROM generate_series(1, $2::int) g`,
+        [written, batch],
+      );
+      written += batch;
+    }
     await db.query('VACUUM ANALYZE focal_events');
     const stored = Number((await db.query('SELECT count(*) AS n FROM focal_events')).rows[0].n);
     const generateSeconds = (performance.now() - generatedAt) / 1000;
@@ -94,14 +109,22 @@ async function measure(events: number) {
         .toString(),
       FOCAL_RATE_LIMIT_WRITES_PER_MINUTE: '0',
     });
-    const france = await signToken(jwtSecret, { sub: 'bench-fr', role: 'member-state', state: 'FR' });
+    // A state the generated history does not hold (its states change status over time).
+    const secretariat = await signToken(jwtSecret, { sub: 'bench', role: 'secretariat' });
+    const admitted = await fetch(`${focal.url}/v1/states/IS`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${secretariat}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'Iceland', status: 'member', effectiveFrom: '2002-06-13' }),
+    });
+    if (!admitted.ok) throw new Error(`admitting IS: ${admitted.status} ${await admitted.text()}`);
+    const france = await signToken(jwtSecret, { sub: 'bench-is', role: 'member-state', state: 'IS' });
     let n = 0;
     const register = async () => {
       const response = await fetch(`${focal!.url}/v1/contact-points`, {
         method: 'POST',
         headers: { authorization: `Bearer ${france}`, 'content-type': 'application/json' },
         body: JSON.stringify({
-          state: 'FR',
+          state: 'IS',
           fullName: `Claire Martin ${n}`,
           email: `claire.martin.${n++}@justice.example`,
           role: 'prosecutor',
@@ -123,8 +146,26 @@ async function measure(events: number) {
     await read.text();
     const readySeconds = (performance.now() - startedAt) / 1000;
     for (let i = 0; i < 20; i++) await register();
+    // Background readers that start from the beginning (the sealer hashing the whole log, the snapshots)
+    // read it once after a start: wait until the log's reads settle, so that only the commands are counted.
     // Counters still pending in Focal's backends reach the statistics within a second of idleness.
-    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const logRowsRead = async () =>
+      Number(
+        (
+          await db.query(
+            `SELECT seq_tup_read + coalesce(idx_tup_fetch, 0) AS n FROM pg_stat_user_tables
+              WHERE relname = 'focal_events'`,
+          )
+        ).rows[0].n,
+      );
+    let settled = await logRowsRead();
+    for (let waited = 0; waited < Number(args['settle-seconds']); waited += 3) {
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      const now = await logRowsRead();
+      if (now - settled < 300) break;
+      settled = now;
+    }
+    const quietSeconds = (performance.now() - startedAt) / 1000;
     await db.query('SELECT pg_stat_reset()');
     const [before] = (
       await db.query('SELECT xact_commit::text FROM pg_stat_database WHERE datname = $1', [database])
@@ -153,6 +194,7 @@ async function measure(events: number) {
       events: stored,
       generateSeconds: Math.round(generateSeconds),
       readySeconds: Math.round(readySeconds),
+      quietSeconds: Math.round(quietSeconds),
       commands,
       msPerCommand: Math.round(milliseconds * 10) / 10,
       logRowsPerCommand: per(rowsOf(log_)),

@@ -170,7 +170,7 @@ export async function generateDirectoryHistory(
             subject: `Witness ${i}`,
             visibility: 'restricted',
             participants: ['state:DE', 'secretariat'],
-            facts: { suspendedOrganisations: [] },
+            facts: { suspendedOrganisations: [], guestStates: [] },
           };
         }
         if (step % 3 === 1) {

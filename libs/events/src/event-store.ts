@@ -84,7 +84,12 @@ export interface EventStore {
   /** The global log in position order (upcast), after a position, filtered. */
   readAll(options?: ReadAllOptions): Promise<RecordedEvent[]>;
 
-  /** `readAll`, saying also how far it scanned: what a filtered reader checkpoints (see ReadAllPage). */
+  /**
+   * `readAll` for readers that follow the log (projections), saying also how far it scanned: what a filtered
+   * reader checkpoints (see ReadAllPage). An adapter may answer readers of the newest events from what it
+   * read for others in this process moments before, never from before the call; `readAll` and
+   * verification read the stored log itself.
+   */
   readAllPage(options?: ReadAllOptions): Promise<ReadAllPage>;
 
   /**

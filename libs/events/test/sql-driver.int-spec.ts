@@ -1,37 +1,15 @@
 import pg from 'pg';
 
 import { testKeyring } from '../../../test/support/secrets.js';
-import { PgDriver, PGliteDriver, SqlEventStore, SqlKeyStore, type SqlDriver } from '../src/index.js';
-import { createTestDatabase, type TestDatabase } from '../../../test/support/postgres.js';
+import { createTestDatabase } from '../../../test/support/postgres.js';
+import { PgDriver, SqlEventStore, SqlKeyStore, type SqlDriver } from '../src/index.js';
 import { newEvent } from './contract.js';
+import { drivers } from './drivers.js';
 
 /**
  * What a transaction reaches, on both drivers alike. On PGlite every case below used to be a hang: the one
  * connection waits for the transaction, and the transaction for the query sent past it.
  */
-const drivers: [string, () => Promise<{ driver: SqlDriver; done(): Promise<void> }>][] = [
-  [
-    'PGlite',
-    async () => {
-      const driver = await PGliteDriver.open();
-      return { driver, done: () => driver.close() };
-    },
-  ],
-  [
-    'PostgreSQL',
-    async () => {
-      const database: TestDatabase = await createTestDatabase('driver');
-      const driver = new PgDriver({ connectionString: database.url });
-      return {
-        driver,
-        done: async () => {
-          await driver.close();
-          await database.drop();
-        },
-      };
-    },
-  ],
-];
 
 /** Fails instead of hanging: the defect under test is a wait that never ends. */
 function within<T>(work: Promise<T>, ms = 5_000): Promise<T> {

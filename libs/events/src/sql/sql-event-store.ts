@@ -22,6 +22,7 @@ import { ChainVerifier, type StoredEventForVerification, type VerificationReport
 import { EventSchemas, type Upcaster } from '../upcasting.js';
 import { CoalescingSignal, Wakeup } from '../wakeup.js';
 import { AppendBatcher, type AppendRow } from './append-batcher.js';
+import { SharedTail } from './shared-tail.js';
 import type { ChannelListener, PostgresError, SqlDriver } from './driver.js';
 import { migrate } from './migrations.js';
 
@@ -87,6 +88,15 @@ export class SqlEventStore implements EventStore {
   private readonly closing = new AbortController();
   private readonly appends: AppendBatcher;
   private readonly closeDriver: boolean;
+  private readonly tail = new SharedTail(async (after, limit) => {
+    const page = await this.readPage(after, limit, undefined, false);
+    return {
+      events: page.rows.map((row) => this.toEvent(row)),
+      scannedTo: page.scannedTo,
+      full: page.rows.length === limit,
+      blocked: page.blocked,
+    };
+  });
 
   private constructor(
     private readonly driver: SqlDriver,
@@ -169,16 +179,40 @@ export class SqlEventStore implements EventStore {
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
-    return (await this.readAllPage(options)).events;
+    // The log itself, never the shared tail: verification and audits must see what is stored now.
+    const after = options.after === undefined ? 0n : BigInt(this.parsePosition(options.after));
+    const page = await this.readPage(
+      after,
+      checkLimit(options.limit, DEFAULT_READ_ALL_LIMIT),
+      options.filter,
+      false,
+    );
+    return page.rows.map((row) => this.toEvent(row));
   }
 
   async readAllPage(options: ReadAllOptions = {}): Promise<ReadAllPage> {
     const after = options.after === undefined ? 0n : BigInt(this.parsePosition(options.after));
     const limit = checkLimit(options.limit, DEFAULT_READ_ALL_LIMIT);
-    const page = await this.readPage(after, limit, options.filter, false);
+    const page = await this.followingPage(after, limit, options.filter);
+    return {
+      events: page.events,
+      scannedTo: page.scannedTo === 0n ? options.after : (page.scannedTo.toString() as Position),
+    };
+  }
+
+  /**
+   * A page after `after` as a reader of the head of the log wants it: from the shared tail when `after` lies
+   * in it (readers woken by the same commits share one query), from the log otherwise. A reader inside a
+   * transaction reads through it, never through a read another caller started.
+   */
+  private async followingPage(after: bigint, limit: number, filter: EventFilter | undefined) {
+    const shared = this.driver.inTransaction ? undefined : await this.tail.page(after, limit, filter);
+    if (shared) return shared;
+    const page = await this.readPage(after, limit, filter, false);
     return {
       events: page.rows.map((row) => this.toEvent(row)),
-      scannedTo: page.scannedTo === 0n ? options.after : (page.scannedTo.toString() as Position),
+      scannedTo: page.scannedTo,
+      blocked: page.blocked,
     };
   }
 
@@ -249,14 +283,14 @@ export class SqlEventStore implements EventStore {
     let backoff = 0;
     while (!signal.aborted) {
       const seen = this.wakeup.current;
-      const { rows, blocked, scannedTo } = await this.readPage(after, this.pageSize, options.filter, false);
-      for (const row of rows) {
+      const { events, blocked, scannedTo } = await this.followingPage(after, this.pageSize, options.filter);
+      for (const event of events) {
         if (signal.aborted) return;
-        yield this.toEvent(row);
+        yield event;
       }
       // Past what the filter skipped too: the next wake-up reads only what is new.
       after = scannedTo;
-      if (rows.length === this.pageSize) continue;
+      if (events.length === this.pageSize) continue;
       backoff = blocked ? Math.min(MAX_BLOCKED_BACKOFF_MS, backoff === 0 ? 2 : backoff * 2) : 0;
       await this.wakeup.wait(seen, blocked ? backoff : this.safetyPollMs, signal);
     }

@@ -289,4 +289,85 @@ describe.each(STORES)('plenary meetings (%s store)', (store) => {
       await hook.close();
     }
   }, 120_000);
+
+  it("a state delegate's name is its contact point's: never stored in plain text, gone with its erasure", async () => {
+    const fullName = 'Ondine Chiffrée';
+    const contactPointId = (
+      await system.ok('POST', '/v1/contact-points', tokens.FR!, {
+        state: 'FR',
+        fullName,
+        email: 'ondine@justice.example',
+        role: 'prosecutor',
+        authority: 'War crimes unit',
+        languages: ['fr'],
+        primary: false,
+      })
+    ).body.id as string;
+    const meetingId = (
+      await system.ok('POST', '/v1/plenary-meetings', secretariat, {
+        number: 40,
+        title: '40th plenary meeting of the Genocide Network',
+        theme: 'Delegates and their personal data',
+        startsOn,
+        endsOn,
+        venue: 'Eurojust, The Hague',
+        presidency: 'FR',
+      })
+    ).body.id as string;
+    const path = `/v1/plenary-meetings/${meetingId}`;
+    // The body's name is accepted for compatibility and ignored: the contact point's is the delegate's.
+    const registered = await system.ok('POST', `${path}/delegates`, tokens.FR!, {
+      session: 'closed',
+      name: 'Not The Contact Point',
+      contactPointId,
+    });
+    const organisations = await system.ok('POST', `${path}/delegates`, tokens.ICC!, {
+      session: 'open',
+      name: 'ICC delegation',
+    });
+    const readAfter = { 'focal-read-after': organisations.headers.get('focal-position')! };
+    const delegatesAs = async (token: string) =>
+      (await system.ok('GET', path, token, undefined, readAfter)).body.delegates as {
+        id: string;
+        name: string | null;
+      }[];
+
+    expect(await delegatesAs(tokens.FR!)).toEqual([
+      expect.objectContaining({ id: registered.body.id, contactPointId, name: fullName }),
+      expect.objectContaining({ id: organisations.body.id, name: 'ICC delegation' }),
+    ]);
+    expect(await delegatesAs(tokens.ICC!)).toEqual([
+      expect.objectContaining({ id: organisations.body.id, name: 'ICC delegation' }),
+    ]);
+
+    // Neither the log nor any plenary read model holds the name, the one given or the contact point's.
+    const stored = JSON.stringify(
+      await system.sql('SELECT data FROM focal_events WHERE stream_id = $1', [
+        `plenary-meeting-${meetingId}`,
+      ]),
+    );
+    expect(stored).toContain(contactPointId);
+    expect(stored).toContain('ICC delegation');
+    expect(stored).not.toMatch(/Ondine|Chiffr|Not The Contact Point/);
+    const schemas = await system.sql<{ table_schema: string }>(
+      `SELECT table_schema FROM information_schema.tables WHERE table_name = 'plenary_delegates'`,
+    );
+    expect(schemas.length).toBeGreaterThan(0);
+    for (const { table_schema: schema } of schemas) {
+      const rows = await system.sql(`SELECT * FROM ${schema}.plenary_delegates WHERE meeting_id = $1`, [
+        meetingId,
+      ]);
+      expect(rows).toHaveLength(2);
+      expect(JSON.stringify(rows)).not.toMatch(/Ondine|Chiffr|Not The Contact Point/);
+    }
+
+    // Erasing the contact point's personal data erases the delegate's name on the plenary's read path, at once.
+    await system.ok('DELETE', `/v1/contact-points/${contactPointId}/personal-data`, secretariat);
+    const afterErasure = await delegatesAs(secretariat);
+    expect(afterErasure).toEqual([
+      expect.objectContaining({ id: registered.body.id, contactPointId, name: null }),
+      expect.objectContaining({ id: organisations.body.id, name: 'ICC delegation' }),
+    ]);
+    expect(JSON.stringify(afterErasure)).not.toMatch(/Ondine|Chiffr/);
+  }, 60_000);
 });

@@ -124,6 +124,14 @@ describe('plenary meetings in the messaging service', () => {
       contactPointId: frenchContactPoint,
     });
     expect(own.version).toBe(2);
+    // A state's delegate's name is its contact point's, personal data sealed in the directory: the plenary's
+    // log never holds it, whatever name the command carried (SPEC §6).
+    const [, registered] = await store.readStream(`plenary-meeting-${meetingId}`);
+    expect(registered).toMatchObject({
+      type: 'PlenaryDelegateRegistered',
+      data: { contactPointId: frenchContactPoint, participant: 'state:FR' },
+    });
+    expect(registered!.data).not.toHaveProperty('name');
     expect(
       await failureOf(
         register(actors.france, meetingId, { session: 'open', contactPointId: germanContactPoint }),

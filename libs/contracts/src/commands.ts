@@ -263,7 +263,8 @@ export const COMMANDS = {
       meetingId: uuid,
       delegateId: uuid,
       session: plenary.session,
-      name: plenary.name,
+      // A liaison organisation's or guest state's delegate's; a state's delegate's is its contact point's.
+      name: plenary.name.optional(),
       contactPointId: uuid.optional(),
       organisation: uuid.optional(),
       state: countryCode.optional(),

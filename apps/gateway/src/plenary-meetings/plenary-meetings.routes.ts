@@ -182,6 +182,9 @@ export class PlenaryMeetingsController {
     @ValidBody(delegateBody) body: z.infer<typeof delegateBody>,
   ) {
     const delegateId = this.commands.newId(request);
+    // A state's delegate's name is its contact point's personal data: ignored, never sent on (SPEC §6).
+    const { name, ...named } = body;
+    const command = { meetingId: id, delegateId, ...named, ...(body.contactPointId ? {} : { name }) };
     return withoutClosedCount(
       caller,
       reply,
@@ -190,7 +193,7 @@ export class PlenaryMeetingsController {
         reply,
         'focal.messaging.plenary-meeting.register-delegate',
         delegateId,
-        { meetingId: id, delegateId, ...body },
+        command,
         201,
       ),
     );

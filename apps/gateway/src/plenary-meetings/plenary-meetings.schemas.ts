@@ -33,7 +33,12 @@ export const delegateBody = z.strictObject({
   session: fields.session.meta({
     description: 'closed: national contact points of member and observer states',
   }),
-  name: fields.name.meta({ example: 'Delegate Alpha' }),
+  name: fields.name.optional().meta({
+    example: 'Delegate Alpha',
+    description:
+      "a liaison organisation's or guest state's delegate's name (required for them); ignored for a state's " +
+      "delegate, whose name is its contact point's, kept as the directory keeps it (personal data, SPEC §6)",
+  }),
   contactPointId: uuid.optional().meta({
     description: "a state's delegate: one of its own contact points (the secretariat: any state's)",
   }),
@@ -76,7 +81,9 @@ const delegateAnswer = z
     kind: z.enum(PARTICIPANT_KINDS),
     country: z.string().optional(),
     contactPointId: z.string().optional(),
-    name: z.string(),
+    name: z.string().nullable().meta({
+      description: "a state's delegate's is its contact point's: null once that personal data is erased",
+    }),
     attended: z.boolean(),
   })
   .meta({ id: 'PlenaryDelegate' });

@@ -98,7 +98,8 @@ const HANDLERS: EventHandlers<PlenaryMeetingEvent, PlenaryFold> = {
         kind: data.kind,
         country: data.country ?? null,
         contact_point_id: data.contactPointId ?? null,
-        name: data.name,
+        // Never a contact point's name, even from an event recorded before it was left out (SPEC §6).
+        name: data.contactPointId ? null : (data.name ?? null),
         withdrawn: false,
         attended: false,
       });
@@ -143,8 +144,10 @@ export class PlenaryProjection implements SqlProjection {
         title text NOT NULL, summary text, PRIMARY KEY (meeting_id, item_id));
       CREATE TABLE IF NOT EXISTS ${this.schema}.plenary_delegates (
         meeting_id text NOT NULL, delegate_id text NOT NULL, seq integer NOT NULL, session text NOT NULL,
-        participant text NOT NULL, kind text NOT NULL, country text, contact_point_id text, name text NOT NULL,
-        withdrawn boolean NOT NULL, attended boolean NOT NULL, PRIMARY KEY (meeting_id, delegate_id));`);
+        participant text NOT NULL, kind text NOT NULL, country text, contact_point_id text, name text,
+        withdrawn boolean NOT NULL, attended boolean NOT NULL, PRIMARY KEY (meeting_id, delegate_id));
+      ALTER TABLE ${this.schema}.plenary_delegates ALTER COLUMN name DROP NOT NULL;
+      UPDATE ${this.schema}.plenary_delegates SET name = NULL WHERE contact_point_id IS NOT NULL AND name IS NOT NULL;`);
   }
 
   apply(tx: SqlQueryable, event: RecordedEvent): Promise<void> {

@@ -377,6 +377,19 @@ export class ReadModels {
       `SELECT * FROM ${this.schema}.plenary_delegates WHERE meeting_id = $1 AND NOT withdrawn ORDER BY seq`,
       [meetingId],
     );
-    return rows.filter((row) => maySee(viewer, sessionVisibility(row.session)));
+    const seen = rows.filter((row) => maySee(viewer, sessionVisibility(row.session)));
+    // A state's delegate's name is its contact point's, opened with its key: gone at once when erased.
+    const ids = [...new Set(seen.flatMap((row) => (row.contact_point_id ? [row.contact_point_id] : [])))];
+    if (ids.length === 0) return seen;
+    const contactPoints = await this.opened(
+      await this.sql.query<ContactPointRow>(
+        `SELECT * FROM ${this.schema}.contact_points WHERE id = ANY($1::text[])`,
+        [ids],
+      ),
+    );
+    const names = new Map(contactPoints.map((cp) => [cp.id, cp.personal?.fullName ?? null]));
+    return seen.map((row) =>
+      row.contact_point_id ? { ...row, name: names.get(row.contact_point_id) ?? null } : row,
+    );
   }
 }

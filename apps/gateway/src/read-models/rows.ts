@@ -124,7 +124,8 @@ export interface PlenaryDelegateRow {
   kind: ParticipantKind;
   country: string | null;
   contact_point_id: string | null;
-  name: string;
+  /** A liaison organisation's or guest state's delegate's; null for a state's (its contact point's, sealed). */
+  name: string | null;
   withdrawn: boolean;
   attended: boolean;
 }

@@ -89,7 +89,6 @@ const frDelegate = (session: 'open' | 'closed'): PlenaryMeetingEvent => ({
     kind: 'member-state',
     country: 'FR',
     contactPointId: CP_FR,
-    name: 'Delegate Alpha',
   },
   visibility: { level: session },
 });
@@ -190,6 +189,21 @@ describe('PlenaryMeeting', () => {
         .when(register(memberState('FR'), 'open', { contactPointId: CP_FR }))
         .then([frDelegate('open')]);
     });
+    it("a state's delegate's name is its contact point's (personal data): never in the event, given or not", () => {
+      given([convened])
+        .when(register(memberState('FR'), 'open', { contactPointId: CP_FR, name: 'Anne Dupont' }))
+        .then([frDelegate('open')]);
+      given([convened])
+        .when(register(memberState('FR'), 'open', { contactPointId: CP_FR, name: undefined }))
+        .then([frDelegate('open')]);
+      given([convened])
+        .when(register(memberState('FR'), 'open', { contactPointId: CP_FR, name: '' }))
+        .then([frDelegate('open')]);
+    });
+    it("a liaison organisation's or guest state's delegate needs a name", () =>
+      given([convened])
+        .when(register(guestState('GM'), 'open', { name: undefined }))
+        .thenInvalid({ name: /non-empty/ }));
     it('an observer state is an observer-state participant', () =>
       given([convened])
         .when(
@@ -208,7 +222,6 @@ describe('PlenaryMeeting', () => {
               kind: 'observer-state',
               country: 'NO',
               contactPointId: CP_DE,
-              name: 'Delegate Alpha',
             },
             visibility: { level: 'closed' },
           },

@@ -60,8 +60,16 @@ export interface Delegate {
   country?: string;
   /** A state's delegate is one of its contact points. */
   contactPointId?: string;
-  name: string;
+  /**
+   * A liaison organisation's or guest state's delegate's name. A state's delegate has none here: it is the
+   * contact point's name, personal data the directory keeps sealed under the contact point's key (SPEC §6), so
+   * readers take it from there and it goes when the contact point's personal data is erased.
+   */
+  name?: string;
 }
+
+/** How a delegate is named in messages: by name where the event carries one, else by id. */
+const delegateLabel = (delegate: Delegate) => delegate.name ?? `delegate ${delegate.delegateId}`;
 
 export type PlenaryMeetingEvent =
   | DomainEvent<'PlenaryMeetingConvened', { meetingId: string } & PlenaryMeetingDetails>
@@ -99,7 +107,11 @@ export type PlenaryMeetingCommand =
       type: 'RegisterPlenaryDelegate';
       delegateId: string;
       session: Session;
-      name: string;
+      /**
+       * A liaison organisation's or guest state's delegate's name. Ignored for a state's delegate (a contact
+       * point), whose name is the contact point's personal data and never goes into the plenary's log.
+       */
+      name?: string;
       /** A state's delegate: one of its contact points (the secretariat may name any state's). */
       contactPointId?: string;
       /** Only the secretariat names these: a liaison organisation, or a guest state, it registers. */
@@ -192,7 +204,7 @@ function decide(
       if (state.attended.includes(delegate.delegateId)) {
         return ruleViolated(
           'plenary/already-attended',
-          `${delegate.name} attended the ${delegate.session} session: attendance stays on the record`,
+          `${delegateLabel(delegate)} attended the ${delegate.session} session: attendance stays on the record`,
         );
       }
       return [
@@ -220,7 +232,10 @@ function decide(
         );
       }
       if (state.attended.includes(delegate.delegateId)) {
-        return conflict('plenary/attendance-recorded', `${delegate.name}'s attendance is already recorded`);
+        return conflict(
+          'plenary/attendance-recorded',
+          `${delegateLabel(delegate)}'s attendance is already recorded`,
+        );
       }
       return [
         {
@@ -377,7 +392,8 @@ function register(
   const bad = problems({
     delegateId: checkUuid(command.delegateId),
     session: checkOneOf(command.session, SESSIONS),
-    name: checkText(command.name, 200),
+    // A state's delegate's name is its contact point's: ignored here, so never checked (see `name` above).
+    name: command.contactPointId === undefined ? checkText(command.name, 200) : undefined,
     contactPointId: command.contactPointId === undefined ? undefined : checkUuid(command.contactPointId),
     organisation: command.organisation === undefined ? undefined : checkUuid(command.organisation),
     state: command.state === undefined ? undefined : checkCountry(command.state),
@@ -477,7 +493,7 @@ function register(
   if (twice) {
     return conflict(
       'plenary/already-registered',
-      `${twice.name} is already registered for the ${session} session (delegate ${twice.delegateId})`,
+      `${delegateLabel(twice)} is already registered for the ${session} session (delegate ${twice.delegateId})`,
     );
   }
   const delegate: Delegate = {
@@ -486,8 +502,7 @@ function register(
     participant,
     kind,
     ...(country ? { country } : {}),
-    ...(who.kind === 'contact-point' ? { contactPointId: who.contactPointId } : {}),
-    name: command.name,
+    ...(who.kind === 'contact-point' ? { contactPointId: who.contactPointId } : { name: command.name! }),
   };
   return [{ type: 'PlenaryDelegateRegistered', data: delegate, visibility: sessionVisibility(session) }];
 }

@@ -131,6 +131,13 @@ function operationOf(
     if (spec.public && (status === '401' || status === '403')) continue;
     responses[status] ??= { description, content: problemContent };
   }
+  for (const answer of spec.also ?? []) {
+    const status = String(answer.status);
+    responses[status] = {
+      description: answer.description,
+      content: { ...responses[status]?.content, 'application/json': { schema: answer.schema } },
+    };
+  }
   return {
     operationId,
     summary: spec.summary,

@@ -22,6 +22,8 @@ export interface OperationSpec {
   problems?: readonly number[];
   /** Answered without a token (operations: health, metrics). */
   public?: boolean;
+  /** Other answers with a JSON body of their own, e.g. readiness's 503 with its checks. */
+  also?: readonly { status: number; description: string; schema: z.ZodType }[];
 }
 
 export type RequestHeader = 'Idempotency-Key' | 'If-Match' | 'Focal-Read-After' | 'Last-Event-ID';

@@ -46,7 +46,7 @@ export class OperationsController {
     summary: 'Readiness: NATS connected and the store answering',
     public: true,
     success: { status: 200, description: 'ready', schema: readiness },
-    problems: [503],
+    also: [{ status: 503, description: 'not ready: the checks say what is missing', schema: readiness }],
   })
   async ready(@Res({ passthrough: true }) reply: FastifyReply) {
     const checks = {

@@ -16,8 +16,9 @@ describe('DirectorySnapshots following the log', () => {
     // Jest's sandbox does not pass that warning to the test's `process`, so count the listeners themselves.
     const stopSignal = (snapshots as unknown as { stopping: AbortController }).stopping.signal;
     let polls = 0;
-    const readAll = store.readAll.bind(store);
-    store.readAll = (options) => (polls++, readAll(options));
+    // Following the log, the snapshots read pages that say how far they scanned.
+    const readAllPage = store.readAllPage.bind(store);
+    store.readAllPage = (options) => (polls++, readAllPage(options));
     snapshots.start();
     try {
       for (let waited = 0; polls < 15 && waited < 600; waited++) {

@@ -18,4 +18,8 @@ export default {
   },
   globalSetup: '<rootDir>/test/global-setup.ts',
   testTimeout: 60_000,
+  // The run of 2026-11-28 finished every test, then did not exit: something a test started keeps polling after
+  // its teardown (not found yet; npm start itself stops on SIGTERM and SIGINT, as start.e2e and the newcomer
+  // smoke check show). Until it is found, the run ends when the tests do rather than at CI's time limit.
+  forceExit: true,
 };

@@ -18,8 +18,8 @@ export default {
   },
   globalSetup: '<rootDir>/test/global-setup.ts',
   testTimeout: 60_000,
-  // The run of 2026-11-28 finished every test, then did not exit: something a test started keeps polling after
-  // its teardown (not found yet; npm start itself stops on SIGTERM and SIGINT, as start.e2e and the newcomer
-  // smoke check show). Until it is found, the run ends when the tests do rather than at CI's time limit.
+  // A failed test can leave a system whose store is held still running (the stuck-store test, when it failed
+  // mid-way on 2026-11-28, kept Jest alive at the end of the run): the run ends when the tests do, red or green,
+  // instead of at CI's time limit. Passing runs stop everything they start (each file exits on its own).
   forceExit: true,
 };

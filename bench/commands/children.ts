@@ -1,4 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
@@ -19,7 +21,68 @@ export async function startChild(script: string, env: Record<string, string>, no
     });
     child.once('exit', (code) => reject(new Error(`${script} exited (${code}) before it was ready`)));
   });
-  return { child, url };
+  return { child, children: [child], url };
+}
+
+const ROOT = join(import.meta.dirname, '..', '..');
+const built = (part: string) => join(ROOT, 'dist', 'apps', part, 'src', 'main.js');
+
+/**
+ * Focal as a deployment runs it: the built JavaScript (`npm run build` first if dist/ is missing), directory,
+ * messaging and gateway each in a process of its own with plain `node`. Resolves once the gateway is ready
+ * and both services answer over NATS.
+ */
+export async function startBuiltProcesses(env: Record<string, string>, nodeOptions: string[] = []) {
+  if (!existsSync(built('gateway'))) {
+    process.stderr.write('dist/ is missing: npm run build\n');
+    execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  const port = await freePort();
+  const children = ['directory', 'messaging', 'gateway'].map((part) =>
+    spawn(process.execPath, [...nodeOptions, built(part)], {
+      env: { ...process.env, ...env, PORT: String(port) },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    }),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    const exited = Promise.race(
+      children.map(
+        (child, i) =>
+          new Promise<never>((_, reject) =>
+            child.once('exit', (code) =>
+              reject(new Error(`process ${i} exited (${code}) before it was ready`)),
+            ),
+          ),
+      ),
+    );
+    await Promise.race([exited, untilReady(`${url}/health/ready`, 60_000)]);
+  } catch (error) {
+    await Promise.all(children.map((child) => stopChild(child)));
+    throw error;
+  }
+  return { children, url };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function untilReady(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await fetch(url).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (ok) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`${url} was not ready within ${timeoutMs / 1000} s`);
 }
 
 /** SIGTERM (the process stops as on a deployment's shutdown), SIGKILL if it has not exited in 15 s. */

@@ -7,8 +7,11 @@
  *
  * - bare (bench/commands/bare.ts): Fastify `POST` → NATS request → responder → one autocommit
  *   `INSERT … RETURNING` → reply, one process;
- * - Focal (bench/commands/focal.ts): the whole system in one process, as `npm start` runs it (directory,
- *   messaging and gateway, commands over NATS between them), `NODE_ENV=production`, checkpoint sealing on.
+ * - Focal, `--layouts one-process,processes`: `one-process` is bench/commands/focal.ts, the whole system in
+ *   one process as `npm start` runs it (directory, messaging and gateway, commands over NATS between them);
+ *   `processes` (PostgreSQL only: the embedded store belongs to one process) is the built JavaScript
+ *   (`npm run build`, run first if dist/ is missing) as a deployment runs it, `start:prod:directory`,
+ *   `:messaging` and `:gateway` in three processes over both cores. `NODE_ENV=production`, sealing on.
  *
  * Closed loop (autocannon), for each store and connection count, bare then each command: register a contact
  * point (member-state token, no idempotency key), change its details (`PATCH` with `If-Match`, a contact
@@ -18,19 +21,19 @@
  * namespace of its own, dropped at the end. DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres)
  * must be a role that may create databases; NATS_URL.
  */
-import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { LocalKeyring } from '@focal/events';
 import autocannon from 'autocannon';
 import pg from 'pg';
 
 import { signToken } from '../../apps/gateway/src/index.js';
-import { startChild, stopChild } from './children.js';
+import { startBuiltProcesses, startChild, stopChild } from './children.js';
+import { contactPoint, focalEnvironment } from './setup.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -42,6 +45,7 @@ const { values: args } = parseArgs({
     commands: { type: 'string', default: 'register,change,post' },
     rate: { type: 'string', default: '500' },
     'open-seconds': { type: 'string', default: '5' },
+    layouts: { type: 'string', default: 'one-process,processes' },
     /** A directory: Focal runs with `--cpu-prof` and writes its profile there when it stops. */
     profile: { type: 'string' },
   },
@@ -53,14 +57,17 @@ const openSeconds = Number(args['open-seconds']);
 const connectionCounts = args.connections.split(',').map(Number);
 const stores = args.stores.split(',') as ('postgres' | 'pglite')[];
 const commands = args.commands.split(',') as Command[];
+const layouts = args.layouts.split(',') as Layout[];
 const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const log = (line: string) => (args.json ? process.stderr : process.stdout).write(`${line}\n`);
 
 type Command = 'register' | 'change' | 'post';
+type Layout = 'one-process' | 'processes';
 
 interface Cell {
   store: string;
+  layout: Layout | 'bare';
   connections: number;
   command: Command | 'bare';
   requestsPerSecond: number;
@@ -72,25 +79,23 @@ interface Cell {
 }
 
 async function call(url: string, method: string, path: string, token: string, body?: unknown) {
-  const response = await fetch(`${url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
+  // Services started beside the gateway may not have joined their queue groups yet: 503 until they have.
+  const deadline = Date.now() + 30_000;
+  let response: Response;
+  for (;;) {
+    response = await fetch(`${url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    if (response.status !== 503 || Date.now() > deadline) break;
+    await response.text();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
   const text = await response.text();
   if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
   return text ? (JSON.parse(text) as Record<string, unknown>) : {};
 }
-
-const contactPoint = (n: number) => ({
-  state: 'FR',
-  fullName: `Claire Martin ${n}`,
-  email: `claire.martin.${n}@justice.example`,
-  role: 'prosecutor',
-  authority: 'Parquet national antiterroriste',
-  languages: ['fr', 'en'],
-  primary: false,
-});
 
 /** What each command needs before it is measured: tokens, a contact point and a thread per connection. */
 async function prepare(url: string, jwtSecret: string, connections: number) {
@@ -99,10 +104,13 @@ async function prepare(url: string, jwtSecret: string, connections: number) {
     ['FR', 'France'],
     ['DE', 'Germany'],
   ]) {
+    // The second layout runs on the same database: the states are admitted already.
     await call(url, 'PUT', `/v1/states/${code}`, secretariat, {
       name,
       status: 'member',
       effectiveFrom: '2002-06-13',
+    }).catch((error: unknown) => {
+      if (!String(error).includes('state/same-status')) throw error;
     });
   }
   const france = await signToken(jwtSecret, { sub: 'bench-fr', role: 'member-state', state: 'FR' });
@@ -187,6 +195,7 @@ async function closedLoop(
 
 async function measure(
   store: string,
+  layout: Cell['layout'],
   connections: number,
   command: Cell['command'],
   url: string,
@@ -197,6 +206,7 @@ async function measure(
   const result = await closedLoop(url, connections, seconds, token, request);
   const cell: Cell = {
     store,
+    layout,
     connections,
     command,
     requestsPerSecond: Math.round(result.requests.total / seconds),
@@ -206,7 +216,7 @@ async function measure(
     errors: result.errors + result.timeouts,
   };
   log(
-    `  ${store} c=${connections} ${command.padEnd(8)} ${String(cell.requestsPerSecond).padStart(6)} req/s  ` +
+    `  ${store} ${layout.padEnd(11)} c=${connections} ${command.padEnd(8)} ${String(cell.requestsPerSecond).padStart(6)} req/s  ` +
       `p50 ${cell.p50} ms  p99 ${cell.p99} ms${cell.non2xx || cell.errors ? `  non-2xx ${cell.non2xx}, errors ${cell.errors}` : ''}`,
   );
   return cell;
@@ -296,24 +306,13 @@ async function main() {
         focalStore = { FOCAL_STORE: 'pglite', FOCAL_DATA_DIR: join(dir, 'focal') };
         bareStore = { BARE_PGLITE_DIR: join(dir, 'bare') };
       }
-      const focal = await startChild(
-        'focal.ts',
-        {
-          ...focalStore,
-          NODE_ENV: 'production',
-          NATS_URL: natsUrl,
-          FOCAL_NATS_NAMESPACE: `bench_cmd_${label}`,
-          PORT: '0',
-          FOCAL_JWT_SECRET: jwtSecret,
-          FOCAL_MASTER_KEY: LocalKeyring.newLine('bench'),
-          FOCAL_CHECKPOINT_SIGNING_KEY: generateKeyPairSync('ed25519')
-            .privateKey.export({ format: 'pem', type: 'pkcs8' })
-            .toString(),
-          FOCAL_RATE_LIMIT_WRITES_PER_MINUTE: '0',
-        },
-        args.profile ? ['--cpu-prof', '--cpu-prof-dir', args.profile] : [],
-      );
-      cleanups.unshift(() => stopChild(focal.child));
+      const focalEnv = focalEnvironment({
+        store: focalStore,
+        namespace: `bench_cmd_${label}`,
+        jwtSecret,
+        natsUrl,
+      });
+
       const bare = await startChild('bare.ts', {
         ...bareStore,
         NODE_ENV: 'production',
@@ -321,47 +320,62 @@ async function main() {
         BARE_NAMESPACE: `bench_bare_${label}`,
       });
       cleanups.unshift(() => stopChild(bare.child));
-      const prepared = await prepare(focal.url, jwtSecret, Math.max(...connectionCounts));
       const bareRequest: autocannon.Request = {
         method: 'POST',
         path: '/commands',
         setupRequest: (request) => ({ ...request, body: JSON.stringify(contactPoint(0)) }),
       };
-      log(`${store}: Focal ${focal.url}, bare ${bare.url}`);
-      for (const connections of connectionCounts) {
-        for (const command of commands) {
-          // Bare and Focal take turns, cell by cell: each ratio compares two runs seconds apart.
-          const baseline = await measure(
-            store,
-            connections,
-            'bare',
-            `${bare.url}/commands`,
-            undefined,
-            bareRequest,
-          );
-          const cell = await measure(
-            store,
-            connections,
-            command,
-            focal.url,
-            prepared.france,
-            requestFor(command, prepared),
-          );
-          cell.ratioToBare = Math.round((cell.requestsPerSecond / baseline.requestsPerSecond) * 100) / 100;
-          log(`    ratio to bare: ${cell.ratioToBare}`);
-          cells.push(baseline, cell);
+      // The embedded store belongs to one process: only PostgreSQL can be shared by three.
+      for (const layout of layouts.filter((layout) => store === 'postgres' || layout === 'one-process')) {
+        const profile = args.profile ? ['--cpu-prof', '--cpu-prof-dir', args.profile] : [];
+        const focal =
+          layout === 'one-process'
+            ? await startChild('focal.ts', { ...focalEnv, PORT: '0' }, profile)
+            : await startBuiltProcesses(focalEnv, profile);
+        const stopFocal = () => Promise.all(focal.children.map((child) => stopChild(child)));
+        cleanups.unshift(stopFocal);
+        // Each layout writes to the same log: the second one's catch-up is part of its warm-up.
+        const prepared = await prepare(focal.url, jwtSecret, Math.max(...connectionCounts));
+        log(`${store}, ${layout}: Focal ${focal.url}, bare ${bare.url}`);
+        for (const connections of connectionCounts) {
+          for (const command of commands) {
+            // Bare and Focal take turns, cell by cell: each ratio compares two runs seconds apart.
+            const baseline = await measure(
+              store,
+              'bare',
+              connections,
+              'bare',
+              `${bare.url}/commands`,
+              undefined,
+              bareRequest,
+            );
+            const cell = await measure(
+              store,
+              layout,
+              connections,
+              command,
+              focal.url,
+              prepared.france,
+              requestFor(command, prepared),
+            );
+            cell.ratioToBare = Math.round((cell.requestsPerSecond / baseline.requestsPerSecond) * 100) / 100;
+            log(`    ratio to bare: ${cell.ratioToBare}`);
+            cells.push(baseline, cell);
+          }
         }
-      }
-      if (rate > 0 && openSeconds > 0) {
-        const bareOpen = await openLoop(bare.url, '/commands', undefined, () => contactPoint(0));
-        let n = 1_000_000;
-        const focalOpen = await openLoop(focal.url, '/v1/contact-points', prepared.france, () =>
-          contactPoint(n++),
-        );
-        log(
-          `  ${store} open loop ${rate}/s: bare p50 ${bareOpen.p50} p99 ${bareOpen.p99} ms; register p50 ${focalOpen.p50} p99 ${focalOpen.p99} ms (failed ${focalOpen.failed})`,
-        );
-        openLoops.push({ store, bare: bareOpen, register: focalOpen });
+        if (rate > 0 && openSeconds > 0) {
+          const bareOpen = await openLoop(bare.url, '/commands', undefined, () => contactPoint(0));
+          let n = 1_000_000;
+          const focalOpen = await openLoop(focal.url, '/v1/contact-points', prepared.france, () =>
+            contactPoint(n++),
+          );
+          log(
+            `  ${store}, ${layout}, open loop ${rate}/s: bare p50 ${bareOpen.p50} p99 ${bareOpen.p99} ms; register p50 ${focalOpen.p50} p99 ${focalOpen.p99} ms (failed ${focalOpen.failed})`,
+          );
+          openLoops.push({ store, layout, bare: bareOpen, register: focalOpen });
+        }
+        await stopFocal();
+        cleanups.splice(cleanups.indexOf(stopFocal), 1);
       }
     } finally {
       for (const cleanup of cleanups)

@@ -12,7 +12,7 @@
  * `--commands` contact points one after another. Counters are reset after a warm-up and read after Focal has
  * stopped (a backend's counters reach the statistics when it goes idle or exits).
  */
-import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 
 import { LocalKeyring } from '@focal/events';
@@ -22,6 +22,7 @@ import pg from 'pg';
 import { signToken } from '../../apps/gateway/src/index.js';
 import { generateDirectoryHistory } from '../replay/history.js';
 import { startChild, stopChild } from './children.js';
+import { contactPoint, focalEnvironment } from './setup.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -96,18 +97,14 @@ async function measure(events: number) {
 
     const startedAt = performance.now();
     focal = await startChild('focal.ts', {
-      FOCAL_STORE: 'postgres',
-      DATABASE_URL: url,
-      NODE_ENV: 'production',
-      NATS_URL: natsUrl,
-      FOCAL_NATS_NAMESPACE: `bench_rows_${label}`,
+      ...focalEnvironment({
+        store: { FOCAL_STORE: 'postgres', DATABASE_URL: url },
+        namespace: `bench_rows_${label}`,
+        jwtSecret,
+        natsUrl,
+        masterKey,
+      }),
       PORT: '0',
-      FOCAL_JWT_SECRET: jwtSecret,
-      FOCAL_MASTER_KEY: masterKey,
-      FOCAL_CHECKPOINT_SIGNING_KEY: generateKeyPairSync('ed25519')
-        .privateKey.export({ format: 'pem', type: 'pkcs8' })
-        .toString(),
-      FOCAL_RATE_LIMIT_WRITES_PER_MINUTE: '0',
     });
     // A state the generated history does not hold (its states change status over time).
     const secretariat = await signToken(jwtSecret, { sub: 'bench', role: 'secretariat' });
@@ -123,15 +120,7 @@ async function measure(events: number) {
       const response = await fetch(`${focal!.url}/v1/contact-points`, {
         method: 'POST',
         headers: { authorization: `Bearer ${france}`, 'content-type': 'application/json' },
-        body: JSON.stringify({
-          state: 'IS',
-          fullName: `Claire Martin ${n}`,
-          email: `claire.martin.${n++}@justice.example`,
-          role: 'prosecutor',
-          authority: 'Parquet national antiterroriste',
-          languages: ['fr', 'en'],
-          primary: false,
-        }),
+        body: JSON.stringify(contactPoint(n++, 'IS')),
       });
       const text = await response.text();
       if (response.status !== 201) throw new Error(`registration: ${response.status} ${text}`);

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -54,6 +54,35 @@ describe('PGlite event store on disk', () => {
       }
     } finally {
       await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('creates a new data directory in a process of its own, and opens it with the embedded settings', async () => {
+    const dataDir = join(await mkdtemp(join(tmpdir(), 'focal-pglite-')), 'new');
+    try {
+      const driver = await PGliteDriver.open(dataDir);
+      try {
+        // initdb ran elsewhere: this process only opened what it left, with small buffers.
+        expect(await driver.query<{ shared_buffers: string }>('SHOW shared_buffers')).toEqual([
+          { shared_buffers: '16MB' },
+        ]);
+      } finally {
+        await driver.close();
+      }
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it('says which directory it could not create a database in, and what to check', async () => {
+    const file = join(await mkdtemp(join(tmpdir(), 'focal-pglite-')), 'a-file');
+    await writeFile(file, 'not a directory');
+    try {
+      await expect(PGliteDriver.open(join(file, 'data'))).rejects.toThrow(
+        `could not create the embedded database in ${join(file, 'data')}`,
+      );
+    } finally {
+      await rm(file, { force: true });
     }
   });
 });

@@ -11,7 +11,7 @@
  *   standing, keyed ids, the reply);
  * - gateway reads: stream reads the gateway makes (the caller's standing is read from the log);
  * - NATS round trip (CommandClient.send) and inside it the service's handling (CommandHost.handle) and its
- *   stream read, data key, encryption and append; the rest of the service's time is checking the envelope,
+ *   stream read, encryption (its data key included, also shown alone) and append; the rest of the service's time is checking the envelope,
  *   deciding and the reply;
  * - read your writes: after the answer, the wait for `GET` with `Focal-Read-After` (read models caught up).
  * DATABASE_URL must be a role that may create databases; NATS_URL.
@@ -72,7 +72,7 @@ timed(CommandHost.prototype, 'handle', 'service: handle');
 timed(SqlEventStore.prototype, 'readStream', (inNats) => (inNats ? 'service: read stream' : 'gateway reads'));
 timed(SqlEventStore.prototype, 'append', 'service: append');
 timed(SqlKeyStore.prototype, 'keyFor', 'service: data key');
-timed(PersonalDataCodec.prototype, 'encode', 'service: encrypt');
+timed(PersonalDataCodec.prototype, 'encode', 'service: encrypt'); // its data key included
 timed(ProjectionRunner.prototype, 'catchUp', 'projection catch-up');
 timed(SqlKeyStore.prototype, 'findMany', 'keys findMany');
 timed(SqlKeyStore.prototype, 'find', 'keys find');
@@ -150,7 +150,7 @@ async function main() {
       add(
         'service: rest (envelope, decide, reply)',
         handle -
-          ['service: read stream', 'service: data key', 'service: encrypt', 'service: append']
+          ['service: read stream', 'service: encrypt', 'service: append']
             .map((stage) => sums.get(stage) ?? 0)
             .reduce((a, b) => a + b, 0),
       );

@@ -46,9 +46,18 @@ describe.each([
 
   beforeAll(async () => {
     ({ sql, close } = await open());
-    keys = await SqlKeyStore.open(sql, testKeyring);
+    keys = await SqlKeyStore.open(sql, testKeyring, { logInSameDatabase: true });
   });
   afterAll(() => close());
+
+  it("keeps a new key's quicker commit to its own transaction: the connection's commits still wait for the disk", async () => {
+    const made = await Promise.all(Array.from({ length: 5 }, (_, i) => keys.keyFor(`async-${i}`)));
+    for (let i = 0; i < 5; i++) {
+      expect(await keys.find(`async-${i}`)).toEqual(made[i]);
+      // SET LOCAL: only that transaction skipped the wait; appends on the same connection still wait.
+      expect(await sql.query('SHOW synchronous_commit')).toEqual([{ synchronous_commit: 'on' }]);
+    }
+  });
 
   it('makes a 256-bit key on first use and returns the same one after', async () => {
     const key = await keys.keyFor('a');

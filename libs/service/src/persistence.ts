@@ -84,7 +84,7 @@ export async function openPersistence(
       config.kind === 'eventstoredb'
         ? EventStoreDbEventStore.open({ connectionString: config.eventStoreDbUrl })
         : await SqlEventStore.open(sql, { closeDriver: false });
-    const keys = await SqlKeyStore.open(sql, keyring);
+    const keys = await SqlKeyStore.open(sql, keyring, { logInSameDatabase: config.kind !== 'eventstoredb' });
     const health = new StoreHealth(() => Promise.all([sql.query('SELECT 1'), store.headPosition()]), {
       timeoutMs: limits.storeTimeoutMs,
       giveUpAfterMs: limits.storeGiveUpMs,

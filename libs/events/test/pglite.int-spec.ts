@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -57,20 +57,39 @@ describe('PGlite event store on disk', () => {
     }
   });
 
-  it('creates a new data directory in a process of its own, and opens it with the embedded settings', async () => {
-    const dataDir = join(await mkdtemp(join(tmpdir(), 'focal-pglite-')), 'new');
+  it('creates a new data directory in a process of its own, keeps a copy, and starts the next from it', async () => {
+    const scratch = await mkdtemp(join(tmpdir(), 'focal-pglite-'));
+    const cache = process.env.XDG_CACHE_HOME;
+    process.env.XDG_CACHE_HOME = join(scratch, 'cache');
     try {
-      const driver = await PGliteDriver.open(dataDir);
-      try {
-        // initdb ran elsewhere: this process only opened what it left, with small buffers.
-        expect(await driver.query<{ shared_buffers: string }>('SHOW shared_buffers')).toEqual([
-          { shared_buffers: '16MB' },
+      for (const name of ['first', 'second']) {
+        const driver = await PGliteDriver.open(join(scratch, name));
+        try {
+          // initdb ran elsewhere (or its copy was unpacked there): this process only opened the directory.
+          expect(await driver.query<{ shared_buffers: string }>('SHOW shared_buffers')).toEqual([
+            { shared_buffers: '16MB' },
+          ]);
+          await driver.exec(`CREATE TABLE only_in_${name} (id int)`);
+        } finally {
+          await driver.close();
+        }
+        // The copy holds what initdb made, nothing written after.
+        expect(await readdir(join(scratch, 'cache', 'focal'))).toEqual([
+          expect.stringMatching(/^pglite-.*\.tar\.gz$/),
         ]);
+      }
+      const second = await PGliteDriver.open(join(scratch, 'second'));
+      try {
+        expect(
+          await second.query(`SELECT tablename FROM pg_tables WHERE tablename LIKE 'only_in_%'`),
+        ).toEqual([{ tablename: 'only_in_second' }]);
       } finally {
-        await driver.close();
+        await second.close();
       }
     } finally {
-      await rm(dataDir, { recursive: true, force: true });
+      if (cache === undefined) delete process.env.XDG_CACHE_HOME;
+      else process.env.XDG_CACHE_HOME = cache;
+      await rm(scratch, { recursive: true, force: true });
     }
   });
 

@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { homedir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 import { PGlite } from '@electric-sql/pglite';
@@ -23,15 +25,44 @@ const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 const EMBEDDED_SETTINGS = ['shared_buffers=16MB', 'wal_buffers=1MB'];
 
 /**
- * Creates a new data directory (initdb) in a short-lived process: initdb's WebAssembly instance stays in the
- * memory of the process that ran it (about 450 MB, never given back), so the long-lived one only opens it.
+ * Where a pristine data directory is kept once made (initdb takes seconds; unpacking a copy, one): per PGlite
+ * version and settings, in the user's cache directory. It holds no data and no secret, only what initdb makes.
+ */
+function templatePath(module: string): string {
+  const { version } = createRequire(module)('../package.json') as { version: string };
+  const settings = createHash('sha256').update(EMBEDDED_SETTINGS.join('\n')).digest('hex').slice(0, 8);
+  const cache = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return join(cache, 'focal', `pglite-${version}-${settings}.tar.gz`);
+}
+
+/**
+ * Creates a new data directory in a short-lived process: initdb's WebAssembly instance stays in the memory of
+ * the process that ran it (about 450 MB, never given back), so the long-lived one only opens the directory.
+ * The first one on a machine runs initdb and keeps a copy of the result; later ones unpack that copy.
  */
 async function initialiseApart(dataDir: string): Promise<void> {
-  const module = pathToFileURL(createRequire(import.meta.url).resolve('@electric-sql/pglite')).href;
-  const code =
-    `const { PGlite } = await import(${JSON.stringify(module)});` +
-    `const db = await PGlite.create(${JSON.stringify(dataDir)}, { postgresqlconf: ${JSON.stringify(EMBEDDED_SETTINGS)} });` +
-    'await db.close();';
+  const modulePath = createRequire(import.meta.url).resolve('@electric-sql/pglite');
+  const template = templatePath(modulePath);
+  const code = `
+    const { PGlite } = await import(${JSON.stringify(pathToFileURL(modulePath).href)});
+    const fs = await import('node:fs');
+    const settings = { postgresqlconf: ${JSON.stringify(EMBEDDED_SETTINGS)} };
+    const template = ${JSON.stringify(template)};
+    if (fs.existsSync(template)) {
+      const copy = new Blob([fs.readFileSync(template)]);
+      await (await PGlite.create(${JSON.stringify(dataDir)}, { ...settings, loadDataDir: copy })).close();
+    } else {
+      const db = await PGlite.create(${JSON.stringify(dataDir)}, settings);
+      try {
+        const copy = Buffer.from(await (await db.dumpDataDir('gzip')).arrayBuffer());
+        fs.mkdirSync(${JSON.stringify(dirname(template))}, { recursive: true });
+        fs.writeFileSync(template + '.' + process.pid, copy);
+        fs.renameSync(template + '.' + process.pid, template);
+      } catch (error) {
+        console.error('the copy of a new data directory was not kept (' + error.message + '): initdb runs again next time');
+      }
+      await db.close();
+    }`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -44,7 +75,8 @@ async function initialiseApart(dataDir: string): Promise<void> {
   if (exitCode !== 0) {
     throw new Error(
       `could not create the embedded database in ${dataDir} (${signal ?? `exit ${exitCode}`}): ` +
-        `${stderr.trim().split('\n').slice(-3).join(' ')}; check that the directory is writable and empty`,
+        `${stderr.trim().split('\n').slice(-3).join(' ')}; check that the directory is writable and empty ` +
+        `(if this keeps happening, delete the kept copy ${template})`,
     );
   }
 }

@@ -10,6 +10,11 @@ const expected = Number(process.env.FANOUT_EVENTS);
 
 const latencies: number[] = [];
 let complete = 0;
+/** The subscribers' own CPU from the first event on: they share the machine's cores with the gateway. */
+let cpuAtStart: NodeJS.CpuUsage | undefined;
+process.on('message', (message: { start?: boolean }) => {
+  if (message.start) cpuAtStart = process.cpuUsage();
+});
 
 async function subscriber(): Promise<void> {
   const response = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
@@ -29,7 +34,8 @@ async function subscriber(): Promise<void> {
       const { data: payload } = JSON.parse(data.slice(6)) as { data: { sentAt: number } };
       latencies.push(Date.now() - payload.sentAt);
       if (++received === expected) {
-        if (++complete === subscribers) process.send!({ done: true, latencies });
+        if (++complete === subscribers)
+          process.send!({ done: true, latencies, cpu: process.cpuUsage(cpuAtStart) });
         return;
       }
     }

@@ -94,12 +94,18 @@ async function main() {
       },
     });
     let connected = 0;
-    const result = new Promise<number[]>((resolve, reject) => {
+    const result = new Promise<{ latencies: number[]; cpu: NodeJS.CpuUsage }>((resolve, reject) => {
       child.on(
         'message',
-        (message: { connected?: boolean; done?: boolean; latencies?: number[]; error?: string }) => {
+        (message: {
+          connected?: boolean;
+          done?: boolean;
+          latencies?: number[];
+          cpu?: NodeJS.CpuUsage;
+          error?: string;
+        }) => {
           if (message.connected) connected++;
-          if (message.done) resolve(message.latencies!);
+          if (message.done) resolve({ latencies: message.latencies!, cpu: message.cpu! });
           if (message.error) reject(new Error(message.error));
         },
       );
@@ -109,6 +115,8 @@ async function main() {
     const connectedRss = process.memoryUsage().rss;
 
     const started = performance.now();
+    const gatewayCpuAtStart = process.cpuUsage();
+    child.send({ start: true });
     for (let i = 0; i < events; i++) {
       const due = started + (i * 1000) / rate;
       const wait = due - performance.now();
@@ -132,8 +140,14 @@ async function main() {
         JSON.stringify({ streamId, position: appended.lastPosition, type: 'MessageRead' }),
       );
     }
-    const latencies = (await result).sort((a, b) => a - b);
+    const done = await result;
+    const seconds = (performance.now() - started) / 1000;
+    const gatewayCpu = process.cpuUsage(gatewayCpuAtStart);
+    const latencies = done.latencies.sort((a, b) => a - b);
     child.kill();
+    // CPU time over the run's wall time: the cores each side kept busy (the machine has two).
+    const cores = (usage: NodeJS.CpuUsage) =>
+      Math.round(((usage.user + usage.system) / 1e6 / seconds) * 100) / 100;
     const figures = {
       subscribers,
       events,
@@ -148,6 +162,7 @@ async function main() {
         peak: Math.round(peakRss / 2 ** 20),
       },
       targetP99Ms: 100,
+      coresBusy: { gatewayAndAppends: cores(gatewayCpu), subscribers: cores(done.cpu) },
     };
     console.log(`fan-out to ${subscribers} SSE subscribers, ${events} events at ${rate}/s:`);
     console.log(
@@ -155,6 +170,9 @@ async function main() {
     );
     console.log(
       `  gateway RSS: ${figures.gatewayRssMiB.beforeSubscribers} MiB before, ${figures.gatewayRssMiB.withSubscribers} MiB with subscribers, peak ${figures.gatewayRssMiB.peak} MiB`,
+    );
+    console.log(
+      `  cores busy: gateway (and the appends) ${figures.coresBusy.gatewayAndAppends}, subscribers ${figures.coresBusy.subscribers}`,
     );
     console.log(`  target p99 <= 100 ms: ${figures.p99Ms <= 100 ? 'met' : 'NOT met'}`);
     if (args.json) console.log(JSON.stringify(figures));

@@ -820,16 +820,55 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        Problem: {
-            /** @example urn:focal:problem:contact-point/other-state */
+        Problem429: {
+            /** @example urn:focal:problem:rate-limited */
             type: string;
             title: string;
             status: number;
             /** @description what went wrong, and what to do */
             detail: string;
             instance?: string;
-            /** @description a stable reason, the end of `type` */
-            reason: string;
+            /**
+             * @description a stable reason, the end of `type`
+             * @enum {string}
+             */
+            reason: "rate-limited";
+            /** @description for 400: each field at fault */
+            errors?: {
+                [key: string]: string;
+            };
+        };
+        Problem500: {
+            /** @example urn:focal:problem:internal-error */
+            type: string;
+            title: string;
+            status: number;
+            /** @description what went wrong, and what to do */
+            detail: string;
+            instance?: string;
+            /**
+             * @description a stable reason, the end of `type`
+             * @enum {string}
+             */
+            reason: "internal-error";
+            /** @description for 400: each field at fault */
+            errors?: {
+                [key: string]: string;
+            };
+        };
+        Problem503: {
+            /** @example urn:focal:problem:service-unavailable */
+            type: string;
+            title: string;
+            status: number;
+            /** @description what went wrong, and what to do */
+            detail: string;
+            instance?: string;
+            /**
+             * @description a stable reason, the end of `type`
+             * @enum {string}
+             */
+            reason: "service-unavailable" | "store-unavailable" | "log-not-readable-yet" | "identity-provider-unavailable";
             /** @description for 400: each field at fault */
             errors?: {
                 [key: string]: string;
@@ -854,11 +893,116 @@ export interface components {
             }[];
             version: number;
         };
+        Problem400: {
+            /** @example urn:focal:problem:invalid-input */
+            type: string;
+            title: string;
+            status: number;
+            /** @description what went wrong, and what to do */
+            detail: string;
+            instance?: string;
+            /**
+             * @description a stable reason, the end of `type`
+             * @enum {string}
+             */
+            reason: "invalid-input" | "invalid-id" | "invalid-if-match" | "invalid-idempotency-key" | "invalid-position" | "invalid-last-event-id" | "invalid-stream" | "invalid-webhook-url" | "malformed-json" | "malformed-request" | "malformed-url";
+            /** @description for 400: each field at fault */
+            errors?: {
+                [key: string]: string;
+            };
+        };
+        Problem401: {
+            /** @example urn:focal:problem:unauthenticated */
+            type: string;
+            title: string;
+            status: number;
+            /** @description what went wrong, and what to do */
+            detail: string;
+            instance?: string;
+            /**
+             * @description a stable reason, the end of `type`
+             * @enum {string}
+             */
+            reason: "unauthenticated";
+            /** @description for 400: each field at fault */
+            errors?: {
+                [key: string]: string;
+            };
+        };
+        Problem: {
+            /** @example urn:focal:problem:contact-point/other-state */
+            type: string;
+            title: string;
+            status: number;
+            /** @description what went wrong, and what to do */
+            detail: string;
+            instance?: string;
+            /** @description a stable reason, the end of `type` */
+            reason: string;
+            /** @description for 400: each field at fault */
+            errors?: {
+                [key: string]: string;
+            };
+        };
         WriteResult: {
             id: string;
             version: number;
             /** @description send it back as Focal-Read-After to read your write */
             position: string | null;
+        };
+        Problem412: {
+            /** @example urn:focal:problem:version-mismatch */
+            type: string;
+            title: string;
+            status: number;
+            /** @description what went wrong, and what to do */
+            detail: string;
+            instance?: string;
+            /**
+             * @description a stable reason, the end of `type`
+             * @enum {string}
+             */
+            reason: "version-mismatch";
+            /** @description for 400: each field at fault */
+            errors?: {
+                [key: string]: string;
+            };
+        };
+        Problem413: {
+            /** @example urn:focal:problem:body-too-large */
+            type: string;
+            title: string;
+            status: number;
+            /** @description what went wrong, and what to do */
+            detail: string;
+            instance?: string;
+            /**
+             * @description a stable reason, the end of `type`
+             * @enum {string}
+             */
+            reason: "body-too-large";
+            /** @description for 400: each field at fault */
+            errors?: {
+                [key: string]: string;
+            };
+        };
+        Problem415: {
+            /** @example urn:focal:problem:unsupported-media-type */
+            type: string;
+            title: string;
+            status: number;
+            /** @description what went wrong, and what to do */
+            detail: string;
+            instance?: string;
+            /**
+             * @description a stable reason, the end of `type`
+             * @enum {string}
+             */
+            reason: "unsupported-media-type";
+            /** @description for 400: each field at fault */
+            errors?: {
+                [key: string]: string;
+            };
         };
         ContactPoint: {
             id: string;
@@ -1194,7 +1338,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -1203,7 +1356,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -1212,7 +1374,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -1249,7 +1420,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -1258,7 +1438,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description not ready: the checks say what is missing */
@@ -1267,7 +1456,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                     "application/json": {
                         /** @enum {string} */
                         status: "ready" | "not ready";
@@ -1305,7 +1503,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -1314,7 +1521,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -1323,7 +1539,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -1356,7 +1581,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -1365,7 +1602,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description the principal the token names is not in good standing (not admitted, former, suspended), or the operation is not for its role */
@@ -1374,6 +1620,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1383,7 +1638,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -1392,7 +1656,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -1401,7 +1674,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -1435,7 +1717,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -1444,7 +1738,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description the principal the token names is not in good standing (not admitted, former, suspended), or the operation is not for its role */
@@ -1453,6 +1756,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1462,6 +1774,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1471,7 +1792,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -1480,7 +1810,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -1489,7 +1828,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -1547,7 +1895,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -1556,7 +1916,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description not allowed for the caller */
@@ -1565,6 +1934,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1574,6 +1952,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1583,6 +1970,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:idempotency-key-reused",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "idempotency key 7d9c1f0e-first-entry was already used for another command; use a new key for a new command",
+                     *       "reason": "idempotency-key-reused"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1592,7 +1988,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:version-mismatch",
+                     *       "title": "Precondition failed",
+                     *       "status": 412,
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "reason": "version-mismatch"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem412"];
                 };
             };
             /** @description the body is too large */
@@ -1601,7 +2006,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:body-too-large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "the body is larger than 256 KiB: no Focal request needs more, send less",
+                     *       "reason": "body-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
             /** @description the body is not JSON */
@@ -1610,7 +2024,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unsupported-media-type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "this API takes JSON bodies only: send the body with Content-Type: application/json, or no body",
+                     *       "reason": "unsupported-media-type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem415"];
                 };
             };
             /** @description the domain refuses it: `reason` says which rule */
@@ -1619,6 +2042,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/primary-per-state",
+                     *       "title": "Rule violated",
+                     *       "status": 422,
+                     *       "detail": "primary contact points are designated per state",
+                     *       "reason": "contact-point/primary-per-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1628,7 +2060,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -1637,7 +2078,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -1646,7 +2096,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -1691,7 +2150,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -1700,7 +2171,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description the principal the token names is not in good standing (not admitted, former, suspended), or the operation is not for its role */
@@ -1709,6 +2189,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1718,7 +2207,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -1727,7 +2225,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -1736,7 +2243,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -1809,7 +2325,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -1818,7 +2346,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description not allowed for the caller */
@@ -1827,6 +2364,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1836,6 +2382,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1845,6 +2400,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:idempotency-key-reused",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "idempotency key 7d9c1f0e-first-entry was already used for another command; use a new key for a new command",
+                     *       "reason": "idempotency-key-reused"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1854,7 +2418,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:version-mismatch",
+                     *       "title": "Precondition failed",
+                     *       "status": 412,
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "reason": "version-mismatch"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem412"];
                 };
             };
             /** @description the body is too large */
@@ -1863,7 +2436,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:body-too-large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "the body is larger than 256 KiB: no Focal request needs more, send less",
+                     *       "reason": "body-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
             /** @description the body is not JSON */
@@ -1872,7 +2454,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unsupported-media-type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "this API takes JSON bodies only: send the body with Content-Type: application/json, or no body",
+                     *       "reason": "unsupported-media-type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem415"];
                 };
             };
             /** @description the domain refuses it: `reason` says which rule */
@@ -1881,6 +2472,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/primary-per-state",
+                     *       "title": "Rule violated",
+                     *       "status": 422,
+                     *       "detail": "primary contact points are designated per state",
+                     *       "reason": "contact-point/primary-per-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1890,7 +2490,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -1899,7 +2508,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -1908,7 +2526,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -1941,7 +2568,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -1950,7 +2589,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description the principal the token names is not in good standing (not admitted, former, suspended), or the operation is not for its role */
@@ -1959,6 +2607,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1968,6 +2625,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -1977,7 +2643,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -1986,7 +2661,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -1995,7 +2679,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -2043,7 +2736,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -2052,7 +2757,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description not allowed for the caller */
@@ -2061,6 +2775,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2070,6 +2793,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2079,6 +2811,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:idempotency-key-reused",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "idempotency key 7d9c1f0e-first-entry was already used for another command; use a new key for a new command",
+                     *       "reason": "idempotency-key-reused"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2088,7 +2829,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:version-mismatch",
+                     *       "title": "Precondition failed",
+                     *       "status": 412,
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "reason": "version-mismatch"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem412"];
                 };
             };
             /** @description the body is too large */
@@ -2097,7 +2847,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:body-too-large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "the body is larger than 256 KiB: no Focal request needs more, send less",
+                     *       "reason": "body-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
             /** @description the body is not JSON */
@@ -2106,7 +2865,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unsupported-media-type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "this API takes JSON bodies only: send the body with Content-Type: application/json, or no body",
+                     *       "reason": "unsupported-media-type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem415"];
                 };
             };
             /** @description the domain refuses it: `reason` says which rule */
@@ -2115,6 +2883,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/primary-per-state",
+                     *       "title": "Rule violated",
+                     *       "status": 422,
+                     *       "detail": "primary contact points are designated per state",
+                     *       "reason": "contact-point/primary-per-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2124,7 +2901,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -2133,7 +2919,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -2142,7 +2937,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -2183,7 +2987,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -2192,7 +3008,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description not allowed for the caller */
@@ -2201,6 +3026,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2210,6 +3044,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2219,6 +3062,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:idempotency-key-reused",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "idempotency key 7d9c1f0e-first-entry was already used for another command; use a new key for a new command",
+                     *       "reason": "idempotency-key-reused"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2228,7 +3080,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:version-mismatch",
+                     *       "title": "Precondition failed",
+                     *       "status": 412,
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "reason": "version-mismatch"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem412"];
                 };
             };
             /** @description the body is too large */
@@ -2237,7 +3098,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:body-too-large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "the body is larger than 256 KiB: no Focal request needs more, send less",
+                     *       "reason": "body-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
             /** @description the body is not JSON */
@@ -2246,7 +3116,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unsupported-media-type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "this API takes JSON bodies only: send the body with Content-Type: application/json, or no body",
+                     *       "reason": "unsupported-media-type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem415"];
                 };
             };
             /** @description the domain refuses it: `reason` says which rule */
@@ -2255,6 +3134,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/primary-per-state",
+                     *       "title": "Rule violated",
+                     *       "status": 422,
+                     *       "detail": "primary contact points are designated per state",
+                     *       "reason": "contact-point/primary-per-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2264,7 +3152,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -2273,7 +3170,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -2282,7 +3188,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -2316,7 +3231,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -2325,7 +3252,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description not allowed for the caller */
@@ -2334,6 +3270,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2343,6 +3288,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2352,6 +3306,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:idempotency-key-reused",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "idempotency key 7d9c1f0e-first-entry was already used for another command; use a new key for a new command",
+                     *       "reason": "idempotency-key-reused"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2361,7 +3324,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:version-mismatch",
+                     *       "title": "Precondition failed",
+                     *       "status": 412,
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "reason": "version-mismatch"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem412"];
                 };
             };
             /** @description the body is not JSON */
@@ -2370,7 +3342,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unsupported-media-type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "this API takes JSON bodies only: send the body with Content-Type: application/json, or no body",
+                     *       "reason": "unsupported-media-type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem415"];
                 };
             };
             /** @description the domain refuses it: `reason` says which rule */
@@ -2379,6 +3360,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/primary-per-state",
+                     *       "title": "Rule violated",
+                     *       "status": 422,
+                     *       "detail": "primary contact points are designated per state",
+                     *       "reason": "contact-point/primary-per-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2388,7 +3378,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -2397,7 +3396,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -2406,7 +3414,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -2440,7 +3457,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -2449,7 +3478,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description not allowed for the caller */
@@ -2458,6 +3496,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2467,6 +3514,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2476,6 +3532,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:idempotency-key-reused",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "idempotency key 7d9c1f0e-first-entry was already used for another command; use a new key for a new command",
+                     *       "reason": "idempotency-key-reused"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2485,7 +3550,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:version-mismatch",
+                     *       "title": "Precondition failed",
+                     *       "status": 412,
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "reason": "version-mismatch"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem412"];
                 };
             };
             /** @description the body is not JSON */
@@ -2494,7 +3568,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unsupported-media-type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "this API takes JSON bodies only: send the body with Content-Type: application/json, or no body",
+                     *       "reason": "unsupported-media-type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem415"];
                 };
             };
             /** @description the domain refuses it: `reason` says which rule */
@@ -2503,6 +3586,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/primary-per-state",
+                     *       "title": "Rule violated",
+                     *       "status": 422,
+                     *       "detail": "primary contact points are designated per state",
+                     *       "reason": "contact-point/primary-per-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2512,7 +3604,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -2521,7 +3622,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -2530,7 +3640,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -2564,7 +3683,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -2573,7 +3704,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description not allowed for the caller */
@@ -2582,6 +3722,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2591,6 +3740,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2600,6 +3758,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:idempotency-key-reused",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "idempotency key 7d9c1f0e-first-entry was already used for another command; use a new key for a new command",
+                     *       "reason": "idempotency-key-reused"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2609,7 +3776,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:version-mismatch",
+                     *       "title": "Precondition failed",
+                     *       "status": 412,
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "reason": "version-mismatch"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem412"];
                 };
             };
             /** @description the body is not JSON */
@@ -2618,7 +3794,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unsupported-media-type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "this API takes JSON bodies only: send the body with Content-Type: application/json, or no body",
+                     *       "reason": "unsupported-media-type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem415"];
                 };
             };
             /** @description the domain refuses it: `reason` says which rule */
@@ -2627,6 +3812,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/primary-per-state",
+                     *       "title": "Rule violated",
+                     *       "status": 422,
+                     *       "detail": "primary contact points are designated per state",
+                     *       "reason": "contact-point/primary-per-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2636,7 +3830,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -2645,7 +3848,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -2654,7 +3866,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -2688,7 +3909,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -2697,7 +3930,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description not allowed for the caller */
@@ -2706,6 +3948,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2715,6 +3966,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2724,6 +3984,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:idempotency-key-reused",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "idempotency key 7d9c1f0e-first-entry was already used for another command; use a new key for a new command",
+                     *       "reason": "idempotency-key-reused"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2733,7 +4002,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:version-mismatch",
+                     *       "title": "Precondition failed",
+                     *       "status": 412,
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "reason": "version-mismatch"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem412"];
                 };
             };
             /** @description the body is not JSON */
@@ -2742,7 +4020,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unsupported-media-type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "this API takes JSON bodies only: send the body with Content-Type: application/json, or no body",
+                     *       "reason": "unsupported-media-type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem415"];
                 };
             };
             /** @description the domain refuses it: `reason` says which rule */
@@ -2751,6 +4038,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/primary-per-state",
+                     *       "title": "Rule violated",
+                     *       "status": 422,
+                     *       "detail": "primary contact points are designated per state",
+                     *       "reason": "contact-point/primary-per-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2760,7 +4056,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -2769,7 +4074,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -2778,7 +4092,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -2811,7 +4134,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -2820,7 +4155,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description the principal the token names is not in good standing (not admitted, former, suspended), or the operation is not for its role */
@@ -2829,6 +4173,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2838,7 +4191,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -2847,7 +4209,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -2856,7 +4227,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -2897,7 +4277,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -2906,7 +4298,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description not allowed for the caller */
@@ -2915,6 +4316,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2924,6 +4334,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2933,6 +4352,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:idempotency-key-reused",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "idempotency key 7d9c1f0e-first-entry was already used for another command; use a new key for a new command",
+                     *       "reason": "idempotency-key-reused"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2942,7 +4370,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:version-mismatch",
+                     *       "title": "Precondition failed",
+                     *       "status": 412,
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "reason": "version-mismatch"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem412"];
                 };
             };
             /** @description the body is too large */
@@ -2951,7 +4388,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:body-too-large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "the body is larger than 256 KiB: no Focal request needs more, send less",
+                     *       "reason": "body-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
             /** @description the body is not JSON */
@@ -2960,7 +4406,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unsupported-media-type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "this API takes JSON bodies only: send the body with Content-Type: application/json, or no body",
+                     *       "reason": "unsupported-media-type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem415"];
                 };
             };
             /** @description the domain refuses it: `reason` says which rule */
@@ -2969,6 +4424,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/primary-per-state",
+                     *       "title": "Rule violated",
+                     *       "status": 422,
+                     *       "detail": "primary contact points are designated per state",
+                     *       "reason": "contact-point/primary-per-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -2978,7 +4442,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -2987,7 +4460,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -2996,7 +4478,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -3029,7 +4520,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -3038,7 +4541,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description the principal the token names is not in good standing (not admitted, former, suspended), or the operation is not for its role */
@@ -3047,6 +4559,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3056,6 +4577,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3065,7 +4595,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -3074,7 +4613,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -3083,7 +4631,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -3126,7 +4683,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -3135,7 +4704,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description not allowed for the caller */
@@ -3144,6 +4722,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3153,6 +4740,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3162,6 +4758,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:idempotency-key-reused",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "idempotency key 7d9c1f0e-first-entry was already used for another command; use a new key for a new command",
+                     *       "reason": "idempotency-key-reused"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3171,7 +4776,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:version-mismatch",
+                     *       "title": "Precondition failed",
+                     *       "status": 412,
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "reason": "version-mismatch"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem412"];
                 };
             };
             /** @description the body is too large */
@@ -3180,7 +4794,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:body-too-large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "the body is larger than 256 KiB: no Focal request needs more, send less",
+                     *       "reason": "body-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
             /** @description the body is not JSON */
@@ -3189,7 +4812,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unsupported-media-type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "this API takes JSON bodies only: send the body with Content-Type: application/json, or no body",
+                     *       "reason": "unsupported-media-type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem415"];
                 };
             };
             /** @description the domain refuses it: `reason` says which rule */
@@ -3198,6 +4830,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/primary-per-state",
+                     *       "title": "Rule violated",
+                     *       "status": 422,
+                     *       "detail": "primary contact points are designated per state",
+                     *       "reason": "contact-point/primary-per-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3207,7 +4848,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -3216,7 +4866,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -3225,7 +4884,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -3266,7 +4934,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -3275,7 +4955,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description not allowed for the caller */
@@ -3284,6 +4973,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3293,6 +4991,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3302,6 +5009,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:idempotency-key-reused",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "idempotency key 7d9c1f0e-first-entry was already used for another command; use a new key for a new command",
+                     *       "reason": "idempotency-key-reused"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3311,7 +5027,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:version-mismatch",
+                     *       "title": "Precondition failed",
+                     *       "status": 412,
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "reason": "version-mismatch"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem412"];
                 };
             };
             /** @description the body is too large */
@@ -3320,7 +5045,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:body-too-large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "the body is larger than 256 KiB: no Focal request needs more, send less",
+                     *       "reason": "body-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
             /** @description the body is not JSON */
@@ -3329,7 +5063,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unsupported-media-type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "this API takes JSON bodies only: send the body with Content-Type: application/json, or no body",
+                     *       "reason": "unsupported-media-type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem415"];
                 };
             };
             /** @description the domain refuses it: `reason` says which rule */
@@ -3338,6 +5081,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/primary-per-state",
+                     *       "title": "Rule violated",
+                     *       "status": 422,
+                     *       "detail": "primary contact points are designated per state",
+                     *       "reason": "contact-point/primary-per-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3347,7 +5099,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -3356,7 +5117,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -3365,7 +5135,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -3399,7 +5178,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -3408,7 +5199,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description not allowed for the caller */
@@ -3417,6 +5217,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3426,6 +5235,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3435,6 +5253,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:idempotency-key-reused",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "idempotency key 7d9c1f0e-first-entry was already used for another command; use a new key for a new command",
+                     *       "reason": "idempotency-key-reused"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3444,7 +5271,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:version-mismatch",
+                     *       "title": "Precondition failed",
+                     *       "status": 412,
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "reason": "version-mismatch"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem412"];
                 };
             };
             /** @description the body is not JSON */
@@ -3453,7 +5289,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unsupported-media-type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "this API takes JSON bodies only: send the body with Content-Type: application/json, or no body",
+                     *       "reason": "unsupported-media-type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem415"];
                 };
             };
             /** @description the domain refuses it: `reason` says which rule */
@@ -3462,6 +5307,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/primary-per-state",
+                     *       "title": "Rule violated",
+                     *       "status": 422,
+                     *       "detail": "primary contact points are designated per state",
+                     *       "reason": "contact-point/primary-per-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3471,7 +5325,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -3480,7 +5343,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -3489,7 +5361,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -3524,7 +5405,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -3533,7 +5426,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description the principal the token names is not in good standing (not admitted, former, suspended), or the operation is not for its role */
@@ -3542,6 +5444,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3551,7 +5462,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -3560,7 +5480,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -3569,7 +5498,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -3629,7 +5567,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -3638,7 +5588,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description not allowed for the caller */
@@ -3647,6 +5606,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3656,6 +5624,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3665,6 +5642,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:idempotency-key-reused",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "idempotency key 7d9c1f0e-first-entry was already used for another command; use a new key for a new command",
+                     *       "reason": "idempotency-key-reused"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3674,7 +5660,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:version-mismatch",
+                     *       "title": "Precondition failed",
+                     *       "status": 412,
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "reason": "version-mismatch"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem412"];
                 };
             };
             /** @description the body is too large */
@@ -3683,7 +5678,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:body-too-large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "the body is larger than 256 KiB: no Focal request needs more, send less",
+                     *       "reason": "body-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
             /** @description the body is not JSON */
@@ -3692,7 +5696,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unsupported-media-type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "this API takes JSON bodies only: send the body with Content-Type: application/json, or no body",
+                     *       "reason": "unsupported-media-type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem415"];
                 };
             };
             /** @description the domain refuses it: `reason` says which rule */
@@ -3701,6 +5714,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/primary-per-state",
+                     *       "title": "Rule violated",
+                     *       "status": 422,
+                     *       "detail": "primary contact points are designated per state",
+                     *       "reason": "contact-point/primary-per-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3710,7 +5732,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -3719,7 +5750,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -3728,7 +5768,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -3761,7 +5810,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -3770,7 +5831,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description the principal the token names is not in good standing (not admitted, former, suspended), or the operation is not for its role */
@@ -3779,6 +5849,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3788,6 +5867,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3797,7 +5885,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -3806,7 +5903,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -3815,7 +5921,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -3849,7 +5964,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -3858,7 +5985,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description not allowed for the caller */
@@ -3867,6 +6003,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3876,6 +6021,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3885,6 +6039,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:idempotency-key-reused",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "idempotency key 7d9c1f0e-first-entry was already used for another command; use a new key for a new command",
+                     *       "reason": "idempotency-key-reused"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3894,7 +6057,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:version-mismatch",
+                     *       "title": "Precondition failed",
+                     *       "status": 412,
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "reason": "version-mismatch"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem412"];
                 };
             };
             /** @description the body is not JSON */
@@ -3903,7 +6075,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unsupported-media-type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "this API takes JSON bodies only: send the body with Content-Type: application/json, or no body",
+                     *       "reason": "unsupported-media-type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem415"];
                 };
             };
             /** @description the domain refuses it: `reason` says which rule */
@@ -3912,6 +6093,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/primary-per-state",
+                     *       "title": "Rule violated",
+                     *       "status": 422,
+                     *       "detail": "primary contact points are designated per state",
+                     *       "reason": "contact-point/primary-per-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -3921,7 +6111,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -3930,7 +6129,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -3939,7 +6147,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -3973,7 +6190,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -3982,7 +6211,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description not allowed for the caller */
@@ -3991,6 +6229,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4000,6 +6247,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4009,6 +6265,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:idempotency-key-reused",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "idempotency key 7d9c1f0e-first-entry was already used for another command; use a new key for a new command",
+                     *       "reason": "idempotency-key-reused"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4018,7 +6283,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:version-mismatch",
+                     *       "title": "Precondition failed",
+                     *       "status": 412,
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "reason": "version-mismatch"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem412"];
                 };
             };
             /** @description the body is not JSON */
@@ -4027,7 +6301,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unsupported-media-type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "this API takes JSON bodies only: send the body with Content-Type: application/json, or no body",
+                     *       "reason": "unsupported-media-type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem415"];
                 };
             };
             /** @description the domain refuses it: `reason` says which rule */
@@ -4036,6 +6319,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/primary-per-state",
+                     *       "title": "Rule violated",
+                     *       "status": 422,
+                     *       "detail": "primary contact points are designated per state",
+                     *       "reason": "contact-point/primary-per-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4045,7 +6337,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -4054,7 +6355,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -4063,7 +6373,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -4106,7 +6425,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -4115,7 +6446,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description not allowed for the caller */
@@ -4124,6 +6464,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4133,6 +6482,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4142,6 +6500,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:idempotency-key-reused",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "idempotency key 7d9c1f0e-first-entry was already used for another command; use a new key for a new command",
+                     *       "reason": "idempotency-key-reused"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4151,7 +6518,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:version-mismatch",
+                     *       "title": "Precondition failed",
+                     *       "status": 412,
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "reason": "version-mismatch"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem412"];
                 };
             };
             /** @description the body is too large */
@@ -4160,7 +6536,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:body-too-large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "the body is larger than 256 KiB: no Focal request needs more, send less",
+                     *       "reason": "body-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
             /** @description the body is not JSON */
@@ -4169,7 +6554,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unsupported-media-type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "this API takes JSON bodies only: send the body with Content-Type: application/json, or no body",
+                     *       "reason": "unsupported-media-type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem415"];
                 };
             };
             /** @description the domain refuses it: `reason` says which rule */
@@ -4178,6 +6572,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/primary-per-state",
+                     *       "title": "Rule violated",
+                     *       "status": 422,
+                     *       "detail": "primary contact points are designated per state",
+                     *       "reason": "contact-point/primary-per-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4187,7 +6590,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -4196,7 +6608,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -4205,7 +6626,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -4245,7 +6675,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -4254,7 +6696,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description not allowed for the caller */
@@ -4263,6 +6714,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4272,6 +6732,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4281,6 +6750,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:idempotency-key-reused",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "idempotency key 7d9c1f0e-first-entry was already used for another command; use a new key for a new command",
+                     *       "reason": "idempotency-key-reused"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4290,7 +6768,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:version-mismatch",
+                     *       "title": "Precondition failed",
+                     *       "status": 412,
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "reason": "version-mismatch"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem412"];
                 };
             };
             /** @description the body is too large */
@@ -4299,7 +6786,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:body-too-large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "the body is larger than 256 KiB: no Focal request needs more, send less",
+                     *       "reason": "body-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
             /** @description the body is not JSON */
@@ -4308,7 +6804,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unsupported-media-type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "this API takes JSON bodies only: send the body with Content-Type: application/json, or no body",
+                     *       "reason": "unsupported-media-type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem415"];
                 };
             };
             /** @description the domain refuses it: `reason` says which rule */
@@ -4317,6 +6822,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/primary-per-state",
+                     *       "title": "Rule violated",
+                     *       "status": 422,
+                     *       "detail": "primary contact points are designated per state",
+                     *       "reason": "contact-point/primary-per-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4326,7 +6840,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -4335,7 +6858,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -4344,7 +6876,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -4384,7 +6925,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -4393,7 +6946,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description not allowed for the caller */
@@ -4402,6 +6964,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4411,6 +6982,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4420,6 +7000,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:idempotency-key-reused",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "idempotency key 7d9c1f0e-first-entry was already used for another command; use a new key for a new command",
+                     *       "reason": "idempotency-key-reused"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4429,7 +7018,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:version-mismatch",
+                     *       "title": "Precondition failed",
+                     *       "status": 412,
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "reason": "version-mismatch"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem412"];
                 };
             };
             /** @description the body is too large */
@@ -4438,7 +7036,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:body-too-large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "the body is larger than 256 KiB: no Focal request needs more, send less",
+                     *       "reason": "body-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
             /** @description the body is not JSON */
@@ -4447,7 +7054,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unsupported-media-type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "this API takes JSON bodies only: send the body with Content-Type: application/json, or no body",
+                     *       "reason": "unsupported-media-type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem415"];
                 };
             };
             /** @description the domain refuses it: `reason` says which rule */
@@ -4456,6 +7072,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/primary-per-state",
+                     *       "title": "Rule violated",
+                     *       "status": 422,
+                     *       "detail": "primary contact points are designated per state",
+                     *       "reason": "contact-point/primary-per-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4465,7 +7090,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -4474,7 +7108,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -4483,7 +7126,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -4523,7 +7175,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -4532,7 +7196,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description not allowed for the caller */
@@ -4541,6 +7214,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4550,6 +7232,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4559,6 +7250,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:idempotency-key-reused",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "idempotency key 7d9c1f0e-first-entry was already used for another command; use a new key for a new command",
+                     *       "reason": "idempotency-key-reused"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4568,7 +7268,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:version-mismatch",
+                     *       "title": "Precondition failed",
+                     *       "status": 412,
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "reason": "version-mismatch"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem412"];
                 };
             };
             /** @description the body is too large */
@@ -4577,7 +7286,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:body-too-large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "the body is larger than 256 KiB: no Focal request needs more, send less",
+                     *       "reason": "body-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
             /** @description the body is not JSON */
@@ -4586,7 +7304,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unsupported-media-type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "this API takes JSON bodies only: send the body with Content-Type: application/json, or no body",
+                     *       "reason": "unsupported-media-type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem415"];
                 };
             };
             /** @description the domain refuses it: `reason` says which rule */
@@ -4595,6 +7322,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/primary-per-state",
+                     *       "title": "Rule violated",
+                     *       "status": 422,
+                     *       "detail": "primary contact points are designated per state",
+                     *       "reason": "contact-point/primary-per-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4604,7 +7340,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -4613,7 +7358,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -4622,7 +7376,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -4676,7 +7439,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -4685,7 +7460,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description not allowed for the caller */
@@ -4694,6 +7478,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4703,6 +7496,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4712,6 +7514,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:idempotency-key-reused",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "idempotency key 7d9c1f0e-first-entry was already used for another command; use a new key for a new command",
+                     *       "reason": "idempotency-key-reused"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4721,7 +7532,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:version-mismatch",
+                     *       "title": "Precondition failed",
+                     *       "status": 412,
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "reason": "version-mismatch"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem412"];
                 };
             };
             /** @description the body is too large */
@@ -4730,7 +7550,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:body-too-large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "the body is larger than 256 KiB: no Focal request needs more, send less",
+                     *       "reason": "body-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
             /** @description the body is not JSON */
@@ -4739,7 +7568,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unsupported-media-type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "this API takes JSON bodies only: send the body with Content-Type: application/json, or no body",
+                     *       "reason": "unsupported-media-type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem415"];
                 };
             };
             /** @description the domain refuses it: `reason` says which rule */
@@ -4748,6 +7586,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/primary-per-state",
+                     *       "title": "Rule violated",
+                     *       "status": 422,
+                     *       "detail": "primary contact points are designated per state",
+                     *       "reason": "contact-point/primary-per-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4757,7 +7604,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -4766,7 +7622,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -4775,7 +7640,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -4808,7 +7682,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -4817,7 +7703,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description the principal the token names is not in good standing (not admitted, former, suspended), or the operation is not for its role */
@@ -4826,6 +7721,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4835,7 +7739,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -4844,7 +7757,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -4853,7 +7775,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -4901,7 +7832,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -4910,7 +7853,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description the principal the token names is not in good standing (not admitted, former, suspended), or the operation is not for its role */
@@ -4919,6 +7871,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4928,6 +7889,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -4937,7 +7907,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -4946,7 +7925,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -4955,7 +7943,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -5014,7 +8011,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -5023,7 +8032,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description not allowed for the caller */
@@ -5032,6 +8050,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5041,6 +8068,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5050,6 +8086,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:idempotency-key-reused",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "idempotency key 7d9c1f0e-first-entry was already used for another command; use a new key for a new command",
+                     *       "reason": "idempotency-key-reused"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5059,7 +8104,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:version-mismatch",
+                     *       "title": "Precondition failed",
+                     *       "status": 412,
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "reason": "version-mismatch"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem412"];
                 };
             };
             /** @description the body is too large */
@@ -5068,7 +8122,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:body-too-large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "the body is larger than 256 KiB: no Focal request needs more, send less",
+                     *       "reason": "body-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
             /** @description the body is not JSON */
@@ -5077,7 +8140,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unsupported-media-type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "this API takes JSON bodies only: send the body with Content-Type: application/json, or no body",
+                     *       "reason": "unsupported-media-type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem415"];
                 };
             };
             /** @description the domain refuses it: `reason` says which rule */
@@ -5086,6 +8158,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/primary-per-state",
+                     *       "title": "Rule violated",
+                     *       "status": 422,
+                     *       "detail": "primary contact points are designated per state",
+                     *       "reason": "contact-point/primary-per-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5095,7 +8176,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -5104,7 +8194,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -5113,7 +8212,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -5148,7 +8256,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -5157,7 +8277,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description not allowed for the caller */
@@ -5166,6 +8295,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5175,6 +8313,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5184,6 +8331,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:idempotency-key-reused",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "idempotency key 7d9c1f0e-first-entry was already used for another command; use a new key for a new command",
+                     *       "reason": "idempotency-key-reused"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5193,7 +8349,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:version-mismatch",
+                     *       "title": "Precondition failed",
+                     *       "status": 412,
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "reason": "version-mismatch"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem412"];
                 };
             };
             /** @description the body is not JSON */
@@ -5202,7 +8367,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unsupported-media-type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "this API takes JSON bodies only: send the body with Content-Type: application/json, or no body",
+                     *       "reason": "unsupported-media-type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem415"];
                 };
             };
             /** @description the domain refuses it: `reason` says which rule */
@@ -5211,6 +8385,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/primary-per-state",
+                     *       "title": "Rule violated",
+                     *       "status": 422,
+                     *       "detail": "primary contact points are designated per state",
+                     *       "reason": "contact-point/primary-per-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5220,7 +8403,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -5229,7 +8421,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -5238,7 +8439,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -5276,7 +8486,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -5285,7 +8507,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description the principal the token names is not in good standing (not admitted, former, suspended), or the operation is not for its role */
@@ -5294,6 +8525,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5303,7 +8543,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -5312,7 +8561,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -5321,7 +8579,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -5378,7 +8645,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -5387,7 +8666,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description not allowed for the caller */
@@ -5396,6 +8684,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5405,6 +8702,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5414,6 +8720,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:idempotency-key-reused",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "idempotency key 7d9c1f0e-first-entry was already used for another command; use a new key for a new command",
+                     *       "reason": "idempotency-key-reused"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5423,7 +8738,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:version-mismatch",
+                     *       "title": "Precondition failed",
+                     *       "status": 412,
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "reason": "version-mismatch"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem412"];
                 };
             };
             /** @description the body is too large */
@@ -5432,7 +8756,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:body-too-large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "the body is larger than 256 KiB: no Focal request needs more, send less",
+                     *       "reason": "body-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
             /** @description the body is not JSON */
@@ -5441,7 +8774,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unsupported-media-type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "this API takes JSON bodies only: send the body with Content-Type: application/json, or no body",
+                     *       "reason": "unsupported-media-type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem415"];
                 };
             };
             /** @description the domain refuses it: `reason` says which rule */
@@ -5450,6 +8792,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/primary-per-state",
+                     *       "title": "Rule violated",
+                     *       "status": 422,
+                     *       "detail": "primary contact points are designated per state",
+                     *       "reason": "contact-point/primary-per-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5459,7 +8810,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -5468,7 +8828,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -5477,7 +8846,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -5510,7 +8888,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -5519,7 +8909,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description the principal the token names is not in good standing (not admitted, former, suspended), or the operation is not for its role */
@@ -5528,6 +8927,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5537,6 +8945,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5546,7 +8963,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -5555,7 +8981,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -5564,7 +8999,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -5597,7 +9041,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -5606,7 +9062,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description the principal the token names is not in good standing (not admitted, former, suspended), or the operation is not for its role */
@@ -5615,6 +9080,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5624,6 +9098,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5633,7 +9116,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -5642,7 +9134,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -5651,7 +9152,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -5695,7 +9205,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -5704,7 +9226,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description not allowed for the caller */
@@ -5713,6 +9244,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5722,6 +9262,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5731,6 +9280,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:idempotency-key-reused",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "idempotency key 7d9c1f0e-first-entry was already used for another command; use a new key for a new command",
+                     *       "reason": "idempotency-key-reused"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5740,7 +9298,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:version-mismatch",
+                     *       "title": "Precondition failed",
+                     *       "status": 412,
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "reason": "version-mismatch"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem412"];
                 };
             };
             /** @description the body is too large */
@@ -5749,7 +9316,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:body-too-large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "the body is larger than 256 KiB: no Focal request needs more, send less",
+                     *       "reason": "body-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
             /** @description the body is not JSON */
@@ -5758,7 +9334,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unsupported-media-type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "this API takes JSON bodies only: send the body with Content-Type: application/json, or no body",
+                     *       "reason": "unsupported-media-type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem415"];
                 };
             };
             /** @description the domain refuses it: `reason` says which rule */
@@ -5767,6 +9352,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/primary-per-state",
+                     *       "title": "Rule violated",
+                     *       "status": 422,
+                     *       "detail": "primary contact points are designated per state",
+                     *       "reason": "contact-point/primary-per-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5776,7 +9370,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -5785,7 +9388,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -5794,7 +9406,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -5855,7 +9476,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -5864,7 +9497,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description not allowed for the caller */
@@ -5873,6 +9515,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5882,6 +9533,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5891,6 +9551,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:idempotency-key-reused",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "idempotency key 7d9c1f0e-first-entry was already used for another command; use a new key for a new command",
+                     *       "reason": "idempotency-key-reused"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5900,7 +9569,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:version-mismatch",
+                     *       "title": "Precondition failed",
+                     *       "status": 412,
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "reason": "version-mismatch"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem412"];
                 };
             };
             /** @description the body is too large */
@@ -5909,7 +9587,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:body-too-large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "the body is larger than 256 KiB: no Focal request needs more, send less",
+                     *       "reason": "body-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
             /** @description the body is not JSON */
@@ -5918,7 +9605,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unsupported-media-type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "this API takes JSON bodies only: send the body with Content-Type: application/json, or no body",
+                     *       "reason": "unsupported-media-type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem415"];
                 };
             };
             /** @description the domain refuses it: `reason` says which rule */
@@ -5927,6 +9623,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/primary-per-state",
+                     *       "title": "Rule violated",
+                     *       "status": 422,
+                     *       "detail": "primary contact points are designated per state",
+                     *       "reason": "contact-point/primary-per-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -5936,7 +9641,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -5945,7 +9659,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -5954,7 +9677,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -5989,7 +9721,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -5998,7 +9742,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description not allowed for the caller */
@@ -6007,6 +9760,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6016,6 +9778,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6025,6 +9796,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:idempotency-key-reused",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "idempotency key 7d9c1f0e-first-entry was already used for another command; use a new key for a new command",
+                     *       "reason": "idempotency-key-reused"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6034,7 +9814,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:version-mismatch",
+                     *       "title": "Precondition failed",
+                     *       "status": 412,
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "reason": "version-mismatch"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem412"];
                 };
             };
             /** @description the body is not JSON */
@@ -6043,7 +9832,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unsupported-media-type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "this API takes JSON bodies only: send the body with Content-Type: application/json, or no body",
+                     *       "reason": "unsupported-media-type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem415"];
                 };
             };
             /** @description the domain refuses it: `reason` says which rule */
@@ -6052,6 +9850,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/primary-per-state",
+                     *       "title": "Rule violated",
+                     *       "status": 422,
+                     *       "detail": "primary contact points are designated per state",
+                     *       "reason": "contact-point/primary-per-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6061,7 +9868,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -6070,7 +9886,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -6079,7 +9904,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -6120,7 +9954,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -6129,7 +9975,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description not allowed for the caller */
@@ -6138,6 +9993,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6147,6 +10011,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6156,6 +10029,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:idempotency-key-reused",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "idempotency key 7d9c1f0e-first-entry was already used for another command; use a new key for a new command",
+                     *       "reason": "idempotency-key-reused"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6165,7 +10047,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:version-mismatch",
+                     *       "title": "Precondition failed",
+                     *       "status": 412,
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "reason": "version-mismatch"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem412"];
                 };
             };
             /** @description the body is too large */
@@ -6174,7 +10065,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:body-too-large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "the body is larger than 256 KiB: no Focal request needs more, send less",
+                     *       "reason": "body-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
             /** @description the body is not JSON */
@@ -6183,7 +10083,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unsupported-media-type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "this API takes JSON bodies only: send the body with Content-Type: application/json, or no body",
+                     *       "reason": "unsupported-media-type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem415"];
                 };
             };
             /** @description the domain refuses it: `reason` says which rule */
@@ -6192,6 +10101,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/primary-per-state",
+                     *       "title": "Rule violated",
+                     *       "status": 422,
+                     *       "detail": "primary contact points are designated per state",
+                     *       "reason": "contact-point/primary-per-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6201,7 +10119,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -6210,7 +10137,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -6219,7 +10155,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -6267,7 +10212,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -6276,7 +10233,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description not allowed for the caller */
@@ -6285,6 +10251,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6294,6 +10269,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6303,6 +10287,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:idempotency-key-reused",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "idempotency key 7d9c1f0e-first-entry was already used for another command; use a new key for a new command",
+                     *       "reason": "idempotency-key-reused"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6312,7 +10305,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:version-mismatch",
+                     *       "title": "Precondition failed",
+                     *       "status": 412,
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "reason": "version-mismatch"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem412"];
                 };
             };
             /** @description the body is too large */
@@ -6321,7 +10323,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:body-too-large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "the body is larger than 256 KiB: no Focal request needs more, send less",
+                     *       "reason": "body-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
             /** @description the body is not JSON */
@@ -6330,7 +10341,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unsupported-media-type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "this API takes JSON bodies only: send the body with Content-Type: application/json, or no body",
+                     *       "reason": "unsupported-media-type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem415"];
                 };
             };
             /** @description the domain refuses it: `reason` says which rule */
@@ -6339,6 +10359,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/primary-per-state",
+                     *       "title": "Rule violated",
+                     *       "status": 422,
+                     *       "detail": "primary contact points are designated per state",
+                     *       "reason": "contact-point/primary-per-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6348,7 +10377,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -6357,7 +10395,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -6366,7 +10413,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -6406,7 +10462,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -6415,7 +10483,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description not allowed for the caller */
@@ -6424,6 +10501,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6433,6 +10519,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6442,6 +10537,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:idempotency-key-reused",
+                     *       "title": "Conflict",
+                     *       "status": 409,
+                     *       "detail": "idempotency key 7d9c1f0e-first-entry was already used for another command; use a new key for a new command",
+                     *       "reason": "idempotency-key-reused"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6451,7 +10555,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:version-mismatch",
+                     *       "title": "Precondition failed",
+                     *       "status": 412,
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "reason": "version-mismatch"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem412"];
                 };
             };
             /** @description the body is too large */
@@ -6460,7 +10573,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:body-too-large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "the body is larger than 256 KiB: no Focal request needs more, send less",
+                     *       "reason": "body-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
             /** @description the body is not JSON */
@@ -6469,7 +10591,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unsupported-media-type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "this API takes JSON bodies only: send the body with Content-Type: application/json, or no body",
+                     *       "reason": "unsupported-media-type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem415"];
                 };
             };
             /** @description the domain refuses it: `reason` says which rule */
@@ -6478,6 +10609,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/primary-per-state",
+                     *       "title": "Rule violated",
+                     *       "status": 422,
+                     *       "detail": "primary contact points are designated per state",
+                     *       "reason": "contact-point/primary-per-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6487,7 +10627,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -6496,7 +10645,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -6505,7 +10663,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -6541,7 +10708,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -6550,7 +10729,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description the principal the token names is not in good standing (not admitted, former, suspended), or the operation is not for its role */
@@ -6559,6 +10747,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6568,7 +10765,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -6577,7 +10783,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -6586,7 +10801,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -6617,7 +10841,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description the principal the token names is not in good standing (not admitted, former, suspended), or the operation is not for its role */
@@ -6626,6 +10859,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6635,7 +10877,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -6644,7 +10895,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -6653,7 +10913,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -6697,7 +10966,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -6706,7 +10987,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description the principal the token names is not in good standing (not admitted, former, suspended), or the operation is not for its role */
@@ -6715,6 +11005,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6724,7 +11023,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:body-too-large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "the body is larger than 256 KiB: no Focal request needs more, send less",
+                     *       "reason": "body-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
             /** @description the body is not JSON */
@@ -6733,7 +11041,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unsupported-media-type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "this API takes JSON bodies only: send the body with Content-Type: application/json, or no body",
+                     *       "reason": "unsupported-media-type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem415"];
                 };
             };
             /** @description the domain refuses it: `reason` says which rule */
@@ -6742,6 +11059,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/primary-per-state",
+                     *       "title": "Rule violated",
+                     *       "status": 422,
+                     *       "detail": "primary contact points are designated per state",
+                     *       "reason": "contact-point/primary-per-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6751,7 +11077,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -6760,7 +11095,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -6769,7 +11113,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -6800,7 +11153,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -6809,7 +11174,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description the principal the token names is not in good standing (not admitted, former, suspended), or the operation is not for its role */
@@ -6818,6 +11192,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6827,6 +11210,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6836,7 +11228,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -6845,7 +11246,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -6854,7 +11264,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -6883,7 +11302,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -6892,7 +11323,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description the principal the token names is not in good standing (not admitted, former, suspended), or the operation is not for its role */
@@ -6901,6 +11341,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6910,6 +11359,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6919,7 +11377,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -6928,7 +11395,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -6937,7 +11413,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -6968,7 +11453,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -6977,7 +11474,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description the principal the token names is not in good standing (not admitted, former, suspended), or the operation is not for its role */
@@ -6986,6 +11492,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -6995,6 +11510,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -7004,7 +11528,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -7013,7 +11546,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -7022,7 +11564,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -7064,7 +11615,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -7073,7 +11636,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description the principal the token names is not in good standing (not admitted, former, suspended), or the operation is not for its role */
@@ -7082,6 +11654,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -7091,6 +11672,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -7100,7 +11690,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:body-too-large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "the body is larger than 256 KiB: no Focal request needs more, send less",
+                     *       "reason": "body-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
             /** @description the body is not JSON */
@@ -7109,7 +11708,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unsupported-media-type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "this API takes JSON bodies only: send the body with Content-Type: application/json, or no body",
+                     *       "reason": "unsupported-media-type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem415"];
                 };
             };
             /** @description too many requests: wait as Retry-After says */
@@ -7118,7 +11726,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -7127,7 +11744,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -7136,7 +11762,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -7174,7 +11809,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -7183,7 +11830,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description not allowed for the caller */
@@ -7192,6 +11848,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -7201,7 +11866,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -7210,7 +11884,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -7219,7 +11902,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -7250,7 +11942,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -7259,7 +11963,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description not allowed for the caller */
@@ -7268,6 +11981,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -7277,6 +11999,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/not-found",
+                     *       "title": "Not found",
+                     *       "status": 404,
+                     *       "detail": "no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first",
+                     *       "reason": "contact-point/not-found"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -7286,7 +12017,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -7295,7 +12035,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -7304,7 +12053,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -7336,7 +12094,19 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */
@@ -7345,7 +12115,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description not allowed for the caller */
@@ -7354,6 +12133,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -7363,7 +12151,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -7372,7 +12169,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -7381,7 +12187,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };
@@ -7410,7 +12225,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unauthenticated",
+                     *       "title": "Unauthenticated",
+                     *       "status": 401,
+                     *       "detail": "the token expired at 2026-11-22T10:00:00Z: get a new one",
+                     *       "reason": "unauthenticated"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem401"];
                 };
             };
             /** @description not allowed for the caller */
@@ -7419,6 +12243,15 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/other-state",
+                     *       "title": "Not allowed",
+                     *       "status": 403,
+                     *       "detail": "FR may maintain only its own contact points; this one belongs to DE",
+                     *       "reason": "contact-point/other-state"
+                     *     }
+                     */
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
@@ -7428,7 +12261,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:rate-limited",
+                     *       "title": "Too many requests",
+                     *       "status": 429,
+                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
+                     *       "reason": "rate-limited"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem429"];
                 };
             };
             /** @description an unexpected failure, logged with its correlation id */
@@ -7437,7 +12279,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:internal-error",
+                     *       "title": "Internal error",
+                     *       "status": 500,
+                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
+                     *       "reason": "internal-error"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem500"];
                 };
             };
             /** @description the store or NATS is unreachable: retry as Retry-After says */
@@ -7446,7 +12297,16 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/problem+json": components["schemas"]["Problem"];
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:service-unavailable",
+                     *       "title": "Service unavailable",
+                     *       "status": 503,
+                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
+                     *       "reason": "service-unavailable"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };

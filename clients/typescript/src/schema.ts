@@ -868,7 +868,7 @@ export interface components {
              * @description a stable reason, the end of `type`
              * @enum {string}
              */
-            reason: "service-unavailable" | "store-unavailable" | "log-not-readable-yet" | "identity-provider-unavailable";
+            reason: "service-unavailable" | "store-unavailable" | "log-not-readable-yet" | "read-model-behind" | "identity-provider-unavailable";
             /** @description for 400: each field at fault */
             errors?: {
                 [key: string]: string;

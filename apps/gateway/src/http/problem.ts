@@ -48,7 +48,13 @@ export const REASONS_BY_STATUS = {
   415: ['unsupported-media-type'],
   429: ['rate-limited'],
   500: ['internal-error'],
-  503: ['service-unavailable', 'store-unavailable', 'log-not-readable-yet', 'identity-provider-unavailable'],
+  503: [
+    'service-unavailable',
+    'store-unavailable',
+    'log-not-readable-yet',
+    'read-model-behind',
+    'identity-provider-unavailable',
+  ],
 } as const satisfies Partial<Record<number, readonly [string, ...string[]]>>;
 
 /** Problem types are stable URNs named after the domain's reason codes. */

@@ -1,6 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
+import { createFocalClient, expectOk, FocalProblemError, ifMatch, positionOf } from '@focal/client';
+
 import { CLIENT_DIR, clientFiles } from '../scripts/client-files.js';
 
 /*
@@ -23,5 +25,62 @@ describe('the typed client (clients/typescript)', () => {
         );
       }
     }
+  });
+
+  it('sends the token, the typed parameters and body, and turns a problem into a FocalProblemError', async () => {
+    const sent: Request[] = [];
+    const answers = [
+      new Response(JSON.stringify({ id: 'i', version: 2, position: '17' }), {
+        status: 200,
+        headers: { 'content-type': 'application/json', 'focal-position': '17' },
+      }),
+      new Response(
+        JSON.stringify({
+          type: 'urn:focal:problem:version-mismatch',
+          title: 'Precondition failed',
+          status: 412,
+          detail: 'liaison-organisation-i is at version 3, not 2',
+          reason: 'version-mismatch',
+        }),
+        { status: 412, headers: { 'content-type': 'application/problem+json' } },
+      ),
+    ];
+    const focal = createFocalClient({
+      baseUrl: 'http://focal.test/',
+      token: 'T0K3N',
+      fetch: async (request) => {
+        sent.push(request);
+        return answers.shift()!;
+      },
+    });
+    const change = () =>
+      focal.PATCH('/v1/liaison-organisations/{id}', {
+        params: { path: { id: 'i' }, header: { 'If-Match': ifMatch(1) } },
+        body: { acronym: 'ICC-CPI' },
+      });
+
+    const changed = await change();
+    expect(expectOk(changed)).toEqual({ id: 'i', version: 2, position: '17' });
+    expect(positionOf(changed.response)).toBe('17');
+    expect(sent[0]!.url).toBe('http://focal.test/v1/liaison-organisations/i');
+    expect(sent[0]!.method).toBe('PATCH');
+    expect(sent[0]!.headers.get('authorization')).toBe('Bearer T0K3N');
+    expect(sent[0]!.headers.get('if-match')).toBe('"1"');
+    expect(await sent[0]!.json()).toEqual({ acronym: 'ICC-CPI' });
+
+    const stale = await change();
+    expect(stale.error?.reason).toBe('version-mismatch');
+    let thrown: unknown;
+    try {
+      expectOk(stale);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(FocalProblemError);
+    expect(thrown).toMatchObject({
+      status: 412,
+      problem: { reason: 'version-mismatch' },
+      message: '412 version-mismatch: liaison-organisation-i is at version 3, not 2',
+    });
   });
 });

@@ -45,6 +45,21 @@ module.exports = {
       from: { path: '^(apps|scripts|bench)/' },
       to: { path: '^libs/[^/]+/src/', pathNot: '^libs/[^/]+/src/index\\.ts$' },
     },
+    {
+      name: 'client-stands-alone',
+      comment:
+        'clients/typescript is published on its own: it knows the API by its OpenAPI document, never by our code.',
+      severity: 'error',
+      from: { path: '^clients/' },
+      to: { path: '^(apps|libs|scripts|bench|test)/' },
+    },
+    {
+      name: 'client-through-its-entry',
+      comment: 'Outside the client, only its src/index.ts (the @focal/client alias) is reachable.',
+      severity: 'error',
+      from: { path: '^(apps|libs|scripts|bench|test)/' },
+      to: { path: '^clients/[^/]+/src/', pathNot: '^clients/[^/]+/src/index\\.ts$' },
+    },
   ],
   options: {
     doNotFollow: { path: 'node_modules' },

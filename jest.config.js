@@ -11,6 +11,7 @@ export default {
     '^@focal/contracts$': '<rootDir>/libs/contracts/src/index.ts',
     '^@focal/service$': '<rootDir>/libs/service/src/index.ts',
     '^@focal/audit$': '<rootDir>/libs/audit/src/index.ts',
+    '^@focal/client$': '<rootDir>/clients/typescript/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {

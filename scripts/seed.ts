@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { createFocalClient, expectOk, type paths } from '@focal/client';
 import { CommandClient, type CommandFields, type CommandSubject } from '@focal/contracts';
 import { ordinal, type PlenaryMeetingDetails } from '@focal/domain';
 import { tokenSecret } from '@focal/service';
@@ -25,10 +26,17 @@ interface PlenaryMeetingReference extends PlenaryMeetingDetails {
   concludedAt: string;
   conclusions: { text: string; topics: string[] };
 }
+/** A state's admission or change of status, as PUT /v1/states/{code} takes it. */
+type StateChange = paths['/v1/states/{code}']['put']['requestBody']['content']['application/json'];
+type OrganisationDetails =
+  paths['/v1/liaison-organisations']['post']['requestBody']['content']['application/json'];
 interface Reference {
   effectiveFrom: string;
-  states: { code: string; name: string; status: string; left?: { status: string; effectiveFrom: string } }[];
-  organisations: { acronym: string; name: string; kind: string; suspended?: string }[];
+  states: (Required<Pick<StateChange, 'name' | 'status'>> & {
+    code: string;
+    left?: Omit<StateChange, 'name'>;
+  })[];
+  organisations: (OrganisationDetails & { suspended?: string })[];
   plenaryMeetings: PlenaryMeetingReference[];
 }
 
@@ -41,19 +49,26 @@ const token = await signToken(tokenSecret(), {
   role: 'secretariat',
 });
 
-async function call(method: string, path: string, body: unknown, key: string) {
-  const response = await fetch(`${base}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': key },
-    body: JSON.stringify(body),
-  }).catch((error: unknown) => {
-    throw new Error(
-      `cannot reach the gateway at ${base} (${(error as Error).message}): start it with npm start`,
-    );
-  });
-  const answer = (await response.json()) as { detail?: string };
-  if (!response.ok) {
-    throw new Error(`${method} ${path}: ${response.status} ${answer.detail ?? JSON.stringify(answer)}`);
+const api = createFocalClient({
+  baseUrl: base,
+  token,
+  fetch: (request) =>
+    fetch(request).catch((error: unknown) => {
+      throw new Error(
+        `cannot reach the gateway at ${base} (${(error as Error).message}): start it with npm start`,
+      );
+    }),
+});
+
+/** The answer's data, or an error naming the request and the problem. */
+async function must<Data>(
+  what: string,
+  answer: Promise<{ data?: Data; error?: unknown; response: Response }>,
+): Promise<Data> {
+  try {
+    return expectOk(await answer);
+  } catch (error) {
+    throw new Error(`${what}: ${(error as Error).message}`, { cause: error });
   }
 }
 
@@ -143,54 +158,46 @@ const progress = (what: string) => {
 };
 
 try {
-  const existing = await fetch(`${base}/v1/states`, { headers: { authorization: `Bearer ${token}` } }).then(
-    async (response) => ((await response.json()) as { items: { code: string; status: string }[] }).items,
-    (error: unknown) => {
-      throw new Error(
-        `cannot reach the gateway at ${base} (${(error as Error).message}): start it with npm start`,
-      );
-    },
-  );
+  const existing = (await must('GET /v1/states', api.GET('/v1/states'))).items;
   const statusOf = new Map(existing.map((state) => [state.code, state.status]));
+  const putState = (code: string, body: StateChange, key: string) =>
+    must(
+      `PUT /v1/states/${code}`,
+      api.PUT('/v1/states/{code}', {
+        params: { path: { code }, header: { 'Idempotency-Key': key } },
+        body,
+      }),
+    );
   for (const state of reference.states) {
     if (!statusOf.has(state.code)) {
-      await call(
-        'PUT',
-        `/v1/states/${state.code}`,
+      await putState(
+        state.code,
         { name: state.name, status: state.status, effectiveFrom: reference.effectiveFrom },
         `seed-state-${state.code}`,
       );
     }
     if (state.left && statusOf.get(state.code) !== state.left.status) {
-      await call(
-        'PUT',
-        `/v1/states/${state.code}`,
-        state.left,
-        `seed-state-${state.code}-${state.left.status}`,
-      );
+      await putState(state.code, state.left, `seed-state-${state.code}-${state.left.status}`);
     }
     progress(state.code);
   }
   for (const organisation of reference.organisations) {
     const { suspended, ...details } = organisation;
     const key = `seed-organisation-${organisation.acronym}`;
-    const response = await fetch(`${base}/v1/liaison-organisations`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${token}`,
-        'content-type': 'application/json',
-        'idempotency-key': key,
-      },
-      body: JSON.stringify(details),
-    });
-    const created = (await response.json()) as { id?: string; detail?: string };
-    if (!response.ok || !created.id) throw new Error(`POST /v1/liaison-organisations: ${created.detail}`);
+    const created = await must(
+      'POST /v1/liaison-organisations',
+      api.POST('/v1/liaison-organisations', {
+        params: { header: { 'Idempotency-Key': key } },
+        body: details,
+      }),
+    );
     if (suspended) {
-      await call(
-        'POST',
-        `/v1/liaison-organisations/${created.id}/suspend`,
-        { reason: suspended },
-        `${key}-suspended`,
+      await must(
+        `POST /v1/liaison-organisations/${created.id}/suspend`,
+        api.POST('/v1/liaison-organisations/{id}/suspend', {
+          params: { path: { id: created.id }, header: { 'Idempotency-Key': `${key}-suspended` } },
+          body: { reason: suspended },
+        }),
       );
     }
     progress(organisation.acronym);

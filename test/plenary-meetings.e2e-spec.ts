@@ -1,3 +1,5 @@
+import { expectOk, positionOf, type FocalClient } from '@focal/client';
+
 import { parseCloudEvent } from './support/cloud-events.js';
 import { receiver } from './support/receiver.js';
 import { actors, testClient, type TestClient } from './support/services.js';
@@ -8,13 +10,17 @@ import { until } from './support/until.js';
 /**
  * Issue 16's journey over HTTP: the 39th plenary meeting convened with an open and a closed agenda, delegates
  * registered by states, a guest state and a liaison organisation, attendance, conclusions, the participation
- * report, and a liaison organisation's replay of the updates with nothing of the closed session in it.
+ * report, and a liaison organisation's replay of the updates with nothing of the closed session in it. The
+ * API is called through the typed client (@focal/client), each answer held to the OpenAPI document.
  */
 describe.each(STORES)('plenary meetings (%s store)', (store) => {
   let system: TestSystem;
   let nats: TestClient;
   let secretariat: string;
   const tokens: Record<string, string> = {};
+  /** The typed client as the secretariat, and as each of `tokens`. */
+  let asSecretariat: FocalClient;
+  const as: Record<string, FocalClient> = {};
   const contactPoints: Record<string, string> = {};
   let iccId: string;
   const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
@@ -25,47 +31,50 @@ describe.each(STORES)('plenary meetings (%s store)', (store) => {
     system = await startSystem(store, 'plenary', { webhooksAllowLoopback: true, webhookBaseDelayMs: 50 });
     nats = await testClient(system.namespace);
     secretariat = await system.token({ role: 'secretariat' });
+    asSecretariat = system.client(secretariat);
     for (const [code, name, status] of [
       ['FR', 'France', 'member'],
       ['DE', 'Germany', 'member'],
       ['NO', 'Norway', 'observer'],
       ['GM', 'The Gambia', 'guest'],
     ] as const) {
-      await system.ok('PUT', `/v1/states/${code}`, secretariat, {
-        name,
-        status,
-        effectiveFrom: '2002-06-13',
-      });
+      expectOk(
+        await asSecretariat.PUT('/v1/states/{code}', {
+          params: { path: { code } },
+          body: { name, status, effectiveFrom: '2002-06-13' },
+        }),
+      );
     }
-    iccId = (
-      await system.ok('POST', '/v1/liaison-organisations', secretariat, {
-        name: 'International Criminal Court',
-        acronym: 'ICC',
-        kind: 'international-court',
-      })
-    ).body.id;
+    iccId = expectOk(
+      await asSecretariat.POST('/v1/liaison-organisations', {
+        body: { name: 'International Criminal Court', acronym: 'ICC', kind: 'international-court' },
+      }),
+    ).id;
     tokens.FR = await system.token({ role: 'member-state', state: 'FR' });
     tokens.DE = await system.token({ role: 'member-state', state: 'DE' });
     tokens.NO = await system.token({ role: 'observer-state', state: 'NO' });
     tokens.GM = await system.token({ role: 'guest-state', state: 'GM' });
     tokens.ICC = await system.token({ role: 'liaison-organisation', organisation: iccId });
+    for (const [who, token] of Object.entries(tokens)) as[who] = system.client(token);
     for (const [key, state, fullName] of [
       ['FR-1', 'FR', 'Camille Exemple'],
       ['FR-2', 'FR', 'Dominique Exemple'],
       ['DE-1', 'DE', 'Erika Beispiel'],
       ['NO-1', 'NO', 'Kari Eksempel'],
     ] as const) {
-      contactPoints[key] = (
-        await system.ok('POST', '/v1/contact-points', tokens[state]!, {
-          state,
-          fullName,
-          email: `${key.toLowerCase()}@justice.example`,
-          role: 'prosecutor',
-          authority: 'War crimes unit',
-          languages: ['en'],
-          primary: false,
-        })
-      ).body.id;
+      contactPoints[key] = expectOk(
+        await as[state]!.POST('/v1/contact-points', {
+          body: {
+            state,
+            fullName,
+            email: `${key.toLowerCase()}@justice.example`,
+            role: 'prosecutor',
+            authority: 'War crimes unit',
+            languages: ['en'],
+            primary: false,
+          },
+        }),
+      ).id;
     }
   });
 
@@ -77,69 +86,79 @@ describe.each(STORES)('plenary meetings (%s store)', (store) => {
   it('convened, registered, refused where it must be, attended, concluded, reported and replayed', async () => {
     // The organisation's webhook receives what its updates would: nothing of the closed session.
     const hook = await receiver();
-    await system.ok('POST', '/v1/webhooks', tokens.ICC!, { url: hook.url });
+    expectOk(await as.ICC!.POST('/v1/webhooks', { body: { url: hook.url } }));
     // The secretariat convenes the 39th meeting with an open and a closed agenda.
-    const meetingId = (
-      await system.ok('POST', '/v1/plenary-meetings', secretariat, {
-        number: 39,
-        title: '39th plenary meeting of the Genocide Network',
-        theme: 'Accountability for crimes against children',
-        startsOn,
-        endsOn,
-        venue: 'Eurojust, The Hague',
-        presidency: 'CY',
-      })
-    ).body.id as string;
-    const path = `/v1/plenary-meetings/${meetingId}`;
-    await system.ok('POST', `${path}/agenda-items`, secretariat, {
-      session: 'open',
-      title: 'Digital evidence in core international crimes cases',
-      summary: 'Open source information and its verification',
-    });
-    await system.ok('POST', `${path}/agenda-items`, secretariat, {
-      session: 'closed',
-      title: 'Operation Nightjar: preparing extradition requests',
-    });
-    const byState = await system.call('POST', `${path}/agenda-items`, {
-      token: tokens.FR!,
-      body: { session: 'open', title: 'x' },
-    });
-    expect(byState.status).toBe(403);
+    const meetingId = expectOk(
+      await asSecretariat.POST('/v1/plenary-meetings', {
+        body: {
+          number: 39,
+          title: '39th plenary meeting of the Genocide Network',
+          theme: 'Accountability for crimes against children',
+          startsOn,
+          endsOn,
+          venue: 'Eurojust, The Hague',
+          presidency: 'CY',
+        },
+      }),
+    ).id;
+    const meeting = { path: { id: meetingId } };
+    const addAgendaItem = (
+      api: FocalClient,
+      body: { session: 'open' | 'closed'; title: string; summary?: string },
+    ) => api.POST('/v1/plenary-meetings/{id}/agenda-items', { params: meeting, body });
+    expectOk(
+      await addAgendaItem(asSecretariat, {
+        session: 'open',
+        title: 'Digital evidence in core international crimes cases',
+        summary: 'Open source information and its verification',
+      }),
+    );
+    expectOk(
+      await addAgendaItem(asSecretariat, {
+        session: 'closed',
+        title: 'Operation Nightjar: preparing extradition requests',
+      }),
+    );
+    const byState = await addAgendaItem(as.FR!, { session: 'open', title: 'x' });
+    expect(byState.response.status).toBe(403);
 
     // FR and NO register delegates for both sessions; DE for the closed one only.
-    const register = (token: string, body: object) =>
-      system.call('POST', `${path}/delegates`, { token, body });
+    const register = (
+      api: FocalClient,
+      body: { session: 'open' | 'closed'; name?: string; contactPointId?: string },
+    ) => api.POST('/v1/plenary-meetings/{id}/delegates', { params: meeting, body });
     const delegates: Record<string, string> = {};
-    for (const [key, token, session, contactPointId, name] of [
-      ['FR-closed', tokens.FR, 'closed', contactPoints['FR-1'], 'Camille Exemple'],
-      ['FR-open', tokens.FR, 'open', contactPoints['FR-2'], 'Dominique Exemple'],
-      ['NO-closed', tokens.NO, 'closed', contactPoints['NO-1'], 'Kari Eksempel'],
-      ['NO-open', tokens.NO, 'open', contactPoints['NO-1'], 'Kari Eksempel'],
-      ['DE-closed', tokens.DE, 'closed', contactPoints['DE-1'], 'Erika Beispiel'],
+    for (const [key, state, session, contactPointId, name] of [
+      ['FR-closed', 'FR', 'closed', contactPoints['FR-1'], 'Camille Exemple'],
+      ['FR-open', 'FR', 'open', contactPoints['FR-2'], 'Dominique Exemple'],
+      ['NO-closed', 'NO', 'closed', contactPoints['NO-1'], 'Kari Eksempel'],
+      ['NO-open', 'NO', 'open', contactPoints['NO-1'], 'Kari Eksempel'],
+      ['DE-closed', 'DE', 'closed', contactPoints['DE-1'], 'Erika Beispiel'],
     ] as const) {
-      const registered = await register(token!, { session, name, contactPointId });
-      expect(registered.status).toBe(201);
-      delegates[key] = registered.body.id;
+      const registered = await register(as[state]!, { session, name, contactPointId: contactPointId! });
+      expect(registered.response.status).toBe(201);
+      delegates[key] = expectOk(registered).id;
     }
-    const others = await register(tokens.FR!, {
+    const others = await register(as.FR!, {
       session: 'open',
       name: 'Erika Beispiel',
-      contactPointId: contactPoints['DE-1'],
+      contactPointId: contactPoints['DE-1']!,
     });
-    expect(others.status).toBe(403);
-    expect(others.body.reason).toBe('plenary/own-contact-points-only');
+    expect(others.response.status).toBe(403);
+    expect(others.error?.reason).toBe('plenary/own-contact-points-only');
 
     // A liaison organisation and a guest state register for the open session, and are refused the closed one.
     for (const guest of ['ICC', 'GM']) {
-      const open = await register(tokens[guest]!, { session: 'open', name: `${guest} delegation` });
-      expect(open.status).toBe(201);
+      const open = await register(as[guest]!, { session: 'open', name: `${guest} delegation` });
+      expect(open.response.status).toBe(201);
       // No version or ETag: it would count the closed session's events before this one.
-      expect(open.body.version).toBeUndefined();
-      expect(open.headers.get('etag')).toBeNull();
-      delegates[`${guest}-open`] = open.body.id;
-      const closed = await register(tokens[guest]!, { session: 'closed', name: `${guest} delegation` });
-      expect(closed.status).toBe(403);
-      expect(closed.body).toMatchObject({
+      expect(open.data).toBeDefined();
+      expect(open.data).not.toHaveProperty('version');
+      expect(open.response.headers.get('etag')).toBeNull();
+      delegates[`${guest}-open`] = expectOk(open).id;
+      const closed = await register(as[guest]!, { session: 'closed', name: `${guest} delegation` });
+      expect(closed.response.status).toBe(403);
+      expect(closed.error).toMatchObject({
         reason: 'plenary/closed-session-member-and-observer-states-only',
         detail: expect.stringMatching(
           /held solely for national contact points of member and observer states/,
@@ -148,44 +167,51 @@ describe.each(STORES)('plenary meetings (%s store)', (store) => {
     }
 
     // What the organisation reads: the open session only, and no version that would count the closed one.
-    const asOrganisation = await system.ok('GET', path, tokens.ICC!, undefined, { 'focal-read-after': '0' });
-    expect(asOrganisation.headers.get('etag')).toBeNull();
-    expect(asOrganisation.body.version).toBeUndefined();
-    expect(asOrganisation.body.agenda.map((item: { session: string }) => item.session)).toEqual(['open']);
-    expect(asOrganisation.body.delegates.map((d: { id: string }) => d.id).sort()).toEqual(
+    const readMeeting = (api: FocalClient, after?: string) =>
+      api.GET('/v1/plenary-meetings/{id}', {
+        params: { ...meeting, ...(after ? { header: { 'Focal-Read-After': after } } : {}) },
+      });
+    const asOrganisation = await readMeeting(as.ICC!, '0');
+    expect(asOrganisation.response.headers.get('etag')).toBeNull();
+    const seenByOrganisation = expectOk(asOrganisation);
+    expect(seenByOrganisation).not.toHaveProperty('version');
+    expect(seenByOrganisation.agenda.map((item) => item.session)).toEqual(['open']);
+    expect(seenByOrganisation.delegates.map((d) => d.id).sort()).toEqual(
       [delegates['FR-open'], delegates['NO-open'], delegates['ICC-open'], delegates['GM-open']].sort(),
     );
-    expect(JSON.stringify(asOrganisation.body)).not.toMatch(/Nightjar|Camille|Erika/);
-    const asFrance = await system.ok('GET', path, tokens.FR!);
-    expect(asFrance.body.agenda).toHaveLength(2);
-    expect(asFrance.body.delegates).toHaveLength(7);
+    expect(JSON.stringify(seenByOrganisation)).not.toMatch(/Nightjar|Camille|Erika/);
+    const asFrance = expectOk(await readMeeting(as.FR!));
+    expect(asFrance.agenda).toHaveLength(2);
+    expect(asFrance.delegates).toHaveLength(7);
     // A closed session's delegate does not exist for the organisation: withdrawing one is 404, as for none.
-    const hidden = await system.call('DELETE', `${path}/delegates/${delegates['FR-closed']}`, {
-      token: tokens.ICC!,
-    });
-    const unknown = await system.call('DELETE', `${path}/delegates/${meetingId}`, { token: tokens.ICC! });
-    expect([hidden.status, unknown.status]).toEqual([404, 404]);
-    expect(hidden.body.detail.replace(delegates['FR-closed']!, 'X')).toBe(
-      unknown.body.detail.replace(meetingId, 'X'),
+    const withdraw = (delegateId: string) =>
+      as.ICC!.DELETE('/v1/plenary-meetings/{id}/delegates/{delegateId}', {
+        params: { path: { id: meetingId, delegateId } },
+      });
+    const hidden = await withdraw(delegates['FR-closed']!);
+    const unknown = await withdraw(meetingId);
+    expect([hidden.response.status, unknown.response.status]).toEqual([404, 404]);
+    expect(hidden.error?.detail.replace(delegates['FR-closed']!, 'X')).toBe(
+      unknown.error?.detail.replace(meetingId, 'X'),
     );
 
     // Attendance and conclusions wait for the meeting itself.
-    const early = await system.call('POST', `${path}/attendance`, {
-      token: secretariat,
-      body: { delegateId: delegates['FR-open'] },
+    const early = await asSecretariat.POST('/v1/plenary-meetings/{id}/attendance', {
+      params: meeting,
+      body: { delegateId: delegates['FR-open']! },
     });
-    expect(early.status).toBe(422);
-    expect(early.body.reason).toBe('plenary/not-yet-started');
+    expect(early.response.status).toBe(422);
+    expect(early.error?.reason).toBe('plenary/not-yet-started');
     const conclusions = {
       text: 'The Network calls for common standards for verifying digital evidence.',
       topics: ['digital evidence', 'children'],
     };
-    const premature = await system.call('POST', `${path}/conclusions`, {
-      token: secretariat,
+    const premature = await asSecretariat.POST('/v1/plenary-meetings/{id}/conclusions', {
+      params: meeting,
       body: conclusions,
     });
-    expect(premature.status).toBe(422);
-    expect(premature.body.reason).toBe('plenary/not-yet-ended');
+    expect(premature.response.status).toBe(422);
+    expect(premature.error?.reason).toBe('plenary/not-yet-ended');
 
     // On the meeting's days (the commands' time, as a NATS client may state it): attendance, then conclusions.
     for (const key of ['FR-closed', 'FR-open', 'NO-closed', 'GM-open', 'ICC-open']) {
@@ -202,44 +228,48 @@ describe.each(STORES)('plenary meetings (%s store)', (store) => {
       { meetingId, ...conclusions },
       { at: `${day(32)}T09:00:00Z` },
     );
-    const readAfter = { 'focal-read-after': published.position! };
+    const readAfter = { header: { 'Focal-Read-After': published.position! } };
 
     // The conclusions are open and found by text and by topic.
-    for (const query of ['q=standards%20digital', 'topic=Children', 'status=concluded']) {
-      const found = await system.ok(
-        'GET',
-        `/v1/plenary-meetings?${query}`,
-        tokens.ICC!,
-        undefined,
-        readAfter,
-      );
-      expect(found.body.items).toEqual([
+    const search = (api: FocalClient, query: { q?: string; topic?: string; status?: 'concluded' }) =>
+      api.GET('/v1/plenary-meetings', { params: { query, ...readAfter } }).then(expectOk);
+    for (const query of [
+      { q: 'standards digital' },
+      { topic: 'Children' },
+      { status: 'concluded' as const },
+    ]) {
+      const found = await search(as.ICC!, query);
+      expect(found.items).toEqual([
         expect.objectContaining({ id: meetingId, status: 'concluded', conclusions }),
       ]);
     }
-    const none = await system.ok('GET', '/v1/plenary-meetings?q=Nightjar', secretariat, undefined, readAfter);
-    expect(none.body.items).toEqual([]);
+    const none = await search(asSecretariat, { q: 'Nightjar' });
+    expect(none.items).toEqual([]);
 
     // The participation report: the secretariat's has both sessions, the organisation's the open one.
-    const full = await system.ok('GET', `${path}/participation`, secretariat, undefined, readAfter);
-    expect(full.body.countries).toBe(4);
-    const [openSession, closedSession] = full.body.sessions;
+    const participation = (api: FocalClient) =>
+      api
+        .GET('/v1/plenary-meetings/{id}/participation', { params: { ...meeting, ...readAfter } })
+        .then(expectOk);
+    const full = await participation(asSecretariat);
+    expect(full.countries).toBe(4);
+    const [openSession, closedSession] = full.sessions;
     expect(openSession).toMatchObject({ session: 'open', delegates: 4, attended: 3, countries: 3 });
-    expect(openSession.byKind).toEqual([
+    expect(openSession!.byKind).toEqual([
       { kind: 'member-state', delegates: 1, attended: 1 },
       { kind: 'observer-state', delegates: 1, attended: 0 },
       { kind: 'guest-state', delegates: 1, attended: 1 },
       { kind: 'liaison-organisation', delegates: 1, attended: 1 },
     ]);
     expect(closedSession).toMatchObject({ session: 'closed', delegates: 3, attended: 2, countries: 3 });
-    expect(closedSession.byCountry).toEqual([
+    expect(closedSession!.byCountry).toEqual([
       { country: 'DE', delegates: 1, attended: 0 },
       { country: 'FR', delegates: 1, attended: 1 },
       { country: 'NO', delegates: 1, attended: 1 },
     ]);
-    const open = await system.ok('GET', `${path}/participation`, tokens.ICC!, undefined, readAfter);
-    expect(open.body.sessions.map((session: { session: string }) => session.session)).toEqual(['open']);
-    expect(open.body.countries).toBe(3);
+    const open = await participation(as.ICC!);
+    expect(open.sessions.map((session) => session.session)).toEqual(['open']);
+    expect(open.countries).toBe(3);
 
     // The organisation's replay of the updates: the open agenda and the conclusions, nothing of the closed session.
     const received: { type: string; data: string }[] = [];
@@ -292,52 +322,56 @@ describe.each(STORES)('plenary meetings (%s store)', (store) => {
 
   it("a state delegate's name is its contact point's: never stored in plain text, gone with its erasure", async () => {
     const fullName = 'Ondine Chiffrée';
-    const contactPointId = (
-      await system.ok('POST', '/v1/contact-points', tokens.FR!, {
-        state: 'FR',
-        fullName,
-        email: 'ondine@justice.example',
-        role: 'prosecutor',
-        authority: 'War crimes unit',
-        languages: ['fr'],
-        primary: false,
-      })
-    ).body.id as string;
-    const meetingId = (
-      await system.ok('POST', '/v1/plenary-meetings', secretariat, {
-        number: 40,
-        title: '40th plenary meeting of the Genocide Network',
-        theme: 'Delegates and their personal data',
-        startsOn,
-        endsOn,
-        venue: 'Eurojust, The Hague',
-        presidency: 'FR',
-      })
-    ).body.id as string;
-    const path = `/v1/plenary-meetings/${meetingId}`;
+    const contactPointId = expectOk(
+      await as.FR!.POST('/v1/contact-points', {
+        body: {
+          state: 'FR',
+          fullName,
+          email: 'ondine@justice.example',
+          role: 'prosecutor',
+          authority: 'War crimes unit',
+          languages: ['fr'],
+          primary: false,
+        },
+      }),
+    ).id;
+    const meetingId = expectOk(
+      await asSecretariat.POST('/v1/plenary-meetings', {
+        body: {
+          number: 40,
+          title: '40th plenary meeting of the Genocide Network',
+          theme: 'Delegates and their personal data',
+          startsOn,
+          endsOn,
+          venue: 'Eurojust, The Hague',
+          presidency: 'FR',
+        },
+      }),
+    ).id;
+    const meeting = { path: { id: meetingId } };
     // The body's name is accepted for compatibility and ignored: the contact point's is the delegate's.
-    const registered = await system.ok('POST', `${path}/delegates`, tokens.FR!, {
-      session: 'closed',
-      name: 'Not The Contact Point',
-      contactPointId,
+    const registered = expectOk(
+      await as.FR!.POST('/v1/plenary-meetings/{id}/delegates', {
+        params: meeting,
+        body: { session: 'closed', name: 'Not The Contact Point', contactPointId },
+      }),
+    );
+    const organisations = await as.ICC!.POST('/v1/plenary-meetings/{id}/delegates', {
+      params: meeting,
+      body: { session: 'open', name: 'ICC delegation' },
     });
-    const organisations = await system.ok('POST', `${path}/delegates`, tokens.ICC!, {
-      session: 'open',
-      name: 'ICC delegation',
-    });
-    const readAfter = { 'focal-read-after': organisations.headers.get('focal-position')! };
-    const delegatesAs = async (token: string) =>
-      (await system.ok('GET', path, token, undefined, readAfter)).body.delegates as {
-        id: string;
-        name: string | null;
-      }[];
+    const organisationsDelegate = expectOk(organisations);
+    const readAfter = { header: { 'Focal-Read-After': positionOf(organisations.response)! } };
+    const delegatesAs = async (api: FocalClient) =>
+      expectOk(await api.GET('/v1/plenary-meetings/{id}', { params: { ...meeting, ...readAfter } }))
+        .delegates;
 
-    expect(await delegatesAs(tokens.FR!)).toEqual([
-      expect.objectContaining({ id: registered.body.id, contactPointId, name: fullName }),
-      expect.objectContaining({ id: organisations.body.id, name: 'ICC delegation' }),
+    expect(await delegatesAs(as.FR!)).toEqual([
+      expect.objectContaining({ id: registered.id, contactPointId, name: fullName }),
+      expect.objectContaining({ id: organisationsDelegate.id, name: 'ICC delegation' }),
     ]);
-    expect(await delegatesAs(tokens.ICC!)).toEqual([
-      expect.objectContaining({ id: organisations.body.id, name: 'ICC delegation' }),
+    expect(await delegatesAs(as.ICC!)).toEqual([
+      expect.objectContaining({ id: organisationsDelegate.id, name: 'ICC delegation' }),
     ]);
 
     // Neither the log nor any plenary read model holds the name, the one given or the contact point's.
@@ -362,11 +396,15 @@ describe.each(STORES)('plenary meetings (%s store)', (store) => {
     }
 
     // Erasing the contact point's personal data erases the delegate's name on the plenary's read path, at once.
-    await system.ok('DELETE', `/v1/contact-points/${contactPointId}/personal-data`, secretariat);
-    const afterErasure = await delegatesAs(secretariat);
+    expectOk(
+      await asSecretariat.DELETE('/v1/contact-points/{id}/personal-data', {
+        params: { path: { id: contactPointId } },
+      }),
+    );
+    const afterErasure = await delegatesAs(asSecretariat);
     expect(afterErasure).toEqual([
-      expect.objectContaining({ id: registered.body.id, contactPointId, name: null }),
-      expect.objectContaining({ id: organisations.body.id, name: 'ICC delegation' }),
+      expect.objectContaining({ id: registered.id, contactPointId, name: null }),
+      expect.objectContaining({ id: organisationsDelegate.id, name: 'ICC delegation' }),
     ]);
     expect(JSON.stringify(afterErasure)).not.toMatch(/Ondine|Chiffr/);
   }, 60_000);

@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { createFocalClient, type FocalClient } from '@focal/client';
 import type { Actor } from '@focal/domain';
 import {
   DEFAULT_LIMITS,
@@ -53,6 +54,11 @@ export interface TestSystem {
     // Responses are asserted on structurally, field by field.
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
   ): Promise<{ status: number; headers: Headers; body: any }>;
+  /**
+   * The typed client (@focal/client) on this system as `token`, its every answer held to the document as
+   * `call`'s are. Made for the gateway's URL of the moment: make another after a restart.
+   */
+  client(token?: string): FocalClient;
   /** A call that must succeed: anything but 2xx throws with the status and the problem, to read in a failure. */
   ok(
     method: string,
@@ -139,6 +145,22 @@ export async function startSystem(
       await assertDocumented(system.url, { method, path, ...answer });
       return answer;
     },
+    client: (token) =>
+      createFocalClient({
+        baseUrl: system.url,
+        ...(token ? { token } : {}),
+        async fetch(request) {
+          const response = await fetch(request);
+          const url = new URL(request.url);
+          const answer = await readAnswer(response.clone());
+          await assertDocumented(system.url, {
+            method: request.method,
+            path: url.pathname + url.search,
+            ...answer,
+          });
+          return response;
+        },
+      }),
     async ok(method, path, token, body, headers) {
       const response = await system.call(method, path, {
         token,

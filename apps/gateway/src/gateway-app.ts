@@ -34,6 +34,9 @@ import { WebhookStore } from './webhooks/webhook-store.js';
 /** The subject in the key store of the secret that entity ids derived from idempotency keys are keyed with. */
 const ENTITY_ID_SUBJECT = 'entity-ids';
 
+/** The OpenAPI document of the HTTP API, built from the routes without starting anything (served at /docs-json). */
+export const gatewayOpenApiDocument = () => openApiDocument(GATEWAY_CONTROLLERS);
+
 export interface RunningGateway {
   app: NestFastifyApplication;
   url: string;
@@ -263,7 +266,7 @@ async function assemble(
   });
 
   // The document is built from the routes' own schemas; Swagger UI only shows it.
-  const document = openApiDocument(GATEWAY_CONTROLLERS) as unknown as OpenAPIObject;
+  const document = gatewayOpenApiDocument() as unknown as OpenAPIObject;
   SwaggerModule.setup('docs', app, document);
 
   await app.listen(config.port, config.host);

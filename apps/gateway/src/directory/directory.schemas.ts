@@ -13,6 +13,8 @@ import {
 import { CONTACT_POINT_ROLES, STATE_STATUSES } from '@focal/domain';
 import { z } from 'zod';
 
+import { withExamples } from '../http/operation.js';
+
 import { MAX_SEARCH_WORDS, searchWordCount } from './contact-point-search.js';
 
 /*
@@ -20,13 +22,17 @@ import { MAX_SEARCH_WORDS, searchWordCount } from './contact-point-search.js';
  * commands): what validates a request is what the OpenAPI document shows.
  */
 
-export const putStateBody = z.strictObject({
-  name: stateFields.name.optional().meta({ description: 'required to admit a state', example: 'France' }),
-  status: stateFields.status,
-  effectiveFrom: stateFields.effectiveFrom.meta({ example: '2002-06-13' }),
-});
+export const putStateBody = withExamples(
+  z.strictObject({
+    name: stateFields.name.optional().meta({ description: 'required to admit a state', example: 'France' }),
+    status: stateFields.status,
+    effectiveFrom: stateFields.effectiveFrom.meta({ example: '2002-06-13' }),
+  }),
+  { name: 'France', status: 'member', effectiveFrom: '2002-06-13' },
+  { status: 'former', effectiveFrom: '2020-01-31' },
+);
 
-export const registerContactPointBody = z.strictObject({
+const registerContactPointFields = z.strictObject({
   state: text(10).optional().meta({ description: 'the state, or else `organisation`', example: 'FR' }),
   organisation: uuid.optional().meta({ description: 'the liaison organisation, or else `state`' }),
   fullName: personalFields.fullName.meta({ example: 'Claire Martin' }),
@@ -39,13 +45,33 @@ export const registerContactPointBody = z.strictObject({
   expertise: postFields.expertise.default([]),
   primary: z.boolean().default(false),
 });
+export const registerContactPointBody = withExamples(registerContactPointFields, {
+  state: 'FR',
+  fullName: 'Claire Martin',
+  email: 'claire.martin@justice.gouv.fr',
+  role: 'prosecutor',
+  authority: 'Parquet national antiterroriste',
+  languages: ['fr', 'en'],
+  primary: true,
+});
 
 export const changeContactPointBody = z
   .strictObject({ ...postFields, ...personalFields })
   .partial()
-  .meta({ description: 'the fields to change; those left out stay as they are' });
+  .meta({
+    description: 'the fields to change; those left out stay as they are',
+    examples: [
+      { languages: ['fr', 'en', 'es'] },
+      { authority: 'Office central de lutte contre les crimes contre l’humanité' },
+    ],
+  });
 
-export const reasonBody = z.strictObject({ reason: reason.meta({ example: 'moved to another post' }) });
+export const reasonBody = withExamples(
+  z.strictObject({ reason: reason.meta({ example: 'moved to another post' }) }),
+  {
+    reason: 'moved to another post',
+  },
+);
 
 const withoutNulOrLoneSurrogates = /^(?:[^\0\uD800-\uDFFF]|[\uD800-\uDBFF][\uDC00-\uDFFF])*$/;
 
@@ -69,8 +95,14 @@ export const searchContactPointsQuery = z.strictObject({
   offset: z.coerce.number().int().min(0).max(1_000_000_000).default(0),
 });
 
-export const registerOrganisationBody = z.strictObject(organisationFields);
-export const changeOrganisationBody = z.strictObject(organisationFields).partial();
+export const registerOrganisationBody = withExamples(z.strictObject(organisationFields), {
+  name: 'International Criminal Court',
+  acronym: 'ICC',
+  kind: 'international-court',
+});
+export const changeOrganisationBody = withExamples(z.strictObject(organisationFields).partial(), {
+  acronym: 'ICC-CPI',
+});
 
 // Answers.
 

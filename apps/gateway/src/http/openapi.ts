@@ -1,3 +1,5 @@
+import { ServiceUnavailableError } from '@focal/contracts';
+import { DomainError } from '@focal/domain';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
 import { RequestMethod, type Type } from '@nestjs/common';
 import { z } from 'zod';
@@ -10,6 +12,14 @@ import {
 
 import { problemAnswer } from './answers.js';
 import { OPERATION, TAG, type OperationSpec, type RequestHeader } from './operation.js';
+import {
+  frameworkProblem,
+  Problem,
+  problemType,
+  REASONS_BY_STATUS,
+  toProblem,
+  type ProblemDocument,
+} from './problem.js';
 
 /*
  * The OpenAPI document, built from the routes themselves: each handler's path and method as Nest registers
@@ -67,7 +77,100 @@ const METHODS: Partial<Record<RequestMethod, 'get' | 'post' | 'put' | 'patch' | 
   [RequestMethod.DELETE]: 'delete',
 };
 
-const problemContent = { 'application/problem+json': { schema: problemAnswer } };
+/**
+ * An example of each status's problem, made by the code that answers it (toProblem), with the domain's own
+ * messages where the domain refuses.
+ */
+const PROBLEM_EXAMPLES: Record<number, ProblemDocument> = {
+  400: toProblem(
+    new DomainError('Invalid', 'invalid-input', 'email: must be an e-mail address', {
+      email: 'must be an e-mail address',
+    }),
+  ),
+  401: toProblem(
+    new Problem(
+      401,
+      'unauthenticated',
+      'Unauthenticated',
+      'the token expired at 2026-11-22T10:00:00Z: get a new one',
+    ),
+  ),
+  403: toProblem(
+    new DomainError(
+      'Forbidden',
+      'contact-point/other-state',
+      'FR may maintain only its own contact points; this one belongs to DE',
+    ),
+  ),
+  404: toProblem(
+    new DomainError(
+      'NotFound',
+      'contact-point/not-found',
+      'no contact point 0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90; register it first',
+    ),
+  ),
+  409: toProblem(
+    new DomainError(
+      'Conflict',
+      'idempotency-key-reused',
+      'idempotency key 7d9c1f0e-first-entry was already used for another command; use a new key for a new command',
+    ),
+  ),
+  412: toProblem(
+    new DomainError(
+      'Conflict',
+      'version-mismatch',
+      'contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now',
+    ),
+  ),
+  413: frameworkProblem(413),
+  415: frameworkProblem(415),
+  422: toProblem(
+    new DomainError(
+      'RuleViolated',
+      'contact-point/primary-per-state',
+      'primary contact points are designated per state',
+    ),
+  ),
+  429: toProblem(
+    new Problem(
+      429,
+      'rate-limited',
+      'Too many requests',
+      'at most 60 writes a minute per caller: try again in 12 s',
+    ),
+  ),
+  500: toProblem(new Error('an example of a failure')),
+  503: toProblem(
+    new ServiceUnavailableError(
+      'directory',
+      'the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly',
+    ),
+  ),
+};
+
+/** A status's problem schema: its reasons as an enum where the gateway alone decides them (REASONS_BY_STATUS). */
+const PROBLEM_SCHEMAS: Record<number, z.ZodType> = Object.fromEntries(
+  Object.entries(REASONS_BY_STATUS).map(([status, reasons]) => [
+    status,
+    problemAnswer
+      .extend({
+        type: z.string().meta({ example: problemType(reasons[0]) }),
+        reason: z.enum(reasons).meta({ description: 'a stable reason, the end of `type`' }),
+      })
+      .meta({ id: `Problem${status}` }),
+  ]),
+);
+
+function problemContent(status: number) {
+  const example = PROBLEM_EXAMPLES[status];
+  return {
+    'application/problem+json': {
+      schema: PROBLEM_SCHEMAS[status] ?? problemAnswer,
+      ...(example ? { example } : {}),
+    },
+  };
+}
 
 function joinPath(...parts: string[]): string {
   const joined = parts
@@ -116,7 +219,7 @@ function operationOf(
     }
     responses[String(status)] = {
       description: PROBLEM_DESCRIPTIONS[status] ?? 'refused',
-      content: problemContent,
+      content: problemContent(status),
     };
   }
   // What the edge answers before the handler: a body that is not JSON, or too large, or input that is invalid.
@@ -125,11 +228,14 @@ function operationOf(
     ...(spec.body ? [413, 415] : []),
   ];
   for (const status of edge) {
-    responses[String(status)] ??= { description: PROBLEM_DESCRIPTIONS[status]!, content: problemContent };
+    responses[String(status)] ??= {
+      description: PROBLEM_DESCRIPTIONS[status]!,
+      content: problemContent(status),
+    };
   }
   for (const [status, description] of Object.entries(COMMON_PROBLEMS)) {
     if (spec.public && (status === '401' || status === '403')) continue;
-    responses[status] ??= { description, content: problemContent };
+    responses[status] ??= { description, content: problemContent(Number(status)) };
   }
   for (const answer of spec.also ?? []) {
     const status = String(answer.status);

@@ -39,6 +39,11 @@ export function Operation(spec: OperationSpec): MethodDecorator {
   return applyDecorators(SetMetadata(OPERATION, spec), HttpCode(spec.success.status));
 }
 
+/** The schema with examples of what it takes: typed by it here, and each parsed by it in openapi.spec.ts. */
+export function withExamples<T extends z.ZodType>(schema: T, ...examples: [z.input<T>, ...z.input<T>[]]): T {
+  return schema.meta({ examples });
+}
+
 /** A write's usual problems: bad input, what the domain refuses, a stale If-Match, a reused key. */
 export const WRITE_PROBLEMS = [400, 403, 404, 409, 412, 415, 422] as const;
 

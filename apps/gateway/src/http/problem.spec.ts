@@ -2,7 +2,7 @@ import { ServiceFailedError, ServiceUnavailableError } from '@focal/contracts';
 import { LogNotReadableError } from '@focal/events';
 import { BadRequestException, HttpException, NotFoundException } from '@nestjs/common';
 
-import { toProblem } from './problem.js';
+import { REASONS_BY_STATUS, toProblem } from './problem.js';
 
 /** A Fastify error as Nest hands it to the filter: an HttpException whose cause carries Fastify's code. */
 const fastifyError = (statusCode: number, code: string, message: string) =>
@@ -63,5 +63,21 @@ describe('toProblem: every error a problem with a reason, in Focal words', () =>
     for (const text of [problem.type, problem.title, problem.detail]) {
       expect(text).not.toMatch(/Exception|FastifyError|TypeError|ServiceFailedError|FST_ERR/);
     }
+  });
+
+  // What the OpenAPI document lists as each status's reasons must hold what these errors are answered with.
+  it.each([
+    new LogNotReadableError(5_000),
+    new ServiceUnavailableError('directory', 'no answer in 5 s'),
+    new ServiceFailedError('directory', 'internal-error', 'it failed'),
+    new TypeError('x is undefined'),
+    fastifyError(413, 'FST_ERR_CTP_BODY_TOO_LARGE', 'Request body is too large'),
+    fastifyError(415, 'FST_ERR_CTP_INVALID_MEDIA_TYPE', 'Unsupported Media Type'),
+    fastifyError(400, 'FST_ERR_CTP_INVALID_CONTENT_LENGTH', 'Content-Length does not match'),
+    fastifyError(400, 'FST_ERR_CTP_EMPTY_JSON_BODY', 'Body cannot be empty'),
+    new BadRequestException('Unexpected token'),
+  ])('%s: a reason the document lists for its status', (error) => {
+    const problem = toProblem(error);
+    expect(REASONS_BY_STATUS[problem.status as keyof typeof REASONS_BY_STATUS]).toContain(problem.reason);
   });
 });

@@ -22,6 +22,41 @@ export interface ProblemDocument {
   reason: string;
 }
 
+/**
+ * Every reason answered at the statuses whose reasons the gateway decides alone, as raised in its code (the
+ * edge, the pipes, the command gateway, authentication, rate limits, outages, the framework's refusals):
+ * the OpenAPI document lists them as each status's `reason` enum, and the system tests' conformance check
+ * holds every answer to it. 403, 404, 409 and 422 carry the domain's reasons, which its rules name.
+ */
+export const REASONS_BY_STATUS = {
+  400: [
+    'invalid-input',
+    'invalid-id',
+    'invalid-if-match',
+    'invalid-idempotency-key',
+    'invalid-position',
+    'invalid-last-event-id',
+    'invalid-stream',
+    'invalid-webhook-url',
+    'malformed-json',
+    'malformed-request',
+    'malformed-url',
+  ],
+  401: ['unauthenticated'],
+  412: ['version-mismatch'],
+  413: ['body-too-large'],
+  415: ['unsupported-media-type'],
+  429: ['rate-limited'],
+  500: ['internal-error'],
+  503: [
+    'service-unavailable',
+    'store-unavailable',
+    'log-not-readable-yet',
+    'read-model-behind',
+    'identity-provider-unavailable',
+  ],
+} as const satisfies Partial<Record<number, readonly [string, ...string[]]>>;
+
 /** Problem types are stable URNs named after the domain's reason codes. */
 export const problemType = (reason: string) => `urn:focal:problem:${reason}`;
 

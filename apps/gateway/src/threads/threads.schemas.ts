@@ -1,29 +1,48 @@
 import { messageFields, participantRef, threadFields } from '@focal/contracts';
 import { z } from 'zod';
 
+import { withExamples } from '../http/operation.js';
+
 /** Threads' requests and answers at the edge, of the contracts' fields. */
 
-export const openThreadBody = z.strictObject({
-  subject: threadFields.subject.meta({ example: 'Request for witness contact' }),
-  visibility: threadFields.visibility,
-  participants: threadFields.participants.meta({
-    description: 'secretariat, state:<ISO>, organisation:<id>; the caller takes part too',
-    example: ['secretariat', 'state:DE'],
+export const openThreadBody = withExamples(
+  z.strictObject({
+    subject: threadFields.subject.meta({ example: 'Request for witness contact' }),
+    visibility: threadFields.visibility,
+    participants: threadFields.participants.meta({
+      description: 'secretariat, state:<ISO>, organisation:<id>; the caller takes part too',
+      example: ['secretariat', 'state:DE'],
+    }),
+    replyBy: threadFields.replyBy
+      .optional()
+      .meta({ description: 'makes the thread urgent', example: '2031-01-01T12:00:00Z' }),
   }),
-  replyBy: threadFields.replyBy
-    .optional()
-    .meta({ description: 'makes the thread urgent', example: '2031-01-01T12:00:00Z' }),
-});
+  {
+    subject: 'Practical question: hearing a witness by video link',
+    visibility: 'restricted',
+    participants: ['secretariat'],
+    replyBy: '2031-01-01T12:00:00Z',
+  },
+);
 
-export const postMessageBody = z.strictObject({
-  body: messageFields.body,
-  handlingCode: messageFields.handlingCode.meta({
-    description:
-      'H0 the purpose given only; H1 not in judicial proceedings; H2 not passed on; H3 see the note',
+export const postMessageBody = withExamples(
+  z.strictObject({
+    body: messageFields.body,
+    handlingCode: messageFields.handlingCode.meta({
+      description:
+        'H0 the purpose given only; H1 not in judicial proceedings; H2 not passed on; H3 see the note',
+    }),
+    handlingNote: messageFields.handlingNote
+      .optional()
+      .meta({ description: 'for H3: the other restrictions' }),
+    attachments: messageFields.attachments.default([]),
   }),
-  handlingNote: messageFields.handlingNote.optional().meta({ description: 'for H3: the other restrictions' }),
-  attachments: messageFields.attachments.default([]),
-});
+  {
+    body: 'Which authorities accept hearings by video link?',
+    handlingCode: 'H2',
+    attachments: [{ name: 'request.pdf', sha256: 'b'.repeat(64), size: 2048 }],
+  },
+);
 
 export const messageAnswer = z
   .object({

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { listOf } from '../http/answers.js';
 import { Caller } from '../auth/auth.guard.js';
 import { STORE } from '../store.js';
-import { Operation, Tag, UuidParam, ValidBody } from '../http/operation.js';
+import { Operation, Tag, UuidParam, ValidBody, withExamples } from '../http/operation.js';
 import { Problem } from '../http/problem.js';
 import { newWebhookSecret } from './webhook-signature.js';
 import { checkWebhookUrl, type TargetPolicy } from './webhook-target.js';
@@ -22,17 +22,20 @@ export type WebhookPolicy = TargetPolicy;
 
 const EVENT_TYPES = Object.keys(EVENT_SCHEMA_VERSIONS) as [string, ...string[]];
 
-export const createWebhookBody = z.strictObject({
-  url: z
-    .string()
-    .max(2_000, 'must be at most 2000 characters')
-    .meta({ example: 'https://example.org/focal-hook' }),
-  types: z
-    .array(z.enum(EVENT_TYPES, 'each type must be a Focal event type, e.g. ThreadOpened'))
-    .max(50, 'must list at most 50')
-    .optional()
-    .meta({ description: 'all when omitted', example: ['ThreadOpened', 'MessagePosted'] }),
-});
+export const createWebhookBody = withExamples(
+  z.strictObject({
+    url: z
+      .string()
+      .max(2_000, 'must be at most 2000 characters')
+      .meta({ example: 'https://example.org/focal-hook' }),
+    types: z
+      .array(z.enum(EVENT_TYPES, 'each type must be a Focal event type, e.g. ThreadOpened'))
+      .max(50, 'must list at most 50')
+      .optional()
+      .meta({ description: 'all when omitted', example: ['ThreadOpened', 'MessagePosted'] }),
+  }),
+  { url: 'https://example.org/focal-hook', types: ['ThreadOpened', 'MessagePosted'] },
+);
 
 export const webhookAnswer = z
   .object({
@@ -67,20 +70,23 @@ const createdWebhookAnswer = webhookAnswer.extend({ secret }).meta({ id: 'Create
 /** A week: long enough for any receiver's deployment, short enough that a leaked secret does not linger. */
 const MAX_OVERLAP_SECONDS = 7 * 24 * 3600;
 
-export const rotateSecretBody = z.strictObject({
-  previousSecretValidForSeconds: z
-    .number()
-    .int('must be a whole number of seconds')
-    .min(0, 'must be 0 or more')
-    .max(MAX_OVERLAP_SECONDS, `must be at most ${MAX_OVERLAP_SECONDS} (a week)`)
-    .default(24 * 3600)
-    .meta({
-      description:
-        'how long deliveries are signed with the old secret too (a second `v1,` signature), so receivers ' +
-        'can move over without losing one; 0 ends the old secret at once. A day when omitted',
-      example: 3600,
-    }),
-});
+export const rotateSecretBody = withExamples(
+  z.strictObject({
+    previousSecretValidForSeconds: z
+      .number()
+      .int('must be a whole number of seconds')
+      .min(0, 'must be 0 or more')
+      .max(MAX_OVERLAP_SECONDS, `must be at most ${MAX_OVERLAP_SECONDS} (a week)`)
+      .default(24 * 3600)
+      .meta({
+        description:
+          'how long deliveries are signed with the old secret too (a second `v1,` signature), so receivers ' +
+          'can move over without losing one; 0 ends the old secret at once. A day when omitted',
+        example: 3600,
+      }),
+  }),
+  { previousSecretValidForSeconds: 3600 },
+);
 
 const rotatedWebhookAnswer = webhookAnswer.extend({ secret }).meta({ id: 'RotatedWebhook' });
 

@@ -2,7 +2,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { createFocalClient, expectOk, type paths } from '@focal/client';
-import { CommandClient, type CommandFields, type CommandSubject } from '@focal/contracts';
+import {
+  CommandClient,
+  ServiceUnavailableError,
+  type CommandFields,
+  type CommandSubject,
+} from '@focal/contracts';
 import { ordinal, type PlenaryMeetingDetails } from '@focal/domain';
 import { tokenSecret } from '@focal/service';
 import { Logger } from '@nestjs/common';
@@ -92,13 +97,25 @@ async function seedPlenaryMeeting(meeting: PlenaryMeetingReference): Promise<voi
     timeoutMs: 10_000,
   });
   const send = <S extends CommandSubject>(subject: S, command: CommandFields<S>, at: string, key: string) =>
-    commands.send(subject, {
-      actor: { principal: 'seed', role: 'secretariat' },
-      idempotencyKey: `seed-plenary-${meeting.number}-${key}`,
-      correlationId: `seed-plenary-${meeting.number}-${key}`,
-      at,
-      command,
-    });
+    commands
+      .send(subject, {
+        actor: { principal: 'seed', role: 'secretariat' },
+        idempotencyKey: `seed-plenary-${meeting.number}-${key}`,
+        correlationId: `seed-plenary-${meeting.number}-${key}`,
+        at,
+        command,
+      })
+      .catch((error: unknown) => {
+        if (!(error instanceof ServiceUnavailableError)) throw error;
+        // The HTTP part worked, so the system runs: most likely this NATS or namespace is not the system's.
+        const namespace = process.env.FOCAL_NATS_NAMESPACE;
+        throw new Error(
+          `${error.message}. The seed sends the past plenary meetings over NATS (they happened before today), ` +
+            `here to ${process.env.NATS_URL ?? 'nats://127.0.0.1:4222'} ` +
+            `${namespace ? `in namespace ${namespace}` : 'without a namespace'}: set NATS_URL and ` +
+            'FOCAL_NATS_NAMESPACE as the running system has them',
+        );
+      });
   const meetingId = meeting.id;
   try {
     const {

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { listOf, writeAnswer } from '../http/answers.js';
 import { Caller, type GatewayRequest } from '../auth/auth.guard.js';
 import { CommandGateway } from '../http/command-gateway.js';
+import { command, commandRoutes } from '../http/command-routes.js';
 import { READ_MODELS } from '../read-models/read-models.js';
 import { Operation, Tag, UuidParam, ValidBody, WRITE_PROBLEMS } from '../http/operation.js';
 import { Problem } from '../http/problem.js';
@@ -23,33 +24,9 @@ const WRITE = ['Idempotency-Key', 'If-Match'] as const;
 @Controller('v1')
 export class ThreadsController {
   constructor(
-    @Inject(CommandGateway) private readonly commands: CommandGateway,
+    @Inject(CommandGateway) readonly commands: CommandGateway,
     @Inject(READ_MODELS) private readonly readModels: ReadModels,
   ) {}
-
-  @Post('threads')
-  @Operation({
-    summary: 'Open a thread; the caller takes part in it',
-    body: openThreadBody,
-    headers: WRITE,
-    success: { status: 201, description: 'opened', schema: writeAnswer },
-    problems: WRITE_PROBLEMS,
-  })
-  open(
-    @Req() request: GatewayRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-    @ValidBody(openThreadBody) body: z.infer<typeof openThreadBody>,
-  ) {
-    const id = this.commands.newId(request);
-    return this.commands.send(
-      request,
-      reply,
-      'focal.messaging.thread.open',
-      id,
-      { threadId: id, ...body },
-      201,
-    );
-  }
 
   @Get('inbox')
   @Operation({
@@ -167,3 +144,14 @@ export class ThreadsController {
     return thread;
   }
 }
+
+commandRoutes(ThreadsController, {
+  open: command({
+    path: 'threads',
+    summary: 'Open a thread; the caller takes part in it',
+    body: openThreadBody,
+    success: { status: 201, description: 'opened' },
+    subject: 'focal.messaging.thread.open',
+    send: ({ body, newId }) => ({ stream: newId(), command: { threadId: newId(), ...body } }),
+  }),
+});

@@ -1,17 +1,14 @@
 import type { CommandFields } from '@focal/contracts';
 import type { Actor } from '@focal/domain';
-import { Controller, Get, Inject, Param, Put, Req, Res } from '@nestjs/common';
+import { Controller, Get, Param, Put, Req, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 
 import { listOf, writeAnswer } from '../http/answers.js';
 import { Caller, type GatewayRequest } from '../auth/auth.guard.js';
-import { CommandGateway } from '../http/command-gateway.js';
-import { command, commandRoutes } from '../http/command-routes.js';
-import { READ_MODELS } from '../read-models/read-models.js';
+import { command, commandRoutes, FeatureController } from '../http/command-routes.js';
 import { Operation, Tag, UuidParam, ValidBody, ValidQuery, WRITE_PROBLEMS } from '../http/operation.js';
 import { Problem } from '../http/problem.js';
-import type { ReadModels } from '../read-models/read-models.js';
 import {
   changeContactPointBody,
   changeOrganisationBody,
@@ -34,12 +31,7 @@ const notFound = (what: string) => new Problem(404, 'not-found', 'Not found', `n
 
 @Tag('states')
 @Controller('v1/states')
-export class StatesController {
-  constructor(
-    @Inject(CommandGateway) readonly commands: CommandGateway,
-    @Inject(READ_MODELS) private readonly readModels: ReadModels,
-  ) {}
-
+export class StatesController extends FeatureController {
   @Get()
   @Operation({
     summary: 'The states of the network: their status today, changes recorded for later, the history',
@@ -105,12 +97,7 @@ export class StatesController {
 
 @Tag('contact points')
 @Controller('v1/contact-points')
-export class ContactPointsController {
-  constructor(
-    @Inject(CommandGateway) readonly commands: CommandGateway,
-    @Inject(READ_MODELS) private readonly readModels: ReadModels,
-  ) {}
-
+export class ContactPointsController extends FeatureController {
   @Get()
   @Operation({
     summary: 'Search the directory; closed fields only for those who may see them',
@@ -169,12 +156,7 @@ export class ContactPointsController {
 
 @Tag('liaison organisations')
 @Controller('v1/liaison-organisations')
-export class LiaisonOrganisationsController {
-  constructor(
-    @Inject(CommandGateway) readonly commands: CommandGateway,
-    @Inject(READ_MODELS) private readonly readModels: ReadModels,
-  ) {}
-
+export class LiaisonOrganisationsController extends FeatureController {
   @Get()
   @Operation({
     summary: 'The liaison organisations',

@@ -1,11 +1,12 @@
 import type { CommandFields, CommandSubject } from '@focal/contracts';
-import { Delete, Patch, Post, Req, Res, type Type } from '@nestjs/common';
+import { Delete, Inject, Patch, Post, Req, Res, type Type } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import type { z } from 'zod';
 
 import type { GatewayRequest } from '../auth/auth.guard.js';
 import { writeAnswer } from './answers.js';
-import type { CommandGateway, WriteResult } from './command-gateway.js';
+import { READ_MODELS, type ReadModels } from '../read-models/read-models.js';
+import { CommandGateway, type WriteResult } from './command-gateway.js';
 import { Operation, UuidParam, ValidBody, WRITE_PROBLEMS, type OperationSpec } from './operation.js';
 
 /*
@@ -13,6 +14,14 @@ import { Operation, UuidParam, ValidBody, WRITE_PROBLEMS, type OperationSpec } f
  * fields, and the command gateway does the rest. Those routes are rows of a table here rather than handlers
  * written again and again; a route that decides more than that (a precondition, a read) stays a handler.
  */
+
+/** A feature's routes: writes through the command gateway, reads from the read models. */
+export abstract class FeatureController {
+  constructor(
+    @Inject(CommandGateway) readonly commands: CommandGateway,
+    @Inject(READ_MODELS) protected readonly readModels: ReadModels,
+  ) {}
+}
 
 /** The `:name` parameters of a route's path, e.g. `':id/delegates/:delegateId'` → `'id' | 'delegateId'`. */
 type PathIds<P extends string> = P extends `${string}:${infer Name}/${infer Rest}`
@@ -78,7 +87,7 @@ const METHODS = { post: Post, patch: Patch, delete: Delete } as const;
  * handlers, the others after them, as a feature reads: create, read, act.
  */
 export function commandRoutes(
-  controller: Type<{ readonly commands: CommandGateway }>,
+  controller: Type<FeatureController>,
   routes: Record<string, AnyCommandRoute>,
 ): void {
   const prototype = controller.prototype as Record<string, unknown>;

@@ -1,16 +1,13 @@
 import { maySee, type Actor } from '@focal/domain';
-import { Controller, Get, Inject, Req, Res } from '@nestjs/common';
+import { Controller, Get, Req, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import type { z } from 'zod';
 
 import { listOf } from '../http/answers.js';
 import { Caller, type GatewayRequest } from '../auth/auth.guard.js';
-import { CommandGateway } from '../http/command-gateway.js';
-import { command, commandRoutes } from '../http/command-routes.js';
-import { READ_MODELS } from '../read-models/read-models.js';
+import { command, commandRoutes, FeatureController } from '../http/command-routes.js';
 import { Operation, Tag, UuidParam, ValidQuery } from '../http/operation.js';
 import { Problem } from '../http/problem.js';
-import type { ReadModels } from '../read-models/read-models.js';
 import {
   acceptMeetingBody,
   concludeMeetingBody,
@@ -28,12 +25,7 @@ const notFound = (what: string) => new Problem(404, 'not-found', 'Not found', `n
 
 @Tag('meeting requests')
 @Controller('v1/meeting-requests')
-export class MeetingRequestsController {
-  constructor(
-    @Inject(CommandGateway) readonly commands: CommandGateway,
-    @Inject(READ_MODELS) private readonly readModels: ReadModels,
-  ) {}
-
+export class MeetingRequestsController extends FeatureController {
   @Get()
   @Operation({
     summary: 'The requests the caller may see, newest first',

@@ -1,15 +1,14 @@
 import { closed, maySee, participationReport, type Actor } from '@focal/domain';
-import { Controller, Get, Inject, Req, Res } from '@nestjs/common';
+import { Controller, Get, Req, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import type { z } from 'zod';
 
 import { Caller, type GatewayRequest } from '../auth/auth.guard.js';
 import { listOf, writeAnswer } from '../http/answers.js';
-import { CommandGateway, type WriteResult } from '../http/command-gateway.js';
-import { command, commandRoutes } from '../http/command-routes.js';
+import type { WriteResult } from '../http/command-gateway.js';
+import { command, commandRoutes, FeatureController } from '../http/command-routes.js';
 import { Operation, Tag, UuidParam, ValidQuery } from '../http/operation.js';
 import { Problem } from '../http/problem.js';
-import { READ_MODELS, type ReadModels } from '../read-models/read-models.js';
 import {
   agendaItemBody,
   attendanceBody,
@@ -42,12 +41,7 @@ function withoutClosedCount(caller: Actor, reply: FastifyReply, result: WriteRes
 
 @Tag('plenary meetings')
 @Controller('v1/plenary-meetings')
-export class PlenaryMeetingsController {
-  constructor(
-    @Inject(CommandGateway) readonly commands: CommandGateway,
-    @Inject(READ_MODELS) private readonly readModels: ReadModels,
-  ) {}
-
+export class PlenaryMeetingsController extends FeatureController {
   @Get()
   @Operation({
     summary: 'Plenary meetings with their conclusions, the latest first; searchable by text and topic',

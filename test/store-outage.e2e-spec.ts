@@ -8,7 +8,7 @@ import {
 
 import { signToken } from '../apps/gateway/src/auth/authenticator.js';
 import { startGateway, type RunningGateway } from '../apps/gateway/src/gateway-app.js';
-import type { GatewayConfig } from '../apps/gateway/src/gateway.config.js';
+import { GATEWAY_DEFAULTS, type GatewayConfig } from '../apps/gateway/src/gateway.config.js';
 import { createTestDatabase, proxiedDatabase, type TestDatabase } from './support/postgres.js';
 import { readAnswer } from './support/problems.js';
 import { testSecrets } from './support/secrets.js';
@@ -34,6 +34,7 @@ describe('a gateway whose store is cut off', () => {
     const namespace = testNamespace('outage');
     directory = await startDirectory(testConfig(db.url, namespace));
     const config: GatewayConfig = {
+      ...GATEWAY_DEFAULTS,
       natsUrl,
       natsNamespace: namespace,
       store: { kind: 'postgres', databaseUrl: proxied.url },

@@ -22,7 +22,7 @@ import { DEFAULT_LIMITS, jsonLogger, openPersistence } from '@focal/service';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 
-import { signToken, startGateway } from '../../apps/gateway/src/index.js';
+import { GATEWAY_DEFAULTS, signToken, startGateway } from '../../apps/gateway/src/index.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -63,6 +63,7 @@ async function main() {
   const persistence = await openPersistence(settings);
   const gateway = await startGateway({
     config: {
+      ...GATEWAY_DEFAULTS,
       natsUrl,
       natsNamespace: namespace,
       ...settings,

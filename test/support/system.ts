@@ -16,7 +16,7 @@ import pg from 'pg';
 
 import { signToken } from '../../apps/gateway/src/auth/authenticator.js';
 import { startGateway, type RunningGateway } from '../../apps/gateway/src/gateway-app.js';
-import type { GatewayConfig } from '../../apps/gateway/src/gateway.config.js';
+import { GATEWAY_DEFAULTS, type GatewayConfig } from '../../apps/gateway/src/gateway.config.js';
 import { startFocal, type RunningSystem } from '../../apps/system/src/system.js';
 import { assertDocumented } from './openapi-conformance.js';
 import { createTestDatabase, type TestDatabase } from './postgres.js';
@@ -87,6 +87,7 @@ export async function startSystem(
 ): Promise<TestSystem> {
   const namespace = testNamespace(label);
   const settings = (storeConfig: GatewayConfig['store']): GatewayConfig => ({
+    ...GATEWAY_DEFAULTS,
     natsUrl,
     natsNamespace: namespace,
     store: storeConfig,

@@ -17,7 +17,7 @@ import { Authenticator } from './auth/authenticator.js';
 import { IdentityProvider } from './auth/identity-provider.js';
 import type { GatewayConfig } from './gateway.config.js';
 import { GATEWAY_CONTROLLERS, GatewayModule } from './gateway.module.js';
-import { DEFAULT_ABUSE_LIMITS, installRateLimits, installSecurityHeaders } from './http/abuse.js';
+import { installRateLimits, installSecurityHeaders } from './http/abuse.js';
 import { identityOf } from './auth/auth.guard.js';
 import { edgeServerOptions, installEdge } from './http/edge.js';
 import { openApiDocument } from './http/openapi.js';
@@ -135,7 +135,7 @@ async function assemble(
   onStop(() => tail.stop());
   await tail.start();
   const webhookPolicy = {
-    allowLoopback: config.webhooksAllowLoopback ?? false,
+    allowLoopback: config.webhooksAllowLoopback,
     ...(config.webhookResolver ? { resolve: config.webhookResolver } : {}),
   };
   const webhooks = new WebhookStore(persistence.sql);
@@ -146,8 +146,8 @@ async function assemble(
     webhooks,
     frames,
     {
-      maxAttempts: config.webhookMaxAttempts ?? 8,
-      baseDelayMs: config.webhookBaseDelayMs ?? 1_000,
+      maxAttempts: config.webhookMaxAttempts,
+      baseDelayMs: config.webhookBaseDelayMs,
       maxDelayMs: 300_000,
       timeoutMs: 10_000,
       pollMs: 1_000,
@@ -167,7 +167,7 @@ async function assemble(
     sealer.start();
   }
   const directoryAsOf = new DirectorySnapshots(persistence.store, persistence.sql, persistence.keys, {
-    every: config.directorySnapshotEvery ?? 20_000,
+    every: config.directorySnapshotEvery,
     onError: (error) => logger.warn?.(`directory snapshots: ${String(error)}`),
   });
   onStop(() => directoryAsOf.stop());
@@ -186,7 +186,7 @@ async function assemble(
 
   const metrics = gatewayMetrics(readModels);
   const authenticator = new Authenticator(
-    config.developmentTokens === false ? undefined : config.jwtSecret,
+    config.developmentTokens ? config.jwtSecret : undefined,
     persistence.store,
     {
       ...(config.oidc ? { oidc: new IdentityProvider(config.oidc) } : {}),
@@ -228,9 +228,9 @@ async function assemble(
       directoryAsOf,
       webhookPolicy,
       updates: {
-        heartbeatMs: config.sseHeartbeatMs ?? 15_000,
-        maxBufferedBytes: config.sseMaxBufferedBytes ?? 262_144,
-        stallMs: config.sseStallMs ?? 30_000,
+        heartbeatMs: config.sseHeartbeatMs,
+        maxBufferedBytes: config.sseMaxBufferedBytes,
+        stallMs: config.sseStallMs,
         shutdown: shutdown.signal,
         onStream: (change) => metrics.stream(change),
       },
@@ -247,7 +247,7 @@ async function assemble(
   await installSecurityHeaders(app);
   onStop(answerStoreOutages(fastify, persistence.health));
   // Keyed by the principal the token names, or by the address a request without a valid token came from.
-  await installRateLimits(app, config.abuseLimits ?? DEFAULT_ABUSE_LIMITS, (request) =>
+  await installRateLimits(app, config.abuseLimits, (request) =>
     identityOf(request, authenticator).then(
       (actor) => `principal:${principalKey(actor)}`,
       () => `ip:${request.ip}`,

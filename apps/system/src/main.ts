@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 
-import { generatedSecrets, jsonLogger, stopOnSignals } from '@focal/service';
+import { DEFAULT_DATA_DIR, generatedSecrets, jsonLogger, stopOnSignals } from '@focal/service';
 
 import { loadGatewayConfig, signToken } from '../../gateway/src/index.js';
 import { startFocal } from './system.js';
@@ -14,7 +14,7 @@ const logger = jsonLogger('focal');
 
 async function main(): Promise<void> {
   const startedAt = performance.now();
-  const generated = generatedSecrets(process.env.FOCAL_DATA_DIR || './data', process.env);
+  const generated = generatedSecrets(process.env.FOCAL_DATA_DIR || DEFAULT_DATA_DIR, process.env);
   Object.assign(process.env, generated);
   const config = loadGatewayConfig();
   const system = await startFocal(config, {

@@ -3,6 +3,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import {
+  DEFAULT_DATA_DIR,
   jsonLogger,
   natsServers,
   openPersistence,
@@ -50,7 +51,7 @@ export async function startFocal(config: GatewayConfig, options: SystemOptions =
     options.startLocalNats && !(await natsAnswers(config.natsUrl))
       ? await startLocalNats(
           config.natsUrl,
-          config.store.kind === 'pglite' ? config.store.dataDir : './data',
+          config.store.kind === 'pglite' ? config.store.dataDir : DEFAULT_DATA_DIR,
           logger('focal'),
         )
       : undefined;

@@ -7,7 +7,12 @@ export {
   type AuditEventsQuery,
   type AuditLine,
 } from './audit-trail.js';
-export { loadCheckpointSigner, type CheckpointSettings } from './checkpoint.config.js';
+export {
+  CHECKPOINT_SIGNER_VARS,
+  checkpointSignerOf,
+  loadCheckpointSigner,
+  type CheckpointSettings,
+} from './checkpoint.config.js';
 export {
   DIRECTORY_PREFIXES,
   DirectoryReplay,

@@ -1,7 +1,22 @@
 import { NAMESPACE_PATTERN } from '@focal/contracts';
 import { LocalKeyring } from '@focal/events';
 
-import { readSecret } from './secrets.js';
+import { z } from 'zod';
+
+import {
+  envSchema,
+  parseEnv,
+  problem,
+  reading,
+  secretOf,
+  secretVars,
+  variable,
+  whole,
+  type Env,
+  type Problems,
+  type Vars,
+} from './env.js';
+import { DEFAULT_DATA_DIR } from './secrets.js';
 
 /** The configuration of a directory or messaging process, read from the environment and checked at start. */
 export type StoreConfig =
@@ -39,31 +54,32 @@ export const DEFAULT_LIMITS: ProcessLimits = {
   shutdownGraceMs: 10_000,
 };
 
-export class ConfigError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError } from './env.js';
 
 const STORES = ['pglite', 'postgres', 'eventstoredb'] as const;
 const isStore = (value: string): value is (typeof STORES)[number] =>
   (STORES as readonly string[]).includes(value);
 
-function checkUrl(name: string, value: string | undefined, protocols: string[], problems: string[]) {
+/** A URL with one of `protocols`, or a problem named `name` (undefined then). */
+function checkUrl(
+  name: string,
+  value: string | undefined,
+  protocols: string[],
+  ctx: Problems,
+): string | undefined {
   if (value === undefined || value === '') {
-    problems.push(`${name} is not set: give a ${protocols[0]}//… URL`);
+    problem(ctx, `${name} is not set: give a ${protocols[0]}//… URL`);
     return undefined;
   }
   try {
     const url = new URL(value);
     if (!protocols.includes(url.protocol)) {
-      problems.push(`${name}=${value} must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+      problem(ctx, `${name}=${value} must start with ${protocols.map((p) => `${p}//`).join(' or ')}`);
       return undefined;
     }
     return value;
   } catch {
-    problems.push(`${name}=${value} is not a URL: give e.g. ${protocols[0]}//host:port`);
+    problem(ctx, `${name}=${value} is not a URL: give e.g. ${protocols[0]}//host:port`);
     return undefined;
   }
 }
@@ -80,83 +96,97 @@ export function natsServers(natsUrl: string): string[] {
     .filter((server) => server !== '');
 }
 
-function checkNatsUrl(value: string, problems: string[]): string | undefined {
-  const servers = natsServers(value);
-  if (servers.length === 0) {
-    problems.push('NATS_URL is empty: give a nats://host:port URL, or several separated by commas');
-    return undefined;
-  }
-  const checked = servers.map((server) => checkUrl('NATS_URL', server, ['nats:', 'tls:'], problems));
-  return checked.every((server) => server !== undefined) ? servers.join(',') : undefined;
-}
+const milliseconds = (name: string, fallback: number) => whole(name, fallback, 100, 'milliseconds');
 
 /**
- * Reads NATS_URL, FOCAL_NATS_NAMESPACE (default nats://127.0.0.1:4222), FOCAL_STORE (pglite, default; postgres; eventstoredb),
- * DATABASE_URL (postgres, and for eventstoredb the keys and projections), EVENTSTOREDB_URL and
- * FOCAL_DATA_DIR (pglite; default ./data). Every problem is reported at once, each with its fix.
+ * The settings every process reads (README, Configuration): NATS_URL (default nats://127.0.0.1:4222, or a
+ * comma-separated seed list), FOCAL_STORE (pglite, default; postgres; eventstoredb) with DATABASE_URL (postgres,
+ * and for eventstoredb the keys and projections), EVENTSTOREDB_URL or FOCAL_DATA_DIR (pglite; default ./data),
+ * FOCAL_NATS_NAMESPACE, the limits on waits, and the master key. The gateway's schema extends these.
  */
-export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
-  const problems: string[] = [];
-  const natsUrl = checkNatsUrl(env.NATS_URL ?? 'nats://127.0.0.1:4222', problems);
-  const kind = env.FOCAL_STORE ?? 'pglite';
-  let store: StoreConfig | undefined;
-  if (!isStore(kind)) {
-    problems.push(`FOCAL_STORE=${kind} is not a store: use one of ${STORES.join(', ')}`);
-  } else if (kind === 'pglite') {
-    const dataDir = env.FOCAL_DATA_DIR ?? './data';
-    if (dataDir.trim() === '') problems.push('FOCAL_DATA_DIR is empty: give a directory, e.g. ./data');
-    else store = { kind: 'pglite', dataDir };
-  } else {
-    const databaseUrl = checkUrl(
-      kind === 'postgres' ? 'DATABASE_URL' : 'DATABASE_URL (keys and projections beside EventStoreDB)',
-      env.DATABASE_URL,
-      ['postgres:', 'postgresql:'],
-      problems,
-    );
-    if (kind === 'postgres') {
-      if (databaseUrl) store = { kind, databaseUrl };
-    } else {
+export const serviceSettings = {
+  NATS_URL: variable().transform((raw, ctx) => {
+    const servers = natsServers(raw ?? 'nats://127.0.0.1:4222');
+    if (servers.length === 0)
+      return problem(ctx, 'NATS_URL is empty: give a nats://host:port URL, or several separated by commas');
+    const checked = servers.map((server) => checkUrl('NATS_URL', server, ['nats:', 'tls:'], ctx));
+    return checked.every((server) => server !== undefined) ? servers.join(',') : z.NEVER;
+  }),
+  store: reading(
+    ['FOCAL_STORE', 'FOCAL_DATA_DIR', 'DATABASE_URL', 'EVENTSTOREDB_URL'],
+    z.custom<Vars>().transform((vars, ctx): StoreConfig => {
+      const kind = vars.FOCAL_STORE ?? 'pglite';
+      if (!isStore(kind))
+        return problem(ctx, `FOCAL_STORE=${kind} is not a store: use one of ${STORES.join(', ')}`);
+      if (kind === 'pglite') {
+        const dataDir = vars.FOCAL_DATA_DIR ?? DEFAULT_DATA_DIR;
+        if (dataDir.trim() === '')
+          return problem(ctx, 'FOCAL_DATA_DIR is empty: give a directory, e.g. ./data');
+        return { kind, dataDir };
+      }
+      const databaseUrl = checkUrl(
+        kind === 'postgres' ? 'DATABASE_URL' : 'DATABASE_URL (keys and projections beside EventStoreDB)',
+        vars.DATABASE_URL,
+        ['postgres:', 'postgresql:'],
+        ctx,
+      );
+      if (kind === 'postgres') return databaseUrl ? { kind, databaseUrl } : z.NEVER;
       const eventStoreDbUrl = checkUrl(
         'EVENTSTOREDB_URL',
-        env.EVENTSTOREDB_URL,
+        vars.EVENTSTOREDB_URL,
         ['esdb:', 'kurrentdb:'],
-        problems,
+        ctx,
       );
-      if (databaseUrl && eventStoreDbUrl) store = { kind, eventStoreDbUrl, databaseUrl };
-    }
-  }
-  const natsNamespace = env.FOCAL_NATS_NAMESPACE || undefined;
-  if (natsNamespace && !NAMESPACE_PATTERN.test(natsNamespace)) {
-    problems.push(`FOCAL_NATS_NAMESPACE=${natsNamespace} may hold only letters, digits, _ and -`);
-  }
-  const milliseconds = (name: string, fallback: number) => {
-    const value = Number(env[name] ?? fallback);
-    if (!Number.isInteger(value) || value < 100) {
-      problems.push(`${name}=${env[name]} must be a whole number of milliseconds, at least 100`);
-    }
-    return value;
-  };
-  const limits: ProcessLimits = {
-    storeTimeoutMs: milliseconds('FOCAL_STORE_TIMEOUT_MS', DEFAULT_LIMITS.storeTimeoutMs),
-    storeGiveUpMs: milliseconds('FOCAL_STORE_GIVE_UP_MS', DEFAULT_LIMITS.storeGiveUpMs),
-    shutdownGraceMs: milliseconds('FOCAL_SHUTDOWN_GRACE_MS', DEFAULT_LIMITS.shutdownGraceMs),
-  };
-  const masterKey = readSecret(env, 'FOCAL_MASTER_KEY', problems);
-  if (masterKey === undefined) {
-    if (!problems.some((problem) => problem.startsWith('FOCAL_MASTER_KEY'))) {
-      problems.push(
+      return databaseUrl && eventStoreDbUrl ? { kind, eventStoreDbUrl, databaseUrl } : z.NEVER;
+    }),
+  ),
+  FOCAL_NATS_NAMESPACE: variable().transform((raw, ctx) => {
+    if (!raw) return undefined;
+    if (!NAMESPACE_PATTERN.test(raw))
+      return problem(ctx, `FOCAL_NATS_NAMESPACE=${raw} may hold only letters, digits, _ and -`);
+    return raw;
+  }),
+  FOCAL_STORE_TIMEOUT_MS: milliseconds('FOCAL_STORE_TIMEOUT_MS', DEFAULT_LIMITS.storeTimeoutMs),
+  FOCAL_STORE_GIVE_UP_MS: milliseconds('FOCAL_STORE_GIVE_UP_MS', DEFAULT_LIMITS.storeGiveUpMs),
+  FOCAL_SHUTDOWN_GRACE_MS: milliseconds('FOCAL_SHUTDOWN_GRACE_MS', DEFAULT_LIMITS.shutdownGraceMs),
+  masterKey: reading(
+    secretVars('FOCAL_MASTER_KEY'),
+    z.custom<Vars>().transform((vars, ctx) => {
+      const masterKey = secretOf(
+        vars,
+        'FOCAL_MASTER_KEY',
+        ctx,
         'FOCAL_MASTER_KEY_FILE is not set: every process needs the key that wraps the data keys, kept outside ' +
           'the database (npm start makes one in <data directory>/secrets/master.key; otherwise ' +
           'npm run audit -- keys new > master.key, readable by this user only)',
       );
-    }
-  } else {
-    try {
-      LocalKeyring.parse(masterKey, 'FOCAL_MASTER_KEY');
-    } catch (error) {
-      problems.push((error as Error).message);
-    }
-  }
-  if (problems.length > 0 || !natsUrl || !store || !masterKey) throw new ConfigError(problems);
-  return { natsUrl, store, limits, masterKey, ...(natsNamespace ? { natsNamespace } : {}) };
+      if (masterKey === undefined) return z.NEVER;
+      try {
+        LocalKeyring.parse(masterKey, 'FOCAL_MASTER_KEY');
+      } catch (error) {
+        return problem(ctx, (error as Error).message);
+      }
+      return masterKey;
+    }),
+  ),
+};
+
+/** The service's settings as a ServiceConfig. */
+export const toServiceConfig = (settings: z.output<z.ZodObject<typeof serviceSettings>>): ServiceConfig => ({
+  natsUrl: settings.NATS_URL,
+  store: settings.store,
+  limits: {
+    storeTimeoutMs: settings.FOCAL_STORE_TIMEOUT_MS,
+    storeGiveUpMs: settings.FOCAL_STORE_GIVE_UP_MS,
+    shutdownGraceMs: settings.FOCAL_SHUTDOWN_GRACE_MS,
+  },
+  masterKey: settings.masterKey,
+  ...(settings.FOCAL_NATS_NAMESPACE ? { natsNamespace: settings.FOCAL_NATS_NAMESPACE } : {}),
+});
+
+const serviceSchema = envSchema(serviceSettings).transform(toServiceConfig);
+
+/** A directory or messaging process's configuration; every problem is reported at once, each with its fix. */
+export function loadServiceConfig(env: Env = process.env): ServiceConfig {
+  return parseEnv(serviceSchema, env);
 }

@@ -1,4 +1,5 @@
 export * from './config.js';
+export * from './env.js';
 export * from './command-host.js';
 export * from './logger.js';
 export * from './nats-server.js';

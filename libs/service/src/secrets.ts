@@ -24,6 +24,9 @@ export function readSecret(env: NodeJS.ProcessEnv, name: string, problems: strin
   }
 }
 
+/** Where the embedded store keeps its data when FOCAL_DATA_DIR does not say. */
+export const DEFAULT_DATA_DIR = './data';
+
 /** Where `npm start` keeps the secrets it made for a data directory. */
 export const secretsDirOf = (dataDir: string) => join(dataDir, 'secrets');
 
@@ -65,7 +68,10 @@ export function tokenSecret(env: NodeJS.ProcessEnv = process.env): string {
   const configured = readSecret(env, 'FOCAL_JWT_SECRET', problems);
   if (configured) return configured;
   if (problems.length > 0) throw new Error(problems.join('; '));
-  const generated = join(secretsDirOf(env.FOCAL_DATA_DIR ?? './data'), GENERATED.FOCAL_JWT_SECRET.file);
+  const generated = join(
+    secretsDirOf(env.FOCAL_DATA_DIR ?? DEFAULT_DATA_DIR),
+    GENERATED.FOCAL_JWT_SECRET.file,
+  );
   if (existsSync(generated)) return readFileSync(generated, 'utf8').trim();
   throw new Error(
     `no token secret: set FOCAL_JWT_SECRET (or FOCAL_JWT_SECRET_FILE), or start Focal once with npm start, ` +

@@ -1,16 +1,14 @@
 import type { CommandFields } from '@focal/contracts';
 import type { Actor } from '@focal/domain';
-import { Controller, Delete, Get, Inject, Param, Patch, Post, Put, Req, Res } from '@nestjs/common';
+import { Controller, Get, Param, Put, Req, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 
 import { listOf, writeAnswer } from '../http/answers.js';
 import { Caller, type GatewayRequest } from '../auth/auth.guard.js';
-import { CommandGateway } from '../http/command-gateway.js';
-import { READ_MODELS } from '../read-models/read-models.js';
+import { command, commandRoutes, FeatureController } from '../http/command-routes.js';
 import { Operation, Tag, UuidParam, ValidBody, ValidQuery, WRITE_PROBLEMS } from '../http/operation.js';
 import { Problem } from '../http/problem.js';
-import type { ReadModels } from '../read-models/read-models.js';
 import {
   changeContactPointBody,
   changeOrganisationBody,
@@ -33,12 +31,7 @@ const notFound = (what: string) => new Problem(404, 'not-found', 'Not found', `n
 
 @Tag('states')
 @Controller('v1/states')
-export class StatesController {
-  constructor(
-    @Inject(CommandGateway) private readonly commands: CommandGateway,
-    @Inject(READ_MODELS) private readonly readModels: ReadModels,
-  ) {}
-
+export class StatesController extends FeatureController {
   @Get()
   @Operation({
     summary: 'The states of the network: their status today, changes recorded for later, the history',
@@ -104,49 +97,7 @@ export class StatesController {
 
 @Tag('contact points')
 @Controller('v1/contact-points')
-export class ContactPointsController {
-  constructor(
-    @Inject(CommandGateway) private readonly commands: CommandGateway,
-    @Inject(READ_MODELS) private readonly readModels: ReadModels,
-  ) {}
-
-  @Post()
-  @Operation({
-    summary: "Register a contact point (secretariat, or the state's own authorities)",
-    body: registerContactPointBody,
-    headers: WRITE,
-    success: written(201, 'registered'),
-    problems: WRITE_PROBLEMS,
-  })
-  register(
-    @Req() request: GatewayRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-    @ValidBody(registerContactPointBody) body: z.infer<typeof registerContactPointBody>,
-  ) {
-    const id = this.commands.newId(request);
-    const { fullName, email, phone, notes, primary, expertise, ...post } = body;
-    return this.commands.send(
-      request,
-      reply,
-      'focal.directory.contact-point.register',
-      id,
-      // State and organisation both optional here: the domain refuses both or neither, naming them.
-      {
-        contactPointId: id,
-        ...post,
-        personal: {
-          fullName,
-          email,
-          ...(phone !== undefined ? { phone } : {}),
-          ...(notes !== undefined ? { notes } : {}),
-        },
-        primary,
-        expertise,
-      } as CommandFields<'focal.directory.contact-point.register'>,
-      201,
-    );
-  }
-
+export class ContactPointsController extends FeatureController {
   @Get()
   @Operation({
     summary: 'Search the directory; closed fields only for those who may see them',
@@ -201,153 +152,11 @@ export class ContactPointsController {
     void reply.header('etag', `"${row.version}"`);
     return contactPointView(row, caller);
   }
-
-  @Patch(':id')
-  @Operation({
-    summary: "Change a contact point's details (secretariat, or its state)",
-    body: changeContactPointBody,
-    headers: WRITE,
-    success: written(200, 'changed (or already so: no event, the current version)'),
-    problems: WRITE_PROBLEMS,
-  })
-  change(
-    @Req() request: GatewayRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-    @UuidParam('id') id: string,
-    @ValidBody(changeContactPointBody) body: z.infer<typeof changeContactPointBody>,
-  ) {
-    const { fullName, email, phone, notes, ...changes } = body;
-    const personalChanges = Object.fromEntries(
-      Object.entries({ fullName, email, phone, notes }).filter(([, value]) => value !== undefined),
-    );
-    return this.commands.send(request, reply, 'focal.directory.contact-point.change-details', id, {
-      contactPointId: id,
-      changes,
-      personalChanges,
-    });
-  }
-
-  @Post(':id/retire')
-  @Operation({
-    summary: 'Retire a contact point; the reason is personal data',
-    body: reasonBody,
-    headers: WRITE,
-    success: written(200, 'retired'),
-    problems: WRITE_PROBLEMS,
-  })
-  retire(
-    @Req() request: GatewayRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-    @UuidParam('id') id: string,
-    @ValidBody(reasonBody) body: z.infer<typeof reasonBody>,
-  ) {
-    return this.commands.send(request, reply, 'focal.directory.contact-point.retire', id, {
-      contactPointId: id,
-      reason: body.reason,
-    });
-  }
-
-  @Post(':id/reinstate')
-  @Operation({
-    summary: 'Reinstate a retired contact point',
-    headers: WRITE,
-    success: written(200, 'done'),
-    problems: WRITE_PROBLEMS,
-  })
-  reinstate(
-    @Req() request: GatewayRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-    @UuidParam('id') id: string,
-  ) {
-    return this.commands.send(request, reply, 'focal.directory.contact-point.reinstate', id, {
-      contactPointId: id,
-    });
-  }
-
-  @Post(':id/designate-primary')
-  @Operation({
-    summary: "Make it its state's primary contact point (the previous one no longer is)",
-    headers: WRITE,
-    success: written(200, 'done'),
-    problems: WRITE_PROBLEMS,
-  })
-  designatePrimary(
-    @Req() request: GatewayRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-    @UuidParam('id') id: string,
-  ) {
-    return this.commands.send(request, reply, 'focal.directory.contact-point.designate-primary', id, {
-      contactPointId: id,
-    });
-  }
-
-  @Post(':id/confirm')
-  @Operation({
-    summary: 'Confirm the entry is still current (resets the 12-month stale clock; once a day)',
-    headers: WRITE,
-    success: written(200, 'confirmed'),
-    problems: WRITE_PROBLEMS,
-  })
-  confirm(
-    @Req() request: GatewayRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-    @UuidParam('id') id: string,
-  ) {
-    return this.commands.send(request, reply, 'focal.directory.contact-point.confirm', id, {
-      contactPointId: id,
-    });
-  }
-
-  @Delete(':id/personal-data')
-  @Operation({
-    summary: "Erase the contact point's personal data by destroying its key (secretariat)",
-    headers: WRITE,
-    success: written(200, 'erased: no path returns the fields from now on'),
-    problems: WRITE_PROBLEMS,
-  })
-  erase(
-    @Req() request: GatewayRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-    @UuidParam('id') id: string,
-  ) {
-    return this.commands.send(request, reply, 'focal.directory.contact-point.erase-personal-data', id, {
-      contactPointId: id,
-    });
-  }
 }
 
 @Tag('liaison organisations')
 @Controller('v1/liaison-organisations')
-export class LiaisonOrganisationsController {
-  constructor(
-    @Inject(CommandGateway) private readonly commands: CommandGateway,
-    @Inject(READ_MODELS) private readonly readModels: ReadModels,
-  ) {}
-
-  @Post()
-  @Operation({
-    summary: 'Register a liaison organisation (secretariat)',
-    body: registerOrganisationBody,
-    headers: WRITE,
-    success: written(201, 'registered'),
-    problems: WRITE_PROBLEMS,
-  })
-  register(
-    @Req() request: GatewayRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-    @ValidBody(registerOrganisationBody) body: z.infer<typeof registerOrganisationBody>,
-  ) {
-    const id = this.commands.newId(request);
-    return this.commands.send(
-      request,
-      reply,
-      'focal.directory.liaison-organisation.register',
-      id,
-      { organisationId: id, ...body },
-      201,
-    );
-  }
-
+export class LiaisonOrganisationsController extends FeatureController {
   @Get()
   @Operation({
     summary: 'The liaison organisations',
@@ -377,61 +186,120 @@ export class LiaisonOrganisationsController {
     void reply.header('etag', `"${row.version}"`);
     return organisationView(row);
   }
+}
 
-  @Patch(':id')
-  @Operation({
+commandRoutes(ContactPointsController, {
+  register: command({
+    path: '',
+    summary: "Register a contact point (secretariat, or the state's own authorities)",
+    body: registerContactPointBody,
+    success: written(201, 'registered'),
+    subject: 'focal.directory.contact-point.register',
+    send: ({ body, newId }) => {
+      const { fullName, email, phone, notes, primary, expertise, ...post } = body;
+      return {
+        stream: newId(),
+        // State and organisation both optional here: the domain refuses both or neither, naming them.
+        command: {
+          contactPointId: newId(),
+          ...post,
+          personal: {
+            fullName,
+            email,
+            ...(phone !== undefined ? { phone } : {}),
+            ...(notes !== undefined ? { notes } : {}),
+          },
+          primary,
+          expertise,
+        } as CommandFields<'focal.directory.contact-point.register'>,
+      };
+    },
+  }),
+  change: command({
+    method: 'patch',
+    path: ':id',
+    summary: "Change a contact point's details (secretariat, or its state)",
+    body: changeContactPointBody,
+    success: written(200, 'changed (or already so: no event, the current version)'),
+    subject: 'focal.directory.contact-point.change-details',
+    send: ({ ids: { id }, body }) => {
+      const { fullName, email, phone, notes, ...changes } = body;
+      const personalChanges = Object.fromEntries(
+        Object.entries({ fullName, email, phone, notes }).filter(([, value]) => value !== undefined),
+      );
+      return { stream: id, command: { contactPointId: id, changes, personalChanges } };
+    },
+  }),
+  retire: command({
+    path: ':id/retire',
+    summary: 'Retire a contact point; the reason is personal data',
+    body: reasonBody,
+    success: written(200, 'retired'),
+    subject: 'focal.directory.contact-point.retire',
+    send: ({ ids: { id }, body }) => ({ stream: id, command: { contactPointId: id, reason: body.reason } }),
+  }),
+  reinstate: command({
+    path: ':id/reinstate',
+    summary: 'Reinstate a retired contact point',
+    success: written(200, 'done'),
+    subject: 'focal.directory.contact-point.reinstate',
+    send: ({ ids: { id } }) => ({ stream: id, command: { contactPointId: id } }),
+  }),
+  designatePrimary: command({
+    path: ':id/designate-primary',
+    summary: "Make it its state's primary contact point (the previous one no longer is)",
+    success: written(200, 'done'),
+    subject: 'focal.directory.contact-point.designate-primary',
+    send: ({ ids: { id } }) => ({ stream: id, command: { contactPointId: id } }),
+  }),
+  confirm: command({
+    path: ':id/confirm',
+    summary: 'Confirm the entry is still current (resets the 12-month stale clock; once a day)',
+    success: written(200, 'confirmed'),
+    subject: 'focal.directory.contact-point.confirm',
+    send: ({ ids: { id } }) => ({ stream: id, command: { contactPointId: id } }),
+  }),
+  erase: command({
+    method: 'delete',
+    path: ':id/personal-data',
+    summary: "Erase the contact point's personal data by destroying its key (secretariat)",
+    success: written(200, 'erased: no path returns the fields from now on'),
+    subject: 'focal.directory.contact-point.erase-personal-data',
+    send: ({ ids: { id } }) => ({ stream: id, command: { contactPointId: id } }),
+  }),
+});
+
+commandRoutes(LiaisonOrganisationsController, {
+  register: command({
+    path: '',
+    summary: 'Register a liaison organisation (secretariat)',
+    body: registerOrganisationBody,
+    success: written(201, 'registered'),
+    subject: 'focal.directory.liaison-organisation.register',
+    send: ({ body, newId }) => ({ stream: newId(), command: { organisationId: newId(), ...body } }),
+  }),
+  change: command({
+    method: 'patch',
+    path: ':id',
     summary: "Change an organisation's details (secretariat)",
     body: changeOrganisationBody,
-    headers: WRITE,
     success: written(200, 'changed'),
-    problems: WRITE_PROBLEMS,
-  })
-  change(
-    @Req() request: GatewayRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-    @UuidParam('id') id: string,
-    @ValidBody(changeOrganisationBody) body: z.infer<typeof changeOrganisationBody>,
-  ) {
-    return this.commands.send(request, reply, 'focal.directory.liaison-organisation.change-details', id, {
-      organisationId: id,
-      changes: body,
-    });
-  }
-
-  @Post(':id/suspend')
-  @Operation({
+    subject: 'focal.directory.liaison-organisation.change-details',
+    send: ({ ids: { id }, body }) => ({ stream: id, command: { organisationId: id, changes: body } }),
+  }),
+  suspend: command({
+    path: ':id/suspend',
     summary: 'Suspend an organisation: its principals are refused everywhere, at once (secretariat)',
     body: reasonBody,
-    headers: WRITE,
     success: written(200, 'suspended'),
-    problems: WRITE_PROBLEMS,
-  })
-  suspend(
-    @Req() request: GatewayRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-    @UuidParam('id') id: string,
-    @ValidBody(reasonBody) body: z.infer<typeof reasonBody>,
-  ) {
-    return this.commands.send(request, reply, 'focal.directory.liaison-organisation.suspend', id, {
-      organisationId: id,
-      reason: body.reason,
-    });
-  }
-
-  @Post(':id/reinstate')
-  @Operation({
+    subject: 'focal.directory.liaison-organisation.suspend',
+    send: ({ ids: { id }, body }) => ({ stream: id, command: { organisationId: id, reason: body.reason } }),
+  }),
+  reinstate: command({
+    path: ':id/reinstate',
     summary: 'Reinstate a suspended organisation (secretariat)',
-    headers: WRITE,
     success: written(200, 'reinstated'),
-    problems: WRITE_PROBLEMS,
-  })
-  reinstate(
-    @Req() request: GatewayRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-    @UuidParam('id') id: string,
-  ) {
-    return this.commands.send(request, reply, 'focal.directory.liaison-organisation.reinstate', id, {
-      organisationId: id,
-    });
-  }
-}
+    subject: 'focal.directory.liaison-organisation.reinstate',
+    send: ({ ids: { id } }) => ({ stream: id, command: { organisationId: id } }),
+  }),
+});

@@ -3,6 +3,8 @@ import fastifyRateLimit from '@fastify/rate-limit';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyRequest } from 'fastify';
 
+import { into, problem, type Env, type Problems, type Vars } from '@focal/service';
+
 import { Problem } from './problem.js';
 
 /*
@@ -21,12 +23,18 @@ export interface AbuseLimits {
 
 export const DEFAULT_ABUSE_LIMITS: AbuseLimits = { writesPerMinute: 600, streamOpensPerMinute: 30 };
 
+/** The variables the limits are read from. */
+export const ABUSE_LIMIT_VARS = [
+  'FOCAL_RATE_LIMIT_WRITES_PER_MINUTE',
+  'FOCAL_RATE_LIMIT_STREAMS_PER_MINUTE',
+] as const;
+
 /** FOCAL_RATE_LIMIT_WRITES_PER_MINUTE and FOCAL_RATE_LIMIT_STREAMS_PER_MINUTE (0: no limit). */
-export function loadAbuseLimits(env: NodeJS.ProcessEnv, problems: string[]): AbuseLimits {
+export function abuseLimitsOf(env: Vars, problems: Problems): AbuseLimits {
   const perMinute = (name: string, fallback: number) => {
     const value = Number(env[name] ?? fallback);
     if (!Number.isInteger(value) || value < 0 || value > 1_000_000) {
-      problems.push(`${name}=${env[name]} must be a whole number of requests a minute (0 for no limit)`);
+      problem(problems, `${name}=${env[name]} must be a whole number of requests a minute (0 for no limit)`);
     }
     return value;
   };
@@ -38,6 +46,9 @@ export function loadAbuseLimits(env: NodeJS.ProcessEnv, problems: string[]): Abu
     ),
   };
 }
+
+/** The limits outside the gateway's schema (their tests), problems added to `problems`. */
+export const loadAbuseLimits = (env: Env, problems: string[]) => abuseLimitsOf(env, into(problems));
 
 const WRITES = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 const STREAMS = /^\/v1\/updates\/?(\?|$)/;

@@ -1,15 +1,13 @@
 import { maySee, type Actor } from '@focal/domain';
-import { Controller, Get, Inject, Post, Req, Res } from '@nestjs/common';
+import { Controller, Get, Req, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import type { z } from 'zod';
 
-import { listOf, writeAnswer } from '../http/answers.js';
+import { listOf } from '../http/answers.js';
 import { Caller, type GatewayRequest } from '../auth/auth.guard.js';
-import { CommandGateway } from '../http/command-gateway.js';
-import { READ_MODELS } from '../read-models/read-models.js';
-import { Operation, Tag, UuidParam, ValidBody, ValidQuery, WRITE_PROBLEMS } from '../http/operation.js';
+import { command, commandRoutes, FeatureController } from '../http/command-routes.js';
+import { Operation, Tag, UuidParam, ValidQuery } from '../http/operation.js';
 import { Problem } from '../http/problem.js';
-import type { ReadModels } from '../read-models/read-models.js';
 import {
   acceptMeetingBody,
   concludeMeetingBody,
@@ -20,44 +18,14 @@ import {
 } from './meeting-requests.schemas.js';
 import { meetingRequestView } from './meeting-requests.views.js';
 
-const WRITE = ['Idempotency-Key', 'If-Match'] as const;
-const done = (description: string) => ({ status: 200, description, schema: writeAnswer });
+const done = (description: string) => ({ status: 200 as const, description });
 
 // Whatever the caller may not see does not exist for them: 404, never 403, so nothing leaks.
 const notFound = (what: string) => new Problem(404, 'not-found', 'Not found', `no ${what} that you may see`);
 
 @Tag('meeting requests')
 @Controller('v1/meeting-requests')
-export class MeetingRequestsController {
-  constructor(
-    @Inject(CommandGateway) private readonly commands: CommandGateway,
-    @Inject(READ_MODELS) private readonly readModels: ReadModels,
-  ) {}
-
-  @Post()
-  @Operation({
-    summary: 'Request an ad hoc meeting (member states)',
-    body: requestMeetingBody,
-    headers: WRITE,
-    success: { status: 201, description: 'requested', schema: writeAnswer },
-    problems: WRITE_PROBLEMS,
-  })
-  request(
-    @Req() request: GatewayRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-    @ValidBody(requestMeetingBody) body: z.infer<typeof requestMeetingBody>,
-  ) {
-    const id = this.commands.newId(request);
-    return this.commands.send(
-      request,
-      reply,
-      'focal.messaging.meeting-request.request',
-      id,
-      { requestId: id, ...body },
-      201,
-    );
-  }
-
+export class MeetingRequestsController extends FeatureController {
   @Get()
   @Operation({
     summary: 'The requests the caller may see, newest first',
@@ -94,118 +62,64 @@ export class MeetingRequestsController {
     void reply.header('etag', `"${row.version}"`);
     return meetingRequestView(row);
   }
+}
 
-  @Post(':id/co-sponsor')
-  @Operation({
+commandRoutes(MeetingRequestsController, {
+  request: command({
+    path: '',
+    summary: 'Request an ad hoc meeting (member states)',
+    body: requestMeetingBody,
+    success: { status: 201, description: 'requested' },
+    subject: 'focal.messaging.meeting-request.request',
+    send: ({ body, newId }) => ({ stream: newId(), command: { requestId: newId(), ...body } }),
+  }),
+  coSponsor: command({
+    path: ':id/co-sponsor',
     summary: 'Co-sponsor a request (member states; a closed one only if invited)',
-    headers: WRITE,
     success: done('done'),
-    problems: WRITE_PROBLEMS,
-  })
-  coSponsor(
-    @Req() request: GatewayRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-    @UuidParam('id') id: string,
-  ) {
-    return this.commands.send(request, reply, 'focal.messaging.meeting-request.co-sponsor', id, {
-      requestId: id,
-    });
-  }
-
-  @Post(':id/withdraw')
-  @Operation({
+    subject: 'focal.messaging.meeting-request.co-sponsor',
+    send: ({ ids: { id } }) => ({ stream: id, command: { requestId: id } }),
+  }),
+  withdraw: command({
+    path: ':id/withdraw',
     summary: 'Withdraw a request (its requesting states, before acceptance)',
-    headers: WRITE,
     success: done('done'),
-    problems: WRITE_PROBLEMS,
-  })
-  withdraw(
-    @Req() request: GatewayRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-    @UuidParam('id') id: string,
-  ) {
-    return this.commands.send(request, reply, 'focal.messaging.meeting-request.withdraw', id, {
-      requestId: id,
-    });
-  }
-
-  @Post(':id/accept')
-  @Operation({
+    subject: 'focal.messaging.meeting-request.withdraw',
+    send: ({ ids: { id } }) => ({ stream: id, command: { requestId: id } }),
+  }),
+  accept: command({
+    path: ':id/accept',
     summary: 'Accept a request and schedule the meeting (secretariat)',
     body: acceptMeetingBody,
-    headers: WRITE,
     success: done('done'),
-    problems: WRITE_PROBLEMS,
-  })
-  accept(
-    @Req() request: GatewayRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-    @UuidParam('id') id: string,
-    @ValidBody(acceptMeetingBody) body: z.infer<typeof acceptMeetingBody>,
-  ) {
-    return this.commands.send(request, reply, 'focal.messaging.meeting-request.accept', id, {
-      requestId: id,
-      ...body,
-    });
-  }
-
-  @Post(':id/decline')
-  @Operation({
+    subject: 'focal.messaging.meeting-request.accept',
+    send: ({ ids: { id }, body }) => ({ stream: id, command: { requestId: id, ...body } }),
+  }),
+  decline: command({
+    path: ':id/decline',
     summary: 'Decline a request (secretariat)',
     body: reasonBody,
-    headers: WRITE,
     success: done('done'),
-    problems: WRITE_PROBLEMS,
-  })
-  decline(
-    @Req() request: GatewayRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-    @UuidParam('id') id: string,
-    @ValidBody(reasonBody) body: z.infer<typeof reasonBody>,
-  ) {
-    return this.commands.send(request, reply, 'focal.messaging.meeting-request.decline', id, {
-      requestId: id,
-      reason: body.reason,
-    });
-  }
-
-  @Post(':id/cancel')
-  @Operation({
+    subject: 'focal.messaging.meeting-request.decline',
+    send: ({ ids: { id }, body }) => ({ stream: id, command: { requestId: id, reason: body.reason } }),
+  }),
+  cancel: command({
+    path: ':id/cancel',
     summary: 'Cancel an accepted meeting (secretariat)',
     body: reasonBody,
-    headers: WRITE,
     success: done('done'),
-    problems: WRITE_PROBLEMS,
-  })
-  cancel(
-    @Req() request: GatewayRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-    @UuidParam('id') id: string,
-    @ValidBody(reasonBody) body: z.infer<typeof reasonBody>,
-  ) {
-    return this.commands.send(request, reply, 'focal.messaging.meeting-request.cancel', id, {
-      requestId: id,
-      reason: body.reason,
-    });
-  }
-
-  @Post(':id/conclude')
-  @Operation({
+    subject: 'focal.messaging.meeting-request.cancel',
+    send: ({ ids: { id }, body }) => ({ stream: id, command: { requestId: id, reason: body.reason } }),
+  }),
+  conclude: command({
+    path: ':id/conclude',
     summary: "Record a meeting's conclusions, on or after its date (secretariat)",
     body: concludeMeetingBody,
-    headers: WRITE,
     success: done('done'),
-    problems: WRITE_PROBLEMS,
-  })
-  conclude(
-    @Req() request: GatewayRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-    @UuidParam('id') id: string,
-    @ValidBody(concludeMeetingBody) body: z.infer<typeof concludeMeetingBody>,
-  ) {
-    return this.commands.send(request, reply, 'focal.messaging.meeting-request.conclude', id, {
-      requestId: id,
-      conclusions: body.conclusions,
-    });
-  }
-}
+    subject: 'focal.messaging.meeting-request.conclude',
+    send: ({ ids: { id }, body }) => ({
+      stream: id,
+      command: { requestId: id, conclusions: body.conclusions },
+    }),
+  }),
+});

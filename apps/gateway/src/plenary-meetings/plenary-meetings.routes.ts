@@ -1,14 +1,14 @@
 import { closed, maySee, participationReport, type Actor } from '@focal/domain';
-import { Controller, Delete, Get, Inject, Post, Req, Res } from '@nestjs/common';
+import { Controller, Get, Req, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import type { z } from 'zod';
 
 import { Caller, type GatewayRequest } from '../auth/auth.guard.js';
 import { listOf, writeAnswer } from '../http/answers.js';
-import { CommandGateway, type WriteResult } from '../http/command-gateway.js';
-import { Operation, Tag, UuidParam, ValidBody, ValidQuery, WRITE_PROBLEMS } from '../http/operation.js';
+import type { WriteResult } from '../http/command-gateway.js';
+import { command, commandRoutes, FeatureController } from '../http/command-routes.js';
+import { Operation, Tag, UuidParam, ValidQuery } from '../http/operation.js';
 import { Problem } from '../http/problem.js';
-import { READ_MODELS, type ReadModels } from '../read-models/read-models.js';
 import {
   agendaItemBody,
   attendanceBody,
@@ -23,8 +23,7 @@ import {
 } from './plenary-meetings.schemas.js';
 import { agendaItemView, delegateView, plenaryMeetingView } from './plenary-meetings.views.js';
 
-const WRITE = ['Idempotency-Key', 'If-Match'] as const;
-const done = (description: string) => ({ status: 200, description, schema: writeAnswer });
+const done = (description: string) => ({ status: 200 as const, description });
 // A stream's version counts the closed session's events too: shown (as `version` and ETag) only to those who
 // may see them, so that a guest state or liaison organisation cannot count what it may not see.
 const delegateAnswer = writeAnswer
@@ -42,36 +41,7 @@ function withoutClosedCount(caller: Actor, reply: FastifyReply, result: WriteRes
 
 @Tag('plenary meetings')
 @Controller('v1/plenary-meetings')
-export class PlenaryMeetingsController {
-  constructor(
-    @Inject(CommandGateway) private readonly commands: CommandGateway,
-    @Inject(READ_MODELS) private readonly readModels: ReadModels,
-  ) {}
-
-  @Post()
-  @Operation({
-    summary: 'Convene a plenary meeting (secretariat)',
-    body: conveneBody,
-    headers: WRITE,
-    success: { status: 201, description: 'convened', schema: writeAnswer },
-    problems: WRITE_PROBLEMS,
-  })
-  convene(
-    @Req() request: GatewayRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-    @ValidBody(conveneBody) body: z.infer<typeof conveneBody>,
-  ) {
-    const id = this.commands.newId(request);
-    return this.commands.send(
-      request,
-      reply,
-      'focal.messaging.plenary-meeting.convene',
-      id,
-      { meetingId: id, ...body },
-      201,
-    );
-  }
-
+export class PlenaryMeetingsController extends FeatureController {
   @Get()
   @Operation({
     summary: 'Plenary meetings with their conclusions, the latest first; searchable by text and topic',
@@ -137,156 +107,6 @@ export class PlenaryMeetingsController {
     };
   }
 
-  @Post(':id/agenda-items')
-  @Operation({
-    summary: 'Add an item to the open or closed session’s agenda (secretariat)',
-    body: agendaItemBody,
-    headers: WRITE,
-    success: { status: 201, description: 'added', schema: writeAnswer },
-    problems: WRITE_PROBLEMS,
-  })
-  addAgendaItem(
-    @Req() request: GatewayRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-    @UuidParam('id') id: string,
-    @ValidBody(agendaItemBody) body: z.infer<typeof agendaItemBody>,
-  ) {
-    const itemId = this.commands.newId(request);
-    return this.commands.send(
-      request,
-      reply,
-      'focal.messaging.plenary-meeting.add-agenda-item',
-      itemId,
-      { meetingId: id, itemId, ...body },
-      201,
-    );
-  }
-
-  @Post(':id/delegates')
-  @Operation({
-    summary: 'Register a delegate',
-    description:
-      'A member or observer state registers one of its own contact points, for either session; a guest state ' +
-      'or a liaison organisation registers its own delegation (from its token) for the open session only; the ' +
-      'secretariat may register any of them.',
-    body: delegateBody,
-    headers: WRITE,
-    success: { status: 201, description: 'registered', schema: delegateAnswer },
-    problems: WRITE_PROBLEMS,
-  })
-  async registerDelegate(
-    @Req() request: GatewayRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-    @Caller() caller: Actor,
-    @UuidParam('id') id: string,
-    @ValidBody(delegateBody) body: z.infer<typeof delegateBody>,
-  ) {
-    const delegateId = this.commands.newId(request);
-    // A state's delegate's name is its contact point's personal data: ignored, never sent on (SPEC §6).
-    const { name, ...named } = body;
-    const command = { meetingId: id, delegateId, ...named, ...(body.contactPointId ? {} : { name }) };
-    return withoutClosedCount(
-      caller,
-      reply,
-      await this.commands.send(
-        request,
-        reply,
-        'focal.messaging.plenary-meeting.register-delegate',
-        delegateId,
-        command,
-        201,
-      ),
-    );
-  }
-
-  @Delete(':id/delegates/:delegateId')
-  @Operation({
-    summary: 'Withdraw a delegate (whoever registered them, or the secretariat)',
-    headers: WRITE,
-    success: { status: 200, description: 'withdrawn', schema: delegateAnswer },
-    problems: WRITE_PROBLEMS,
-  })
-  withdrawDelegate(
-    @Req() request: GatewayRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-    @UuidParam('id') id: string,
-    @UuidParam('delegateId') delegateId: string,
-  ) {
-    return this.commands.send(
-      request,
-      reply,
-      'focal.messaging.plenary-meeting.withdraw-delegate',
-      delegateId,
-      {
-        meetingId: id,
-        delegateId,
-      },
-    );
-  }
-
-  @Post(':id/attendance')
-  @Operation({
-    summary: 'Record that a registered delegate attended, on or after the meeting’s start (secretariat)',
-    body: attendanceBody,
-    headers: WRITE,
-    success: done('recorded'),
-    problems: WRITE_PROBLEMS,
-  })
-  recordAttendance(
-    @Req() request: GatewayRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-    @UuidParam('id') id: string,
-    @ValidBody(attendanceBody) body: z.infer<typeof attendanceBody>,
-  ) {
-    return this.commands.send(
-      request,
-      reply,
-      'focal.messaging.plenary-meeting.record-attendance',
-      body.delegateId,
-      { meetingId: id, delegateId: body.delegateId },
-    );
-  }
-
-  @Post(':id/conclusions')
-  @Operation({
-    summary: 'Publish the conclusions once the meeting has ended; it is then concluded (secretariat)',
-    body: conclusionsBody,
-    headers: WRITE,
-    success: done('published'),
-    problems: WRITE_PROBLEMS,
-  })
-  publishConclusions(
-    @Req() request: GatewayRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-    @UuidParam('id') id: string,
-    @ValidBody(conclusionsBody) body: z.infer<typeof conclusionsBody>,
-  ) {
-    return this.commands.send(request, reply, 'focal.messaging.plenary-meeting.publish-conclusions', id, {
-      meetingId: id,
-      ...body,
-    });
-  }
-
-  @Post(':id/cancel')
-  @Operation({
-    summary: 'Cancel a meeting (secretariat)',
-    body: cancelBody,
-    headers: WRITE,
-    success: done('cancelled'),
-    problems: WRITE_PROBLEMS,
-  })
-  cancel(
-    @Req() request: GatewayRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-    @UuidParam('id') id: string,
-    @ValidBody(cancelBody) body: z.infer<typeof cancelBody>,
-  ) {
-    return this.commands.send(request, reply, 'focal.messaging.plenary-meeting.cancel', id, {
-      meetingId: id,
-      reason: body.reason,
-    });
-  }
-
   /** The meeting, after the caller's own writes (Focal-Read-After), or 404. */
   private async meeting(request: GatewayRequest, id: string) {
     await this.commands.consistentRead(request);
@@ -295,3 +115,80 @@ export class PlenaryMeetingsController {
     return meeting;
   }
 }
+
+commandRoutes(PlenaryMeetingsController, {
+  convene: command({
+    path: '',
+    summary: 'Convene a plenary meeting (secretariat)',
+    body: conveneBody,
+    success: { status: 201, description: 'convened' },
+    subject: 'focal.messaging.plenary-meeting.convene',
+    send: ({ body, newId }) => ({ stream: newId(), command: { meetingId: newId(), ...body } }),
+  }),
+  addAgendaItem: command({
+    path: ':id/agenda-items',
+    summary: 'Add an item to the open or closed session’s agenda (secretariat)',
+    body: agendaItemBody,
+    success: { status: 201, description: 'added' },
+    subject: 'focal.messaging.plenary-meeting.add-agenda-item',
+    send: ({ ids: { id }, body, newId }) => ({
+      stream: newId(),
+      command: { meetingId: id, itemId: newId(), ...body },
+    }),
+  }),
+  registerDelegate: command({
+    path: ':id/delegates',
+    summary: 'Register a delegate',
+    description:
+      'A member or observer state registers one of its own contact points, for either session; a guest state ' +
+      'or a liaison organisation registers its own delegation (from its token) for the open session only; the ' +
+      'secretariat may register any of them.',
+    body: delegateBody,
+    success: { status: 201, description: 'registered', schema: delegateAnswer },
+    subject: 'focal.messaging.plenary-meeting.register-delegate',
+    send: ({ ids: { id }, body, newId }) => {
+      // A state's delegate's name is its contact point's personal data: ignored, never sent on (SPEC §6).
+      const { name, ...named } = body;
+      return {
+        stream: newId(),
+        command: { meetingId: id, delegateId: newId(), ...named, ...(body.contactPointId ? {} : { name }) },
+      };
+    },
+    answer: (result, request, reply) => withoutClosedCount(request.actor!, reply, result),
+  }),
+  withdrawDelegate: command({
+    method: 'delete',
+    path: ':id/delegates/:delegateId',
+    summary: 'Withdraw a delegate (whoever registered them, or the secretariat)',
+    success: { status: 200, description: 'withdrawn', schema: delegateAnswer },
+    subject: 'focal.messaging.plenary-meeting.withdraw-delegate',
+    send: ({ ids: { id, delegateId } }) => ({ stream: delegateId, command: { meetingId: id, delegateId } }),
+  }),
+  recordAttendance: command({
+    path: ':id/attendance',
+    summary: 'Record that a registered delegate attended, on or after the meeting’s start (secretariat)',
+    body: attendanceBody,
+    success: done('recorded'),
+    subject: 'focal.messaging.plenary-meeting.record-attendance',
+    send: ({ ids: { id }, body }) => ({
+      stream: body.delegateId,
+      command: { meetingId: id, delegateId: body.delegateId },
+    }),
+  }),
+  publishConclusions: command({
+    path: ':id/conclusions',
+    summary: 'Publish the conclusions once the meeting has ended; it is then concluded (secretariat)',
+    body: conclusionsBody,
+    success: done('published'),
+    subject: 'focal.messaging.plenary-meeting.publish-conclusions',
+    send: ({ ids: { id }, body }) => ({ stream: id, command: { meetingId: id, ...body } }),
+  }),
+  cancel: command({
+    path: ':id/cancel',
+    summary: 'Cancel a meeting (secretariat)',
+    body: cancelBody,
+    success: done('cancelled'),
+    subject: 'focal.messaging.plenary-meeting.cancel',
+    send: ({ ids: { id }, body }) => ({ stream: id, command: { meetingId: id, reason: body.reason } }),
+  }),
+});

@@ -7,7 +7,6 @@ import {
   type ThreadEvent,
 } from '@focal/domain';
 import {
-  foldEvent,
   type EventHandlers,
   type RecordedAs,
   type RecordedEvent,
@@ -15,7 +14,7 @@ import {
   type SqlQueryable,
 } from '@focal/events';
 
-import { loadRows, writeRows } from './batch-rows.js';
+import { entityIdOf, foldBatch, FoldedRows } from './batch-rows.js';
 import type { MeetingRequestRow, MessageRow, ThreadRow } from './rows.js';
 
 type StoredRequest = MeetingRequestRow & { requested_at: Date };
@@ -24,69 +23,39 @@ type StoredMessage = MessageRow & { thread_id: string; seq: number };
 
 /** What one batch folds, in memory: the rows it touches. */
 interface MessagingFold {
-  requests: Map<string, StoredRequest>;
-  threads: Map<string, StoredThread>;
-  messages: Map<string, StoredMessage>;
-  touched: { requests: Set<string>; threads: Set<string>; messages: Set<string> };
-}
-
-const idOf = (event: { streamId: string }) => parseStreamId(event.streamId)!.id;
-
-/** A request's row changed by one of its events (absent row: nothing to change). */
-function updateRequest(
-  event: RecordedAs<MeetingRequestEvent>,
-  fold: MessagingFold,
-  changes: Partial<MeetingRequestRow>,
-): void {
-  const id = idOf(event);
-  const row = fold.requests.get(id);
-  if (!row) return;
-  fold.requests.set(id, { ...row, ...changes, version: event.streamVersion });
-  fold.touched.requests.add(id);
+  requests: FoldedRows<StoredRequest>;
+  threads: FoldedRows<StoredThread>;
+  messages: FoldedRows<StoredMessage>;
 }
 
 /** A request that ended: declined, withdrawn, cancelled or concluded, with what was said. */
 const ended =
   (status: MeetingRequestStatus, outcome: (data: Record<string, unknown>) => string | null) =>
   (event: RecordedAs<MeetingRequestEvent>, fold: MessagingFold) =>
-    updateRequest(event, fold, { status, outcome: outcome(event.data as Record<string, unknown>) });
-
-function updateThread(
-  event: RecordedAs<ThreadEvent>,
-  fold: MessagingFold,
-  changes: Partial<ThreadRow>,
-): void {
-  const id = idOf(event);
-  const row = fold.threads.get(id);
-  if (!row) return;
-  fold.threads.set(id, { ...row, ...changes, version: event.streamVersion });
-  fold.touched.threads.add(id);
-}
+    fold.requests.changeFor(event, { status, outcome: outcome(event.data as Record<string, unknown>) });
 
 function receipt(
   event: RecordedAs<Extract<ThreadEvent, { type: 'MessageDelivered' | 'MessageRead' }>>,
   fold: MessagingFold,
 ): void {
-  const key = `${idOf(event)}/${event.data.messageId}`;
+  const key = `${entityIdOf(event)}/${event.data.messageId}`;
   const message = fold.messages.get(key);
   if (message) {
-    fold.messages.set(
+    fold.messages.change(
       key,
       event.type === 'MessageDelivered'
-        ? { ...message, delivered_to: [...message.delivered_to, event.data.recipient] }
-        : { ...message, read_by: [...message.read_by, event.data.reader] },
+        ? { delivered_to: [...message.delivered_to, event.data.recipient] }
+        : { read_by: [...message.read_by, event.data.reader] },
     );
-    fold.touched.messages.add(key);
   }
-  updateThread(event, fold, {});
+  fold.threads.changeFor(event, {});
 }
 
 const HANDLERS: EventHandlers<MeetingRequestEvent | ThreadEvent, MessagingFold> = {
   AdHocMeetingRequested: (event, fold) => {
-    const id = idOf(event);
-    if (fold.requests.has(id)) return;
+    const id = entityIdOf(event);
     const { data } = event;
-    fold.requests.set(id, {
+    fold.requests.add(id, {
       id,
       requested_by: data.requestedBy,
       co_sponsors: [],
@@ -105,15 +74,14 @@ const HANDLERS: EventHandlers<MeetingRequestEvent | ThreadEvent, MessagingFold> 
       requested_at: event.recordedAt,
       version: event.streamVersion,
     });
-    fold.touched.requests.add(id);
   },
   AdHocMeetingCoSponsored: (event, fold) =>
-    updateRequest(event, fold, {
-      co_sponsors: [...(fold.requests.get(idOf(event))?.co_sponsors ?? []), event.data.state],
+    fold.requests.changeFor(event, {
+      co_sponsors: [...(fold.requests.get(entityIdOf(event))?.co_sponsors ?? []), event.data.state],
       visibility: event.visibility,
     }),
   AdHocMeetingAccepted: (event, fold) =>
-    updateRequest(event, fold, {
+    fold.requests.changeFor(event, {
       status: 'accepted',
       scheduled_for: event.data.scheduledFor,
       venue: event.data.venue,
@@ -124,10 +92,9 @@ const HANDLERS: EventHandlers<MeetingRequestEvent | ThreadEvent, MessagingFold> 
   AdHocMeetingConcluded: ended('concluded', (data) => String(data.conclusions)),
 
   ThreadOpened: (event, fold) => {
-    const id = idOf(event);
-    if (fold.threads.has(id)) return;
+    const id = entityIdOf(event);
     const { data } = event;
-    fold.threads.set(id, {
+    fold.threads.add(id, {
       id,
       subject: data.subject,
       visibility: data.visibility,
@@ -139,30 +106,25 @@ const HANDLERS: EventHandlers<MeetingRequestEvent | ThreadEvent, MessagingFold> 
       last_activity: event.recordedAt,
       version: event.streamVersion,
     });
-    fold.touched.threads.add(id);
   },
   MessagePosted: (event, fold) => {
-    const threadId = idOf(event);
+    const threadId = entityIdOf(event);
     const { data } = event;
-    const key = `${threadId}/${data.messageId}`;
-    if (!fold.messages.has(key)) {
-      fold.messages.set(key, {
-        thread_id: threadId,
-        message_id: data.messageId,
-        seq: event.streamVersion,
-        author: data.author,
-        body: data.body,
-        handling_code: data.handlingCode,
-        handling_note: data.handlingNote ?? null,
-        attachments: data.attachments,
-        posted_at: event.recordedAt,
-        delivered_to: [],
-        read_by: [],
-      });
-      fold.touched.messages.add(key);
-    }
+    fold.messages.add(`${threadId}/${data.messageId}`, {
+      thread_id: threadId,
+      message_id: data.messageId,
+      seq: event.streamVersion,
+      author: data.author,
+      body: data.body,
+      handling_code: data.handlingCode,
+      handling_note: data.handlingNote ?? null,
+      attachments: data.attachments,
+      posted_at: event.recordedAt,
+      delivered_to: [],
+      read_by: [],
+    });
     const thread = fold.threads.get(threadId);
-    updateThread(event, fold, {
+    fold.threads.changeFor(event, {
       answered:
         Boolean(thread?.answered) || (thread ? isAnswer({ openedBy: thread.opened_by }, data.author) : false),
       last_activity: event.recordedAt,
@@ -225,38 +187,17 @@ export class MessagingProjection implements SqlProjection {
         if (typeof messageId === 'string') messageIds.add(messageId);
       }
     }
-    const requests = await loadRows<StoredRequest>(tx, `${s}.meeting_requests`, 'id', requestIds);
-    const threads = await loadRows<StoredThread>(tx, `${s}.threads`, 'id', threadIds);
-    const messages = new Map<string, StoredMessage>();
-    if (messageIds.size > 0) {
-      const rows = await tx.query<StoredMessage>(
-        `SELECT * FROM ${s}.messages WHERE thread_id = ANY($1::text[]) AND message_id = ANY($2::text[])`,
-        [[...threadIds], [...messageIds]],
-      );
-      for (const row of rows) messages.set(`${row.thread_id}/${row.message_id}`, row);
-    }
-    const touched = { requests: new Set<string>(), threads: new Set<string>(), messages: new Set<string>() };
-
-    const fold: MessagingFold = { requests, threads, messages, touched };
-    for (const event of events) foldEvent(HANDLERS, event, fold);
-
-    await writeRows(
-      tx,
-      `${s}.meeting_requests`,
-      ['id'],
-      [...touched.requests].map((id) => requests.get(id)!),
-    );
-    await writeRows(
-      tx,
-      `${s}.threads`,
-      ['id'],
-      [...touched.threads].map((id) => threads.get(id)!),
-    );
-    await writeRows(
-      tx,
-      `${s}.messages`,
-      ['thread_id', 'message_id'],
-      [...touched.messages].map((key) => messages.get(key)!),
-    );
+    const fold: MessagingFold = {
+      requests: await FoldedRows.load(tx, `${s}.meeting_requests`, ['id'], requestIds),
+      threads: await FoldedRows.load(tx, `${s}.threads`, ['id'], threadIds),
+      messages: await FoldedRows.load(
+        tx,
+        `${s}.messages`,
+        ['thread_id', 'message_id'],
+        threadIds,
+        messageIds,
+      ),
+    };
+    await foldBatch(tx, HANDLERS, events, fold);
   }
 }

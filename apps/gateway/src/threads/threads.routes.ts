@@ -1,17 +1,15 @@
 import { randomUUID } from 'node:crypto';
 
 import { maySee, participantOf, threadEventVisibility, type Actor } from '@focal/domain';
-import { Controller, Get, Inject, Post, Req, Res } from '@nestjs/common';
+import { Controller, Get, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 
 import { listOf, writeAnswer } from '../http/answers.js';
 import { Caller, type GatewayRequest } from '../auth/auth.guard.js';
-import { CommandGateway } from '../http/command-gateway.js';
-import { READ_MODELS } from '../read-models/read-models.js';
+import { command, commandRoutes, FeatureController } from '../http/command-routes.js';
 import { Operation, Tag, UuidParam, ValidBody, WRITE_PROBLEMS } from '../http/operation.js';
 import { Problem } from '../http/problem.js';
-import type { ReadModels } from '../read-models/read-models.js';
 import { messageAnswer, openThreadBody, postMessageBody, threadAnswer } from './threads.schemas.js';
 import { messageView, threadView } from './threads.views.js';
 
@@ -21,36 +19,7 @@ const WRITE = ['Idempotency-Key', 'If-Match'] as const;
 
 @Tag('threads')
 @Controller('v1')
-export class ThreadsController {
-  constructor(
-    @Inject(CommandGateway) private readonly commands: CommandGateway,
-    @Inject(READ_MODELS) private readonly readModels: ReadModels,
-  ) {}
-
-  @Post('threads')
-  @Operation({
-    summary: 'Open a thread; the caller takes part in it',
-    body: openThreadBody,
-    headers: WRITE,
-    success: { status: 201, description: 'opened', schema: writeAnswer },
-    problems: WRITE_PROBLEMS,
-  })
-  open(
-    @Req() request: GatewayRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-    @ValidBody(openThreadBody) body: z.infer<typeof openThreadBody>,
-  ) {
-    const id = this.commands.newId(request);
-    return this.commands.send(
-      request,
-      reply,
-      'focal.messaging.thread.open',
-      id,
-      { threadId: id, ...body },
-      201,
-    );
-  }
-
+export class ThreadsController extends FeatureController {
   @Get('inbox')
   @Operation({
     summary: "The caller's threads: overdue urgent ones first, with unread counts",
@@ -167,3 +136,14 @@ export class ThreadsController {
     return thread;
   }
 }
+
+commandRoutes(ThreadsController, {
+  open: command({
+    path: 'threads',
+    summary: 'Open a thread; the caller takes part in it',
+    body: openThreadBody,
+    success: { status: 201, description: 'opened' },
+    subject: 'focal.messaging.thread.open',
+    send: ({ body, newId }) => ({ stream: newId(), command: { threadId: newId(), ...body } }),
+  }),
+});

@@ -35,10 +35,13 @@ const { values: args } = parseArgs({
     json: { type: 'boolean', default: false },
     commands: { type: 'string', default: '300' },
     warmup: { type: 'string', default: '50' },
+    /** Commands in flight at once; above 1, each stage's calls are counted and timed whoever made them. */
+    concurrency: { type: 'string', default: '1' },
   },
 });
 const commands = Number(args.commands);
 const warmup = Number(args.warmup);
+const concurrency = Number(args.concurrency);
 const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const log = (line: string) => (args.json ? process.stderr : process.stdout).write(`${line}\n`);
 
@@ -48,6 +51,8 @@ interface Spans {
   inNats: number;
 }
 let current: Spans | undefined;
+/** With commands in flight at once, every call of a timed method, whoever made it: stage → [calls, ms]. */
+let everyCall: Map<string, [number, number]> | undefined;
 const startSpans = (): Spans => (current = { spans: [], inNats: 0 });
 
 function timed(target: object, method: string, stage: string | ((inNats: boolean) => string)) {
@@ -62,7 +67,12 @@ function timed(target: object, method: string, stage: string | ((inNats: boolean
       return await original.apply(this, args);
     } finally {
       if (command && method === 'send') command.inNats--;
-      command?.spans.push({ stage: name, ms: performance.now() - started });
+      const ms = performance.now() - started;
+      command?.spans.push({ stage: name, ms });
+      if (everyCall) {
+        const [calls, total] = everyCall.get(name) ?? [0, 0];
+        everyCall.set(name, [calls + 1, total + ms]);
+      }
     }
   };
 }
@@ -121,6 +131,39 @@ async function main() {
       effectiveFrom: '2002-06-13',
     });
     const france = await signToken(jwtSecret, { sub: 'bench-fr', role: 'member-state', state: 'FR' });
+    if (concurrency > 1) {
+      let next = 0;
+      const register = async (until: number) => {
+        while (next < until) await call('POST', '/v1/contact-points', france, contactPoint(next++));
+      };
+      await Promise.all(Array.from({ length: concurrency }, () => register(warmup)));
+      everyCall = new Map();
+      const started = performance.now();
+      await Promise.all(Array.from({ length: concurrency }, () => register(warmup + commands)));
+      const seconds = (performance.now() - started) / 1000;
+      const measured = everyCall;
+      everyCall = undefined;
+      const round = (x: number) => Math.round(x * 100) / 100;
+      const stages = [...measured].map(([stage, [calls, ms]]) => ({
+        stage,
+        callsPerCommand: round(calls / commands),
+        msPerCall: round(ms / calls),
+        msPerCommand: round(ms / commands),
+      }));
+      log(`${commands} registrations, ${concurrency} at a time: ${round(commands / seconds)} per second`);
+      for (const { stage, callsPerCommand, msPerCall, msPerCommand } of stages) {
+        log(
+          `${stage.padEnd(24)} ${String(callsPerCommand).padStart(5)} calls/command  ` +
+            `${String(msPerCall).padStart(7)} ms/call  ${String(msPerCommand).padStart(7)} ms/command`,
+        );
+      }
+      if (args.json) {
+        process.stdout.write(
+          `${JSON.stringify({ commands, concurrency, perSecond: round(commands / seconds), stages })}\n`,
+        );
+      }
+      return;
+    }
     const totals = new Map<string, number[]>();
     const add = (stage: string, ms: number) => totals.set(stage, [...(totals.get(stage) ?? []), ms]);
     for (let n = 0; n < warmup + commands; n++) {

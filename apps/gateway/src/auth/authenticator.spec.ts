@@ -207,4 +207,22 @@ describe('Authenticator: claims that name the caller are refused with 401 before
     );
     expect(actor).toEqual({ principal: 'Zoë Müller (secrétariat)', role: 'secretariat' });
   });
+
+  it('remembers a verified token only until it expires, and a refused one not at all', async () => {
+    const shortLived = `Bearer ${await signToken(SECRET, { sub: 'GM-guest', role: 'guest-state', state: 'GM' }, '2s')}`;
+    expect(await authenticator.identify(shortLived)).toEqual({
+      principal: 'GM-guest',
+      role: 'guest-state',
+      state: 'GM',
+    });
+    // Asked again at once: the same caller (and a copy: changing it changes nothing remembered).
+    const again = await authenticator.identify(shortLived);
+    again.role = 'secretariat';
+    expect((await authenticator.identify(shortLived)).role).toBe('guest-state');
+    await new Promise((resolve) => setTimeout(resolve, 2_100));
+    await expect(authenticator.identify(shortLived)).rejects.toMatchObject({ status: 401 });
+    const forged = `${shortLived.slice(0, -2)}xx`;
+    for (let i = 0; i < 2; i++)
+      await expect(authenticator.identify(forged)).rejects.toMatchObject({ status: 401 });
+  });
 });

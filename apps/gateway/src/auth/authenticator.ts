@@ -13,6 +13,10 @@ import {
 } from './identity-provider.js';
 import { StandingWatch } from './standing-watch.js';
 
+/** How long a verified token is taken as verified (at most until it expires), and how many are kept. */
+const VERIFIED_FOR_MS = 60_000;
+const MAX_VERIFIED = 10_000;
+
 /** State roles name their state, the organisation role its organisation. */
 const STATE_ROLES: readonly Actor['role'][] = ['member-state', 'observer-state', 'guest-state'];
 
@@ -67,6 +71,13 @@ export class Authenticator {
   private readonly oidc: IdentityProvider | undefined;
   private readonly now: () => Date;
   private readonly onFailure: (reason: string) => void;
+  /**
+   * Tokens verified lately, and until when the verification holds: a signature, issuer and audience checked
+   * once stay checked until the token expires, so a client sending the same token on every request costs one
+   * verification a minute, not one per request (an HMAC or a public-key check each). Bounded in time (a key
+   * the identity provider withdraws stops counting within a minute) and in size.
+   */
+  private readonly verified = new Map<string, { actor: Actor; until: number }>();
 
   /**
    * `secret`: HS256 development tokens are accepted under it (undefined: not at all, the provider's only).
@@ -98,11 +109,13 @@ export class Authenticator {
           'send a token: Authorization: Bearer <JWT> (npm run token prints one for development)',
         );
       }
+      const known = this.verified.get(token);
+      if (known && known.until > Date.now()) return { ...known.actor };
       const alg = algorithmOf(token);
       if (alg === 'HS256' && this.key)
-        return actorFrom(await this.verifyDevelopment(token), DEVELOPMENT_CLAIMS);
+        return this.remember(token, await this.verifyDevelopment(token), DEVELOPMENT_CLAIMS);
       if (alg !== 'HS256' && this.oidc)
-        return actorFrom(await this.oidc.verify(token), this.oidc.settings.claims);
+        return this.remember(token, await this.oidc.verify(token), this.oidc.settings.claims);
       throw new TokenRefused(
         'token-kind-not-accepted',
         this.oidc
@@ -118,6 +131,15 @@ export class Authenticator {
         ? new Problem(503, 'identity-provider-unavailable', 'Service unavailable', error.message)
         : new Problem(401, 'unauthenticated', 'Unauthenticated', error.message);
     }
+  }
+
+  private remember(token: string, claims: Record<string, unknown>, names: ClaimNames): Actor {
+    const actor = actorFrom(claims, names);
+    // `exp` is required and checked by the verification: a remembered token is never used past it.
+    const until = Math.min(Number(claims.exp) * 1_000, Date.now() + VERIFIED_FOR_MS);
+    if (this.verified.size >= MAX_VERIFIED) this.verified.delete(this.verified.keys().next().value!);
+    this.verified.set(token, { actor, until });
+    return { ...actor };
   }
 
   /** The principal's standing today, as the domain judges it: 403 with the domain's reason otherwise. */

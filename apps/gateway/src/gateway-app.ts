@@ -5,13 +5,15 @@ import { DirectorySnapshots } from '@focal/audit';
 import { ALL_EVENTS_SUBJECT, CommandClient, inNamespace } from '@focal/contracts';
 import { principalKey } from '@focal/domain';
 import { CheckpointSealer } from '@focal/events';
-import { natsServers, type Persistence } from '@focal/service';
+import { metricsOf, natsConnected, natsServers, type Persistence, type ProcessLogger } from '@focal/service';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+// fastify comes with @nestjs/platform-fastify (the version its adapter runs); only its LogController is used.
+import { LogController, type FastifyRequest } from 'fastify';
+import type { Registry } from 'prom-client';
 
 import { Authenticator } from './auth/authenticator.js';
 import { IdentityProvider } from './auth/identity-provider.js';
@@ -31,6 +33,9 @@ import { cloudEventSource, UpdateFrames } from './updates/update-frames.js';
 import { WebhookDeliverer } from './webhooks/webhook-deliverer.js';
 import { WebhookStore } from './webhooks/webhook-store.js';
 
+/** The route's pattern (`/v1/contact-points/:id`), never the URL: ids and queries stay out of logs and labels. */
+const routeOf = (request: FastifyRequest) => request.routeOptions.url ?? 'unmatched';
+
 /** The subject in the key store of the secret that entity ids derived from idempotency keys are keyed with. */
 const ENTITY_ID_SUBJECT = 'entity-ids';
 
@@ -48,9 +53,12 @@ export interface RunningGateway {
 export async function startGateway(options: {
   config: GatewayConfig;
   persistence: Persistence;
-  logger: LoggerService;
+  /** Its lines, Nest's and Fastify's (request logs) alike. */
+  logger: ProcessLogger;
   /** Called when the store has not answered for `limits.storeGiveUpMs`: a process's main exits here. */
   onGiveUp?: (problem: string) => void;
+  /** Metrics of other parts of this process, served by this /metrics too (the embedded services' commands). */
+  alsoServe?: Registry[];
 }): Promise<RunningGateway> {
   // One teardown for both ends: each part started adds how to stop it; a failed start and stop() alike
   // undo what was started, last first.
@@ -80,7 +88,7 @@ export async function startGateway(options: {
 }
 
 async function assemble(
-  { config, persistence, logger, onGiveUp }: Parameters<typeof startGateway>[0],
+  { config, persistence, logger, onGiveUp, alsoServe = [] }: Parameters<typeof startGateway>[0],
   onStop: (stop: () => unknown) => void,
 ): Promise<Omit<RunningGateway, 'stop'>> {
   onStop(
@@ -192,6 +200,18 @@ async function assemble(
   );
   const adapter = new FastifyAdapter({
     ...edgeServerOptions,
+    // Fastify logs through the process's pino (same redaction); a request's lines carry its correlation id
+    // (the request id below), and its URL never: a query string may hold a name. One line per request, at
+    // its answer (onResponse below), rather than Fastify's two.
+    loggerInstance: logger.pino.child(
+      {},
+      {
+        serializers: {
+          req: (request: FastifyRequest) => ({ method: request.method, route: routeOf(request) }),
+        },
+      },
+    ),
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'correlationId' }),
     // On stop, streams have been ended; connections left open by clients must not hold the process.
     forceCloseConnections: true,
     genReqId: (request: { headers: Record<string, string | string[] | undefined> }) => {
@@ -212,8 +232,8 @@ async function assemble(
         ...(config.natsNamespace ? { namespace: config.natsNamespace } : {}),
       }),
       authenticator,
-      metrics: metrics.registry,
-      natsConnected: () => !nats.isClosed() && nats.info !== undefined,
+      metrics: metricsOf(metrics.registry, ...alsoServe),
+      natsConnected: () => natsConnected(nats),
       storeHealth: persistence.health,
       // A random secret of the deployment, kept like every data key: wrapped by the master key.
       idSecret: await persistence.keys.keyFor(ENTITY_ID_SUBJECT),
@@ -254,11 +274,16 @@ async function assemble(
     void reply.header('x-correlation-id', request.id);
   });
   fastify.addHook('onResponse', async (request, reply) => {
-    metrics.answered(
-      request.method,
-      request.routeOptions.url ?? 'unmatched',
-      reply.statusCode,
-      reply.elapsedTime / 1000,
+    const route = routeOf(request);
+    metrics.answered(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    request.log.info(
+      {
+        method: request.method,
+        route,
+        status: reply.statusCode,
+        durationMs: Math.round(reply.elapsedTime * 1000) / 1000,
+      },
+      'request answered',
     );
   });
 

@@ -4,6 +4,7 @@ import type { EventStore, KeyStore } from '@focal/events';
 import type { StoreHealth } from '@focal/service';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
 import type { Registry } from 'prom-client';
 
 import { AuditController, TRUSTED_CHECKPOINT_KEYS } from './audit/audit.controller.js';
@@ -85,6 +86,8 @@ export class GatewayModule {
   static register(deps: GatewayDeps): DynamicModule {
     return {
       module: GatewayModule,
+      // Failed checks are logged where they happen (the store's and NATS's changes), not at every probe.
+      imports: [TerminusModule.forRoot({ logger: false })],
       controllers: [...GATEWAY_CONTROLLERS],
       providers: [
         { provide: STORE, useValue: deps.store },

@@ -7,8 +7,12 @@ import { RpcException } from '@nestjs/microservices';
 import { catchError, from, throwError, type Observable } from 'rxjs';
 
 import type { CommandHost } from './command-host.js';
-import { loadServiceConfig, natsServers, type ServiceConfig } from './config.js';
+import { ConfigError, loadServiceConfig, natsServers, type ServiceConfig } from './config.js';
+import { natsConnected } from './health.js';
+import { CommandMetrics, metricsOf } from './metrics.js';
 import { FocalNatsServer } from './nats-server.js';
+import { loadOperationsConfig, type OperationsListen } from './operations.config.js';
+import { startOperations } from './operations.js';
 import { openPersistence, type Persistence } from './persistence.js';
 
 /** What a service module provides under these tokens: its command host and the projections it keeps. */
@@ -25,6 +29,10 @@ export interface RunningService {
   host: CommandHost;
   persistence: Persistence;
   nats: NatsConnection;
+  /** Its command counts and latencies (shared by the services of one process). */
+  metrics: CommandMetrics;
+  /** Where its /health/live, /health/ready and /metrics answer, when it has an operations listener. */
+  operationsUrl?: string;
   /** Whether it is in its queue group: false while its store does not answer. */
   readonly accepting: boolean;
   /** Leaves the queue group, finishes the commands in flight, then closes NATS and the store. */
@@ -56,8 +64,13 @@ export async function startService(options: {
   persistence?: Persistence;
   /** Called when the store has not answered for `limits.storeGiveUpMs`: a process's main exits here. */
   onGiveUp?: (problem: string) => void;
+  /** Where to serve health and metrics over HTTP; absent: nowhere (the embedded mode's gateway serves them). */
+  operations?: OperationsListen;
+  /** Where to count commands: one per process, given when it hosts several services. */
+  metrics?: CommandMetrics;
 }): Promise<RunningService> {
   const { service, config, logger } = options;
+  const metrics = options.metrics ?? new CommandMetrics();
   const ownsPersistence = !options.persistence;
   const persistence = options.persistence ?? (await openPersistence(config));
   const server = new FocalNatsServer({
@@ -66,12 +79,16 @@ export async function startService(options: {
     name: `focal-${service}`,
   });
   let app: INestMicroservice | undefined;
+  let operations: Awaited<ReturnType<typeof startOperations>> | undefined;
   try {
     app = await NestFactory.createMicroservice(options.module.register(persistence, logger), {
       strategy: server,
       logger,
     });
     const host = app.get<CommandHost>(COMMAND_HOST);
+    const unobserve = host.onAnswered(({ subject, outcome, seconds }) =>
+      metrics.record(subject, outcome, seconds),
+    );
     const namespace = config.natsNamespace;
     for (const subject of commandSubjectsOf(service)) {
       server.addHandler(inNamespace(namespace, subject), (data: unknown) =>
@@ -96,7 +113,18 @@ export async function startService(options: {
           })
         : undefined;
     await nats.flush();
-    logger.log(`${service} listening on ${config.natsUrl} in queue group '${service}'`);
+    if (options.operations) {
+      operations = await startOperations(
+        options.operations,
+        { nats: () => natsConnected(nats), store: persistence.health, projections: () => projections },
+        metricsOf(metrics.registry),
+        logger,
+      );
+    }
+    logger.log(
+      `${service} listening on ${config.natsUrl} in queue group '${service}'` +
+        (operations ? `; health and metrics on ${operations.url}` : ''),
+    );
 
     let stopping: Promise<void> | undefined;
     // A store that does not answer must not hold the commands of the group: other instances take them.
@@ -127,6 +155,8 @@ export async function startService(options: {
       host,
       persistence,
       nats,
+      metrics,
+      ...(operations ? { operationsUrl: operations.url } : {}),
       get accepting() {
         return server.accepting;
       },
@@ -134,15 +164,18 @@ export async function startService(options: {
         (stopping ??= (async () => {
           unwatch();
           server.stopAccepting();
+          await operations?.close();
           wakeups?.unsubscribe();
           await host.idle();
           await Promise.all(projections.map((projection) => projection.stop()));
           await running.close();
+          unobserve();
           if (ownsPersistence) await persistence.close();
           logger.log(`${service} stopped`);
         })()),
     };
   } catch (error) {
+    await operations?.close().catch(() => undefined);
     await app?.close().catch(() => undefined);
     if (ownsPersistence) await persistence.close().catch(() => undefined);
     throw error;
@@ -152,13 +185,27 @@ export async function startService(options: {
 /** A service's `main`: configuration from the environment, JSON logs, a graceful stop on SIGTERM or SIGINT. */
 export function runService(service: ServiceName, module: ServiceModuleFactory, logger: LoggerService): void {
   void (async () => {
-    const config = loadServiceConfig();
+    // Both parts of the configuration are checked before either is refused: every problem named at once.
+    const problems: string[] = [];
+    const load = <T>(read: () => T): T | undefined => {
+      try {
+        return read();
+      } catch (error) {
+        if (!(error instanceof ConfigError)) throw error;
+        problems.push(...error.problems);
+        return undefined;
+      }
+    };
+    const config = load(() => loadServiceConfig());
+    const operations = load(() => loadOperationsConfig(service));
+    if (problems.length > 0 || !config) throw new ConfigError(problems);
     const running = await startService({
       service,
       module,
       config,
       logger,
       onGiveUp: () => process.exit(1),
+      ...(operations ? { operations } : {}),
     });
     stopOnSignals(() => running.stop(), config.limits.shutdownGraceMs, logger);
   })().catch((error: unknown) => {

@@ -1,0 +1,38 @@
+import { ConfigError } from './config.js';
+import { loadOperationsConfig } from './operations.config.js';
+
+const problemsOf = (env: Record<string, string>) => {
+  try {
+    loadOperationsConfig('directory', env);
+  } catch (error) {
+    return (error as ConfigError).problems;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+describe('operations listener configuration', () => {
+  it('defaults to a port per service on loopback', () => {
+    expect(loadOperationsConfig('directory', {})).toEqual({ host: '127.0.0.1', port: 9464 });
+    expect(loadOperationsConfig('messaging', {})).toEqual({ host: '127.0.0.1', port: 9465 });
+  });
+
+  it('takes a port, 0 for any free one, off for none, and a host', () => {
+    expect(loadOperationsConfig('messaging', { FOCAL_OPERATIONS_PORT: '9500' })).toEqual({
+      host: '127.0.0.1',
+      port: 9500,
+    });
+    expect(
+      loadOperationsConfig('directory', { FOCAL_OPERATIONS_PORT: '0', FOCAL_OPERATIONS_HOST: '0.0.0.0' }),
+    ).toEqual({ host: '0.0.0.0', port: 0 });
+    expect(loadOperationsConfig('directory', { FOCAL_OPERATIONS_PORT: 'off' })).toBeUndefined();
+  });
+
+  it.each(['ninety', '-1', '65536', '9464.5', '1e3'])(
+    'refuses FOCAL_OPERATIONS_PORT=%s with its fix',
+    (port) => {
+      expect(problemsOf({ FOCAL_OPERATIONS_PORT: port })).toEqual([
+        `FOCAL_OPERATIONS_PORT=${port} is not a port: use 1 to 65535, 0 for any free port, or off for no operations listener`,
+      ]);
+    },
+  );
+});

@@ -225,6 +225,20 @@ describe('the operations listener of each service', () => {
       'the directory to be ready again',
     );
   });
+  it('refuses to start on an operations port already taken, saying what to do', async () => {
+    const taken = Number(new URL(directory.operationsUrl!).port);
+    await expect(
+      startService({
+        service: 'messaging',
+        module: MessagingModule,
+        config: testConfig(db.url, testNamespace('opstaken')),
+        logger: jsonLogger('messaging', ['fatal']),
+        operations: { host: '127.0.0.1', port: taken },
+      }),
+    ).rejects.toThrow(`the operations listener cannot listen on 127.0.0.1:${taken}`);
+    // The instances already running are untouched.
+    expect((await fetch(`${directory.operationsUrl}/health/live`)).status).toBe(200);
+  });
 });
 
 describe('a service process started from its main.ts', () => {

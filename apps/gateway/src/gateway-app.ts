@@ -207,7 +207,11 @@ async function assemble(
       {},
       {
         serializers: {
-          req: (request: FastifyRequest) => ({ method: request.method, route: routeOf(request) }),
+          // Fastify's request, or Node's bare one (a client error) that has no route.
+          req: (request: { method?: string; routeOptions?: { url?: string } }) => ({
+            method: request.method,
+            route: request.routeOptions?.url ?? 'unmatched',
+          }),
         },
       },
     ),
@@ -276,7 +280,9 @@ async function assemble(
   fastify.addHook('onResponse', async (request, reply) => {
     const route = routeOf(request);
     metrics.answered(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
-    request.log.info(
+    // Probes and scrapes come every few seconds: their lines would drown the API's (their counts are above).
+    const level = route.startsWith('/health/') || route === '/metrics' ? 'debug' : 'info';
+    request.log[level](
       {
         method: request.method,
         route,

@@ -105,14 +105,8 @@ export async function startService(options: {
     host.connect(nats, namespace);
 
     const projections = app.get<ProjectionRunner[]>(PROJECTIONS);
-    await Promise.all(projections.map((projection) => projection.start()));
-    const wakeups: Subscription | undefined =
-      projections.length > 0
-        ? nats.subscribe(inNamespace(namespace, ALL_EVENTS_SUBJECT), {
-            callback: () => projections.forEach((projection) => projection.wake()),
-          })
-        : undefined;
-    await nats.flush();
+    // Before the projections start: a listener that cannot open (its port taken) fails the start with
+    // nothing running yet but what the catch below closes.
     if (options.operations) {
       operations = await startOperations(
         options.operations,
@@ -121,6 +115,14 @@ export async function startService(options: {
         logger,
       );
     }
+    await Promise.all(projections.map((projection) => projection.start()));
+    const wakeups: Subscription | undefined =
+      projections.length > 0
+        ? nats.subscribe(inNamespace(namespace, ALL_EVENTS_SUBJECT), {
+            callback: () => projections.forEach((projection) => projection.wake()),
+          })
+        : undefined;
+    await nats.flush();
     logger.log(
       `${service} listening on ${config.natsUrl} in queue group '${service}'` +
         (operations ? `; health and metrics on ${operations.url}` : ''),

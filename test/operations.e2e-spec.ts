@@ -139,6 +139,10 @@ describe('the operations listener of each service', () => {
     expect(valueOf(samples, 'focal_command_duration_seconds_bucket', { subject: register, le: '+Inf' })).toBe(
       1,
     );
+    // The lag of the projection the directory keeps, read at the scrape.
+    const primaries = { projection: 'directory.primary-contact-points.v1' };
+    expect(valueOf(samples, 'focal_projection_lag_events', primaries)).toEqual(expect.any(Number));
+    expect(valueOf(samples, 'focal_projection_lag_milliseconds', primaries)).toEqual(expect.any(Number));
 
     // Each service process counts its own commands.
     const messagingSamples = await scrape(messaging.operationsUrl!);
@@ -388,6 +392,13 @@ describe('the embedded system (npm start): one place for logs, health and metric
         status: '201',
       }),
     ).toBe(1);
+    // The services' projections beside the gateway's read models.
+    expect(
+      valueOf(samples, 'focal_projection_lag_events', { projection: 'directory.primary-contact-points.v1' }),
+    ).toEqual(expect.any(Number));
+    expect(
+      valueOf(samples, 'focal_projection_lag_events', { projection: 'gateway.directory.gateway_v1' }),
+    ).toEqual(expect.any(Number));
     // Each family once: nothing registered twice by the three parts.
     const types = (await (await fetch(`${system.url}/metrics`)).text()).match(/^# TYPE \S+/gm)!;
     expect(new Set(types).size).toBe(types.length);
@@ -403,7 +414,19 @@ describe('the embedded system (npm start): one place for logs, health and metric
       body: {
         status: 'ready',
         checks: { nats: 'ok', store: 'ok', readModels: expect.any(String), projections: 'ok' },
-        details: { nats: { status: 'up' }, store: { status: 'up' }, projections: { status: 'up' } },
+        details: {
+          nats: { status: 'up' },
+          store: { status: 'up' },
+          // The services' projections too: in this process, the gateway answers for them.
+          projections: {
+            status: 'up',
+            'directory.primary-contact-points.v1': {
+              events: expect.any(Number),
+              milliseconds: expect.any(Number),
+            },
+            'gateway.directory.gateway_v1': { events: expect.any(Number), milliseconds: expect.any(Number) },
+          },
+        },
       },
     });
   });

@@ -4,7 +4,7 @@ import { setMaxListeners } from 'node:events';
 import { DirectorySnapshots } from '@focal/audit';
 import { ALL_EVENTS_SUBJECT, CommandClient, inNamespace } from '@focal/contracts';
 import { principalKey } from '@focal/domain';
-import { CheckpointSealer } from '@focal/events';
+import { CheckpointSealer, type ProjectionRunner } from '@focal/events';
 import { metricsOf, natsConnected, natsServers, type Persistence, type ProcessLogger } from '@focal/service';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { NestFactory } from '@nestjs/core';
@@ -57,8 +57,11 @@ export async function startGateway(options: {
   logger: ProcessLogger;
   /** Called when the store has not answered for `limits.storeGiveUpMs`: a process's main exits here. */
   onGiveUp?: (problem: string) => void;
-  /** Metrics of other parts of this process, served by this /metrics too (the embedded services' commands). */
-  alsoServe?: Registry[];
+  /**
+   * What the other parts of this process (the embedded services) have this gateway report, as they open no
+   * listener of their own: their metrics on /metrics, their projections' lag on /metrics and /health/ready.
+   */
+  alongside?: { metrics: Registry[]; projections: readonly ProjectionRunner[] };
 }): Promise<RunningGateway> {
   // One teardown for both ends: each part started adds how to stop it; a failed start and stop() alike
   // undo what was started, last first.
@@ -88,7 +91,13 @@ export async function startGateway(options: {
 }
 
 async function assemble(
-  { config, persistence, logger, onGiveUp, alsoServe = [] }: Parameters<typeof startGateway>[0],
+  {
+    config,
+    persistence,
+    logger,
+    onGiveUp,
+    alongside = { metrics: [], projections: [] },
+  }: Parameters<typeof startGateway>[0],
   onStop: (stop: () => unknown) => void,
 ): Promise<Omit<RunningGateway, 'stop'>> {
   onStop(
@@ -189,7 +198,7 @@ async function assemble(
   });
   onStop(() => wakeups.unsubscribe());
 
-  const metrics = gatewayMetrics(readModels);
+  const metrics = gatewayMetrics(readModels, alongside.projections);
   const authenticator = new Authenticator(
     config.developmentTokens === false ? undefined : config.jwtSecret,
     persistence.store,
@@ -236,7 +245,8 @@ async function assemble(
         ...(config.natsNamespace ? { namespace: config.natsNamespace } : {}),
       }),
       authenticator,
-      metrics: metricsOf(metrics.registry, ...alsoServe),
+      metrics: metricsOf(metrics.registry, ...alongside.metrics),
+      alongsideProjections: alongside.projections,
       natsConnected: () => natsConnected(nats),
       storeHealth: persistence.health,
       // A random secret of the deployment, kept like every data key: wrapped by the master key.

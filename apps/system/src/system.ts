@@ -63,9 +63,9 @@ export async function startFocal(config: GatewayConfig, options: SystemOptions =
   });
   try {
     const shared = { config, persistence, ...(options.onGiveUp ? { onGiveUp: options.onGiveUp } : {}) };
-    // One process, one place for its operations: the gateway's /health and /metrics, which also count the
-    // services' commands (one CommandMetrics for both, so each metric is registered once). The services open
-    // no operations listener of their own here.
+    // One process, one place for its operations: the gateway's /health and /metrics, which also report the
+    // services' commands (one CommandMetrics for both, so each metric is registered once) and projections.
+    // The services open no operations listener of their own here.
     const commands = new CommandMetrics();
     const services: RunningService[] = [];
     for (const [service, module] of [
@@ -85,7 +85,10 @@ export async function startFocal(config: GatewayConfig, options: SystemOptions =
     const gateway = await startGateway({
       ...shared,
       logger: logger('gateway'),
-      alsoServe: [commands.registry],
+      alongside: {
+        metrics: [commands.registry],
+        projections: services.flatMap((service) => service.projections),
+      },
     });
     let stopping: Promise<void> | undefined;
     return {

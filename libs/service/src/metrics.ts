@@ -1,5 +1,6 @@
 import type { RpcErrorCode } from '@focal/contracts';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import type { ProjectionRunner } from '@focal/events';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 let processRegistry: Registry | undefined;
 
@@ -43,6 +44,31 @@ export class CommandMetrics {
   record(subject: string, outcome: CommandOutcome, seconds: number): void {
     this.answered.inc({ subject, outcome });
     this.duration.observe({ subject }, seconds);
+  }
+}
+
+/**
+ * `focal_projection_lag_events` and `focal_projection_lag_milliseconds` by projection, read from the store at
+ * each scrape, for the projections `runners` names then (the gateway's change when it switches schemas).
+ */
+export function projectionLagMetrics(registry: Registry, runners: () => readonly ProjectionRunner[]): void {
+  for (const [name, help, field] of [
+    ['focal_projection_lag_events', 'Events stored but not yet applied by the projection', 'events'],
+    [
+      'focal_projection_lag_milliseconds',
+      'Age of the oldest event not yet applied by the projection',
+      'milliseconds',
+    ],
+  ] as const) {
+    new Gauge({
+      name,
+      help,
+      labelNames: ['projection'],
+      registers: [registry],
+      async collect() {
+        for (const runner of runners()) this.set({ projection: runner.name }, (await runner.lag())[field]);
+      },
+    });
   }
 }
 

@@ -4,12 +4,13 @@ import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { DynamicModule, INestMicroservice, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { RpcException } from '@nestjs/microservices';
+import { Registry } from 'prom-client';
 import { catchError, from, throwError, type Observable } from 'rxjs';
 
 import type { CommandHost } from './command-host.js';
 import { ConfigError, loadServiceConfig, natsServers, type ServiceConfig } from './config.js';
 import { natsConnected } from './health.js';
-import { CommandMetrics, metricsOf } from './metrics.js';
+import { CommandMetrics, metricsOf, projectionLagMetrics } from './metrics.js';
 import { FocalNatsServer } from './nats-server.js';
 import { loadOperationsConfig, type OperationsListen } from './operations.config.js';
 import { startOperations } from './operations.js';
@@ -31,6 +32,8 @@ export interface RunningService {
   nats: NatsConnection;
   /** Its command counts and latencies (shared by the services of one process). */
   metrics: CommandMetrics;
+  /** The projections it keeps (their lag is part of its readiness and metrics). */
+  projections: readonly ProjectionRunner[];
   /** Where its /health/live, /health/ready and /metrics answer, when it has an operations listener. */
   operationsUrl?: string;
   /** Whether it is in its queue group: false while its store does not answer. */
@@ -108,10 +111,12 @@ export async function startService(options: {
     // Before the projections start: a listener that cannot open (its port taken) fails the start with
     // nothing running yet but what the catch below closes.
     if (options.operations) {
+      const lag = new Registry();
+      projectionLagMetrics(lag, () => projections);
       operations = await startOperations(
         options.operations,
         { nats: () => natsConnected(nats), store: persistence.health, projections: () => projections },
-        metricsOf(metrics.registry),
+        metricsOf(metrics.registry, lag),
         logger,
       );
     }
@@ -158,6 +163,7 @@ export async function startService(options: {
       persistence,
       nats,
       metrics,
+      projections,
       ...(operations ? { operationsUrl: operations.url } : {}),
       get accepting() {
         return server.accepting;

@@ -1,3 +1,4 @@
+import type { ProjectionRunner } from '@focal/events';
 import { readinessIndicators, type StoreHealth } from '@focal/service';
 import { Controller, Get, Header, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
@@ -13,6 +14,7 @@ import type { ReadModels } from '../read-models/read-models.js';
 export const METRICS = Symbol('Metrics');
 export const NATS_STATUS = Symbol('NatsStatus');
 export const STORE_HEALTH = Symbol('StoreHealth');
+export const ALONGSIDE_PROJECTIONS = Symbol('AlongsideProjections');
 
 const indicator = z.looseObject({ status: z.enum(['up', 'degraded', 'down']) });
 const readiness = z.object({
@@ -41,6 +43,7 @@ export class OperationsController {
     @Inject(READ_MODELS) private readonly readModels: ReadModels,
     @Inject(METRICS) private readonly metrics: Registry,
     @Inject(NATS_STATUS) private readonly nats: () => boolean,
+    @Inject(ALONGSIDE_PROJECTIONS) private readonly alongside: readonly ProjectionRunner[],
     // Named explicitly: the tests' transpile-only build emits no parameter types to inject by.
     @Inject(HealthCheckService) private readonly health: HealthCheckService,
     @Inject(HealthIndicatorService) private readonly indicators: HealthIndicatorService,
@@ -75,7 +78,7 @@ export class OperationsController {
         readinessIndicators(this.indicators, {
           nats: this.nats,
           store: this.storeHealth,
-          projections: () => this.readModels.runners,
+          projections: () => [...this.readModels.runners, ...this.alongside],
         }),
       );
     } catch (error) {

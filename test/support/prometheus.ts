@@ -17,7 +17,7 @@ const COMMENT = new RegExp(
 /**
  * Parses the text format (version 0.0.4) strictly: a line that is neither a sample nor a HELP or TYPE
  * comment, or a sample of a family no TYPE line declared, fails with the line. (prom-client writes this
- * format but does not read it; the parsers on npm are lenient.)
+ * format but does not read it, and a dozen lines here need no new dependency.)
  */
 export function parseExposition(text: string): Sample[] {
   const families = new Set<string>();

@@ -172,12 +172,16 @@ export async function startService(options: {
         (stopping ??= (async () => {
           unwatch();
           server.stopAccepting();
-          await operations?.close();
           wakeups?.unsubscribe();
           await host.idle();
           await Promise.all(projections.map((projection) => projection.stop()));
+          // The client's close() drops what is still in its outbound buffer (written out on a timer): the
+          // last replies with it. A flush's round trip sends them; bounded, as NATS may be away.
+          await flushWithin(nats, 1_000);
           await running.close();
           unobserve();
+          // Last: health and metrics answer while the work in flight drains.
+          await operations?.close();
           if (ownsPersistence) await persistence.close();
           logger.log(`${service} stopped`);
         })()),
@@ -188,6 +192,15 @@ export async function startService(options: {
     if (ownsPersistence) await persistence.close().catch(() => undefined);
     throw error;
   }
+}
+
+async function flushWithin(nats: NatsConnection, ms: number): Promise<void> {
+  if (nats.isClosed()) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    nats.flush().catch(() => undefined),
+    new Promise((resolve) => (timer = setTimeout(resolve, ms))),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /** A service's `main`: configuration from the environment, JSON logs, a graceful stop on SIGTERM or SIGINT. */

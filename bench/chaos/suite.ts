@@ -183,6 +183,8 @@ export async function startChaosSystem(log: (line: string) => void = () => undef
       // Longer than any outage here: a process that exits has crashed, it did not give up by design.
       FOCAL_STORE_GIVE_UP_MS: '120000',
       HOST: '127.0.0.1',
+      // Two instances of each service on this host: each takes a free port for its health and metrics.
+      FOCAL_OPERATIONS_PORT: '0',
     };
     const exits: string[] = [];
     const onExit = (name: string, code: number | null) => {

@@ -46,9 +46,11 @@ export function spawnService(
   service: 'directory' | 'messaging' | 'gateway',
   env: Record<string, string>,
 ): ServiceProcess {
-  // The run's secrets, as an operator configures them; a test can take one away by setting it empty.
+  // The run's secrets, as an operator configures them; a test can take one away by setting it empty. Any
+  // free port for a service's health and metrics: tests run side by side, so the fixed defaults would clash.
   return spawnNode(['--import', 'tsx', join(root, `apps/${service}/src/main.ts`)], {
     ...testSecrets.env,
+    FOCAL_OPERATIONS_PORT: '0',
     ...env,
   });
 }

@@ -4,14 +4,16 @@ import { setMaxListeners } from 'node:events';
 import { DirectorySnapshots } from '@focal/audit';
 import { ALL_EVENTS_SUBJECT, CommandClient, inNamespace } from '@focal/contracts';
 import { principalKey } from '@focal/domain';
-import { CheckpointSealer } from '@focal/events';
-import { natsServers, type Persistence } from '@focal/service';
+import { CheckpointSealer, type ProjectionRunner } from '@focal/events';
+import { metricsOf, natsConnected, natsServers, type Persistence, type ProcessLogger } from '@focal/service';
 import type { NatsConnection } from '@nats-io/transport-node';
-import type { LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+// fastify comes with @nestjs/platform-fastify (the version its adapter runs); only its LogController is used.
+import { LogController, type FastifyRequest } from 'fastify';
+import type { Registry } from 'prom-client';
 
 import { Authenticator } from './auth/authenticator.js';
 import { IdentityProvider } from './auth/identity-provider.js';
@@ -30,6 +32,9 @@ import { LogTail } from './updates/log-tail.js';
 import { cloudEventSource, UpdateFrames } from './updates/update-frames.js';
 import { WebhookDeliverer } from './webhooks/webhook-deliverer.js';
 import { WebhookStore } from './webhooks/webhook-store.js';
+
+/** The route's pattern (`/v1/contact-points/:id`), never the URL: ids and queries stay out of logs and labels. */
+const routeOf = (request: FastifyRequest) => request.routeOptions.url ?? 'unmatched';
 
 /** The subject in the key store of the secret that entity ids derived from idempotency keys are keyed with. */
 const ENTITY_ID_SUBJECT = 'entity-ids';
@@ -51,9 +56,15 @@ export interface RunningGateway {
 export async function startGateway(options: {
   config: GatewayConfig;
   persistence: Persistence;
-  logger: LoggerService;
+  /** Its lines, Nest's and Fastify's (request logs) alike. */
+  logger: ProcessLogger;
   /** Called when the store has not answered for `limits.storeGiveUpMs`: a process's main exits here. */
   onGiveUp?: (problem: string) => void;
+  /**
+   * What the other parts of this process (the embedded services) have this gateway report, as they open no
+   * listener of their own: their metrics on /metrics, their projections' lag on /metrics and /health/ready.
+   */
+  alongside?: { metrics: Registry[]; projections: readonly ProjectionRunner[] };
 }): Promise<RunningGateway> {
   // One teardown for both ends: each part started adds how to stop it; a failed start and stop() alike
   // undo what was started, last first.
@@ -83,7 +94,13 @@ export async function startGateway(options: {
 }
 
 async function assemble(
-  { config, persistence, logger, onGiveUp }: Parameters<typeof startGateway>[0],
+  {
+    config,
+    persistence,
+    logger,
+    onGiveUp,
+    alongside = { metrics: [], projections: [] },
+  }: Parameters<typeof startGateway>[0],
   onStop: (stop: () => unknown) => void,
 ): Promise<Omit<RunningGateway, 'stop'>> {
   onStop(
@@ -184,7 +201,7 @@ async function assemble(
   });
   onStop(() => wakeups.unsubscribe());
 
-  const metrics = gatewayMetrics(readModels);
+  const metrics = gatewayMetrics(readModels, alongside.projections);
   const authenticator = new Authenticator(
     config.developmentTokens ? config.jwtSecret : undefined,
     persistence.store,
@@ -195,6 +212,22 @@ async function assemble(
   );
   const adapter = new FastifyAdapter({
     ...edgeServerOptions,
+    // Fastify logs through the process's pino (same redaction); a request's lines carry its correlation id
+    // (the request id below), and its URL never: a query string may hold a name. One line per request, at
+    // its answer (onResponse below), rather than Fastify's two.
+    loggerInstance: logger.pino.child(
+      {},
+      {
+        serializers: {
+          // Fastify's request, or Node's bare one (a client error) that has no route.
+          req: (request: { method?: string; routeOptions?: { url?: string } }) => ({
+            method: request.method,
+            route: request.routeOptions?.url ?? 'unmatched',
+          }),
+        },
+      },
+    ),
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'correlationId' }),
     // On stop, streams have been ended; connections left open by clients must not hold the process.
     forceCloseConnections: true,
     genReqId: (request: { headers: Record<string, string | string[] | undefined> }) => {
@@ -215,8 +248,9 @@ async function assemble(
         ...(config.natsNamespace ? { namespace: config.natsNamespace } : {}),
       }),
       authenticator,
-      metrics: metrics.registry,
-      natsConnected: () => !nats.isClosed() && nats.info !== undefined,
+      metrics: metricsOf(metrics.registry, ...alongside.metrics),
+      alongsideProjections: alongside.projections,
+      natsConnected: () => natsConnected(nats),
       storeHealth: persistence.health,
       // A random secret of the deployment, kept like every data key: wrapped by the master key.
       idSecret: await persistence.keys.keyFor(ENTITY_ID_SUBJECT),
@@ -257,11 +291,18 @@ async function assemble(
     void reply.header('x-correlation-id', request.id);
   });
   fastify.addHook('onResponse', async (request, reply) => {
-    metrics.answered(
-      request.method,
-      request.routeOptions.url ?? 'unmatched',
-      reply.statusCode,
-      reply.elapsedTime / 1000,
+    const route = routeOf(request);
+    metrics.answered(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
+    // Probes and scrapes come every few seconds: their lines would drown the API's (their counts are above).
+    const level = route.startsWith('/health/') || route === '/metrics' ? 'debug' : 'info';
+    request.log[level](
+      {
+        method: request.method,
+        route,
+        status: reply.statusCode,
+        durationMs: Math.round(reply.elapsedTime * 1000) / 1000,
+      },
+      'request answered',
     );
   });
 

@@ -1,9 +1,10 @@
 import { AuditTrail, type DirectorySnapshots } from '@focal/audit';
 import type { CommandClient } from '@focal/contracts';
-import type { EventStore, KeyStore } from '@focal/events';
+import type { EventStore, KeyStore, ProjectionRunner } from '@focal/events';
 import type { StoreHealth } from '@focal/service';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
 import type { Registry } from 'prom-client';
 
 import { AuditController, TRUSTED_CHECKPOINT_KEYS } from './audit/audit.controller.js';
@@ -15,6 +16,7 @@ import {
 } from './directory/directory.routes.js';
 import { MeetingRequestsController } from './meeting-requests/meeting-requests.routes.js';
 import {
+  ALONGSIDE_PROJECTIONS,
   METRICS,
   NATS_STATUS,
   OperationsController,
@@ -50,6 +52,8 @@ export interface GatewayDeps {
   commands: CommandClient;
   authenticator: Authenticator;
   metrics: Registry;
+  /** Projections of the services hosted in this process (embedded mode), for readiness. */
+  alongsideProjections: readonly ProjectionRunner[];
   natsConnected: () => boolean;
   storeHealth: StoreHealth;
   /** Keys the ids derived from idempotency keys. */
@@ -85,6 +89,8 @@ export class GatewayModule {
   static register(deps: GatewayDeps): DynamicModule {
     return {
       module: GatewayModule,
+      // Failed checks are logged where they happen (the store's and NATS's changes), not at every probe.
+      imports: [TerminusModule.forRoot({ logger: false })],
       controllers: [...GATEWAY_CONTROLLERS],
       providers: [
         { provide: STORE, useValue: deps.store },
@@ -92,6 +98,7 @@ export class GatewayModule {
         { provide: COMMANDS, useValue: deps.commands },
         { provide: AUTHENTICATOR, useValue: deps.authenticator },
         { provide: METRICS, useValue: deps.metrics },
+        { provide: ALONGSIDE_PROJECTIONS, useValue: deps.alongsideProjections },
         { provide: NATS_STATUS, useValue: deps.natsConnected },
         { provide: STORE_HEALTH, useValue: deps.storeHealth },
         { provide: ID_SECRET, useValue: deps.idSecret },

@@ -3,12 +3,14 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import {
+  CommandMetrics,
   DEFAULT_DATA_DIR,
   jsonLogger,
   natsServers,
   openPersistence,
   startService,
   type Persistence,
+  type ProcessLogger,
   type RunningService,
 } from '@focal/service';
 import { connect } from '@nats-io/transport-node';
@@ -38,7 +40,7 @@ export interface RunningSystem {
 
 export interface SystemOptions {
   /** A logger per part (directory, messaging, gateway); JSON logs by default. */
-  logger?: (part: string) => LoggerService;
+  logger?: (part: string) => ProcessLogger;
   /** Called when the store has not answered for the configured bound: `npm start` exits for a restart. */
   onGiveUp?: (problem: string) => void;
   /** Start a local nats-server when none answers at NATS_URL (what `npm start` does). */
@@ -62,16 +64,33 @@ export async function startFocal(config: GatewayConfig, options: SystemOptions =
   });
   try {
     const shared = { config, persistence, ...(options.onGiveUp ? { onGiveUp: options.onGiveUp } : {}) };
+    // One process, one place for its operations: the gateway's /health and /metrics, which also report the
+    // services' commands (one CommandMetrics for both, so each metric is registered once) and projections.
+    // The services open no operations listener of their own here.
+    const commands = new CommandMetrics();
     const services: RunningService[] = [];
     for (const [service, module] of [
       ['directory', DirectoryModule],
       ['messaging', MessagingModule],
     ] as const) {
-      const running = await startService({ ...shared, service, module, logger: logger(service) });
+      const running = await startService({
+        ...shared,
+        service,
+        module,
+        logger: logger(service),
+        metrics: commands,
+      });
       services.push(running);
       started.push(running);
     }
-    const gateway = await startGateway({ ...shared, logger: logger('gateway') });
+    const gateway = await startGateway({
+      ...shared,
+      logger: logger('gateway'),
+      alongside: {
+        metrics: [commands.registry],
+        projections: services.flatMap((service) => service.projections),
+      },
+    });
     let stopping: Promise<void> | undefined;
     return {
       url: gateway.url,

@@ -24,6 +24,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import type { LoggerService } from '@nestjs/common';
 import { RpcException } from '@nestjs/microservices';
 
+import type { CommandOutcome } from './metrics.js';
 import { MalformedMessage } from './nats-server.js';
 
 /** A command as a route receives it: checked fields, the actor, the time, and the idempotency context. */
@@ -31,6 +32,14 @@ export interface CommandRequest {
   actor: Actor;
   at: string;
   context: CommandContext;
+}
+
+/** A command answered: what the metrics count and the command's log line says. */
+export interface AnsweredCommand {
+  subject: string;
+  outcome: CommandOutcome;
+  seconds: number;
+  correlationId?: string;
 }
 
 export type SubjectOf<Service extends ServiceName> = Extract<CommandSubject, `focal.${Service}.${string}`>;
@@ -53,6 +62,7 @@ export class CommandHost<Service extends ServiceName = ServiceName> {
   handled = 0;
 
   private namespace?: string;
+  private readonly listeners = new Set<(answered: AnsweredCommand) => void>();
 
   constructor(
     readonly service: Service,
@@ -66,15 +76,52 @@ export class CommandHost<Service extends ServiceName = ServiceName> {
     this.namespace = namespace;
   }
 
+  /** Calls `listener` with every command answered from now on (the metrics); returns how to stop. */
+  onAnswered(listener: (answered: AnsweredCommand) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   async handle(subject: SubjectOf<Service>, raw: unknown): Promise<CommandReply> {
     this.inFlight++;
+    const started = performance.now();
+    let outcome: CommandOutcome = 'ok';
     try {
       return await this.run(subject, raw);
     } catch (error) {
-      throw new RpcException(this.errorBody(subject, error));
+      const body = this.errorBody(subject, error);
+      outcome = body.code;
+      throw new RpcException(body);
     } finally {
       this.handled++;
+      this.answered({ subject, outcome, seconds: (performance.now() - started) / 1000, raw });
       if (--this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+    }
+  }
+
+  /**
+   * One log line per command, with the caller's correlation id (read even from an envelope refused as
+   * invalid, when it is a short string), never the command's fields; then the listeners.
+   */
+  private answered({ raw, ...answer }: Omit<AnsweredCommand, 'correlationId'> & { raw: unknown }): void {
+    const given = (raw as { correlationId?: unknown } | null)?.correlationId;
+    const answered: AnsweredCommand = {
+      ...answer,
+      ...(typeof given === 'string' && given.length <= 200 ? { correlationId: given } : {}),
+    };
+    this.logger.log({
+      msg: 'command answered',
+      subject: answered.subject,
+      outcome: answered.outcome,
+      durationMs: Math.round(answered.seconds * 1_000_000) / 1_000,
+      ...(answered.correlationId ? { correlationId: answered.correlationId } : {}),
+    });
+    for (const listener of this.listeners) {
+      try {
+        listener(answered);
+      } catch (error) {
+        this.logger.warn?.(`a command listener failed: ${(error as Error).message}`);
+      }
     }
   }
 

@@ -4,11 +4,16 @@ import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { DynamicModule, INestMicroservice, LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { RpcException } from '@nestjs/microservices';
+import { Registry } from 'prom-client';
 import { catchError, from, throwError, type Observable } from 'rxjs';
 
 import type { CommandHost } from './command-host.js';
-import { loadServiceConfig, natsServers, type ServiceConfig } from './config.js';
+import { natsServers, type ServiceConfig } from './config.js';
+import { natsConnected } from './health.js';
+import { CommandMetrics, metricsOf, projectionLagMetrics } from './metrics.js';
 import { FocalNatsServer } from './nats-server.js';
+import { loadServiceProcessConfig, type OperationsListen } from './operations.config.js';
+import { startOperations } from './operations.js';
 import { openPersistence, type Persistence } from './persistence.js';
 
 /** What a service module provides under these tokens: its command host and the projections it keeps. */
@@ -25,6 +30,12 @@ export interface RunningService {
   host: CommandHost;
   persistence: Persistence;
   nats: NatsConnection;
+  /** Its command counts and latencies (shared by the services of one process). */
+  metrics: CommandMetrics;
+  /** The projections it keeps (their lag is part of its readiness and metrics). */
+  projections: readonly ProjectionRunner[];
+  /** Where its /health/live, /health/ready and /metrics answer, when it has an operations listener. */
+  operationsUrl?: string;
   /** Whether it is in its queue group: false while its store does not answer. */
   readonly accepting: boolean;
   /** Leaves the queue group, finishes the commands in flight, then closes NATS and the store. */
@@ -56,8 +67,13 @@ export async function startService(options: {
   persistence?: Persistence;
   /** Called when the store has not answered for `limits.storeGiveUpMs`: a process's main exits here. */
   onGiveUp?: (problem: string) => void;
+  /** Where to serve health and metrics over HTTP; absent: nowhere (the embedded mode's gateway serves them). */
+  operations?: OperationsListen;
+  /** Where to count commands: one per process, given when it hosts several services. */
+  metrics?: CommandMetrics;
 }): Promise<RunningService> {
   const { service, config, logger } = options;
+  const metrics = options.metrics ?? new CommandMetrics();
   const ownsPersistence = !options.persistence;
   const persistence = options.persistence ?? (await openPersistence(config));
   const server = new FocalNatsServer({
@@ -66,12 +82,16 @@ export async function startService(options: {
     name: `focal-${service}`,
   });
   let app: INestMicroservice | undefined;
+  let operations: Awaited<ReturnType<typeof startOperations>> | undefined;
   try {
     app = await NestFactory.createMicroservice(options.module.register(persistence, logger), {
       strategy: server,
       logger,
     });
     const host = app.get<CommandHost>(COMMAND_HOST);
+    const unobserve = host.onAnswered(({ subject, outcome, seconds }) =>
+      metrics.record(subject, outcome, seconds),
+    );
     const namespace = config.natsNamespace;
     for (const subject of commandSubjectsOf(service)) {
       server.addHandler(inNamespace(namespace, subject), (data: unknown) =>
@@ -88,6 +108,18 @@ export async function startService(options: {
     host.connect(nats, namespace);
 
     const projections = app.get<ProjectionRunner[]>(PROJECTIONS);
+    // Before the projections start: a listener that cannot open (its port taken) fails the start with
+    // nothing running yet but what the catch below closes.
+    if (options.operations) {
+      const lag = new Registry();
+      projectionLagMetrics(lag, () => projections);
+      operations = await startOperations(
+        options.operations,
+        { nats: () => natsConnected(nats), store: persistence.health, projections: () => projections },
+        metricsOf(metrics.registry, lag),
+        logger,
+      );
+    }
     await Promise.all(projections.map((projection) => projection.start()));
     const wakeups: Subscription | undefined =
       projections.length > 0
@@ -96,7 +128,10 @@ export async function startService(options: {
           })
         : undefined;
     await nats.flush();
-    logger.log(`${service} listening on ${config.natsUrl} in queue group '${service}'`);
+    logger.log(
+      `${service} listening on ${config.natsUrl} in queue group '${service}'` +
+        (operations ? `; health and metrics on ${operations.url}` : ''),
+    );
 
     let stopping: Promise<void> | undefined;
     // A store that does not answer must not hold the commands of the group: other instances take them.
@@ -127,6 +162,9 @@ export async function startService(options: {
       host,
       persistence,
       nats,
+      metrics,
+      projections,
+      ...(operations ? { operationsUrl: operations.url } : {}),
       get accepting() {
         return server.accepting;
       },
@@ -137,28 +175,45 @@ export async function startService(options: {
           wakeups?.unsubscribe();
           await host.idle();
           await Promise.all(projections.map((projection) => projection.stop()));
+          // The client's close() drops what is still in its outbound buffer (written out on a timer): the
+          // last replies with it. A flush's round trip sends them; bounded, as NATS may be away.
+          await flushWithin(nats, 1_000);
           await running.close();
+          unobserve();
+          // Last: health and metrics answer while the work in flight drains.
+          await operations?.close();
           if (ownsPersistence) await persistence.close();
           logger.log(`${service} stopped`);
         })()),
     };
   } catch (error) {
+    await operations?.close().catch(() => undefined);
     await app?.close().catch(() => undefined);
     if (ownsPersistence) await persistence.close().catch(() => undefined);
     throw error;
   }
 }
 
+async function flushWithin(nats: NatsConnection, ms: number): Promise<void> {
+  if (nats.isClosed()) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    nats.flush().catch(() => undefined),
+    new Promise((resolve) => (timer = setTimeout(resolve, ms))),
+  ]).finally(() => clearTimeout(timer));
+}
+
 /** A service's `main`: configuration from the environment, JSON logs, a graceful stop on SIGTERM or SIGINT. */
 export function runService(service: ServiceName, module: ServiceModuleFactory, logger: LoggerService): void {
   void (async () => {
-    const config = loadServiceConfig();
+    const { config, operations } = loadServiceProcessConfig(service);
     const running = await startService({
       service,
       module,
       config,
       logger,
       onGiveUp: () => process.exit(1),
+      ...(operations ? { operations } : {}),
     });
     stopOnSignals(() => running.stop(), config.limits.shutdownGraceMs, logger);
   })().catch((error: unknown) => {

@@ -1,10 +1,15 @@
+import { projectionLagMetrics } from '@focal/service';
+import type { ProjectionRunner } from '@focal/events';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 import { TOKEN_FAILURES } from '../auth/authenticator.js';
 import type { ReadModels } from '../read-models/read-models.js';
 
-/** The gateway's Prometheus metrics, served by GET /metrics (operations.controller.ts). */
-export function gatewayMetrics(readModels: ReadModels) {
+/**
+ * The gateway's Prometheus metrics, served by GET /metrics (operations.controller.ts); the lag of the
+ * projections `alongside` (the embedded services') too.
+ */
+export function gatewayMetrics(readModels: ReadModels, alongside: readonly ProjectionRunner[] = []) {
   const registry = new Registry();
   const requests = new Counter({
     name: 'focal_http_requests_total',
@@ -19,25 +24,7 @@ export function gatewayMetrics(readModels: ReadModels) {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
-  for (const [name, help, field] of [
-    ['focal_projection_lag_events', 'Events stored but not yet in the read model', 'events'],
-    [
-      'focal_projection_lag_milliseconds',
-      'Age of the oldest event not yet in the read model',
-      'milliseconds',
-    ],
-  ] as const) {
-    new Gauge({
-      name,
-      help,
-      labelNames: ['projection'],
-      registers: [registry],
-      async collect() {
-        for (const runner of readModels.runners)
-          this.set({ projection: runner.name }, (await runner.lag())[field]);
-      },
-    });
-  }
+  projectionLagMetrics(registry, () => [...readModels.runners, ...alongside]);
   const subscribers = new Gauge({
     name: 'focal_sse_subscribers',
     help: 'Open Server-Sent Events streams',

@@ -1,5 +1,7 @@
-import type { StoreHealth } from '@focal/service';
-import { Controller, Get, Header, Inject, Res } from '@nestjs/common';
+import type { ProjectionRunner } from '@focal/events';
+import { readinessIndicators, type StoreHealth } from '@focal/service';
+import { Controller, Get, Header, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
+import { HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import type { Registry } from 'prom-client';
 import { z } from 'zod';
@@ -12,11 +14,24 @@ import type { ReadModels } from '../read-models/read-models.js';
 export const METRICS = Symbol('Metrics');
 export const NATS_STATUS = Symbol('NatsStatus');
 export const STORE_HEALTH = Symbol('StoreHealth');
+export const ALONGSIDE_PROJECTIONS = Symbol('AlongsideProjections');
 
+const indicator = z.looseObject({ status: z.enum(['up', 'degraded', 'down']) });
 const readiness = z.object({
   status: z.enum(['ready', 'not ready']),
-  checks: z.object({ nats: z.string(), store: z.string(), readModels: z.string() }),
+  /** Each check in a word or a sentence, for a person reading the answer. */
+  checks: z.object({ nats: z.string(), store: z.string(), readModels: z.string(), projections: z.string() }),
+  /** Terminus' indicators as they answered: nats, store, and projections with each one's lag. */
+  details: z.object({ nats: indicator, store: indicator, projections: indicator }),
 });
+
+/** An indicator in a word: `ok`, or what its message says is wrong. */
+function summary(result: { status: string; message?: unknown } | undefined): string {
+  if (!result) return 'not checked';
+  if (result.status === 'up') return 'ok';
+  const message = typeof result.message === 'string' ? result.message : undefined;
+  return result.status === 'degraded' ? `degraded${message ? `: ${message}` : ''}` : (message ?? 'down');
+}
 
 /** Liveness, readiness and metrics, for orchestrators and Prometheus; no token needed. */
 @Tag('operations')
@@ -28,6 +43,10 @@ export class OperationsController {
     @Inject(READ_MODELS) private readonly readModels: ReadModels,
     @Inject(METRICS) private readonly metrics: Registry,
     @Inject(NATS_STATUS) private readonly nats: () => boolean,
+    @Inject(ALONGSIDE_PROJECTIONS) private readonly alongside: readonly ProjectionRunner[],
+    // Named explicitly: the tests' transpile-only build emits no parameter types to inject by.
+    @Inject(HealthCheckService) private readonly health: HealthCheckService,
+    @Inject(HealthIndicatorService) private readonly indicators: HealthIndicatorService,
   ) {}
 
   @Get('health/live')
@@ -40,23 +59,46 @@ export class OperationsController {
     return { status: 'ok' };
   }
 
-  /** Answers within the store's timeout (FOCAL_STORE_TIMEOUT_MS) whatever the store does: 503 when it is away. */
+  /**
+   * Terminus' indicators (libs/service/src/health.ts), each bounded by the store's timeout
+   * (FOCAL_STORE_TIMEOUT_MS) whatever the store does: 503 when NATS or the store is away, or the projections'
+   * lag cannot be read; a projection far behind is `degraded`, still 200.
+   */
   @Get('health/ready')
   @Operation({
-    summary: 'Readiness: NATS connected and the store answering',
+    summary: 'Readiness: NATS connected, the store answering, the read models keeping up',
     public: true,
-    success: { status: 200, description: 'ready', schema: readiness },
+    success: { status: 200, description: 'ready (perhaps with a projection degraded)', schema: readiness },
     also: [{ status: 503, description: 'not ready: the checks say what is missing', schema: readiness }],
   })
   async ready(@Res({ passthrough: true }) reply: FastifyReply) {
-    const checks = {
-      nats: this.nats() ? 'ok' : 'disconnected',
-      store: (await this.storeHealth.check()).detail,
-      readModels: this.readModels.schema,
-    };
-    const ready = checks.nats === 'ok' && checks.store === 'ok';
+    let result: HealthCheckResult;
+    try {
+      result = await this.health.check(
+        readinessIndicators(this.indicators, {
+          nats: this.nats,
+          store: this.storeHealth,
+          projections: () => [...this.readModels.runners, ...this.alongside],
+        }),
+      );
+    } catch (error) {
+      // Terminus refuses a failed check with a 503 carrying its result: answered here in our shape.
+      if (!(error instanceof ServiceUnavailableException)) throw error;
+      result = error.getResponse() as HealthCheckResult;
+    }
+    const ready = result.status === 'ok' || result.status === 'degraded';
     void reply.status(ready ? 200 : 503);
-    return { status: ready ? 'ready' : 'not ready', checks };
+    const { nats, store, projections } = result.details;
+    return {
+      status: ready ? 'ready' : 'not ready',
+      checks: {
+        nats: summary(nats),
+        store: summary(store),
+        readModels: this.readModels.schema,
+        projections: summary(projections),
+      },
+      details: { nats, store, projections },
+    };
   }
 
   @Get('metrics')

@@ -26,7 +26,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: NATS connected and the store answering */
+        /** Readiness: NATS connected, the store answering, the read models keeping up */
         get: operations["operationsReady"];
         put?: never;
         post?: never;
@@ -1397,7 +1397,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description ready */
+            /** @description ready (perhaps with a projection degraded) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -1410,6 +1410,27 @@ export interface operations {
                             nats: string;
                             store: string;
                             readModels: string;
+                            projections: string;
+                        };
+                        details: {
+                            nats: {
+                                /** @enum {string} */
+                                status: "up" | "degraded" | "down";
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            store: {
+                                /** @enum {string} */
+                                status: "up" | "degraded" | "down";
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            projections: {
+                                /** @enum {string} */
+                                status: "up" | "degraded" | "down";
+                            } & {
+                                [key: string]: unknown;
+                            };
                         };
                     };
                 };
@@ -1473,6 +1494,27 @@ export interface operations {
                             nats: string;
                             store: string;
                             readModels: string;
+                            projections: string;
+                        };
+                        details: {
+                            nats: {
+                                /** @enum {string} */
+                                status: "up" | "degraded" | "down";
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            store: {
+                                /** @enum {string} */
+                                status: "up" | "degraded" | "down";
+                            } & {
+                                [key: string]: unknown;
+                            };
+                            projections: {
+                                /** @enum {string} */
+                                status: "up" | "degraded" | "down";
+                            } & {
+                                [key: string]: unknown;
+                            };
                         };
                     };
                 };

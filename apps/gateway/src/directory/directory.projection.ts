@@ -22,11 +22,10 @@ import {
   type PersonalDataCodec,
   type RecordedAs,
   type RecordedEvent,
-  type SqlProjection,
   type SqlQueryable,
 } from '@focal/events';
 
-import { loadRows, writeRows } from '../read-models/batch-rows.js';
+import { BatchProjection, loadRows, writeRows } from '../read-models/batch-rows.js';
 import { SEARCH_ALL, SEARCH_OPEN, searchDocument } from './contact-point-search.js';
 import { openPersonal, sealPersonal } from './personal-data.js';
 import type { ContactPointEntry, ContactPointRow, OrganisationRow, StateRow } from '../read-models/rows.js';
@@ -176,8 +175,7 @@ function entryOf(state: Registered, version: number, position: string): ContactP
  * key is destroyed. Each contact point also holds its search document (see contact-point-search.ts): words of
  * its open fields, blind tokens of its personal ones, rewritten with the row.
  */
-export class DirectoryProjection implements SqlProjection {
-  readonly name: string;
+export class DirectoryProjection extends BatchProjection {
   readonly filter = {
     streamPrefixes: [
       streamPrefix('state'),
@@ -187,39 +185,34 @@ export class DirectoryProjection implements SqlProjection {
   };
 
   constructor(
-    readonly schema: string,
+    schema: string,
     private readonly keys: KeyStore,
     private readonly codec: PersonalDataCodec,
     private readonly indexKey: Buffer,
   ) {
-    this.name = `gateway.directory.${schema}`;
+    super('directory', schema);
   }
 
-  async setUp(sql: SqlQueryable): Promise<void> {
-    await sql.exec(`
-      CREATE SCHEMA IF NOT EXISTS ${this.schema};
-      CREATE TABLE IF NOT EXISTS ${this.schema}.states (
+  protected tables(schema: string): string {
+    return `
+      CREATE TABLE IF NOT EXISTS ${schema}.states (
         code text PRIMARY KEY, name text NOT NULL, history jsonb NOT NULL, version integer NOT NULL);
-      CREATE TABLE IF NOT EXISTS ${this.schema}.organisations (
+      CREATE TABLE IF NOT EXISTS ${schema}.organisations (
         id text PRIMARY KEY, name text NOT NULL, acronym text NOT NULL, kind text NOT NULL,
         suspended boolean NOT NULL, version integer NOT NULL);
-      CREATE TABLE IF NOT EXISTS ${this.schema}.contact_points (
+      CREATE TABLE IF NOT EXISTS ${schema}.contact_points (
         id text PRIMARY KEY, state text, organisation text, personal text, erased_on text,
         role text NOT NULL, authority text NOT NULL, languages text[] NOT NULL, expertise text[] NOT NULL,
         status text NOT NULL, last_confirmed_on text NOT NULL, version integer NOT NULL, position text NOT NULL,
         search_open tsvector NOT NULL, search_name tsvector NOT NULL, search_closed tsvector NOT NULL);
-      CREATE TABLE IF NOT EXISTS ${this.schema}.primaries (
+      CREATE TABLE IF NOT EXISTS ${schema}.primaries (
         state text PRIMARY KEY, contact_point_id text NOT NULL);
-      CREATE INDEX IF NOT EXISTS contact_points_state ON ${this.schema}.contact_points (state);
-      CREATE INDEX IF NOT EXISTS contact_points_languages ON ${this.schema}.contact_points USING gin (languages);
-      CREATE INDEX IF NOT EXISTS contact_points_search_open ON ${this.schema}.contact_points
+      CREATE INDEX IF NOT EXISTS contact_points_state ON ${schema}.contact_points (state);
+      CREATE INDEX IF NOT EXISTS contact_points_languages ON ${schema}.contact_points USING gin (languages);
+      CREATE INDEX IF NOT EXISTS contact_points_search_open ON ${schema}.contact_points
         USING gin (${SEARCH_OPEN});
-      CREATE INDEX IF NOT EXISTS contact_points_search_all ON ${this.schema}.contact_points
-        USING gin (${SEARCH_ALL});`);
-  }
-
-  apply(tx: SqlQueryable, event: RecordedEvent): Promise<void> {
-    return this.applyBatch(tx, [event]);
+      CREATE INDEX IF NOT EXISTS contact_points_search_all ON ${schema}.contact_points
+        USING gin (${SEARCH_ALL});`;
   }
 
   /**

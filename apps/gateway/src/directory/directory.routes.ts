@@ -7,7 +7,8 @@ import { z } from 'zod';
 import { listOf, writeAnswer } from '../http/answers.js';
 import { Caller, type GatewayRequest } from '../auth/auth.guard.js';
 import { command, commandRoutes, FeatureController } from '../http/command-routes.js';
-import { Operation, Tag, UuidParam, ValidBody, ValidQuery, WRITE_PROBLEMS } from '../http/operation.js';
+import { Operation, Tag, ValidBody, ValidQuery, WRITE_PROBLEMS } from '../http/operation.js';
+import { read, readRoutes } from '../http/read-routes.js';
 import { Problem } from '../http/problem.js';
 import {
   changeContactPointBody,
@@ -128,30 +129,6 @@ export class ContactPointsController extends FeatureController {
       offset: query.offset,
     };
   }
-
-  @Get(':id')
-  @Operation({
-    summary: 'One contact point; closed fields only for those who may see them',
-    headers: READ,
-    success: {
-      status: 200,
-      description: 'the contact point (ETag: its version)',
-      schema: contactPointAnswer,
-    },
-    problems: [400, 404],
-  })
-  async read(
-    @Req() request: GatewayRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-    @Caller() caller: Actor,
-    @UuidParam('id') id: string,
-  ) {
-    await this.commands.consistentRead(request);
-    const row = await this.readModels.contactPoint(id);
-    if (!row) throw notFound(`contact point ${id}`);
-    void reply.header('etag', `"${row.version}"`);
-    return contactPointView(row, caller);
-  }
 }
 
 @Tag('liaison organisations')
@@ -167,26 +144,29 @@ export class LiaisonOrganisationsController extends FeatureController {
     await this.commands.consistentRead(request);
     return { items: (await this.readModels.organisations()).map(organisationView) };
   }
-
-  @Get(':id')
-  @Operation({
-    summary: 'One liaison organisation',
-    headers: READ,
-    success: { status: 200, description: 'the organisation (ETag: its version)', schema: organisationAnswer },
-    problems: [400, 404],
-  })
-  async read(
-    @Req() request: GatewayRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-    @UuidParam('id') id: string,
-  ) {
-    await this.commands.consistentRead(request);
-    const row = await this.readModels.organisation(id);
-    if (!row) throw notFound(`liaison organisation ${id}`);
-    void reply.header('etag', `"${row.version}"`);
-    return organisationView(row);
-  }
 }
+
+readRoutes(ContactPointsController, {
+  read: read({
+    path: ':id',
+    summary: 'One contact point; closed fields only for those who may see them',
+    success: { description: 'the contact point (ETag: its version)', schema: contactPointAnswer },
+    load: (id, { readModels }) => readModels.contactPoint(id),
+    notFound: (id) => notFound(`contact point ${id}`),
+    view: (row, { caller }) => contactPointView(row, caller),
+  }),
+});
+
+readRoutes(LiaisonOrganisationsController, {
+  read: read({
+    path: ':id',
+    summary: 'One liaison organisation',
+    success: { description: 'the organisation (ETag: its version)', schema: organisationAnswer },
+    load: (id, { readModels }) => readModels.organisation(id),
+    notFound: (id) => notFound(`liaison organisation ${id}`),
+    view: (row) => organisationView(row),
+  }),
+});
 
 commandRoutes(ContactPointsController, {
   register: command({

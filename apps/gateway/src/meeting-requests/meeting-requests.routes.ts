@@ -1,12 +1,12 @@
 import { maySee, type Actor } from '@focal/domain';
-import { Controller, Get, Req, Res } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
+import { Controller, Get, Req } from '@nestjs/common';
 import type { z } from 'zod';
 
 import { listOf } from '../http/answers.js';
 import { Caller, type GatewayRequest } from '../auth/auth.guard.js';
 import { command, commandRoutes, FeatureController } from '../http/command-routes.js';
-import { Operation, Tag, UuidParam, ValidQuery } from '../http/operation.js';
+import { Operation, Tag, ValidQuery } from '../http/operation.js';
+import { read, readRoutes } from '../http/read-routes.js';
 import { Problem } from '../http/problem.js';
 import {
   acceptMeetingBody,
@@ -42,27 +42,21 @@ export class MeetingRequestsController extends FeatureController {
     await this.commands.consistentRead(request);
     return { items: (await this.readModels.meetingRequests(caller, query.status)).map(meetingRequestView) };
   }
-
-  @Get(':id')
-  @Operation({
-    summary: 'One request, if the caller may see it',
-    headers: ['Focal-Read-After'],
-    success: { status: 200, description: 'the request (ETag: its version)', schema: meetingRequestAnswer },
-    problems: [400, 404],
-  })
-  async read(
-    @Req() request: GatewayRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-    @Caller() caller: Actor,
-    @UuidParam('id') id: string,
-  ) {
-    await this.commands.consistentRead(request);
-    const row = await this.readModels.meetingRequest(id);
-    if (!row || !maySee(caller, row.visibility)) throw notFound(`ad hoc meeting request ${id}`);
-    void reply.header('etag', `"${row.version}"`);
-    return meetingRequestView(row);
-  }
 }
+
+readRoutes(MeetingRequestsController, {
+  read: read({
+    path: ':id',
+    summary: 'One request, if the caller may see it',
+    success: { description: 'the request (ETag: its version)', schema: meetingRequestAnswer },
+    load: async (id, { readModels, caller }) => {
+      const row = await readModels.meetingRequest(id);
+      return row && maySee(caller, row.visibility) ? row : undefined;
+    },
+    notFound: (id) => notFound(`ad hoc meeting request ${id}`),
+    view: (row) => meetingRequestView(row),
+  }),
+});
 
 commandRoutes(MeetingRequestsController, {
   request: command({

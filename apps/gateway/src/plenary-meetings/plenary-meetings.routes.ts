@@ -1,5 +1,5 @@
 import { closed, maySee, participationReport, type Actor } from '@focal/domain';
-import { Controller, Get, Req, Res } from '@nestjs/common';
+import { Controller, Get, Req } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import type { z } from 'zod';
 
@@ -8,6 +8,7 @@ import { listOf, writeAnswer } from '../http/answers.js';
 import type { WriteResult } from '../http/command-gateway.js';
 import { command, commandRoutes, FeatureController } from '../http/command-routes.js';
 import { Operation, Tag, UuidParam, ValidQuery } from '../http/operation.js';
+import { read, readRoutes } from '../http/read-routes.js';
 import { Problem } from '../http/problem.js';
 import {
   agendaItemBody,
@@ -58,31 +59,6 @@ export class PlenaryMeetingsController extends FeatureController {
     return { items: (await this.readModels.plenaryMeetings(query)).map(plenaryMeetingView) };
   }
 
-  @Get(':id')
-  @Operation({
-    summary: 'One meeting with its agenda and delegates: the closed session’s only for those who may see it',
-    headers: ['Focal-Read-After'],
-    success: { status: 200, description: 'the meeting', schema: plenaryMeetingDetailAnswer },
-    problems: [400, 404],
-  })
-  async read(
-    @Req() request: GatewayRequest,
-    @Res({ passthrough: true }) reply: FastifyReply,
-    @Caller() caller: Actor,
-    @UuidParam('id') id: string,
-  ) {
-    const meeting = await this.meeting(request, id);
-    // The stream's version counts the closed session's events too: only for those who may see them.
-    const seesAll = maySee(caller, closed);
-    if (seesAll) void reply.header('etag', `"${meeting.version}"`);
-    return {
-      ...plenaryMeetingView(meeting),
-      agenda: (await this.readModels.plenaryAgenda(id, caller)).map(agendaItemView),
-      delegates: (await this.readModels.plenaryDelegates(id, caller)).map(delegateView),
-      ...(seesAll ? { version: meeting.version } : {}),
-    };
-  }
-
   @Get(':id/participation')
   @Operation({
     summary: 'Participation by session, kind of participant and country; the closed session’s is closed',
@@ -115,6 +91,24 @@ export class PlenaryMeetingsController extends FeatureController {
     return meeting;
   }
 }
+
+readRoutes(PlenaryMeetingsController, {
+  read: read({
+    path: ':id',
+    summary: 'One meeting with its agenda and delegates: the closed session’s only for those who may see it',
+    success: { description: 'the meeting', schema: plenaryMeetingDetailAnswer },
+    load: (id, { readModels }) => readModels.findFresh(() => readModels.plenaryMeeting(id)),
+    notFound,
+    // The stream's version counts the closed session's events too: only for those who may see them.
+    etag: (meeting, { caller }) => (maySee(caller, closed) ? meeting.version : undefined),
+    view: async (meeting, { caller, readModels }) => ({
+      ...plenaryMeetingView(meeting),
+      agenda: (await readModels.plenaryAgenda(meeting.id, caller)).map(agendaItemView),
+      delegates: (await readModels.plenaryDelegates(meeting.id, caller)).map(delegateView),
+      ...(maySee(caller, closed) ? { version: meeting.version } : {}),
+    }),
+  }),
+});
 
 commandRoutes(PlenaryMeetingsController, {
   convene: command({

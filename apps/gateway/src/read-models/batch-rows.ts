@@ -1,5 +1,12 @@
 import { parseStreamId, type DomainEvent } from '@focal/domain';
-import { foldEvent, type EventHandlers, type RecordedEvent, type SqlQueryable } from '@focal/events';
+import {
+  foldEvent,
+  type EventFilter,
+  type EventHandlers,
+  type RecordedEvent,
+  type SqlProjection,
+  type SqlQueryable,
+} from '@focal/events';
 
 /**
  * Reads and writes for projections that fold a batch of events into rows in memory: load the rows the batch
@@ -137,4 +144,36 @@ export async function foldBatch<
 ): Promise<void> {
   for (const event of events) foldEvent(handlers, event, fold);
   for (const rows of Object.values<{ write(tx: SqlQueryable): Promise<void> }>(fold)) await rows.write(tx);
+}
+
+/**
+ * A read model's projection, kept in the schema `schema` (a new schema per rebuild, hence a checkpoint name
+ * per schema), that folds each batch in memory: one event is a batch of one.
+ */
+export abstract class BatchProjection implements SqlProjection {
+  readonly name: string;
+  abstract readonly filter: EventFilter;
+
+  constructor(
+    model: string,
+    readonly schema: string,
+  ) {
+    this.name = `gateway.${model}.${schema}`;
+  }
+
+  /** Creates the schema and the projection's tables if they are missing. */
+  async setUp(sql: SqlQueryable): Promise<void> {
+    await sql.exec(`
+      CREATE SCHEMA IF NOT EXISTS ${this.schema};${this.tables(this.schema)}`);
+  }
+
+  /** The statements that bring its tables and indexes in the schema up to date, creating what is missing. */
+  protected abstract tables(schema: string): string;
+
+  apply(tx: SqlQueryable, event: RecordedEvent): Promise<void> {
+    return this.applyBatch(tx, [event]);
+  }
+
+  /** Folds the batch into the rows it touches, in log order, and writes each once. */
+  abstract applyBatch(tx: SqlQueryable, events: readonly RecordedEvent[]): Promise<void>;
 }

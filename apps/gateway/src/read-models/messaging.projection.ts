@@ -6,15 +6,9 @@ import {
   type MeetingRequestStatus,
   type ThreadEvent,
 } from '@focal/domain';
-import {
-  type EventHandlers,
-  type RecordedAs,
-  type RecordedEvent,
-  type SqlProjection,
-  type SqlQueryable,
-} from '@focal/events';
+import { type EventHandlers, type RecordedAs, type RecordedEvent, type SqlQueryable } from '@focal/events';
 
-import { entityIdOf, foldBatch, FoldedRows } from './batch-rows.js';
+import { BatchProjection, entityIdOf, foldBatch, FoldedRows } from './batch-rows.js';
 import type { MeetingRequestRow, MessageRow, ThreadRow } from './rows.js';
 
 type StoredRequest = MeetingRequestRow & { requested_at: Date };
@@ -139,40 +133,33 @@ const HANDLERS: EventHandlers<MeetingRequestEvent | ThreadEvent, MessagingFold> 
  * event, which the domain decided (a closed request widens to each new co-sponsor), so reads filter with the
  * domain's own `maySee`.
  */
-export class MessagingProjection implements SqlProjection {
-  readonly name: string;
+export class MessagingProjection extends BatchProjection {
   readonly filter = { streamPrefixes: [streamPrefix('meeting-request'), streamPrefix('thread')] };
 
-  constructor(readonly schema: string) {
-    this.name = `gateway.messaging.${schema}`;
+  constructor(schema: string) {
+    super('messaging', schema);
   }
 
-  async setUp(sql: SqlQueryable): Promise<void> {
-    await sql.exec(`
-      CREATE SCHEMA IF NOT EXISTS ${this.schema};
-      CREATE TABLE IF NOT EXISTS ${this.schema}.meeting_requests (
+  protected tables(schema: string): string {
+    return `
+      CREATE TABLE IF NOT EXISTS ${schema}.meeting_requests (
         id text PRIMARY KEY, requested_by text NOT NULL, co_sponsors text[] NOT NULL, subject_kind text NOT NULL,
         title text NOT NULL, summary text NOT NULL, confidentiality text NOT NULL, proposed_dates text[] NOT NULL,
         invited_states text[] NOT NULL, invited_organisations text[] NOT NULL, status text NOT NULL,
         scheduled_for text, venue text, outcome text, visibility jsonb NOT NULL, requested_at timestamptz NOT NULL,
         version integer NOT NULL);
-      CREATE TABLE IF NOT EXISTS ${this.schema}.threads (
+      CREATE TABLE IF NOT EXISTS ${schema}.threads (
         id text PRIMARY KEY, subject text NOT NULL, visibility text NOT NULL, participants text[] NOT NULL,
         opened_by text NOT NULL, reply_by timestamptz, answered boolean NOT NULL, event_visibility jsonb NOT NULL,
         last_activity timestamptz NOT NULL, version integer NOT NULL);
-      CREATE TABLE IF NOT EXISTS ${this.schema}.messages (
+      CREATE TABLE IF NOT EXISTS ${schema}.messages (
         thread_id text NOT NULL, message_id text NOT NULL, seq integer NOT NULL, author text NOT NULL,
         body text NOT NULL, handling_code text NOT NULL, handling_note text, attachments jsonb NOT NULL,
         posted_at timestamptz NOT NULL, delivered_to text[] NOT NULL DEFAULT '{}', read_by text[] NOT NULL DEFAULT '{}',
         PRIMARY KEY (thread_id, message_id));
-      CREATE INDEX IF NOT EXISTS threads_participants ON ${this.schema}.threads USING gin (participants);`);
+      CREATE INDEX IF NOT EXISTS threads_participants ON ${schema}.threads USING gin (participants);`;
   }
 
-  apply(tx: SqlQueryable, event: RecordedEvent): Promise<void> {
-    return this.applyBatch(tx, [event]);
-  }
-
-  /** Folds the batch into the rows it touches, in log order, and writes each once (see batch-rows.ts). */
   async applyBatch(tx: SqlQueryable, events: readonly RecordedEvent[]): Promise<void> {
     const s = this.schema;
     const requestIds = new Set<string>();

@@ -1,13 +1,7 @@
 import { streamPrefix, type PlenaryMeetingEvent } from '@focal/domain';
-import {
-  type EventHandlers,
-  type RecordedAs,
-  type RecordedEvent,
-  type SqlProjection,
-  type SqlQueryable,
-} from '@focal/events';
+import { type EventHandlers, type RecordedAs, type RecordedEvent, type SqlQueryable } from '@focal/events';
 
-import { entityIdOf, foldBatch, FoldedRows } from './batch-rows.js';
+import { BatchProjection, entityIdOf, foldBatch, FoldedRows } from './batch-rows.js';
 import type { PlenaryAgendaItemRow, PlenaryDelegateRow, PlenaryMeetingRow } from './rows.js';
 
 /** What one batch folds, in memory: the rows it touches, agenda items and delegates keyed `<meeting>/<id>`. */
@@ -93,37 +87,30 @@ const HANDLERS: EventHandlers<PlenaryMeetingEvent, PlenaryFold> = {
  * delegates keep their session; reads ask the domain's `maySee` of the session's visibility, so the closed
  * session's rows never reach who may not see them.
  */
-export class PlenaryProjection implements SqlProjection {
-  readonly name: string;
+export class PlenaryProjection extends BatchProjection {
   readonly filter = { streamPrefixes: [streamPrefix('plenary-meeting')] };
 
-  constructor(readonly schema: string) {
-    this.name = `gateway.plenary.${schema}`;
+  constructor(schema: string) {
+    super('plenary', schema);
   }
 
-  async setUp(sql: SqlQueryable): Promise<void> {
-    await sql.exec(`
-      CREATE SCHEMA IF NOT EXISTS ${this.schema};
-      CREATE TABLE IF NOT EXISTS ${this.schema}.plenary_meetings (
+  protected tables(schema: string): string {
+    return `
+      CREATE TABLE IF NOT EXISTS ${schema}.plenary_meetings (
         id text PRIMARY KEY, number integer NOT NULL, title text NOT NULL, theme text NOT NULL,
         starts_on text NOT NULL, ends_on text NOT NULL, venue text NOT NULL, presidency text NOT NULL,
         status text NOT NULL, cancel_reason text, conclusions text, topics text[] NOT NULL, version integer NOT NULL);
-      CREATE TABLE IF NOT EXISTS ${this.schema}.plenary_agenda_items (
+      CREATE TABLE IF NOT EXISTS ${schema}.plenary_agenda_items (
         meeting_id text NOT NULL, item_id text NOT NULL, seq integer NOT NULL, session text NOT NULL,
         title text NOT NULL, summary text, PRIMARY KEY (meeting_id, item_id));
-      CREATE TABLE IF NOT EXISTS ${this.schema}.plenary_delegates (
+      CREATE TABLE IF NOT EXISTS ${schema}.plenary_delegates (
         meeting_id text NOT NULL, delegate_id text NOT NULL, seq integer NOT NULL, session text NOT NULL,
         participant text NOT NULL, kind text NOT NULL, country text, contact_point_id text, name text,
         withdrawn boolean NOT NULL, attended boolean NOT NULL, PRIMARY KEY (meeting_id, delegate_id));
-      ALTER TABLE ${this.schema}.plenary_delegates ALTER COLUMN name DROP NOT NULL;
-      UPDATE ${this.schema}.plenary_delegates SET name = NULL WHERE contact_point_id IS NOT NULL AND name IS NOT NULL;`);
+      ALTER TABLE ${schema}.plenary_delegates ALTER COLUMN name DROP NOT NULL;
+      UPDATE ${schema}.plenary_delegates SET name = NULL WHERE contact_point_id IS NOT NULL AND name IS NOT NULL;`;
   }
 
-  apply(tx: SqlQueryable, event: RecordedEvent): Promise<void> {
-    return this.applyBatch(tx, [event]);
-  }
-
-  /** Folds the batch into the rows it touches, in log order, and writes each once (see batch-rows.ts). */
   async applyBatch(tx: SqlQueryable, events: readonly RecordedEvent[]): Promise<void> {
     const s = this.schema;
     const meetingIds = new Set(events.map(entityIdOf));

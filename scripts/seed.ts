@@ -9,7 +9,7 @@ import {
   type CommandSubject,
 } from '@focal/contracts';
 import { ordinal, type PlenaryMeetingDetails } from '@focal/domain';
-import { tokenSecret } from '@focal/service';
+import { tokenSecret, toolNamespace } from '@focal/service';
 import { Logger } from '@nestjs/common';
 import { ClientProxyFactory, Transport } from '@nestjs/microservices';
 
@@ -17,8 +17,9 @@ import { signToken } from '../apps/gateway/src/index.js';
 
 /**
  * `npm run seed`: loads the reference directory (scripts/network-reference.json, public facts) into a running
- * system through its HTTP API (FOCAL_URL, default http://127.0.0.1:3000), and the past plenary meetings it
- * describes through the services' NATS commands (NATS_URL, FOCAL_NATS_NAMESPACE, as the services read them).
+ * system through its HTTP API (FOCAL_URL, default http://127.0.0.1:$PORT or :3000), and the past plenary
+ * meetings it describes through the services' NATS commands (NATS_URL, and FOCAL_NATS_NAMESPACE or the one
+ * npm start chose for the data directory, FOCAL_DATA_DIR).
  * Safe to run again: every write has a fixed idempotency key, and states already at their status are left
  * alone.
  */
@@ -45,7 +46,8 @@ interface Reference {
   plenaryMeetings: PlenaryMeetingReference[];
 }
 
-const base = process.env.FOCAL_URL ?? 'http://127.0.0.1:3000';
+// The gateway npm start runs: on PORT when it was started with one.
+const base = process.env.FOCAL_URL ?? `http://127.0.0.1:${process.env.PORT || 3000}`;
 const reference = JSON.parse(
   readFileSync(join(import.meta.dirname, 'network-reference.json'), 'utf8'),
 ) as Reference;
@@ -60,7 +62,8 @@ const api = createFocalClient({
   fetch: (request) =>
     fetch(request).catch((error: unknown) => {
       throw new Error(
-        `cannot reach the gateway at ${base} (${(error as Error).message}): start it with npm start`,
+        `cannot reach the gateway at ${base} (${(error as Error).message}): start it with npm start, or set ` +
+          'FOCAL_URL (or PORT) to where it runs',
       );
     }),
 });
@@ -93,7 +96,7 @@ async function seedPlenaryMeeting(meeting: PlenaryMeetingReference): Promise<voi
     throw new Error(`cannot reach NATS (${(error as Error).message}): set NATS_URL as for npm start`);
   });
   const commands = new CommandClient(proxy, {
-    namespace: process.env.FOCAL_NATS_NAMESPACE || undefined,
+    namespace: toolNamespace(),
     timeoutMs: 10_000,
   });
   const send = <S extends CommandSubject>(subject: S, command: CommandFields<S>, at: string, key: string) =>
@@ -108,7 +111,7 @@ async function seedPlenaryMeeting(meeting: PlenaryMeetingReference): Promise<voi
       .catch((error: unknown) => {
         if (!(error instanceof ServiceUnavailableError)) throw error;
         // The HTTP part worked, so the system runs: most likely this NATS or namespace is not the system's.
-        const namespace = process.env.FOCAL_NATS_NAMESPACE;
+        const namespace = toolNamespace();
         throw new Error(
           `${error.message}. The seed sends the past plenary meetings over NATS (they happened before today), ` +
             `here to ${process.env.NATS_URL ?? 'nats://127.0.0.1:4222'} ` +

@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -250,6 +250,48 @@ describe('npm start', () => {
     // Three starts of the whole system and a seed that also loads a plenary meeting: more than a minute on a
     // loaded machine.
   }, 180_000);
+
+  it('two npm starts on one NATS server, each with its own data directory, never take each other’s commands', async () => {
+    // No FOCAL_NATS_NAMESPACE, as two checkouts on one machine would run: each data directory has its own.
+    const env = { ...process.env };
+    delete env.FOCAL_NATS_NAMESPACE;
+    const systems = [];
+    for (const name of ['first', 'second']) {
+      const focal = npmStart({
+        ...(env as Record<string, string>),
+        FOCAL_DATA_DIR: join(dataDir, '..', name),
+      });
+      started.push(focal);
+      await waitForLine(focal, /export TOKEN=/, 60_000);
+      const printed = focal.lines.join('\n');
+      systems.push({
+        url: /Focal is running on (\S+)/.exec(printed)![1]!,
+        token: /export TOKEN=(\S+)/.exec(printed)![1]!,
+      });
+    }
+    const [first, second] = systems as [(typeof systems)[0], (typeof systems)[0]];
+    for (let i = 0; i < 6; i++) {
+      const registered = await fetch(`${first.url}/v1/liaison-organisations`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${first.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: `Organisation ${i}`, acronym: `ORG${i}`, kind: 'other' }),
+      });
+      expect(registered.status).toBe(201);
+    }
+    const listed = async (system: typeof first) =>
+      (
+        (await (
+          await fetch(`${system.url}/v1/liaison-organisations`, {
+            headers: { authorization: `Bearer ${system.token}`, 'focal-read-after': '0' },
+          })
+        ).json()) as { items: unknown[] }
+      ).items.length;
+    expect(await listed(first)).toBe(6);
+    expect(await listed(second)).toBe(0);
+    expect(readFileSync(join(dataDir, '..', 'first', 'nats-namespace'), 'utf8')).not.toEqual(
+      readFileSync(join(dataDir, '..', 'second', 'nats-namespace'), 'utf8'),
+    );
+  }, 120_000);
 
   (natsServerBinary ? it : it.skip)('starts a local nats-server when none answers at NATS_URL', async () => {
     const port = await freePort();

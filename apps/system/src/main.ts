@@ -1,6 +1,12 @@
 import 'reflect-metadata';
 
-import { DEFAULT_DATA_DIR, generatedSecrets, jsonLogger, stopOnSignals } from '@focal/service';
+import {
+  DEFAULT_DATA_DIR,
+  generatedNamespace,
+  generatedSecrets,
+  jsonLogger,
+  stopOnSignals,
+} from '@focal/service';
 
 import { loadGatewayConfig, signToken } from '../../gateway/src/index.js';
 import { startFocal } from './system.js';
@@ -8,14 +14,16 @@ import { startFocal } from './system.js';
 /**
  * `npm start`: the whole system in this one process, on the embedded store under ./data (FOCAL_STORE=postgres
  * with DATABASE_URL for a server), NATS at NATS_URL or a local nats-server started for the purpose. Secrets not
- * configured are made in the data directory on first start and reused: the only start that makes any.
+ * configured are made in the data directory on first start and reused: the only start that makes any. So is
+ * a NATS namespace of the data directory's own, unless FOCAL_NATS_NAMESPACE names one.
  */
 const logger = jsonLogger('focal');
 
 async function main(): Promise<void> {
   const startedAt = performance.now();
-  const generated = generatedSecrets(process.env.FOCAL_DATA_DIR || DEFAULT_DATA_DIR, process.env);
-  Object.assign(process.env, generated);
+  const dataDir = process.env.FOCAL_DATA_DIR || DEFAULT_DATA_DIR;
+  const generated = generatedSecrets(dataDir, process.env);
+  Object.assign(process.env, generated, generatedNamespace(dataDir, process.env));
   const config = loadGatewayConfig();
   const system = await startFocal(config, {
     startLocalNats: true,

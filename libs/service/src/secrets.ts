@@ -78,3 +78,36 @@ export function tokenSecret(env: NodeJS.ProcessEnv = process.env): string {
       `which makes one in ${generated}`,
   );
 }
+
+/** Where `npm start` keeps the NATS namespace it chose for a data directory (not a secret). */
+export const namespaceFileOf = (dataDir: string) => join(dataDir, 'nats-namespace');
+
+/**
+ * For `npm start` alone, when FOCAL_NATS_NAMESPACE is not set: a namespace of the data directory's own, made
+ * on first start and reused. Two `npm start`s on one NATS server (two checkouts, two data directories) would
+ * otherwise join the same queue groups and answer each other's commands into the wrong store.
+ */
+export function generatedNamespace(dataDir: string, env: NodeJS.ProcessEnv): Record<string, string> {
+  if (env.FOCAL_NATS_NAMESPACE) return {};
+  const file = namespaceFileOf(dataDir);
+  if (!existsSync(file)) {
+    mkdirSync(dataDir, { recursive: true });
+    try {
+      writeFileSync(file, `focal-${randomBytes(6).toString('hex')}\n`, { flag: 'wx' });
+    } catch (error) {
+      // Another start made it first: use theirs.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+  return { FOCAL_NATS_NAMESPACE: readFileSync(file, 'utf8').trim() };
+}
+
+/**
+ * The namespace of the system the tools (`npm run seed`) talk to over NATS: FOCAL_NATS_NAMESPACE, or the one
+ * `npm start` chose for the data directory, or none.
+ */
+export function toolNamespace(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.FOCAL_NATS_NAMESPACE) return env.FOCAL_NATS_NAMESPACE;
+  const file = namespaceFileOf(env.FOCAL_DATA_DIR || DEFAULT_DATA_DIR);
+  return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
+}

@@ -2324,11 +2324,11 @@ export interface operations {
                     organisation?: string;
                     /** @example Claire Martin */
                     fullName: string;
-                    /** @example claire.martin@justice.gouv.fr */
+                    /** @example claire.martin@justice.example */
                     email: string;
                     /**
                      * @description E.164
-                     * @example +33140000000
+                     * @example +33199000000
                      */
                     phone?: string;
                     notes?: string;

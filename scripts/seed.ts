@@ -9,7 +9,7 @@ import {
   type CommandSubject,
 } from '@focal/contracts';
 import { ordinal, type PlenaryMeetingDetails } from '@focal/domain';
-import { tokenSecret, toolNamespace } from '@focal/service';
+import { natsConnection, tokenSecret, toolNamespace } from '@focal/service';
 import { Logger } from '@nestjs/common';
 import { ClientProxyFactory, Transport } from '@nestjs/microservices';
 
@@ -90,7 +90,7 @@ async function seedPlenaryMeeting(meeting: PlenaryMeetingReference): Promise<voi
   Logger.overrideLogger(false);
   const proxy = ClientProxyFactory.create({
     transport: Transport.NATS,
-    options: { servers: [process.env.NATS_URL ?? 'nats://127.0.0.1:4222'], maxReconnectAttempts: 0 },
+    options: { ...natsConnection(process.env.NATS_URL ?? 'nats://127.0.0.1:4222'), maxReconnectAttempts: 0 },
   });
   await proxy.connect().catch((error: unknown) => {
     throw new Error(`cannot reach NATS (${(error as Error).message}): set NATS_URL as for npm start`);

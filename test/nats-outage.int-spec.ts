@@ -3,6 +3,7 @@ import type { ChildProcess } from 'node:child_process';
 
 import { ServiceUnavailableError } from '@focal/contracts';
 import type { RunningService } from '@focal/service';
+import { connect } from '@nats-io/transport-node';
 
 import { createTestDatabase, type TestDatabase } from './support/postgres.js';
 import { freePort, natsServerBinary, startNatsServer, stopProcess } from './support/processes.js';
@@ -108,5 +109,44 @@ describeWithNats('when NATS goes away', () => {
       await seeded.close();
       for (const instance of instances) await instance.stop();
     }
+  });
+});
+
+describeWithNats('a NATS server that requires credentials', () => {
+  let db: TestDatabase;
+  let nats: ChildProcess;
+  let directory: RunningService;
+  let client: TestClient;
+  let port: number;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('natsauth');
+    port = await freePort();
+    nats = await startNatsServer(port, ['--user', 'focal', '--pass', 'p@ss:word']);
+    // Credentials in NATS_URL, percent-encoded as in any URL.
+    const url = `nats://focal:${encodeURIComponent('p@ss:word')}@127.0.0.1:${port}`;
+    const namespace = testNamespace('natsauth');
+    directory = await startDirectory(testConfig(db.url, namespace, url));
+    client = await testClient(namespace, { url });
+  });
+
+  afterAll(async () => {
+    await client?.close();
+    await directory?.stop();
+    if (nats) await stopProcess(nats);
+    await db?.drop();
+  });
+
+  it('services and clients connect with the credentials NATS_URL carries; without them the server refuses', async () => {
+    const reply = await client.send('focal.directory.liaison-organisation.register', actors.secretariat, {
+      organisationId: randomUUID(),
+      name: 'Office of the Prosecutor',
+      acronym: 'OTP',
+      kind: 'international-court',
+    });
+    expect(reply.version).toBe(1);
+    await expect(
+      connect({ servers: `nats://127.0.0.1:${port}`, maxReconnectAttempts: 0, reconnect: false }),
+    ).rejects.toThrow(/Authorization Violation/);
   });
 });

@@ -27,9 +27,9 @@ export async function freePort(): Promise<number> {
 }
 
 /** A private NATS server on `port`, for tests that stop and restart it. */
-export async function startNatsServer(port: number): Promise<ChildProcess> {
+export async function startNatsServer(port: number, args: string[] = []): Promise<ChildProcess> {
   if (!natsServerBinary) throw new Error('nats-server is not installed: apt-get install nats-server');
-  const child = spawn(natsServerBinary, ['-a', '127.0.0.1', '-p', String(port)], { stdio: 'pipe' });
+  const child = spawn(natsServerBinary, ['-a', '127.0.0.1', '-p', String(port), ...args], { stdio: 'pipe' });
   await waitForOutput(child, /Server is ready/, 10_000);
   return child;
 }

@@ -4,6 +4,7 @@ import { CommandClient, type CommandFields, type CommandReply, type CommandSubje
 import type { Actor } from '@focal/domain';
 import {
   DEFAULT_LIMITS,
+  natsConnection,
   jsonLogger,
   startService,
   type Persistence,
@@ -68,7 +69,7 @@ export interface TestClient {
 export async function testClient(namespace: string, options: { url?: string; timeoutMs?: number } = {}) {
   const proxy = ClientProxyFactory.create({
     transport: Transport.NATS,
-    options: { servers: [options.url ?? natsUrl], maxReconnectAttempts: -1, reconnectTimeWait: 250 },
+    options: { ...natsConnection(options.url ?? natsUrl), maxReconnectAttempts: -1, reconnectTimeWait: 250 },
   });
   await proxy.connect();
   const commands = new CommandClient(proxy, { namespace, timeoutMs: options.timeoutMs ?? 10_000 });

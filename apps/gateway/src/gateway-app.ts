@@ -5,7 +5,13 @@ import { DirectorySnapshots } from '@focal/audit';
 import { ALL_EVENTS_SUBJECT, CommandClient, inNamespace } from '@focal/contracts';
 import { principalKey } from '@focal/domain';
 import { CheckpointSealer, type ProjectionRunner } from '@focal/events';
-import { metricsOf, natsConnected, natsServers, type Persistence, type ProcessLogger } from '@focal/service';
+import {
+  metricsOf,
+  natsConnected,
+  natsConnection,
+  type Persistence,
+  type ProcessLogger,
+} from '@focal/service';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { NestFactory } from '@nestjs/core';
 import { ClientProxyFactory, Transport, type ClientProxy } from '@nestjs/microservices';
@@ -139,7 +145,7 @@ async function assemble(
   const proxy: ClientProxy = ClientProxyFactory.create({
     transport: Transport.NATS,
     options: {
-      servers: natsServers(config.natsUrl),
+      ...natsConnection(config.natsUrl),
       name: 'focal-gateway',
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,

@@ -6,6 +6,7 @@ import {
   CommandMetrics,
   DEFAULT_DATA_DIR,
   jsonLogger,
+  natsConnection,
   natsServers,
   openPersistence,
   startService,
@@ -123,7 +124,7 @@ const NATS_BINARIES = [
 
 async function natsAnswers(url: string): Promise<boolean> {
   try {
-    const connection = await connect({ servers: natsServers(url), timeout: 1_000, reconnect: false });
+    const connection = await connect({ ...natsConnection(url), timeout: 1_000, reconnect: false });
     await connection.close();
     return true;
   } catch {

@@ -1,6 +1,13 @@
 import { LocalKeyring } from '@focal/events';
 
-import { ConfigError, DEFAULT_LIMITS, loadServiceConfig, natsServers } from './config.js';
+import {
+  ConfigError,
+  DEFAULT_LIMITS,
+  loadServiceConfig,
+  natsConnection,
+  natsServers,
+  natsUrlForLogs,
+} from './config.js';
 
 const masterKey = LocalKeyring.newLine('kek-1');
 
@@ -69,5 +76,19 @@ describe('service configuration', () => {
       'FOCAL_SHUTDOWN_GRACE_MS=10 must be a whole number of milliseconds, at least 100',
       expect.stringMatching(/^FOCAL_MASTER_KEY_FILE is not set/),
     ]);
+  });
+
+  it('takes NATS credentials from NATS_URL, and never shows them in what it logs', () => {
+    expect(natsConnection('nats://focal:p%40ss@n1:4222, nats://focal:p%40ss@n2:4222')).toEqual({
+      servers: ['nats://n1:4222', 'nats://n2:4222'],
+      user: 'focal',
+      pass: 'p@ss',
+    });
+    expect(natsConnection('tls://s3cr3t-token@nats.example:4222')).toEqual({
+      servers: ['tls://nats.example:4222'],
+      token: 's3cr3t-token',
+    });
+    expect(natsConnection('nats://127.0.0.1:4222')).toEqual({ servers: ['nats://127.0.0.1:4222'] });
+    expect(natsUrlForLogs('nats://focal:p%40ss@n1:4222')).toBe('nats://n1:4222');
   });
 });

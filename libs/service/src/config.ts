@@ -96,6 +96,35 @@ export function natsServers(natsUrl: string): string[] {
     .filter((server) => server !== '');
 }
 
+/**
+ * How to connect to the servers NATS_URL names, with its credentials when the URL carries them
+ * (`nats://user:password@host:4222`, or `nats://token@host:4222`): the NATS client does not read them from a
+ * URL, and a server that requires them refuses a connection without them. Anyone who may publish on Focal's
+ * subjects is trusted as the caller its commands name: run NATS with authentication (README, Operations).
+ */
+export function natsConnection(natsUrl: string): {
+  servers: string[];
+  user?: string;
+  pass?: string;
+  token?: string;
+} {
+  let credentials: { user?: string; pass?: string; token?: string } = {};
+  const servers = natsServers(natsUrl).map((server) => {
+    const url = new URL(server);
+    if (url.username && Object.keys(credentials).length === 0) {
+      const user = decodeURIComponent(url.username);
+      credentials = url.password ? { user, pass: decodeURIComponent(url.password) } : { token: user };
+    }
+    url.username = '';
+    url.password = '';
+    return url.toString().replace(/\/$/, '');
+  });
+  return { servers, ...credentials };
+}
+
+/** NATS_URL as logs may show it: without its credentials. */
+export const natsUrlForLogs = (natsUrl: string) => natsConnection(natsUrl).servers.join(',');
+
 const milliseconds = (name: string, fallback: number) => whole(name, fallback, 100, 'milliseconds');
 
 /**

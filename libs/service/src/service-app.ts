@@ -8,7 +8,7 @@ import { Registry } from 'prom-client';
 import { catchError, from, throwError, type Observable } from 'rxjs';
 
 import type { CommandHost } from './command-host.js';
-import { natsServers, type ServiceConfig } from './config.js';
+import { natsConnection, natsUrlForLogs, type ServiceConfig } from './config.js';
 import { natsConnected } from './health.js';
 import { CommandMetrics, metricsOf, projectionLagMetrics } from './metrics.js';
 import { FocalNatsServer } from './nats-server.js';
@@ -77,7 +77,7 @@ export async function startService(options: {
   const ownsPersistence = !options.persistence;
   const persistence = options.persistence ?? (await openPersistence(config));
   const server = new FocalNatsServer({
-    servers: natsServers(config.natsUrl),
+    ...natsConnection(config.natsUrl),
     queue: service,
     name: `focal-${service}`,
   });
@@ -129,7 +129,7 @@ export async function startService(options: {
         : undefined;
     await nats.flush();
     logger.log(
-      `${service} listening on ${config.natsUrl} in queue group '${service}'` +
+      `${service} listening on ${natsUrlForLogs(config.natsUrl)} in queue group '${service}'` +
         (operations ? `; health and metrics on ${operations.url}` : ''),
     );
 

@@ -21,7 +21,13 @@ import {
   type LogCheckpoint,
   type Position,
 } from '@focal/events';
-import { ConfigError, loadServiceConfig, openPersistence, type Persistence } from '@focal/service';
+import {
+  ConfigError,
+  loadServiceConfig,
+  openPersistence,
+  startSecrets,
+  type Persistence,
+} from '@focal/service';
 
 import { progressBar } from './progress.js';
 
@@ -95,7 +101,8 @@ async function runExport(
     after ? { after } : {},
   );
   const partial = `${options.out}.partial`;
-  const file = createWriteStream(partial);
+  // The export holds personal data: readable by its owner only, whatever the umask.
+  const file = createWriteStream(partial, { mode: 0o600 });
   const bar = progressBar('events read');
   const total = await totalEvents(persistence);
   let read = 0;
@@ -242,6 +249,8 @@ async function checkpoint(persistence: Persistence, action: string | undefined, 
 }
 
 async function main(argv: string[]): Promise<number> {
+  // After npm start, its data directory's secrets, as `npm run token` and `npm run seed` find them.
+  Object.assign(process.env, startSecrets());
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -332,7 +341,7 @@ async function main(argv: string[]): Promise<number> {
     );
     const text = `${JSON.stringify(directory, null, 2)}\n`;
     if (values.out) {
-      await writeFile(values.out, text);
+      await writeFile(values.out, text, { mode: 0o600 }); // personal data
       console.log(`the directory as of ${instant.toISOString()} written to ${values.out}`);
     } else process.stdout.write(text);
   };

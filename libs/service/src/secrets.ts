@@ -111,3 +111,17 @@ export function toolNamespace(env: NodeJS.ProcessEnv = process.env): string | un
   const file = namespaceFileOf(env.FOCAL_DATA_DIR || DEFAULT_DATA_DIR);
   return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
 }
+
+/**
+ * For the tools (`npm run audit`): the secrets `npm start` made in the data directory, as `<NAME>_FILE`
+ * settings, for those not configured otherwise and only if they exist (a tool never makes one).
+ */
+export function startSecrets(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const dir = secretsDirOf(env.FOCAL_DATA_DIR || DEFAULT_DATA_DIR);
+  const settings: Record<string, string> = {};
+  for (const [name, { file }] of Object.entries(GENERATED)) {
+    if (env[name] || env[`${name}_FILE`] || !existsSync(join(dir, file))) continue;
+    settings[`${name}_FILE`] = join(dir, file);
+  }
+  return settings;
+}

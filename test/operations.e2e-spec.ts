@@ -200,6 +200,32 @@ describe('the operations listener of each service', () => {
       expect(lag).toEqual({ events: expect.any(Number), milliseconds: expect.any(Number) });
   });
 
+  it('answers what it does not serve as problem details, never the framework body', async () => {
+    for (const [path, init, status, reason] of [
+      ['/', {}, 404, 'not-found'],
+      ['/metrics/%zz', {}, 400, 'invalid-request'],
+      [
+        '/health/ready',
+        { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{' },
+        400,
+        'invalid-request',
+      ],
+    ] as const) {
+      const answer = await fetch(`${directory.operationsUrl}${path}`, init);
+      expect(answer.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect({ status: answer.status, body: await answer.json() }).toEqual({
+        status,
+        body: {
+          type: `urn:focal:problem:${reason}`,
+          title: expect.any(String),
+          status,
+          detail: expect.stringContaining('/health/live, /health/ready and /metrics'),
+          reason,
+        },
+      });
+    }
+  });
+
   it('answers 503 naming the store when its store is cut off, within the bound, and 200 again after', async () => {
     proxy.cut();
     try {

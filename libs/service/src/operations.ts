@@ -1,8 +1,20 @@
-import { Controller, Get, Inject, Module, Res, type DynamicModule, type LoggerService } from '@nestjs/common';
+import {
+  Catch,
+  Controller,
+  Get,
+  HttpException,
+  Inject,
+  Module,
+  Res,
+  type ArgumentsHost,
+  type DynamicModule,
+  type ExceptionFilter,
+  type LoggerService,
+} from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { HealthCheckService, HealthIndicatorService, TerminusModule } from '@nestjs/terminus';
-import type { FastifyReply } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 
 import { readinessIndicators, type ReadinessSources } from './health.js';
@@ -42,6 +54,37 @@ class ServiceOperationsController {
   }
 }
 
+const ENDPOINTS = 'this listener answers GET /health/live, /health/ready and /metrics';
+
+/** RFC 9457 problem details, as the gateway answers every error. */
+function sendProblem(reply: FastifyReply, status: number, reason: string, title: string, detail: string) {
+  void reply
+    .status(status)
+    .header('content-type', 'application/problem+json')
+    .send({ type: `urn:focal:problem:${reason}`, title, status, detail, reason });
+}
+
+/** Every error of the listener as problem details, never the framework's own body. */
+@Catch()
+class OperationsProblems implements ExceptionFilter {
+  catch(error: unknown, host: ArgumentsHost) {
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    const status = error instanceof HttpException ? error.getStatus() : 500;
+    // Terminus answers a failed check as a 503 carrying its result: that is the readiness answer itself.
+    if (error instanceof HttpException && status === 503) {
+      void reply.status(503).send(error.getResponse());
+    } else if (status === 404) {
+      sendProblem(reply, 404, 'not-found', 'Not found', `${request.method} ${request.url}: ${ENDPOINTS}`);
+    } else if (status < 500) {
+      sendProblem(reply, status, 'invalid-request', 'Invalid request', `${ENDPOINTS}, without a body`);
+    } else {
+      sendProblem(reply, 500, 'internal-error', 'Internal error', 'the listener failed: see its log');
+    }
+  }
+}
+
 @Module({})
 class ServiceOperationsModule {
   static register(sources: ReadinessSources, registry: Registry): DynamicModule {
@@ -72,9 +115,15 @@ export async function startOperations(
 ): Promise<{ url: string; close(): Promise<void> }> {
   const app = await NestFactory.create<NestFastifyApplication>(
     ServiceOperationsModule.register(sources, registry),
-    new FastifyAdapter({ forceCloseConnections: true }),
+    new FastifyAdapter({
+      forceCloseConnections: true,
+      // A URL or body Fastify cannot read fails before Nest's filters: answered the same way.
+      frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) =>
+        sendProblem(reply, 400, 'invalid-request', 'Invalid request', `${error.message}: ${ENDPOINTS}`),
+    }),
     { logger },
   );
+  app.useGlobalFilters(new OperationsProblems());
   try {
     await app.listen(listen.port, listen.host);
   } catch (error) {

@@ -2,6 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 import {
@@ -292,6 +293,26 @@ describe('npm start', () => {
       readFileSync(join(dataDir, '..', 'second', 'nats-namespace'), 'utf8'),
     );
   }, 120_000);
+
+  it('says which port is taken and what to do, and exits', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as { port: number };
+    try {
+      const focal = npmStart({
+        FOCAL_DATA_DIR: dataDir,
+        PORT: String(port),
+        FOCAL_NATS_NAMESPACE: testNamespace('start'),
+      });
+      started.push(focal);
+      expect(await focal.exited).toBe(1);
+      expect(focal.lines.join('\n')).toContain(
+        `the gateway cannot listen on 127.0.0.1:${port} (EADDRINUSE): another process has that port`,
+      );
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  }, 60_000);
 
   (natsServerBinary ? it : it.skip)('starts a local nats-server when none answers at NATS_URL', async () => {
     const port = await freePort();

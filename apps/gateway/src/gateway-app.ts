@@ -316,7 +316,15 @@ async function assemble(
   const document = gatewayOpenApiDocument() as unknown as OpenAPIObject;
   SwaggerModule.setup('docs', app, document);
 
-  await app.listen(config.port, config.host);
+  await app.listen(config.port, config.host).catch((error: NodeJS.ErrnoException) => {
+    throw error.code === 'EADDRINUSE' || error.code === 'EACCES'
+      ? new Error(
+          `the gateway cannot listen on ${config.host}:${config.port} (${error.code}): another process has ` +
+            'that port, or it needs privileges; set PORT (and HOST) to a free one, 0 for any',
+          { cause: error },
+        )
+      : error;
+  });
   const url = (await app.getUrl()).replace('[::1]', 'localhost');
   logger.log(`gateway listening on ${url}`);
   return { app, url, readModels };

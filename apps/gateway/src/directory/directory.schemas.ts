@@ -75,6 +75,12 @@ export const reasonBody = withExamples(
 
 const withoutNulOrLoneSurrogates = /^(?:[^\0\uD800-\uDFFF]|[\uD800-\uDBFF][\uDC00-\uDFFF])*$/;
 
+/** A whole number from a query string, each problem said in the caller's words (not zod's NaN or Infinity). */
+const wholeNumber = (least: number, most: number) => {
+  const range = `must be a whole number from ${least} to ${most}`;
+  return z.coerce.number({ error: range }).int(range).min(least, range).max(most, range);
+};
+
 export const searchContactPointsQuery = z.strictObject({
   state: countryCode.optional(),
   role: z.enum(CONTACT_POINT_ROLES).optional(),
@@ -90,9 +96,9 @@ export const searchContactPointsQuery = z.strictObject({
         `the e-mail and phone for those who may see them; at most ${MAX_SEARCH_WORDS} words`,
       example: 'martin clai',
     }),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  limit: wholeNumber(1, 200).default(50),
   // Past every row there could be, and within what the store's OFFSET takes (a bigint).
-  offset: z.coerce.number().int().min(0).max(1_000_000_000).default(0),
+  offset: wholeNumber(0, 1_000_000_000).default(0),
 });
 
 export const registerOrganisationBody = withExamples(z.strictObject(organisationFields), {

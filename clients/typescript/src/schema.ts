@@ -10735,7 +10735,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description an event stream: one unnamed frame (`message`) per event, its id the position and its data a CloudEvent 1.0 in structured JSON; named `closed` or `overflow` frames end it with the position to resume from */
+            /** @description an event stream: one unnamed frame (`message`) per event, its id the position and its data a CloudEvent 1.0 in structured JSON; named `closed` or `overflow` frames end it with the position to resume from. It ends (`closed`) when the token it was opened with expires, event or not: reconnect with a new token */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -39,7 +39,7 @@ describe('the typed client (clients/typescript)', () => {
           type: 'urn:focal:problem:version-mismatch',
           title: 'Precondition failed',
           status: 412,
-          detail: 'liaison-organisation-i is at version 3, not 2',
+          detail: 'liaison-organisation-i is no longer at version 2',
           reason: 'version-mismatch',
         }),
         { status: 412, headers: { 'content-type': 'application/problem+json' } },
@@ -80,7 +80,7 @@ describe('the typed client (clients/typescript)', () => {
     expect(thrown).toMatchObject({
       status: 412,
       problem: { reason: 'version-mismatch' },
-      message: '412 version-mismatch: liaison-organisation-i is at version 3, not 2',
+      message: '412 version-mismatch: liaison-organisation-i is no longer at version 2',
     });
   });
 });

@@ -5,11 +5,14 @@ import { connect } from 'node:net';
 import { maySee, type Actor, type Visibility } from '@focal/domain';
 import type { NewEvent, RecordedEvent } from '@focal/events';
 import { EventSource } from 'eventsource';
+import { decodeJwt } from 'jose';
 
+import { signToken } from '../apps/gateway/src/auth/authenticator.js';
 import { DEFAULT_ABUSE_LIMITS } from '../apps/gateway/src/http/abuse.js';
 import { parseCloudEvent } from './support/cloud-events.js';
 import { cloudEventOf, openEventSource, subscribe, typeOf, type SseFrame } from './support/sse.js';
 import { startSystem, STORES, type TestSystem } from './support/system.js';
+import { testSecrets } from './support/secrets.js';
 import { until } from './support/until.js';
 
 const metadata = {
@@ -332,5 +335,47 @@ describe.each(STORES)('GET /v1/updates (Server-Sent Events) (%s store)', (store)
     await until(() => received.some((event) => event.id === rest.at(-1)), 'the last event');
     source.close();
     expect(received.slice(3).map((event) => event.id)).toEqual(rest);
+  });
+
+  // Last: it restarts the gateway with another heartbeat.
+  it('ends a stream with a `closed` frame when its token expires, even with no event, and delivers nothing after', async () => {
+    // Heartbeats also look at the expiry: with none due for a minute, only the expiry's own timer can end it.
+    await system.restartGateway({ sseHeartbeatMs: 60_000 });
+    const short = await signToken(
+      testSecrets.jwtSecret,
+      { sub: 'icc-short', role: 'liaison-organisation', organisation: iccId },
+      '6s',
+    );
+    const expiresAt = decodeJwt(short).exp! * 1_000;
+    const stream = await subscribe(`${system.url}/v1/updates`, short);
+    expect(stream.status).toBe(200);
+    // Before the expiry the open event arrives.
+    await append(['open']);
+    const before = lastAppended!;
+    await stream.waitFor((frames) => positions(frames).includes(before), expiresAt - Date.now());
+    // Then nothing is written, and the stream still ends at the expiry, not at the next event.
+    await stream.waitFor((frames) => frames.some((frame) => frame.event === 'closed'), 10_000);
+    expect(Date.now()).toBeGreaterThanOrEqual(expiresAt);
+    expect(Date.now()).toBeLessThan(expiresAt + 5_000);
+    await stream.ended;
+    const closed = stream.frames.at(-1)!;
+    // It resumes from the last event delivered (at least the one above; others may have been written).
+    const resumeFrom = stream.frames.filter((frame) => frame.id && !frame.event).at(-1)!.id!;
+    expect(positions(stream.frames)).toContain(before);
+    expect(closed).toMatchObject({ event: 'closed', id: resumeFrom });
+    expect(JSON.parse(closed.data!)).toEqual({
+      reason: 'the token expired: reconnect with a new one',
+      resumeFrom,
+    });
+    // An event after the expiry reaches no stream opened with that token: the stream is over, and a new one
+    // with the expired token is refused.
+    await append(['open']);
+    expect(positions(stream.frames)).not.toContain(lastAppended);
+    expect((await subscribe(`${system.url}/v1/updates`, short)).status).toBe(401);
+    // The API description says so.
+    const document = (await (await fetch(`${system.url}/docs-json`)).json()) as {
+      paths: Record<string, { get: { responses: Record<string, { description: string }> } }>;
+    };
+    expect(document.paths['/v1/updates']!.get.responses['200']!.description).toMatch(/token .*expires/);
   });
 });

@@ -105,6 +105,80 @@ describe.each(STORES)('one visibility rule on every path (%s store)', (store) =>
     expect(notRequester).toMatchObject({ status: 403, body: { reason: 'meeting-request/secretariat-only' } });
   });
 
+  it('If-Match tells nothing of a closed request: the same 404 as for no request, and 412 only to who may act', async () => {
+    const requested = await system.ok('POST', '/v1/meeting-requests', tokens.FR!, {
+      subjectKind: 'case',
+      title: 'Extradition of a suspect',
+      summary: 'Coordinate the requests of two states',
+      confidentiality: 'closed',
+      proposedDates: ['2031-06-04'],
+      invitedStates: ['DE'],
+    });
+    const id = requested.body.id as string;
+    const unknown = randomUUID();
+    const coSponsor = (requestId: string, token: string, ifMatch?: string) =>
+      system.call('POST', `/v1/meeting-requests/${requestId}/co-sponsor`, {
+        token,
+        headers: ifMatch ? { 'if-match': ifMatch } : {},
+      });
+    // Status, reason and detail (its id aside) as the caller reads them.
+    const seen = (
+      answer: { status: number; body: { reason: string; detail: string } },
+      requestId: string,
+    ) => ({
+      status: answer.status,
+      reason: answer.body.reason,
+      detail: answer.body.detail.replaceAll(requestId, '<id>'),
+    });
+    for (const caller of ['IT', 'ICC', 'GM']) {
+      for (const ifMatch of [undefined, '"0"', '"1"', '"99"']) {
+        const closed = seen(await coSponsor(id, tokens[caller]!, ifMatch), id);
+        const missing = seen(await coSponsor(unknown, tokens[caller]!, ifMatch), unknown);
+        expect({ caller, ifMatch, ...closed }).toEqual({ caller, ifMatch, ...missing });
+        expect(closed).toMatchObject({ status: 404, reason: 'meeting-request/not-found' });
+      }
+    }
+    // DE, invited, may act: its stale If-Match is a 412 that does not say where the request is now.
+    const stale = await coSponsor(id, tokens.DE!, '"99"');
+    expect(stale).toMatchObject({ status: 412, body: { reason: 'version-mismatch' } });
+    expect(stale.body.detail).toContain('no longer at version 99');
+    expect(stale.body.detail).not.toMatch(/version 1\b/);
+    expect((await coSponsor(id, tokens.DE!, '"1"')).status).toBe(200);
+
+    // A plenary meeting's version counts its closed session's events: never told to a guest or an organisation.
+    const convened = await system.ok('POST', '/v1/plenary-meetings', secretariat, {
+      number: 41,
+      title: '41st plenary meeting of the Genocide Network',
+      theme: 'Preconditions',
+      startsOn: '2031-11-19',
+      endsOn: '2031-11-20',
+      venue: 'Eurojust, The Hague',
+      presidency: 'FR',
+    });
+    const meeting = `/v1/plenary-meetings/${convened.body.id as string}`;
+    for (const session of ['open', 'closed', 'closed']) {
+      await system.ok('POST', `${meeting}/agenda-items`, secretariat, {
+        session,
+        title: `a ${session} item`,
+      });
+    }
+    const asGuest = await system.call('POST', `${meeting}/agenda-items`, {
+      token: tokens.GM,
+      body: { session: 'open', title: 'x' },
+      headers: { 'if-match': '"99"' },
+    });
+    expect(asGuest).toMatchObject({ status: 403, body: { reason: 'plenary/secretariat-only' } });
+    for (const caller of ['ICC', 'GM']) {
+      const register = await system.call('POST', `${meeting}/delegates`, {
+        token: tokens[caller],
+        body: { session: 'open', name: `${caller} delegation` },
+        headers: { 'if-match': '"99"' },
+      });
+      expect(register).toMatchObject({ status: 412, body: { reason: 'version-mismatch' } });
+      expect(register.body.detail).not.toMatch(/version [0-9]+\b(?<!version 99)/);
+    }
+  });
+
   it('ids made from an Idempotency-Key belong to the whole caller: FR and IT sharing a sub share nothing', async () => {
     const key = 'shared-key-1';
     const body = (state: string) => ({

@@ -289,7 +289,7 @@ async function assemble(
   // Keyed by the principal the token names, or by the address a request without a valid token came from.
   await installRateLimits(app, config.abuseLimits, (request) =>
     identityOf(request, authenticator).then(
-      (actor) => `principal:${principalKey(actor)}`,
+      ({ actor }) => `principal:${principalKey(actor)}`,
       () => `ip:${request.ip}`,
     ),
   );

@@ -2024,7 +2024,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match names a version that is no longer current */
+            /** @description If-Match names a version that is no longer current (asked only of a caller who may act at all) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -2035,7 +2035,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -2454,7 +2454,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match names a version that is no longer current */
+            /** @description If-Match names a version that is no longer current (asked only of a caller who may act at all) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -2465,7 +2465,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -2865,7 +2865,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match names a version that is no longer current */
+            /** @description If-Match names a version that is no longer current (asked only of a caller who may act at all) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -2876,7 +2876,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -3116,7 +3116,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match names a version that is no longer current */
+            /** @description If-Match names a version that is no longer current (asked only of a caller who may act at all) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -3127,7 +3127,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -3360,7 +3360,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match names a version that is no longer current */
+            /** @description If-Match names a version that is no longer current (asked only of a caller who may act at all) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -3371,7 +3371,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -3586,7 +3586,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match names a version that is no longer current */
+            /** @description If-Match names a version that is no longer current (asked only of a caller who may act at all) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -3597,7 +3597,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -3812,7 +3812,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match names a version that is no longer current */
+            /** @description If-Match names a version that is no longer current (asked only of a caller who may act at all) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -3823,7 +3823,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -4038,7 +4038,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match names a version that is no longer current */
+            /** @description If-Match names a version that is no longer current (asked only of a caller who may act at all) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -4049,7 +4049,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -4406,7 +4406,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match names a version that is no longer current */
+            /** @description If-Match names a version that is no longer current (asked only of a caller who may act at all) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -4417,7 +4417,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -4812,7 +4812,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match names a version that is no longer current */
+            /** @description If-Match names a version that is no longer current (asked only of a caller who may act at all) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -4823,7 +4823,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -5063,7 +5063,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match names a version that is no longer current */
+            /** @description If-Match names a version that is no longer current (asked only of a caller who may act at all) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -5074,7 +5074,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -5307,7 +5307,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match names a version that is no longer current */
+            /** @description If-Match names a version that is no longer current (asked only of a caller who may act at all) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -5318,7 +5318,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -5696,7 +5696,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match names a version that is no longer current */
+            /** @description If-Match names a version that is no longer current (asked only of a caller who may act at all) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -5707,7 +5707,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -6093,7 +6093,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match names a version that is no longer current */
+            /** @description If-Match names a version that is no longer current (asked only of a caller who may act at all) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -6104,7 +6104,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -6319,7 +6319,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match names a version that is no longer current */
+            /** @description If-Match names a version that is no longer current (asked only of a caller who may act at all) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -6330,7 +6330,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -6554,7 +6554,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match names a version that is no longer current */
+            /** @description If-Match names a version that is no longer current (asked only of a caller who may act at all) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -6565,7 +6565,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -6804,7 +6804,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match names a version that is no longer current */
+            /** @description If-Match names a version that is no longer current (asked only of a caller who may act at all) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -6815,7 +6815,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -7054,7 +7054,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match names a version that is no longer current */
+            /** @description If-Match names a version that is no longer current (asked only of a caller who may act at all) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -7065,7 +7065,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -7304,7 +7304,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match names a version that is no longer current */
+            /** @description If-Match names a version that is no longer current (asked only of a caller who may act at all) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -7315,7 +7315,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -7568,7 +7568,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match names a version that is no longer current */
+            /** @description If-Match names a version that is no longer current (asked only of a caller who may act at all) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -7579,7 +7579,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -8140,7 +8140,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match names a version that is no longer current */
+            /** @description If-Match names a version that is no longer current (asked only of a caller who may act at all) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -8151,7 +8151,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -8385,7 +8385,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match names a version that is no longer current */
+            /** @description If-Match names a version that is no longer current (asked only of a caller who may act at all) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -8396,7 +8396,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -8774,7 +8774,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match names a version that is no longer current */
+            /** @description If-Match names a version that is no longer current (asked only of a caller who may act at all) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -8785,7 +8785,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -9334,7 +9334,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match names a version that is no longer current */
+            /** @description If-Match names a version that is no longer current (asked only of a caller who may act at all) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -9345,7 +9345,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -9605,7 +9605,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match names a version that is no longer current */
+            /** @description If-Match names a version that is no longer current (asked only of a caller who may act at all) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -9616,7 +9616,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -9850,7 +9850,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match names a version that is no longer current */
+            /** @description If-Match names a version that is no longer current (asked only of a caller who may act at all) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -9861,7 +9861,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -10083,7 +10083,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match names a version that is no longer current */
+            /** @description If-Match names a version that is no longer current (asked only of a caller who may act at all) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -10094,7 +10094,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -10341,7 +10341,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match names a version that is no longer current */
+            /** @description If-Match names a version that is no longer current (asked only of a caller who may act at all) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -10352,7 +10352,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -10591,7 +10591,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description If-Match names a version that is no longer current */
+            /** @description If-Match names a version that is no longer current (asked only of a caller who may act at all) */
             412: {
                 headers: {
                     [name: string]: unknown;
@@ -10602,7 +10602,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -10735,7 +10735,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description an event stream: one unnamed frame (`message`) per event, its id the position and its data a CloudEvent 1.0 in structured JSON; named `closed` or `overflow` frames end it with the position to resume from */
+            /** @description an event stream: one unnamed frame (`message`) per event, its id the position and its data a CloudEvent 1.0 in structured JSON; named `closed` or `overflow` frames end it with the position to resume from. It ends (`closed`) when the token it was opened with expires, event or not: reconnect with a new token */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { Actor, StatusEntry } from '@focal/domain';
 import { openPGliteEventStore, type SqlEventStore } from '@focal/events';
-import { SignJWT } from 'jose';
+import { decodeJwt, SignJWT } from 'jose';
 
 import { Problem } from '../http/problem.js';
 import { Authenticator, signToken } from './authenticator.js';
@@ -215,6 +215,10 @@ describe('Authenticator: claims that name the caller are refused with 401 before
       role: 'guest-state',
       state: 'GM',
     });
+    // Its expiry goes with it, verified or remembered: a stream opened with it ends then.
+    const exp = decodeJwt(shortLived.slice('Bearer '.length)).exp! * 1_000;
+    for (let i = 0; i < 2; i++)
+      expect((await authenticator.identity(shortLived)).expiresAt.getTime()).toBe(exp);
     // Asked again at once: the same caller (and a copy: changing it changes nothing remembered).
     const again = await authenticator.identify(shortLived);
     again.role = 'secretariat';

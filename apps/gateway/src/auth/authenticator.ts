@@ -40,6 +40,12 @@ export const TOKEN_FAILURES = [
   'identity-provider-unavailable',
 ] as const;
 
+/** Who a token names, and until when it does: a stream opened with it ends then (updates.controller.ts). */
+export interface Identity {
+  actor: Actor;
+  expiresAt: Date;
+}
+
 /** Signs a token as `npm run token` and the tests do. */
 export async function signToken(
   secret: string,
@@ -77,7 +83,7 @@ export class Authenticator {
    * verification a minute, not one per request (an HMAC or a public-key check each). Bounded in time (a key
    * the identity provider withdraws stops counting within a minute) and in size.
    */
-  private readonly verified = new Map<string, { actor: Actor; until: number }>();
+  private readonly verified = new Map<string, { actor: Actor; expiresAt: number; until: number }>();
 
   /**
    * `secret`: HS256 development tokens are accepted under it (undefined: not at all, the provider's only).
@@ -101,6 +107,11 @@ export class Authenticator {
 
   /** Who the token says is calling, once its signature, issuer, audience, expiry and claims are checked. */
   async identify(authorization: string | undefined): Promise<Actor> {
+    return (await this.identity(authorization)).actor;
+  }
+
+  /** As `identify`, with the token's expiry. */
+  async identity(authorization: string | undefined): Promise<Identity> {
     try {
       const token = /^Bearer (.+)$/i.exec(authorization ?? '')?.[1];
       if (!token) {
@@ -110,7 +121,9 @@ export class Authenticator {
         );
       }
       const known = this.verified.get(token);
-      if (known && known.until > Date.now()) return { ...known.actor };
+      if (known && known.until > Date.now()) {
+        return { actor: { ...known.actor }, expiresAt: new Date(known.expiresAt) };
+      }
       const alg = algorithmOf(token);
       if (alg === 'HS256' && this.key)
         return this.remember(token, await this.verifyDevelopment(token), DEVELOPMENT_CLAIMS);
@@ -133,13 +146,14 @@ export class Authenticator {
     }
   }
 
-  private remember(token: string, claims: Record<string, unknown>, names: ClaimNames): Actor {
+  private remember(token: string, claims: Record<string, unknown>, names: ClaimNames): Identity {
     const actor = actorFrom(claims, names);
     // `exp` is required and checked by the verification: a remembered token is never used past it.
-    const until = Math.min(Number(claims.exp) * 1_000, Date.now() + VERIFIED_FOR_MS);
+    const expiresAt = Number(claims.exp) * 1_000;
+    const until = Math.min(expiresAt, Date.now() + VERIFIED_FOR_MS);
     if (this.verified.size >= MAX_VERIFIED) this.verified.delete(this.verified.keys().next().value!);
-    this.verified.set(token, { actor, until });
-    return { ...actor };
+    this.verified.set(token, { actor, expiresAt, until });
+    return { actor: { ...actor }, expiresAt: new Date(expiresAt) };
   }
 
   /** The principal's standing today, as the domain judges it: 403 with the domain's reason otherwise. */

@@ -63,7 +63,7 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   403: 'not allowed for the caller',
   404: 'no such entity visible to the caller',
   409: 'a conflicting change, or an Idempotency-Key reused with another body',
-  412: 'If-Match names a version that is no longer current',
+  412: 'If-Match names a version that is no longer current (asked only of a caller who may act at all)',
   413: 'the body is too large',
   415: 'the body is not JSON',
   422: 'the domain refuses it: `reason` says which rule',
@@ -120,7 +120,7 @@ const PROBLEM_EXAMPLES: Record<number, ProblemDocument> = {
     new DomainError(
       'Conflict',
       'version-mismatch',
-      'contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is at version 4, not 3: read it again and decide on what it is now',
+      'contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now',
     ),
   ),
   413: frameworkProblem(413),

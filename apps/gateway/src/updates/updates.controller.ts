@@ -63,7 +63,8 @@ export class UpdatesController {
       status: 200,
       description:
         'an event stream: one unnamed frame (`message`) per event, its id the position and its data a CloudEvent ' +
-        '1.0 in structured JSON; named `closed` or `overflow` frames end it with the position to resume from',
+        '1.0 in structured JSON; named `closed` or `overflow` frames end it with the position to resume from. ' +
+        'It ends (`closed`) when the token it was opened with expires, event or not: reconnect with a new token',
       contentType: 'text/event-stream',
     },
     problems: [400],
@@ -139,7 +140,23 @@ export class UpdatesController {
       }
       closed.abort();
     };
+    // The token is the caller's word for this stream: it ends when the token does, and nothing is delivered past
+    // that, as a request with that token would be refused. The timer ends it even when no event comes.
+    const expiresAt = request.expiresAt!.getTime();
+    const expire = () => end('closed', { reason: 'the token expired: reconnect with a new one' });
+    let expiry: NodeJS.Timeout | undefined;
+    const armExpiry = () => {
+      const left = expiresAt - Date.now();
+      // setTimeout fires at once past 2^31-1 ms (24.8 days): a longer token re-arms the timer until then.
+      expiry = left <= 0 ? undefined : setTimeout(armExpiry, Math.min(left, 2 ** 31 - 1));
+      if (!expiry) expire();
+    };
+    closed.signal.addEventListener('abort', () => clearTimeout(expiry), { once: true });
     const inGoodStanding = () => {
+      if (Date.now() >= expiresAt) {
+        expire();
+        return false;
+      }
       const now = standing.standing();
       if (now.inGoodStanding) return true;
       end('closed', { reason: now.message });
@@ -147,6 +164,7 @@ export class UpdatesController {
     };
     const onShutdown = () => end('closed', { reason: 'the gateway is shutting down' });
     if (this.options.shutdown.aborted) return onShutdown();
+    armExpiry();
     this.options.shutdown.addEventListener('abort', onShutdown, { once: true });
     closed.signal.addEventListener('abort', () =>
       this.options.shutdown.removeEventListener('abort', onShutdown),

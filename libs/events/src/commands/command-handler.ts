@@ -1,6 +1,14 @@
 import { createHash } from 'node:crypto';
 
-import { conflict, DomainError, fold, principalKey, type Decider, type DomainEvent } from '@focal/domain';
+import {
+  conflict,
+  DomainError,
+  fold,
+  principalKey,
+  type Decider,
+  type DomainErrorCode,
+  type DomainEvent,
+} from '@focal/domain';
 import { v5 as uuidV5 } from 'uuid';
 
 import type { EventMetadata, JsonObject, RecordedEvent } from '../envelope.js';
@@ -25,7 +33,10 @@ export interface CommandContext {
   idempotencyKey: string;
   /** Identifies the command's content, so that a reused key with another command is told from a retry. */
   fingerprint: string;
-  /** The version the caller last saw (If-Match): the command is refused if the stream moved since. */
+  /**
+   * The version the caller last saw (If-Match): the command is refused if the stream moved since, once the
+   * decider has said the caller may act on it at all.
+   */
   expectedVersion?: number;
 }
 
@@ -97,19 +108,19 @@ export async function handleCommand<Command, State, Event extends DomainEvent>(
     const earlier = firstResultFor(recorded, principal, idempotencyKey, fingerprint, streamId);
     if (earlier) return earlier;
 
-    const current = recorded.at(-1)?.streamVersion ?? 0;
-    if (context.expectedVersion !== undefined && context.expectedVersion !== current) {
-      throw conflict(
-        'version-mismatch',
-        `${streamId} is at version ${current}, not ${context.expectedVersion}: read it again and decide on what it is now`,
-      );
-    }
-    const state = fold(decider, (await codec.decode(streamId, recorded)) as Event[]);
-    const decision = decider.decide(command, state);
-    if (decision instanceof DomainError) throw decision;
-
     const last = recorded.at(-1);
     const version = last?.streamVersion ?? 0;
+    const state = fold(decider, (await codec.decode(streamId, recorded)) as Event[]);
+    const decision = decider.decide(command, state);
+    // Whether the caller may act at all comes first: a stream they may not see answers not-found whatever
+    // version they name, as a stream that does not exist does. Only then is If-Match checked, before any
+    // other refusal, since that was decided on a version the caller did not read.
+    if (decision instanceof DomainError && MAY_NOT_ACT.has(decision.code)) throw decision;
+    if (context.expectedVersion !== undefined && context.expectedVersion !== version) {
+      throw staleVersion(streamId, context.expectedVersion);
+    }
+    if (decision instanceof DomainError) throw decision;
+
     if (decision.length === 0) {
       return { streamId, version, position: last?.globalPosition ?? null, appended: [] };
     }
@@ -185,6 +196,19 @@ function firstResultFor(
   if (last.metadata.commandFingerprint !== fingerprint) throw keyReused(idempotencyKey);
   return { streamId, version: last.streamVersion, position: last.globalPosition, appended: [] };
 }
+
+/**
+ * Refusals that say the caller may not act on this stream, whatever its version (and, for one who may not see
+ * it, as if it did not exist); Invalid is about the command alone.
+ */
+const MAY_NOT_ACT: ReadonlySet<DomainErrorCode> = new Set(['NotFound', 'Forbidden', 'Invalid']);
+
+// The current version is not named: it counts events the caller may not see (a plenary meeting's closed session).
+const staleVersion = (streamId: string, expected: number) =>
+  conflict(
+    'version-mismatch',
+    `${streamId} is no longer at version ${expected}: read it again and decide on what it is now`,
+  );
 
 const keyReused = (idempotencyKey: string) =>
   conflict(

@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+
+import { PGlite } from '@electric-sql/pglite';
+import {
+  DomainError,
+  meetingRequestDecider,
+  meetingRequestStreamId,
+  type Actor,
+  type MeetingRequestCommand,
+} from '@focal/domain';
+
+import { handleCommand, PGliteDriver, SqlEventStore, type CommandContext } from '../src/index.js';
+
+// handleCommand against a real store and a real decider (ad hoc meeting requests, whose closed ones do not exist
+// for those outside them): what If-Match answers must not tell who may not see a stream that it exists.
+const AT = '2026-11-22T10:00:00.000Z';
+const member = { actorStateStatus: 'member', actorStateStatusSince: '2002-06-13' } as const;
+const FR: Actor = { principal: 'fr-1', role: 'member-state', state: 'FR' };
+const NL: Actor = { principal: 'nl-1', role: 'member-state', state: 'NL' };
+const DE: Actor = { principal: 'de-1', role: 'member-state', state: 'DE' };
+const IT: Actor = { principal: 'it-1', role: 'member-state', state: 'IT' };
+const ICC: Actor = {
+  principal: 'icc-1',
+  role: 'liaison-organisation',
+  organisation: '0b5e3c4e-4e0f-4b47-9a43-6f8f6c5b2a11',
+};
+const GUEST: Actor = { principal: 'gm-1', role: 'guest-state', state: 'GM' };
+
+let db: PGlite;
+let store: SqlEventStore;
+beforeAll(async () => {
+  db = await PGlite.create();
+  store = await SqlEventStore.open(new PGliteDriver(db));
+});
+afterAll(() => db.close());
+
+const context = (actor: Actor, expectedVersion?: number): CommandContext => ({
+  metadata: { actor, correlationId: randomUUID() },
+  idempotencyKey: randomUUID(),
+  fingerprint: randomUUID(),
+  ...(expectedVersion !== undefined ? { expectedVersion } : {}),
+});
+
+/** FR requests a meeting (closed: it invites NL only; open: anyone may see it); answers its id. */
+async function requested(confidentiality: 'open' | 'closed'): Promise<string> {
+  const requestId = randomUUID();
+  await handleCommand(
+    { store },
+    meetingRequestDecider,
+    meetingRequestStreamId(requestId),
+    {
+      type: 'RequestAdHocMeeting',
+      actor: FR,
+      at: AT,
+      requestId,
+      facts: { ...member, suspendedOrganisations: [], guestStates: [] },
+      subjectKind: 'situation',
+      title: 'Crimes against the Yazidi',
+      summary: 'Coordination of structural investigations',
+      confidentiality,
+      proposedDates: ['2027-02-10'],
+      invitedStates: ['NL'],
+      invitedOrganisations: [],
+    },
+    context(FR),
+  );
+  return requestId;
+}
+
+const coSponsor = (requestId: string, actor: Actor, expectedVersion?: number) =>
+  handleCommand(
+    { store },
+    meetingRequestDecider,
+    meetingRequestStreamId(requestId),
+    {
+      type: 'CoSponsorAdHocMeeting',
+      actor,
+      at: AT,
+      requestId,
+      facts: actor.role === 'member-state' ? member : {},
+    } satisfies MeetingRequestCommand,
+    context(actor, expectedVersion),
+  );
+
+/** The refusal as a caller sees it, with the request's id taken out so that two requests can be compared. */
+async function refusal(attempt: Promise<unknown>, requestId: string) {
+  const error = await attempt.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(DomainError);
+  const { code, reason, message } = error as DomainError;
+  return { code, reason, message: message.replaceAll(requestId, '<id>') };
+}
+
+describe('handleCommand and If-Match', () => {
+  it.each([
+    ['a state it does not invite', IT],
+    ['a liaison organisation', ICC],
+    ['a guest state', GUEST],
+  ])(
+    'answers %s on a closed request exactly as on no request at all, whatever the If-Match',
+    async (_who, actor) => {
+      const closed = await requested('closed');
+      const nowhere = randomUUID();
+      for (const expectedVersion of [undefined, 0, 1, 99]) {
+        const onClosed = await refusal(coSponsor(closed, actor, expectedVersion), closed);
+        const onNothing = await refusal(coSponsor(nowhere, actor, expectedVersion), nowhere);
+        expect(onClosed).toEqual(onNothing);
+        expect(onClosed.code).toBe('NotFound');
+      }
+    },
+  );
+
+  it('refuses with a stale If-Match (412) one whom the decider would let act, without naming the version', async () => {
+    const closed = await requested('closed');
+    const refused = await refusal(coSponsor(closed, NL, 99), closed);
+    expect(refused.reason).toBe('version-mismatch');
+    expect(refused.message).toContain('99');
+    // The current version (1) is not stated: a caller may be allowed to act and not to count every event.
+    expect(refused.message).not.toMatch(/\b1\b/);
+    expect((await store.readStream(meetingRequestStreamId(closed))).length).toBe(1);
+  });
+
+  it('acts with the current If-Match', async () => {
+    const closed = await requested('closed');
+    const result = await coSponsor(closed, NL, 1);
+    expect(result.version).toBe(2);
+  });
+
+  it('answers a forbidden caller as such before its stale If-Match', async () => {
+    // An open request is visible to all; a guest state may still not co-sponsor it.
+    const openRequest = await requested('open');
+    const refused = await refusal(coSponsor(openRequest, GUEST, 99), openRequest);
+    expect(refused.reason).toBe('meeting-request/member-states-only');
+  });
+
+  it('answers a stale If-Match before a business rule on a visible request (precondition first)', async () => {
+    // DE co-sponsors; a second attempt by DE breaks a rule (already a sponsor), but with a stale If-Match the
+    // caller decided on an old version: 412 tells them to read again, as for any other visible item.
+    const openRequest = await requested('open');
+    await coSponsor(openRequest, DE);
+    const stale = await refusal(coSponsor(openRequest, DE, 1), openRequest);
+    expect(stale.reason).toBe('version-mismatch');
+    const current = await refusal(coSponsor(openRequest, DE, 2), openRequest);
+    expect(current.reason).toBe('meeting-request/already-sponsor');
+  });
+});

@@ -23,4 +23,7 @@ export default {
   // mid-way on 2026-11-28, kept Jest alive at the end of the run): the run ends when the tests do, red or green,
   // instead of at CI's time limit. Passing runs stop everything they start (each file exits on its own).
   forceExit: true,
+  // On two cores Jest runs every file in its one process, one after another, and each file's modules and
+  // systems stay in the heap until the run ends: the full run reached the default heap limit (about 4 GB) in
+  // its last file on 2026-12-06. `npm run test:jest` gives it 8 GB (package.json).
 };

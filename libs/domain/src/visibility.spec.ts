@@ -35,6 +35,24 @@ describe('visibility', () => {
     expect(maySee(guestState('GM'), restrictedTo(['state:GM']))).toBe(true);
   });
 
+  it('restricted and closed: only the participants who may see closed information, the secretariat and auditors', () => {
+    const participants = ['state:FR', 'state:US', 'state:GM', `organisation:${ICC}`] as const;
+    const visibility = restrictedTo(participants, { closed: true });
+    expect(visibility).toEqual({ level: 'restricted', participants: [...participants].sort(), closed: true });
+    expect(maySee(memberState('FR'), visibility)).toBe(true);
+    expect(maySee(observerState('US'), visibility)).toBe(true);
+    expect(maySee(secretariat, visibility)).toBe(true);
+    expect(maySee(auditor, visibility)).toBe(true);
+    // A participant that became a guest, or an organisation named before the rule, reads nothing closed.
+    expect(maySee(guestState('US'), visibility)).toBe(false);
+    expect(maySee(guestState('GM'), visibility)).toBe(false);
+    expect(maySee(organisation(ICC), visibility)).toBe(false);
+    expect(maySee(memberState('DE'), visibility)).toBe(false);
+    // Without the marker the restriction is the participants' alone, as events written before it say.
+    expect(restrictedTo(participants)).not.toHaveProperty('closed');
+    expect(maySee(guestState('US'), restrictedTo(participants))).toBe(true);
+  });
+
   it("shows a liaison organisation a contact point's name and authority, never e-mail, phone or notes", () => {
     const viewer = organisation(ICC);
     expect(maySeeField(viewer, 'fullName')).toBe(true);

@@ -1,14 +1,25 @@
 import { participantOf, type Actor, type ParticipantRef } from './principal.js';
 
-/** Who may see an event; every event states its own, decided here in the domain (SPEC §1). */
+/**
+ * Who may see an event; every event states its own, decided here in the domain (SPEC §1). A restricted item
+ * that is also closed (a closed thread, a closed ad hoc meeting) says so: a participant who may not see closed
+ * information (a state that became a guest) then no longer sees it.
+ */
 export type Visibility =
-  { level: 'open' } | { level: 'closed' } | { level: 'restricted'; participants: ParticipantRef[] };
+  | { level: 'open' }
+  | { level: 'closed' }
+  | { level: 'restricted'; participants: ParticipantRef[]; closed?: boolean };
 
 export const open: Visibility = { level: 'open' };
 export const closed: Visibility = { level: 'closed' };
-export const restrictedTo = (participants: Iterable<ParticipantRef>): Visibility => ({
+export const restrictedTo = (
+  participants: Iterable<ParticipantRef>,
+  options: { closed?: boolean } = {},
+): Visibility => ({
   level: 'restricted',
   participants: [...new Set(participants)].sort(),
+  // Absent rather than false, so that what is not closed is written as it always was.
+  ...(options.closed ? { closed: true } : {}),
 });
 
 /**
@@ -17,20 +28,26 @@ export const restrictedTo = (participants: Iterable<ParticipantRef>): Visibility
  * - open: every authenticated principal;
  * - closed: the secretariat, member and observer states, auditors; never a liaison organisation or a guest
  *   state;
- * - restricted: the named participants, the secretariat and auditors.
+ * - restricted: the named participants, the secretariat and auditors; if the item is also closed, only those
+ *   participants who may see closed information.
  */
 export function maySee(viewer: Actor, visibility: Visibility): boolean {
   switch (visibility.level) {
     case 'open':
       return true;
     case 'closed':
-      return viewer.role !== 'liaison-organisation' && viewer.role !== 'guest-state';
+      return maySeeClosed(viewer);
     case 'restricted': {
       if (viewer.role === 'secretariat' || viewer.role === 'auditor') return true;
+      if (visibility.closed === true && !maySeeClosed(viewer)) return false;
       const self = participantOf(viewer);
       return self !== undefined && visibility.participants.includes(self);
     }
   }
+}
+
+function maySeeClosed(viewer: Actor): boolean {
+  return viewer.role !== 'liaison-organisation' && viewer.role !== 'guest-state';
 }
 
 /** Contact-point fields by visibility: name and authority are open; e-mail, phone and notes closed. */

@@ -1,4 +1,5 @@
 import { participantOf, type Actor, type ParticipantRef } from './principal.js';
+import { parseStreamId } from './streams.js';
 
 /**
  * Who may see an event; every event states its own, decided here in the domain (SPEC §1). A restricted item
@@ -48,6 +49,27 @@ export function maySee(viewer: Actor, visibility: Visibility): boolean {
 
 function maySeeClosed(viewer: Actor): boolean {
   return viewer.role !== 'liaison-organisation' && viewer.role !== 'guest-state';
+}
+
+/**
+ * The visibility of a recorded event, with the closed marker read into events recorded before it where the event
+ * itself says the item is closed: a restricted meeting-request event is always a closed request's (an open one
+ * is open), and a ThreadOpened names its thread's visibility. A later event of a closed thread recorded before
+ * the marker cannot be told apart by the event alone: paths that have the thread's row decide from it instead.
+ */
+export function recordedVisibility(event: {
+  streamId: string;
+  type: string;
+  data: Readonly<Record<string, unknown>>;
+  visibility: Visibility;
+}): Visibility {
+  const { visibility } = event;
+  if (visibility.level !== 'restricted' || visibility.closed !== undefined) return visibility;
+  const category = parseStreamId(event.streamId)?.category;
+  const closed =
+    category === 'meeting-request' ||
+    (category === 'thread' && event.type === 'ThreadOpened' && event.data.visibility === 'closed');
+  return closed ? { ...visibility, closed: true } : visibility;
 }
 
 /** Contact-point fields by visibility: name and authority are open; e-mail, phone and notes closed. */

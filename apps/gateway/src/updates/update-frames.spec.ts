@@ -42,6 +42,20 @@ describe('UpdateFrames', () => {
   });
   afterAll(() => sql.close());
 
+  it('sends nothing of a closed meeting request to a guest state it invited, also from a log without the marker', async () => {
+    const guest: Actor = { principal: 'g', role: 'guest-state', state: 'CH' };
+    const observer: Actor = { principal: 'n', role: 'observer-state', state: 'CH' };
+    const event = recorded({
+      type: 'AdHocMeetingCoSponsored',
+      streamId: `meeting-request-${randomUUID()}`,
+      data: { state: 'DE' },
+      visibility: { level: 'restricted', participants: ['state:CH', 'state:DE', 'state:FR'] },
+    });
+    expect(await frames.frameFor(event, guest)).toBeUndefined();
+    expect(await frames.payloadFor(event, guest)).toBeUndefined();
+    expect(await frames.frameFor(event, observer)).toBeDefined();
+  });
+
   it('sends each event as a CloudEvent in an unnamed frame, its id the position', async () => {
     const event = recorded({});
     const frame = (await frames.frameFor(event, organisation))!;

@@ -1,5 +1,12 @@
 import { CONTACT_POINT_PERSONAL_FIELDS } from '@focal/contracts';
-import { maySee, maySeeField, versionsCountClosedEvents, type Actor, type Visibility } from '@focal/domain';
+import {
+  maySee,
+  maySeeField,
+  recordedVisibility,
+  versionsCountClosedEvents,
+  type Actor,
+  type Visibility,
+} from '@focal/domain';
 import { PersonalDataCodec, type JsonObject, type KeyStore, type RecordedEvent } from '@focal/events';
 
 const CLOSED_FIELDS = ['email', 'phone', 'notes'] as const;
@@ -51,8 +58,10 @@ export class UpdateFrames {
   }
 
   private built(event: RecordedEvent, viewer: Actor): Promise<Built> | undefined {
-    // The store carries the visibility the domain decided, in the domain's own shape.
-    if (!maySee(viewer, event.visibility as Visibility)) return undefined;
+    // The store carries the visibility the domain decided, in the domain's own shape; the domain reads into
+    // events recorded before the closed marker what they say of it.
+    const visibility = recordedVisibility({ ...event, visibility: event.visibility as Visibility });
+    if (!maySee(viewer, visibility)) return undefined;
     // Events with personal fields are never cached: once the contact point is erased, a replay must read
     // them as erased, and a frame built before would still hold the data.
     if (

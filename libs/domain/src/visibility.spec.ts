@@ -50,6 +50,8 @@ describe('visibility', () => {
     expect(maySee(memberState('DE'), visibility)).toBe(false);
     // Without the marker the restriction is the participants' alone, as events written before it say.
     expect(restrictedTo(participants)).not.toHaveProperty('closed');
+    expect(restrictedTo(participants, { closed: false })).toHaveProperty('closed', false);
+    expect(maySee(guestState('US'), restrictedTo(participants, { closed: false }))).toBe(true);
     expect(maySee(guestState('US'), restrictedTo(participants))).toBe(true);
   });
 

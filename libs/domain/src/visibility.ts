@@ -19,8 +19,9 @@ export const restrictedTo = (
 ): Visibility => ({
   level: 'restricted',
   participants: [...new Set(participants)].sort(),
-  // Absent rather than false, so that what is not closed is written as it always was.
-  ...(options.closed ? { closed: true } : {}),
+  // Said whenever the caller decided it (threads, meeting requests), so that an event without it is one recorded
+  // before the marker, which readers can then tell apart.
+  ...(options.closed !== undefined ? { closed: options.closed } : {}),
 });
 
 /**

@@ -81,6 +81,10 @@ describe('UpdateFrames', () => {
     // A member participant sees a closed thread anyway: nothing to ask.
     expect(await threadFrames.frameFor(posted('closed-one'), member)).toBeDefined();
     expect(asked).toHaveLength(3);
+    // An event recorded with the marker says it: a live event of a thread not projected yet goes out at once.
+    const marked = { ...posted('unknown'), visibility: { ...posted('unknown').visibility, closed: false } };
+    expect(await threadFrames.frameFor(marked, guest)).toBeDefined();
+    expect(asked).toHaveLength(3);
   });
 
   it('sends each event as a CloudEvent in an unnamed frame, its id the position', async () => {

@@ -33,7 +33,7 @@ const open = {
   facts: { suspendedOrganisations: [], guestStates: [] },
 } satisfies ThreadCommand;
 const participants = ['secretariat', 'state:DE', 'state:NL'] as const;
-const visibility = restrictedTo(participants);
+const visibility = restrictedTo(participants, { closed: false });
 const closedVisibility = restrictedTo(participants, { closed: true });
 const opened: ThreadEvent = {
   type: 'ThreadOpened',

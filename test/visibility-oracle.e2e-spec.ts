@@ -30,13 +30,17 @@ interface Viewer {
   state?: string;
   organisation?: string;
 }
-type Vis = { level: 'open' } | { level: 'closed' } | { level: 'restricted'; participants: readonly Ref[] };
+type Vis =
+  | { level: 'open' }
+  | { level: 'closed' }
+  | { level: 'restricted'; participants: readonly Ref[]; closed?: boolean };
 
 const OPEN: Vis = { level: 'open' };
 const CLOSED: Vis = { level: 'closed' };
-const restricted = (participants: Iterable<Ref>): Vis => ({
+const restricted = (participants: Iterable<Ref>, closed = false): Vis => ({
   level: 'restricted',
   participants: [...new Set(participants)],
+  closed,
 });
 
 /** What the test did, as the log must hold it: every entity, and every event in the order it was written. */
@@ -140,6 +144,8 @@ function sees(viewer: Viewer, visibility: Vis): boolean {
       return viewer.role !== 'liaison-organisation' && viewer.role !== 'guest-state';
     case 'restricted': {
       if (viewer.role === 'secretariat' || viewer.role === 'auditor') return true;
+      // §1: a closed thread or meeting stays closed to a participant who may not see closed information.
+      if (visibility.closed && !sees(viewer, CLOSED)) return false;
       const self = refOf(viewer);
       return self !== undefined && visibility.participants.includes(self);
     }
@@ -150,19 +156,29 @@ function sees(viewer: Viewer, visibility: Vis): boolean {
 const seesClosedFields = (viewer: Viewer) => sees(viewer, CLOSED);
 const CLOSED_FIELDS = ['email', 'phone', 'notes'];
 
-/** §1: a closed request is restricted to the requesting and co-sponsoring states and invited participants. */
+/**
+ * §1: a closed request is restricted to the requesting and co-sponsoring states and invited participants, and
+ * is still closed: never a guest state's, also one invited before it became a guest.
+ */
 function meetingVisibility(meeting: Meeting): Vis {
   if (meeting.confidentiality === 'open') return OPEN;
-  return restricted([
-    `state:${meeting.requestedBy}`,
-    ...meeting.coSponsors.map((code) => `state:${code}` as const),
-    ...meeting.invitedStates.map((code) => `state:${code}` as const),
-    ...meeting.invitedOrganisations.map((id) => `organisation:${id}` as const),
-  ]);
+  return restricted(
+    [
+      `state:${meeting.requestedBy}`,
+      ...meeting.coSponsors.map((code) => `state:${code}` as const),
+      ...meeting.invitedStates.map((code) => `state:${code}` as const),
+      ...meeting.invitedOrganisations.map((id) => `organisation:${id}` as const),
+    ],
+    true,
+  );
 }
 
-/** §2 Thread: participants, the secretariat and auditors read it, on every path, and no one else. */
-const threadVisibility = (thread: Thread): Vis => restricted(thread.participants);
+/**
+ * §2 Thread: participants, the secretariat and auditors read it, on every path, and no one else; a closed one
+ * none of its participants who may not see closed information (§1: a state that became a guest).
+ */
+const threadVisibility = (thread: Thread): Vis =>
+  restricted(thread.participants, thread.visibility === 'closed');
 
 /**
  * The visibility of each directory event. States and liaison organisations are listed to all (§4), a contact
@@ -206,9 +222,11 @@ function standingLost(viewer: Viewer, model: Model, date: string, fromSeq: numbe
 const meetingsSeen = (viewer: Viewer, model: Model) =>
   [...model.meetings.values()].filter((meeting) => sees(viewer, meetingVisibility(meeting)));
 
-/** §4 inbox: the threads the caller takes part in. */
+/** §4 inbox: the threads the caller takes part in and may see. */
 const inboxOf = (viewer: Viewer, model: Model) =>
-  [...model.threads.values()].filter((thread) => thread.participants.includes(refOf(viewer)!));
+  [...model.threads.values()].filter(
+    (thread) => thread.participants.includes(refOf(viewer)!) && sees(viewer, threadVisibility(thread)),
+  );
 
 // ─── Generators ─────────────────────────────────────────────────────────────────────────────────────────────
 

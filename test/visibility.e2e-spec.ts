@@ -272,6 +272,116 @@ describe.each(STORES)('one visibility rule on every path (%s store)', (store) =>
     await hook.close();
   });
 
+  it('a closed thread and a closed meeting request stay closed to a participant that becomes a guest state, on every path', async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    await system.ok('PUT', '/v1/states/US', secretariat, {
+      name: 'United States',
+      status: 'observer',
+      effectiveFrom: '2002-06-13',
+    });
+    const asObserver = await system.token({ role: 'observer-state', state: 'US' });
+    const opened = await system.ok('POST', '/v1/threads', tokens.FR!, {
+      subject: 'Extradition of a suspect',
+      visibility: 'closed',
+      participants: ['state:US', 'state:NO'],
+    });
+    const threadId = opened.body.id as string;
+    await system.ok('POST', `/v1/threads/${threadId}/messages`, tokens.FR!, {
+      body: 'The file goes out on Monday',
+      handlingCode: 'H2',
+    });
+    // CH is invited before it is in the network at all.
+    const requested = await system.ok('POST', '/v1/meeting-requests', tokens.FR!, {
+      subjectKind: 'case',
+      title: 'Assets held in Switzerland',
+      summary: 'Coordinate the freezing of assets',
+      confidentiality: 'closed',
+      proposedDates: ['2031-06-04'],
+      invitedStates: ['CH'],
+    });
+    const requestId = requested.body.id as string;
+    // While an observer, US reads the thread it takes part in: the refusals below are the status change's.
+    const before = await system.call('GET', `/v1/threads/${threadId}`, {
+      token: asObserver,
+      headers: { 'focal-read-after': requested.headers.get('focal-position')! },
+    });
+    expect(before).toMatchObject({
+      status: 200,
+      body: { messages: [{ body: 'The file goes out on Monday' }] },
+    });
+
+    await system.ok('PUT', '/v1/states/US', secretariat, {
+      name: 'United States',
+      status: 'guest',
+      effectiveFrom: today,
+    });
+    const admitted = await system.ok('PUT', '/v1/states/CH', secretariat, {
+      name: 'Switzerland',
+      status: 'guest',
+      effectiveFrom: today,
+    });
+    const after = { 'focal-read-after': admitted.headers.get('focal-position')! };
+    const guests = {
+      US: await system.token({ role: 'guest-state', state: 'US' }),
+      CH: await system.token({ role: 'guest-state', state: 'CH' }),
+    };
+    for (const token of Object.values(guests)) {
+      expect((await system.call('GET', '/v1/inbox', { token, headers: after })).status).toBe(200);
+    }
+
+    expect((await system.call('GET', `/v1/threads/${threadId}`, { token: guests.US })).status).toBe(404);
+    const post = await system.call('POST', `/v1/threads/${threadId}/messages`, {
+      token: guests.US,
+      body: { body: 'Still here', handlingCode: 'H0' },
+    });
+    expect(post.status).toBe(404);
+    const inbox = await system.ok('GET', '/v1/inbox', guests.US);
+    expect(inbox.body.items.map((item: { id: string }) => item.id)).not.toContain(threadId);
+    expect((await system.call('GET', `/v1/meeting-requests/${requestId}`, { token: guests.CH })).status).toBe(
+      404,
+    );
+    const listed = await system.ok('GET', '/v1/meeting-requests', guests.CH);
+    expect(listed.body.items.map((item: { id: string }) => item.id)).not.toContain(requestId);
+    expect(
+      (await system.call('POST', `/v1/meeting-requests/${requestId}/co-sponsor`, { token: guests.CH }))
+        .status,
+    ).toBe(404);
+
+    // The member and observer participants, and the secretariat, still read both; the guest's post left nothing.
+    for (const token of [tokens.FR!, tokens.NO!, secretariat]) {
+      const read = await system.call('GET', `/v1/threads/${threadId}`, { token });
+      expect({ status: read.status, messages: read.body.messages?.length }).toEqual({
+        status: 200,
+        messages: 1,
+      });
+    }
+    expect((await system.ok('GET', '/v1/inbox', tokens.NO!)).body.items).toContainEqual(
+      expect.objectContaining({ id: threadId }),
+    );
+    expect((await system.call('GET', `/v1/meeting-requests/${requestId}`, { token: tokens.FR })).status).toBe(
+      200,
+    );
+
+    // A replay from the start brings the guests nothing of either; the requester's brings both.
+    const marker = admitted.headers.get('focal-position')!;
+    const replays = {
+      US: await subscribe(`${system.url}/v1/updates`, guests.US, { 'last-event-id': '0' }),
+      CH: await subscribe(`${system.url}/v1/updates`, guests.CH, { 'last-event-id': '0' }),
+      FR: await subscribe(`${system.url}/v1/updates`, tokens.FR!, { 'last-event-id': '0' }),
+    };
+    for (const replay of Object.values(replays)) {
+      await replay.waitFor((frames) => frames.some((frame) => frame.id === marker));
+      replay.close();
+    }
+    for (const guest of [replays.US, replays.CH]) {
+      expect(dataOf(guest.frames)).not.toContain(threadId);
+      expect(dataOf(guest.frames)).not.toContain(requestId);
+      expect(dataOf(guest.frames)).not.toMatch(/Extradition of a suspect|Assets held in Switzerland/);
+    }
+    expect(dataOf(replays.FR.frames)).toContain(threadId);
+    expect(dataOf(replays.FR.frames)).toContain(requestId);
+  });
+
   it('a guest state is served as a guest: no closed field, and an observer-state token for it is refused', async () => {
     const registered = await system.ok('POST', '/v1/contact-points', secretariat, {
       state: 'DE',

@@ -163,7 +163,14 @@ async function assemble(
   };
   const webhooks = new WebhookStore(persistence.sql);
   await webhooks.setUp();
-  const frames = new UpdateFrames(persistence.keys, cloudEventSource(config.natsNamespace));
+  const frames = new UpdateFrames(
+    persistence.keys,
+    cloudEventSource(config.natsNamespace),
+    async (threadId) => {
+      const thread = await readModels.thread(threadId);
+      return thread && thread.visibility === 'closed';
+    },
+  );
   const deliverer = new WebhookDeliverer(
     persistence.store,
     webhooks,

@@ -312,6 +312,7 @@ describe('messaging service over NATS, with directory facts from its own project
       expect(events[0]!.visibility).toEqual({
         level: 'restricted',
         participants: ['secretariat', 'state:FR'],
+        closed: false,
       });
     });
 

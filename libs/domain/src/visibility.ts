@@ -1,14 +1,27 @@
 import { participantOf, type Actor, type ParticipantRef } from './principal.js';
+import { parseStreamId } from './streams.js';
 
-/** Who may see an event; every event states its own, decided here in the domain (SPEC §1). */
+/**
+ * Who may see an event; every event states its own, decided here in the domain (SPEC §1). A restricted item
+ * that is also closed (a closed thread, a closed ad hoc meeting) says so: a participant who may not see closed
+ * information (a state that became a guest) then no longer sees it.
+ */
 export type Visibility =
-  { level: 'open' } | { level: 'closed' } | { level: 'restricted'; participants: ParticipantRef[] };
+  | { level: 'open' }
+  | { level: 'closed' }
+  | { level: 'restricted'; participants: ParticipantRef[]; closed?: boolean };
 
 export const open: Visibility = { level: 'open' };
 export const closed: Visibility = { level: 'closed' };
-export const restrictedTo = (participants: Iterable<ParticipantRef>): Visibility => ({
+export const restrictedTo = (
+  participants: Iterable<ParticipantRef>,
+  options: { closed?: boolean } = {},
+): Visibility => ({
   level: 'restricted',
   participants: [...new Set(participants)].sort(),
+  // Said whenever the caller decided it (threads, meeting requests), so that an event without it is one recorded
+  // before the marker, which readers can then tell apart.
+  ...(options.closed !== undefined ? { closed: options.closed } : {}),
 });
 
 /**
@@ -17,20 +30,47 @@ export const restrictedTo = (participants: Iterable<ParticipantRef>): Visibility
  * - open: every authenticated principal;
  * - closed: the secretariat, member and observer states, auditors; never a liaison organisation or a guest
  *   state;
- * - restricted: the named participants, the secretariat and auditors.
+ * - restricted: the named participants, the secretariat and auditors; if the item is also closed, only those
+ *   participants who may see closed information.
  */
 export function maySee(viewer: Actor, visibility: Visibility): boolean {
   switch (visibility.level) {
     case 'open':
       return true;
     case 'closed':
-      return viewer.role !== 'liaison-organisation' && viewer.role !== 'guest-state';
+      return maySeeClosed(viewer);
     case 'restricted': {
       if (viewer.role === 'secretariat' || viewer.role === 'auditor') return true;
+      if (visibility.closed === true && !maySeeClosed(viewer)) return false;
       const self = participantOf(viewer);
       return self !== undefined && visibility.participants.includes(self);
     }
   }
+}
+
+function maySeeClosed(viewer: Actor): boolean {
+  return viewer.role !== 'liaison-organisation' && viewer.role !== 'guest-state';
+}
+
+/**
+ * The visibility of a recorded event, with the closed marker read into events recorded before it where the event
+ * itself says the item is closed: a restricted meeting-request event is always a closed request's (an open one
+ * is open), and a ThreadOpened names its thread's visibility. A later event of a closed thread recorded before
+ * the marker cannot be told apart by the event alone: paths that have the thread's row decide from it instead.
+ */
+export function recordedVisibility(event: {
+  streamId: string;
+  type: string;
+  data: Readonly<Record<string, unknown>>;
+  visibility: Visibility;
+}): Visibility {
+  const { visibility } = event;
+  if (visibility.level !== 'restricted' || visibility.closed !== undefined) return visibility;
+  const category = parseStreamId(event.streamId)?.category;
+  const closed =
+    category === 'meeting-request' ||
+    (category === 'thread' && event.type === 'ThreadOpened' && event.data.visibility === 'closed');
+  return closed ? { ...visibility, closed: true } : visibility;
 }
 
 /** Contact-point fields by visibility: name and authority are open; e-mail, phone and notes closed. */

@@ -103,17 +103,19 @@ function assertPlainObject(value: unknown, path: string): void {
 }
 
 function assertVisibility(value: unknown, path: string): asserts value is Visibility {
-  const visibility = value as Partial<{ level: unknown; participants: unknown }> | null;
+  const visibility = value as Partial<{ level: unknown; participants: unknown; closed: unknown }> | null;
   const level = visibility?.level;
   if (level === 'open' || level === 'closed') return;
   if (
     level === 'restricted' &&
     Array.isArray(visibility?.participants) &&
-    visibility.participants.every((participant) => typeof participant === 'string')
+    visibility.participants.every((participant) => typeof participant === 'string') &&
+    (visibility.closed === undefined || typeof visibility.closed === 'boolean')
   ) {
     return;
   }
   throw new InvalidAppendError(
-    `${path} must be {level: 'open'}, {level: 'closed'} or {level: 'restricted', participants: string[]}`,
+    `${path} must be {level: 'open'}, {level: 'closed'} or ` +
+      `{level: 'restricted', participants: string[], closed?: boolean}`,
   );
 }

@@ -20,9 +20,12 @@ export interface Actor {
   organisation?: string;
 }
 
-/** Who may see an event; decided by the domain, carried by the store, enforced on every read path. */
+/**
+ * Who may see an event; decided by the domain, carried by the store, enforced on every read path. `closed` on a
+ * restricted event marks a closed item (thread, ad hoc meeting); events written before it have none.
+ */
 export type Visibility =
-  { level: 'open' } | { level: 'closed' } | { level: 'restricted'; participants: string[] };
+  { level: 'open' } | { level: 'closed' } | { level: 'restricted'; participants: string[]; closed?: boolean };
 
 export interface EventMetadata {
   actor: Actor;

@@ -160,7 +160,7 @@ export function eventStoreContract(name: string, harness: ContractHarness): void
         const first = newEvent('ContactPointRegistered', { fullName: 'A. Example', languages: ['fr', 'en'] });
         const second = {
           ...newEvent(),
-          visibility: { level: 'restricted' as const, participants: ['state:FR'] },
+          visibility: { level: 'restricted' as const, participants: ['state:FR'], closed: true },
         };
         const result = await store.append(stream, [first, second], { expectedVersion: 'no-stream' });
 
@@ -697,6 +697,21 @@ export function eventStoreContract(name: string, harness: ContractHarness): void
             s.append(stream, [{ ...newEvent(), visibility: { level: 'secret' } as never }], {
               expectedVersion: 'any',
             }),
+          /visibility/,
+        ],
+        [
+          'a closed marker that is not a boolean',
+          (s, stream) =>
+            s.append(
+              stream,
+              [
+                {
+                  ...newEvent(),
+                  visibility: { level: 'restricted', participants: [], closed: 'yes' } as never,
+                },
+              ],
+              { expectedVersion: 'any' },
+            ),
           /visibility/,
         ],
       ];

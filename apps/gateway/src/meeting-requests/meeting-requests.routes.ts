@@ -8,6 +8,7 @@ import { command, commandRoutes, FeatureController } from '../http/command-route
 import { Operation, Tag, ValidQuery } from '../http/operation.js';
 import { read, readRoutes } from '../http/read-routes.js';
 import { Problem } from '../http/problem.js';
+import { meetingRequestVisibility } from '../read-models/read-models.js';
 import {
   acceptMeetingBody,
   concludeMeetingBody,
@@ -51,7 +52,7 @@ readRoutes(MeetingRequestsController, {
     success: { description: 'the request (ETag: its version)', schema: meetingRequestAnswer },
     load: async (id, { readModels, caller }) => {
       const row = await readModels.meetingRequest(id);
-      return row && maySee(caller, row.visibility) ? row : undefined;
+      return row && maySee(caller, meetingRequestVisibility(row)) ? row : undefined;
     },
     notFound: (id) => notFound(`ad hoc meeting request ${id}`),
     view: (row) => meetingRequestView(row),

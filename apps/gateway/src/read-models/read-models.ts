@@ -1,5 +1,14 @@
 import { CONTACT_POINT_PERSONAL_FIELDS } from '@focal/contracts';
-import { isOverdue, maySee, participantOf, sessionVisibility, type Actor } from '@focal/domain';
+import {
+  isOverdue,
+  maySee,
+  meetingVisibility,
+  participantOf,
+  sessionVisibility,
+  threadEventVisibility,
+  type Actor,
+  type Visibility,
+} from '@focal/domain';
 import {
   PersonalDataCodec,
   ProjectionRunner,
@@ -29,6 +38,21 @@ import type {
 } from './rows.js';
 
 export type * from './rows.js';
+
+/**
+ * Who may see a request or a thread, as the domain decides it from the row's own columns rather than from the
+ * stored event visibility: events written before closed items were marked as closed (a guest-state participant
+ * must not read them) carry no marker, the row's confidentiality and visibility always say it.
+ */
+export const meetingRequestVisibility = (row: MeetingRequestRow): Visibility =>
+  meetingVisibility({
+    confidentiality: row.confidentiality,
+    requestedBy: row.requested_by,
+    coSponsors: row.co_sponsors,
+    invitedStates: row.invited_states,
+    invitedOrganisations: row.invited_organisations,
+  });
+export const threadVisibility = (row: ThreadRow): Visibility => threadEventVisibility(row);
 
 export interface ContactPointSearch {
   state?: string;
@@ -276,7 +300,7 @@ export class ReadModels {
         ORDER BY requested_at DESC, id`,
       status ? [status] : [],
     );
-    return rows.filter((row) => maySee(viewer, row.visibility));
+    return rows.filter((row) => maySee(viewer, meetingRequestVisibility(row)));
   }
 
   async meetingRequest(id: string): Promise<MeetingRequestRow | undefined> {
@@ -299,7 +323,7 @@ export class ReadModels {
   }
 
   /**
-   * The threads `viewer` takes part in: overdue urgent ones first (reply-by passed, nobody but the opener has
+   * The threads `viewer` takes part in and may see (a closed one is not a guest state's): overdue urgent ones first (reply-by passed, nobody but the opener has
    * posted: the domain's isOverdue), then by latest activity.
    */
   async inbox(viewer: Actor, now: Date): Promise<(ThreadRow & { overdue: boolean; unread: number })[]> {
@@ -316,6 +340,7 @@ export class ReadModels {
     );
     // Overdue as the domain says it; the stable sort keeps the latest activity first within each group.
     return rows
+      .filter((row) => maySee(viewer, threadVisibility(row)))
       .map((row) => ({
         ...row,
         unread: Number(row.unread),

@@ -1,9 +1,11 @@
 import type {
+  Confidentiality,
   ParticipantKind,
   ParticipantRef,
   PersonalData,
   Session,
   StatusEntry,
+  ThreadVisibility,
   Visibility,
 } from '@focal/domain';
 
@@ -59,7 +61,7 @@ export interface MeetingRequestRow {
   subject_kind: string;
   title: string;
   summary: string;
-  confidentiality: string;
+  confidentiality: Confidentiality;
   proposed_dates: string[];
   invited_states: string[];
   invited_organisations: string[];
@@ -73,7 +75,7 @@ export interface MeetingRequestRow {
 export interface ThreadRow {
   id: string;
   subject: string;
-  visibility: string;
+  visibility: ThreadVisibility;
   participants: ParticipantRef[];
   opened_by: ParticipantRef;
   reply_by: Date | null;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import { maySee, participantOf, threadEventVisibility, type Actor } from '@focal/domain';
+import { maySee, participantOf, type Actor } from '@focal/domain';
 import { Controller, Get, Post, Req, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
@@ -10,6 +10,7 @@ import { Caller, type GatewayRequest } from '../auth/auth.guard.js';
 import { command, commandRoutes, FeatureController } from '../http/command-routes.js';
 import { Operation, Tag, UuidParam, ValidBody, WRITE_PROBLEMS } from '../http/operation.js';
 import { Problem } from '../http/problem.js';
+import { threadVisibility } from '../read-models/read-models.js';
 import { messageAnswer, openThreadBody, postMessageBody, threadAnswer } from './threads.schemas.js';
 import { messageView, threadView } from './threads.views.js';
 
@@ -131,8 +132,7 @@ export class ThreadsController extends FeatureController {
    */
   private async visibleThread(caller: Actor, id: string) {
     const thread = await this.readModels.findFresh(() => this.readModels.thread(id));
-    if (!thread || !maySee(caller, threadEventVisibility(thread.participants)))
-      throw notFound(`thread ${id}`);
+    if (!thread || !maySee(caller, threadVisibility(thread))) throw notFound(`thread ${id}`);
     return thread;
   }
 }

@@ -32,15 +32,60 @@ const parse = (body: string) =>
 describe('UpdateFrames', () => {
   let sql: PGliteDriver;
   let frames: UpdateFrames;
+  let keys: SqlKeyStore;
   const organisation: Actor = { principal: 'o', role: 'liaison-organisation', organisation: randomUUID() };
   const secretariat: Actor = { principal: 's', role: 'secretariat' };
 
   beforeAll(async () => {
     sql = await PGliteDriver.open();
-    const keys = await SqlKeyStore.open(sql, LocalKeyring.parse(LocalKeyring.newLine('frames')));
+    keys = await SqlKeyStore.open(sql, LocalKeyring.parse(LocalKeyring.newLine('frames')));
     frames = new UpdateFrames(keys, cloudEventSource('eu-west'));
   });
   afterAll(() => sql.close());
+
+  it('sends nothing of a closed meeting request to a guest state it invited, also from a log without the marker', async () => {
+    const guest: Actor = { principal: 'g', role: 'guest-state', state: 'CH' };
+    const observer: Actor = { principal: 'n', role: 'observer-state', state: 'CH' };
+    const event = recorded({
+      type: 'AdHocMeetingCoSponsored',
+      streamId: `meeting-request-${randomUUID()}`,
+      data: { state: 'DE' },
+      visibility: { level: 'restricted', participants: ['state:CH', 'state:DE', 'state:FR'] },
+    });
+    expect(await frames.frameFor(event, guest)).toBeUndefined();
+    expect(await frames.payloadFor(event, guest)).toBeUndefined();
+    expect(await frames.frameFor(event, observer)).toBeDefined();
+  });
+
+  it('asks whether a thread is closed for its events recorded before the marker, and only when it matters', async () => {
+    const asked: string[] = [];
+    const closedThreads = new Set(['closed-one']);
+    const threadFrames = new UpdateFrames(keys, cloudEventSource(), async (id) => {
+      asked.push(id);
+      return id === 'unknown' ? undefined : closedThreads.has(id);
+    });
+    const guest: Actor = { principal: 'g', role: 'guest-state', state: 'US' };
+    const member: Actor = { principal: 'm', role: 'member-state', state: 'FR' };
+    const posted = (threadId: string) =>
+      recorded({
+        type: 'MessagePosted',
+        streamId: `thread-${threadId}`,
+        data: { messageId: randomUUID(), author: 'state:FR', body: 'x' },
+        visibility: { level: 'restricted', participants: ['state:FR', 'state:US'] },
+      });
+    expect(await threadFrames.frameFor(posted('closed-one'), guest)).toBeUndefined();
+    expect(await threadFrames.frameFor(posted('restricted-one'), guest)).toBeDefined();
+    // Not in the read model yet: nothing that may be closed goes out meanwhile.
+    expect(await threadFrames.frameFor(posted('unknown'), guest)).toBeUndefined();
+    expect(asked).toEqual(['closed-one', 'restricted-one', 'unknown']);
+    // A member participant sees a closed thread anyway: nothing to ask.
+    expect(await threadFrames.frameFor(posted('closed-one'), member)).toBeDefined();
+    expect(asked).toHaveLength(3);
+    // An event recorded with the marker says it: a live event of a thread not projected yet goes out at once.
+    const marked = { ...posted('unknown'), visibility: { ...posted('unknown').visibility, closed: false } };
+    expect(await threadFrames.frameFor(marked, guest)).toBeDefined();
+    expect(asked).toHaveLength(3);
+  });
 
   it('sends each event as a CloudEvent in an unnamed frame, its id the position', async () => {
     const event = recorded({});

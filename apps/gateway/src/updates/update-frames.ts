@@ -1,5 +1,13 @@
 import { CONTACT_POINT_PERSONAL_FIELDS } from '@focal/contracts';
-import { maySee, maySeeField, versionsCountClosedEvents, type Actor, type Visibility } from '@focal/domain';
+import {
+  maySee,
+  maySeeField,
+  parseStreamId,
+  recordedVisibility,
+  versionsCountClosedEvents,
+  type Actor,
+  type Visibility,
+} from '@focal/domain';
 import { PersonalDataCodec, type JsonObject, type KeyStore, type RecordedEvent } from '@focal/events';
 
 const CLOSED_FIELDS = ['email', 'phone', 'notes'] as const;
@@ -34,6 +42,11 @@ export class UpdateFrames {
     private readonly keys: KeyStore,
     /** The CloudEvents `source`: see cloudEventSource. */
     private readonly source: string = cloudEventSource(),
+    /**
+     * Whether a thread is closed, from its read-model row (undefined if it has none yet): events of a closed
+     * thread recorded before the closed marker do not say it themselves.
+     */
+    private readonly threadIsClosed?: (threadId: string) => Promise<boolean | undefined>,
   ) {
     this.codec = new PersonalDataCodec(keys, CONTACT_POINT_PERSONAL_FIELDS);
   }
@@ -50,9 +63,12 @@ export class UpdateFrames {
     return built && (maySeeField(viewer, 'email') ? built.full : built.openFields);
   }
 
-  private built(event: RecordedEvent, viewer: Actor): Promise<Built> | undefined {
-    // The store carries the visibility the domain decided, in the domain's own shape.
-    if (!maySee(viewer, event.visibility as Visibility)) return undefined;
+  private async built(event: RecordedEvent, viewer: Actor): Promise<Built | undefined> {
+    // The store carries the visibility the domain decided, in the domain's own shape; the domain reads into
+    // events recorded before the closed marker what they say of it.
+    const visibility = recordedVisibility({ ...event, visibility: event.visibility as Visibility });
+    if (!maySee(viewer, visibility)) return undefined;
+    if (await this.unmarkedClosedThreadHides(event, visibility, viewer)) return undefined;
     // Events with personal fields are never cached: once the contact point is erased, a replay must read
     // them as erased, and a frame built before would still hold the data.
     if (
@@ -66,6 +82,19 @@ export class UpdateFrames {
       this.cache.set(event, built);
     }
     return built;
+  }
+
+  /**
+   * Whether `event`, of a thread and recorded before the closed marker, is hidden from `viewer` because the
+   * thread is closed. Asked only when the answer matters (a participant who may not see closed information);
+   * a thread not yet in the read model counts as closed, so that nothing closed is sent while it catches up.
+   */
+  private async unmarkedClosedThreadHides(event: RecordedEvent, visibility: Visibility, viewer: Actor) {
+    if (visibility.level !== 'restricted' || visibility.closed !== undefined) return false;
+    if (maySee(viewer, { ...visibility, closed: true })) return false;
+    const thread = parseStreamId(event.streamId);
+    if (thread?.category !== 'thread' || !this.threadIsClosed) return false;
+    return (await this.threadIsClosed(thread.id)) ?? true;
   }
 
   private async build(event: RecordedEvent): Promise<Built> {

@@ -1,5 +1,6 @@
 import { meetingRequestDecider, type MeetingRequestCommand, type MeetingRequestEvent } from '../index.js';
 import {
+  guestState,
   ICC,
   IRMCT,
   memberState,
@@ -33,8 +34,9 @@ const request = {
   invitedStates: [...details.invitedStates],
   invitedOrganisations: [],
 } satisfies MeetingRequestCommand;
+// A closed request's events are restricted to its states and say that it is closed.
 const restricted = (...participants: string[]) =>
-  ({ level: 'restricted', participants: participants.sort() }) as never;
+  ({ level: 'restricted', participants: participants.sort(), closed: true }) as never;
 const requested: MeetingRequestEvent = {
   type: 'AdHocMeetingRequested',
   data: {
@@ -154,6 +156,14 @@ describe('AdHocMeetingRequest', () => {
           .when({ ...coSponsor, actor })
           .thenError('NotFound', 'meeting-request/not-found', new RegExp(`no ad hoc meeting request ${ID}`));
       }
+    });
+    it('to an invited state that became a guest, a closed request does not exist: 404, not 403', () => {
+      given([requested])
+        .when({ ...coSponsor, actor: guestState('NL') })
+        .thenError('NotFound', 'meeting-request/not-found');
+      given([openRequest])
+        .when({ ...coSponsor, actor: guestState('NL') })
+        .thenError('Forbidden', 'meeting-request/member-states-only');
     });
     it('once per state, and not by the requester', () => {
       given([

@@ -80,9 +80,15 @@ export type MeetingRequestState =
 
 /**
  * Open requests are open; closed ones are restricted to the requesting and co-sponsoring states, the invited
- * participants and (implicitly) the secretariat and auditors.
+ * participants and (implicitly) the secretariat and auditors, and stay closed to those of them who may not see
+ * closed information (a state invited before it became a guest).
  */
-export function meetingVisibility(state: Extract<MeetingRequestState, { requested: true }>): Visibility {
+export function meetingVisibility(
+  state: Pick<
+    Extract<MeetingRequestState, { requested: true }>,
+    'confidentiality' | 'requestedBy' | 'coSponsors' | 'invitedStates' | 'invitedOrganisations'
+  >,
+): Visibility {
   if (state.confidentiality === 'open') return open;
   const participants: ParticipantRef[] = [
     stateRef(state.requestedBy),
@@ -90,7 +96,7 @@ export function meetingVisibility(state: Extract<MeetingRequestState, { requeste
     ...state.invitedStates.map(stateRef),
     ...state.invitedOrganisations.map(organisationRef),
   ];
-  return restrictedTo(participants);
+  return restrictedTo(participants, { closed: true });
 }
 
 function requireMember(actor: Actor, facts: MembershipFacts, what: string): DomainError | undefined {
@@ -302,7 +308,7 @@ function request(
     invitedStates,
     invitedOrganisations,
   };
-  const visibility = meetingVisibility({ requested: true, ...data, coSponsors: [], status: 'requested' });
+  const visibility = meetingVisibility({ ...data, coSponsors: [] });
   return [{ type: 'AdHocMeetingRequested', data, visibility }];
 }
 

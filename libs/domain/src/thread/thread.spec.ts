@@ -33,7 +33,8 @@ const open = {
   facts: { suspendedOrganisations: [], guestStates: [] },
 } satisfies ThreadCommand;
 const participants = ['secretariat', 'state:DE', 'state:NL'] as const;
-const visibility = restrictedTo(participants);
+const visibility = restrictedTo(participants, { closed: false });
+const closedVisibility = restrictedTo(participants, { closed: true });
 const opened: ThreadEvent = {
   type: 'ThreadOpened',
   data: {
@@ -131,10 +132,25 @@ describe('Thread', () => {
         .when({ ...post, actor: auditor })
         .thenError('Forbidden', 'thread/no-participant');
     });
-    it('a closed thread is restricted to its participants like any other: no member state outside it reads it', () =>
+    it('a closed thread is restricted to its participants, and its events say it is closed', () =>
       given([])
         .when({ ...open, visibility: 'closed' })
-        .then([{ ...opened, data: { ...opened.data, visibility: 'closed' }, visibility }]));
+        .then([{ ...opened, data: { ...opened.data, visibility: 'closed' }, visibility: closedVisibility }]));
+    it('to a participant that became a guest state, a closed thread does not exist: 404 on posting', () => {
+      const closedThread = [
+        { ...opened, data: { ...opened.data, visibility: 'closed' }, visibility: closedVisibility },
+      ] satisfies ThreadEvent[];
+      given(closedThread)
+        .when({ ...post, actor: guestState('DE') })
+        .thenError('NotFound', 'thread/not-found');
+      given(closedThread)
+        .when({ ...post, actor: memberState('DE') })
+        .then([{ ...posted, data: { ...posted.data, author: 'state:DE' }, visibility: closedVisibility }]);
+      // A restricted (not closed) thread keeps its guest participants.
+      given([opened])
+        .when({ ...post, actor: guestState('DE') })
+        .then([{ ...posted, data: { ...posted.data, author: 'state:DE' } }]);
+    });
     it('H3 needs a note; fingerprints must be SHA-256', () => {
       given([opened])
         .when({ ...post, handlingCode: 'H3' })

@@ -114,10 +114,14 @@ export type ThreadState =
 
 /**
  * Who reads a thread, on every path: its participants, the secretariat and auditors (SPEC §2). The thread's own
- * visibility decides who may be made a participant, never who reads a thread they are not part of.
+ * visibility decides who may be made a participant, never who reads a thread they are not part of; a closed
+ * thread also stays closed to a participant who may no longer see closed information (a state become guest).
  */
-export function threadEventVisibility(participants: readonly ParticipantRef[]): Visibility {
-  return restrictedTo(participants);
+export function threadEventVisibility(thread: {
+  participants: readonly ParticipantRef[];
+  visibility: ThreadVisibility;
+}): Visibility {
+  return restrictedTo(thread.participants, { closed: thread.visibility === 'closed' });
 }
 
 /** A message answers a thread when someone other than its opener posts it. */
@@ -156,7 +160,7 @@ function decide(command: ThreadCommand, state: ThreadState): readonly ThreadEven
   if (command.type === 'OpenThread') return self ? openThread(command, state, self) : noParticipant;
   const missing = notFound('thread/not-found', `no thread ${command.threadId}`);
   // A thread does not exist for those who may not read it: on writes as on reads.
-  if (!state.opened || !maySee(command.actor, threadEventVisibility(state.participants))) return missing;
+  if (!state.opened || !maySee(command.actor, threadEventVisibility(state))) return missing;
   if (!self) return noParticipant;
   if (!state.participants.includes(self)) {
     return forbidden(
@@ -164,7 +168,7 @@ function decide(command: ThreadCommand, state: ThreadState): readonly ThreadEven
       `only the participants of thread ${state.threadId} post and read`,
     );
   }
-  const visibility = threadEventVisibility(state.participants);
+  const visibility = threadEventVisibility(state);
   switch (command.type) {
     case 'PostMessage': {
       const attachments = command.attachments ?? [];
@@ -290,7 +294,7 @@ function openThread(
         openedBy: self,
         ...(command.replyBy !== undefined ? { replyBy: command.replyBy } : {}),
       },
-      visibility: threadEventVisibility(everyone),
+      visibility: threadEventVisibility({ participants: everyone, visibility: command.visibility }),
     },
   ];
 }

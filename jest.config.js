@@ -23,7 +23,9 @@ export default {
   // mid-way on 2026-11-28, kept Jest alive at the end of the run): the run ends when the tests do, red or green,
   // instead of at CI's time limit. Passing runs stop everything they start (each file exits on its own).
   forceExit: true,
-  // On two cores Jest runs every file in its one process, one after another, and each file's modules and
-  // systems stay in the heap until the run ends: the full run reached the default heap limit (about 4 GB) in
-  // its last file on 2026-12-06. `npm run test:jest` gives it 8 GB (package.json).
+  // On two cores Jest would run every file in its own process, one after another, and what each file leaves
+  // in the heap stays until the run ends: the full run reached the default heap limit (about 4 GB) in its last
+  // file on 2026-12-06, and with 8 GB it spent its time collecting garbage, starving the systems under test.
+  // With this limit the files run in a worker that is replaced whenever a file leaves it holding more.
+  workerIdleMemoryLimit: '1.5GB',
 };

@@ -171,9 +171,12 @@ describe.each(harnesses)('ProjectionRunner on %s', (_name, open) => {
       pollMs: 3_600_000,
     });
     await runner.start();
-    // Catching up reads the next batch while applying one: the failure must not let it skip ahead.
+    // Catching up reads the next batch while applying one: the failure must not let it skip ahead. The
+    // runner's own loop retries the failed batch as soon as the catch-up gives up (it needs a read and a
+    // transaction first, so the batches seen here are the catch-up's); the rows in the table may already
+    // include that retry, so they are not counted here.
     await expect(runner.catchUp()).rejects.toThrow('crash in a batch');
-    expect(await count(harness.sql)).toBe(100);
+    expect(projection.batches.flat()).toEqual(all.slice(0, 100).map((event) => event.globalPosition));
     await runner.catchUp();
     await runner.stop();
     expect(projection.batches.flat()).toEqual(all.map((event) => event.globalPosition));

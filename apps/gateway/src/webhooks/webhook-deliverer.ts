@@ -27,6 +27,11 @@ const LEASE_MS = 60_000;
 /** How often a held subscription's owner is looked at again; and how stale a standing may be at delivery. */
 const HELD_RECHECK_MS = 5_000;
 const STANDING_FRESH_MS = 250;
+/**
+ * Shortest time between two claims that wake-ups ask for: one wake-up per event committed would otherwise
+ * cost one claiming UPDATE per command, subscriptions or not. A quiet spell's first event is claimed at once.
+ */
+const WAKE_INTERVAL_MS = 25;
 
 /**
  * Delivers each subscription's events in order, one at a time, at least once: the position delivered up to
@@ -67,6 +72,7 @@ export class WebhookDeliverer {
     const backoff = new Backoff(this.options.pollMs, 5_000);
     while (!this.stopping.signal.aborted) {
       const seen = this.wakeups.current;
+      const claimedAt = Date.now();
       try {
         const due = await this.webhooks.claim(20, LEASE_MS);
         const served = await Promise.all(due.map((webhook) => this.serve(webhook)));
@@ -80,6 +86,8 @@ export class WebhookDeliverer {
         continue;
       }
       await this.wakeups.wait(seen, this.options.pollMs, this.stopping.signal);
+      const gathering = claimedAt + WAKE_INTERVAL_MS - Date.now();
+      if (gathering > 0) await pause(gathering, this.stopping.signal);
     }
   }
 

@@ -15,7 +15,7 @@ export * from './keys/key-store.js';
 export * from './keys/personal-data-codec.js';
 export * from './projections/projection-runner.js';
 export type { SqlDriver, SqlQueryable } from './sql/driver.js';
-export { Wakeup } from './wakeup.js';
+export { Wakeup, type WaitCancel } from './wakeup.js';
 export { Backoff, pause } from './backoff.js';
 export { readableOrRefuse, untilReadable } from './readable.js';
 export * from './checkpoints/checkpoint.js';

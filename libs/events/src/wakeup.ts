@@ -20,22 +20,33 @@ export class Wakeup {
 
   /**
    * Resolves on a wake-up after generation `since`, after `timeoutMs` (when given), or when `signal` aborts.
-   * Without a timeout no timer is made: many waiters (one per live subscriber) cost no timers at all.
+   * Without a timeout no timer is made: many waiters (one per live subscriber) cost no timers at all. A
+   * waiter that waits again and again (a live stream, once per event) passes a `WaitCancel` instead of a
+   * signal: the wait puts its ending there, for the waiter's own close to call, which costs no listener per wait.
    */
-  wait(since: number, timeoutMs?: number, signal?: AbortSignal): Promise<void> {
-    if (this.generation !== since || signal?.aborted) return Promise.resolve();
+  wait(since: number, timeoutMs?: number, signal?: AbortSignal | WaitCancel): Promise<void> {
+    const abortSignal = signal instanceof AbortSignal ? signal : undefined;
+    const cancel = signal instanceof AbortSignal ? undefined : signal;
+    if (this.generation !== since || abortSignal?.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const done = () => {
         if (timer) clearTimeout(timer);
         this.waiters.delete(done);
-        signal?.removeEventListener('abort', done);
+        if (abortSignal) abortSignal.removeEventListener('abort', done);
+        else if (cancel) cancel.cancel = undefined;
         resolve();
       };
       const timer = timeoutMs === undefined ? undefined : setTimeout(done, timeoutMs);
       this.waiters.add(done);
-      signal?.addEventListener('abort', done, { once: true });
+      if (abortSignal) abortSignal.addEventListener('abort', done, { once: true });
+      else if (cancel) cancel.cancel = done;
     });
   }
+}
+
+/** Where a `Wakeup.wait` puts its ending while it waits: calling `cancel` ends the wait at once. */
+export interface WaitCancel {
+  cancel?: () => void;
 }
 
 /**

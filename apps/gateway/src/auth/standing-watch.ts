@@ -9,8 +9,21 @@ import {
 } from '@focal/domain';
 import type { EventStore, RecordedEvent } from '@focal/events';
 
-/** Today's date in UTC (YYYY-MM-DD): a status takes effect from its date. */
-export const today = () => new Date().toISOString().slice(0, 10);
+const DAY_MS = 86_400_000;
+let day: { date: string; from: number } = { date: '', from: Infinity };
+
+/**
+ * Today's date in UTC (YYYY-MM-DD): a status takes effect from its date. Asked for every event of every live
+ * stream, so the date is formatted once a day, not once a call.
+ */
+export const today = (): string => {
+  const now = Date.now();
+  if (now < day.from || now >= day.from + DAY_MS) {
+    const from = now - (now % DAY_MS);
+    day = { date: new Date(from).toISOString().slice(0, 10), from };
+  }
+  return day.date;
+};
 
 /**
  * A principal's standing now, from its own stream in the log (its state's or its organisation's), folded by

@@ -12,6 +12,10 @@ import { PersonalDataCodec, type JsonObject, type KeyStore, type RecordedEvent }
 
 const CLOSED_FIELDS = ['email', 'phone', 'notes'] as const;
 
+/** The personal field an event of this type carries, if any. */
+const personalFieldOf = (event: RecordedEvent): string | undefined =>
+  CONTACT_POINT_PERSONAL_FIELDS.fields[event.type as keyof typeof CONTACT_POINT_PERSONAL_FIELDS.fields];
+
 /**
  * A CloudEvent's `type` is the event type under Focal's reverse-DNS prefix (`eu.focal.ThreadOpened`), so that
  * a receiver mixing sources can route on it. `?types=` takes either form; webhook `types` the bare one.
@@ -36,7 +40,8 @@ interface Built {
  */
 export class UpdateFrames {
   private readonly codec: PersonalDataCodec;
-  private readonly cache = new WeakMap<RecordedEvent, Promise<Built>>();
+  /** Frames of events without personal fields, built at the first subscriber's ask and shared by the rest. */
+  private readonly cache = new WeakMap<RecordedEvent, Built>();
 
   constructor(
     private readonly keys: KeyStore,
@@ -57,6 +62,18 @@ export class UpdateFrames {
     return built && (maySeeField(viewer, 'email') ? built.fullFrame : built.openFrame);
   }
 
+  /**
+   * As `frameFor` when the answer is at hand without waiting: the frame (or null when the viewer may not see
+   * the event) if it is already built and needs nothing looked up; undefined otherwise (call `frameFor`).
+   */
+  frameAtHand(event: RecordedEvent, viewer: Actor): string | null | undefined {
+    const visibility = recordedVisibility({ ...event, visibility: event.visibility as Visibility });
+    if (!maySee(viewer, visibility)) return null;
+    if (this.mayHideAsUnmarkedClosed(visibility, viewer) || personalFieldOf(event)) return undefined;
+    const built = this.shared(event);
+    return maySeeField(viewer, 'email') ? built.fullFrame : built.openFrame;
+  }
+
   /** The CloudEvent of `event` for `viewer` (what a webhook receives), or undefined if they may not see it. */
   async payloadFor(event: RecordedEvent, viewer: Actor): Promise<string | undefined> {
     const built = await this.built(event, viewer);
@@ -71,14 +88,21 @@ export class UpdateFrames {
     if (await this.unmarkedClosedThreadHides(event, visibility, viewer)) return undefined;
     // Events with personal fields are never cached: once the contact point is erased, a replay must read
     // them as erased, and a frame built before would still hold the data.
-    if (
-      CONTACT_POINT_PERSONAL_FIELDS.fields[event.type as keyof typeof CONTACT_POINT_PERSONAL_FIELDS.fields]
-    ) {
-      return this.build(event);
-    }
+    const field = personalFieldOf(event);
+    if (!field) return this.shared(event);
+    const subject = CONTACT_POINT_PERSONAL_FIELDS.subjectOf(event.streamId);
+    const data = this.codec.decodeData(event, subject ? await this.keys.find(subject) : undefined);
+    const value = data[field];
+    if (!value || typeof value !== 'object' || Array.isArray(value)) return this.build(event, data, data);
+    const personal = { ...value };
+    for (const closed of CLOSED_FIELDS) delete personal[closed];
+    return this.build(event, data, { ...data, [field]: personal });
+  }
+
+  private shared(event: RecordedEvent): Built {
     let built = this.cache.get(event);
     if (!built) {
-      built = this.build(event);
+      built = this.build(event, event.data, event.data);
       this.cache.set(event, built);
     }
     return built;
@@ -90,28 +114,23 @@ export class UpdateFrames {
    * a thread not yet in the read model counts as closed, so that nothing closed is sent while it catches up.
    */
   private async unmarkedClosedThreadHides(event: RecordedEvent, visibility: Visibility, viewer: Actor) {
-    if (visibility.level !== 'restricted' || visibility.closed !== undefined) return false;
-    if (maySee(viewer, { ...visibility, closed: true })) return false;
+    if (!this.mayHideAsUnmarkedClosed(visibility, viewer)) return false;
     const thread = parseStreamId(event.streamId);
     if (thread?.category !== 'thread' || !this.threadIsClosed) return false;
     return (await this.threadIsClosed(thread.id)) ?? true;
   }
 
-  private async build(event: RecordedEvent): Promise<Built> {
-    const field =
-      CONTACT_POINT_PERSONAL_FIELDS.fields[event.type as keyof typeof CONTACT_POINT_PERSONAL_FIELDS.fields];
-    let data: JsonObject = event.data;
-    let withoutClosed: JsonObject = event.data;
-    if (field) {
-      const subject = CONTACT_POINT_PERSONAL_FIELDS.subjectOf(event.streamId);
-      data = this.codec.decodeData(event, subject ? await this.keys.find(subject) : undefined);
-      const value = data[field];
-      if (value && typeof value === 'object' && !Array.isArray(value)) {
-        const personal = { ...value };
-        for (const closed of CLOSED_FIELDS) delete personal[closed];
-        withoutClosed = { ...data, [field]: personal };
-      }
-    }
+  /** Whether a visible event could still be hidden because its thread is closed (which needs a look-up). */
+  private mayHideAsUnmarkedClosed(visibility: Visibility, viewer: Actor): boolean {
+    return (
+      visibility.level === 'restricted' &&
+      visibility.closed === undefined &&
+      !maySee(viewer, { ...visibility, closed: true })
+    );
+  }
+
+  /** The frames of `event` with `data` for those who may see closed fields and `withoutClosed` for the rest. */
+  private build(event: RecordedEvent, data: JsonObject, withoutClosed: JsonObject): Built {
     // The position is the id: unique in this source's log, and what Last-Event-ID resumes after.
     const json = (payload: JsonObject, withVersion = true) =>
       JSON.stringify({

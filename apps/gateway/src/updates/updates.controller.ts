@@ -1,5 +1,5 @@
 import { EVENT_SCHEMA_VERSIONS, type Actor } from '@focal/domain';
-import type { EventStore, Position, RecordedEvent } from '@focal/events';
+import type { EventStore, Position, RecordedEvent, WaitCancel } from '@focal/events';
 import { Controller, Get, Inject, Req, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
@@ -170,27 +170,41 @@ export class UpdatesController {
       this.options.shutdown.removeEventListener('abort', onShutdown),
     );
 
+    // One listener for the stream's life ends whichever wait for new events is under way, and a plain flag
+    // is what the loop reads for every event (a signal's getter checks its receiver on every read).
+    const waiting: WaitCancel = {};
+    let ended = false;
+    closed.signal.addEventListener(
+      'abort',
+      () => {
+        ended = true;
+        waiting.cancel?.();
+      },
+      { once: true },
+    );
     let seq: number | undefined;
-    while (!closed.signal.aborted) {
+    while (!ended) {
       const seen = this.tail.arrivals.current;
       const fromRing = seq !== undefined ? this.tail.fromSeq(seq, PAGE) : this.tail.after(cursor, PAGE);
       seq = fromRing?.nextSeq;
       const batch: RecordedEvent[] =
         fromRing?.events ?? (await this.store.readAll({ ...(cursor ? { after: cursor } : {}), limit: PAGE }));
       if (batch.length === 0) {
-        await this.tail.arrivals.wait(seen, undefined, closed.signal);
+        await this.tail.arrivals.wait(seen, undefined, waiting);
         continue;
       }
       for (const event of batch) {
-        if (closed.signal.aborted) break;
+        if (ended) break;
         standing.observe(event);
         if (!inGoodStanding()) break;
-        const frame = types && !types.has(event.type) ? undefined : await this.frames.frameFor(event, viewer);
+        // Null: not for this viewer, known without waiting; undefined: ask the frames, which may look things up.
+        let frame = types && !types.has(event.type) ? null : this.frames.frameAtHand(event, viewer);
+        if (frame === undefined) frame = await this.frames.frameFor(event, viewer);
         if (frame) pending += frame;
         cursor = event.globalPosition;
         if (pending.length >= FLUSH_BYTES && !(await this.written(raw, flush, end, closed.signal))) break;
       }
-      if (!closed.signal.aborted) await this.written(raw, flush, end, closed.signal);
+      if (!ended) await this.written(raw, flush, end, closed.signal);
     }
   }
 

@@ -39,4 +39,32 @@ describe('LogTail', () => {
     // What the tail has reached it serves: from its head on, nothing yet.
     expect(tail.after(tail.head, 10)).toEqual({ events: [], nextSeq: 0 });
   });
+
+  it('calls a listener once, in its own turn, when events next arrive, before its waiters wake', async () => {
+    const tail = new LogTail(store);
+    await tail.start();
+    try {
+      const order: string[] = [];
+      const waited = tail.arrivals.wait(tail.arrivals.current).then(() => order.push('waiter'));
+      const heard = new Promise<number>((resolve) =>
+        tail.onNextArrival(() => {
+          order.push('listener');
+          resolve(tail.fromSeq(0, 10)!.events.length);
+        }),
+      );
+      const stopped = tail.onNextArrival(() => order.push('stopped listener'));
+      stopped();
+      await store.append(`thread-${randomUUID()}`, [openEvent(), openEvent()], {
+        expectedVersion: 'no-stream',
+      });
+      expect(await heard).toBe(2);
+      await waited;
+      const before = tail.arrivals.current;
+      await store.append(`thread-${randomUUID()}`, [openEvent()], { expectedVersion: 'no-stream' });
+      await tail.arrivals.wait(before);
+      expect(order).toEqual(['listener', 'waiter']);
+    } finally {
+      await tail.stop();
+    }
+  });
 });

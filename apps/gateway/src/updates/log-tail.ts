@@ -17,6 +17,8 @@ export interface LogTailOptions {
 export class LogTail {
   /** Subscribers wait on this for events newer than what they have. */
   readonly arrivals = new Wakeup();
+  /** Called once, in the tail's own turn, when events next arrive: see `onNextArrival`. */
+  private readonly listeners = new Set<() => void>();
   private ring: RecordedEvent[] = [];
   /** The sequence number of ring[0]: every event the tail took in has one, counting up. */
   private firstSeq = 0;
@@ -87,6 +89,29 @@ export class LogTail {
   }
 
   /**
+   * Calls `listener` once, synchronously, when the tail next takes events in, before `arrivals` wakes its
+   * waiters: a subscriber that is caught up takes the new events there and then, without a promise, a wake-up
+   * and a resumption of its own (a thousand of them, for every event). Returns how to stop listening.
+   */
+  onNextArrival(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private announce(): void {
+    const listeners = [...this.listeners];
+    this.listeners.clear();
+    for (const listener of listeners) {
+      try {
+        listener();
+      } catch (error) {
+        this.options.onError?.(error);
+      }
+    }
+    this.arrivals.notify();
+  }
+
+  /**
    * Follows the log through the store's own subscription, which knows when committed events are still
    * hidden behind an older open transaction and looks again at once (a NATS notification cannot know that).
    */
@@ -112,7 +137,7 @@ export class LogTail {
             announced = true;
             setImmediate(() => {
               announced = false;
-              this.arrivals.notify();
+              this.announce();
             });
           }
         }

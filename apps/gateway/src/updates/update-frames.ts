@@ -40,6 +40,8 @@ interface Built {
  */
 export class UpdateFrames {
   private readonly codec: PersonalDataCodec;
+  /** Each event's visibility as the domain reads it, asked once per event rather than once per subscriber. */
+  private readonly visibilities = new WeakMap<RecordedEvent, Visibility>();
   /** Frames of events without personal fields, built at the first subscriber's ask and shared by the rest. */
   private readonly cache = new WeakMap<RecordedEvent, Built>();
 
@@ -67,7 +69,7 @@ export class UpdateFrames {
    * the event) if it is already built and needs nothing looked up; undefined otherwise (call `frameFor`).
    */
   frameAtHand(event: RecordedEvent, viewer: Actor): string | null | undefined {
-    const visibility = recordedVisibility({ ...event, visibility: event.visibility as Visibility });
+    const visibility = this.visibilityOf(event);
     if (!maySee(viewer, visibility)) return null;
     if (this.mayHideAsUnmarkedClosed(visibility, viewer) || personalFieldOf(event)) return undefined;
     const built = this.shared(event);
@@ -81,9 +83,7 @@ export class UpdateFrames {
   }
 
   private async built(event: RecordedEvent, viewer: Actor): Promise<Built | undefined> {
-    // The store carries the visibility the domain decided, in the domain's own shape; the domain reads into
-    // events recorded before the closed marker what they say of it.
-    const visibility = recordedVisibility({ ...event, visibility: event.visibility as Visibility });
+    const visibility = this.visibilityOf(event);
     if (!maySee(viewer, visibility)) return undefined;
     if (await this.unmarkedClosedThreadHides(event, visibility, viewer)) return undefined;
     // Events with personal fields are never cached: once the contact point is erased, a replay must read
@@ -97,6 +97,19 @@ export class UpdateFrames {
     const personal = { ...value };
     for (const closed of CLOSED_FIELDS) delete personal[closed];
     return this.build(event, data, { ...data, [field]: personal });
+  }
+
+  /**
+   * The store carries the visibility the domain decided, in the domain's own shape; the domain reads into
+   * events recorded before the closed marker what they say of it.
+   */
+  private visibilityOf(event: RecordedEvent): Visibility {
+    let visibility = this.visibilities.get(event);
+    if (!visibility) {
+      visibility = recordedVisibility({ ...event, visibility: event.visibility as Visibility });
+      this.visibilities.set(event, visibility);
+    }
+    return visibility;
   }
 
   private shared(event: RecordedEvent): Built {

@@ -182,7 +182,56 @@ export class UpdatesController {
       },
       { once: true },
     );
+    // Takes one event in without waiting: false when the stream has ended, undefined when the event's frame
+    // needs a look-up first (frameFor).
+    const take = (event: RecordedEvent): boolean | undefined => {
+      standing.observe(event);
+      if (!inGoodStanding()) return false;
+      // Null: not for this viewer.
+      const frame = types && !types.has(event.type) ? null : this.frames.frameAtHand(event, viewer);
+      if (frame === undefined) return undefined;
+      if (frame) pending += frame;
+      cursor = event.globalPosition;
+      return true;
+    };
+
     let seq: number | undefined;
+    // Caught up with the tail: the stream takes each new page in the tail's own turn, synchronously, which for
+    // a thousand streams costs no promise, wake-up or resumption each. Resolves when the loop below must go
+    // on itself: the stream ended, a frame needs a look-up, the stream fell behind the ring (true), or the
+    // subscriber reads slowly (whether it caught up).
+    const live = (from: number) =>
+      new Promise<boolean>((resolve) => {
+        let at = from;
+        let stopListening: () => void = () => undefined;
+        const resume = (result: boolean | Promise<boolean>) => {
+          stopListening();
+          waiting.cancel = undefined;
+          seq = at;
+          resolve(result);
+        };
+        const onArrival = () => {
+          try {
+            for (;;) {
+              const next = this.tail.fromSeq(at, PAGE);
+              if (!next) return resume(true);
+              if (next.events.length === 0) break;
+              for (const event of next.events) {
+                if (take(event) !== true) return resume(true);
+                at++;
+              }
+              const written = this.written(raw, flush, end, closed.signal);
+              if (written !== true) return resume(written);
+            }
+            stopListening = this.tail.onNextArrival(onArrival);
+          } catch (error) {
+            resume(Promise.reject(error as Error));
+          }
+        };
+        stopListening = this.tail.onNextArrival(onArrival);
+        waiting.cancel = () => resume(true);
+      });
+
     while (!ended) {
       const seen = this.tail.arrivals.current;
       const fromRing = seq !== undefined ? this.tail.fromSeq(seq, PAGE) : this.tail.after(cursor, PAGE);
@@ -190,40 +239,51 @@ export class UpdatesController {
       const batch: RecordedEvent[] =
         fromRing?.events ?? (await this.store.readAll({ ...(cursor ? { after: cursor } : {}), limit: PAGE }));
       if (batch.length === 0) {
-        await this.tail.arrivals.wait(seen, undefined, waiting);
+        if (seq === undefined) await this.tail.arrivals.wait(seen, undefined, waiting);
+        else if (!(await live(seq))) break;
         continue;
       }
       for (const event of batch) {
         if (ended) break;
-        standing.observe(event);
-        if (!inGoodStanding()) break;
-        // Null: not for this viewer, known without waiting; undefined: ask the frames, which may look things up.
-        let frame = types && !types.has(event.type) ? null : this.frames.frameAtHand(event, viewer);
-        if (frame === undefined) frame = await this.frames.frameFor(event, viewer);
-        if (frame) pending += frame;
-        cursor = event.globalPosition;
-        if (pending.length >= FLUSH_BYTES && !(await this.written(raw, flush, end, closed.signal))) break;
+        const took = take(event);
+        if (took === false) break;
+        if (took === undefined) {
+          const frame = await this.frames.frameFor(event, viewer);
+          if (frame) pending += frame;
+          cursor = event.globalPosition;
+        }
+        if (pending.length >= FLUSH_BYTES) {
+          const written = this.written(raw, flush, end, closed.signal);
+          if (written !== true && !(await written)) break;
+        }
       }
-      if (!ended) await this.written(raw, flush, end, closed.signal);
+      if (!ended) {
+        const written = this.written(raw, flush, end, closed.signal);
+        if (written !== true) await written;
+      }
     }
   }
 
   /**
    * Writes what is pending; if the subscriber's buffer is then over its bound, waits for it to read. False
    * when it stalled, after ending its stream: a subscriber that stops reading cannot make the gateway hold
-   * its backlog, and resumes from where the stream ended.
+   * its backlog, and resumes from where the stream ended. True at once, without a promise, when the
+   * subscriber keeps up (the usual case, once per subscriber and event).
    */
-  private async written(
+  private written(
     raw: NodeJS.WritableStream & { writableLength: number },
     flush: () => void,
     end: (event: string, data: { reason: string }) => void,
     closed: AbortSignal,
-  ): Promise<boolean> {
+  ): true | Promise<boolean> {
     flush();
-    if (raw.writableLength <= this.options.maxBufferedBytes || (await this.drained(raw, closed))) return true;
-    this.options.onStream?.('overflowed');
-    end('overflow', { reason: `${raw.writableLength} bytes waited unread for ${this.options.stallMs} ms` });
-    return false;
+    if (raw.writableLength <= this.options.maxBufferedBytes) return true;
+    return this.drained(raw, closed).then((drained) => {
+      if (drained) return true;
+      this.options.onStream?.('overflowed');
+      end('overflow', { reason: `${raw.writableLength} bytes waited unread for ${this.options.stallMs} ms` });
+      return false;
+    });
   }
 
   /** Waits for a slow subscriber to read what is buffered: true once it has, false if it stalls. */

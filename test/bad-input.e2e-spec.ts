@@ -273,6 +273,29 @@ describe.each(STORES)('bad input at the HTTP edge (%s store)', (store) => {
         'unsupported-media-type',
       );
     }
+    // JSON, but compressed or declared in another charset: a 415 that says so, not a JSON error.
+    const organisation = '{"name":"ICC","acronym":"ICC","kind":"other"}';
+    for (const headers of <Record<string, string>[]>[
+      { 'content-encoding': 'gzip' },
+      { 'content-encoding': 'br' },
+      { 'content-type': 'application/json; charset=iso-8859-1' },
+      { 'content-type': 'application/json; charset="UTF-16"' },
+    ]) {
+      const problem = await refused(
+        () => call('POST', '/v1/liaison-organisations', secretariat, organisation, headers),
+        415,
+        'unsupported-media-type',
+      );
+      expect(problem.detail).toMatch(/Content-Encoding|UTF-8/);
+    }
+    for (const headers of <Record<string, string>[]>[
+      { 'content-encoding': 'identity' },
+      { 'content-type': 'application/json; charset=utf-8' },
+      { 'content-type': 'application/json; charset="UTF-8"' },
+    ]) {
+      const taken = await call('POST', '/v1/liaison-organisations', secretariat, organisation, headers);
+      expect(taken.status).toBe(201);
+    }
     // Bytes with no content type at all
     await refused(
       () =>

@@ -31,8 +31,9 @@ export function installEdge(fastify: FastifyInstance): { allowedMethods(path: st
   fastify.addContentTypeParser(
     'application/json',
     { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES },
-    (_request: FastifyRequest, body: Buffer, done: (error: Error | null, body?: unknown) => void) => {
+    (request: FastifyRequest, body: Buffer, done: (error: Error | null, body?: unknown) => void) => {
       try {
+        refuseEncodings(request);
         done(null, parseJson(body));
       } catch (error) {
         done(error as Error);
@@ -62,6 +63,33 @@ export function installEdge(fastify: FastifyInstance): { allowedMethods(path: st
         ...new Set(routes.filter((route) => route.pattern.test(path)).flatMap((route) => route.methods)),
       ].sort(),
   };
+}
+
+/**
+ * A body this API cannot read as sent is a 415 (RFC 9110 §15.5.16), not a JSON error: one compressed
+ * (Content-Encoding other than identity), or declared in a charset other than UTF-8, the only one JSON has.
+ */
+function refuseEncodings(request: FastifyRequest): void {
+  const encoding = request.headers['content-encoding']?.trim().toLowerCase();
+  if (encoding && encoding !== 'identity') {
+    throw new Problem(
+      415,
+      'unsupported-media-type',
+      'Unsupported media type',
+      `the body is sent with Content-Encoding: ${encoding.slice(0, 50)}, which this API does not take: send it ` +
+        'uncompressed, without Content-Encoding',
+    );
+  }
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(request.headers['content-type'] ?? '')?.[1];
+  if (charset && !/^utf-?8$/i.test(charset)) {
+    throw new Problem(
+      415,
+      'unsupported-media-type',
+      'Unsupported media type',
+      `the body is declared as ${charset.slice(0, 50)}, but JSON is UTF-8: send it as UTF-8, with ` +
+        'Content-Type: application/json (charset=utf-8 or none)',
+    );
+  }
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });

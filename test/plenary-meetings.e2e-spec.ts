@@ -194,6 +194,27 @@ describe.each(STORES)('plenary meetings (%s store)', (store) => {
     expect(hidden.error?.detail.replace(delegates['FR-closed']!, 'X')).toBe(
       unknown.error?.detail.replace(meetingId, 'X'),
     );
+    // Nor can it count the closed session by guessing versions with If-Match (a 412 for each wrong guess, the
+    // write for the right one): it is refused before anything is sent, whatever the guess.
+    const head = await system.persistence.store.headPosition();
+    for (const guess of ['"1"', '"12"', '"13"', '*']) {
+      const guessed = await as.GM!.POST('/v1/plenary-meetings/{id}/delegates', {
+        params: { ...meeting, header: { 'If-Match': guess } },
+        body: { session: 'open', name: 'GM delegation' },
+      });
+      expect({ status: guessed.response.status, reason: guessed.error?.reason }).toEqual({
+        status: 400,
+        reason: 'invalid-if-match',
+      });
+    }
+    expect(await system.persistence.store.headPosition()).toBe(head);
+    // Withdrawing its own delegate tells it no version either.
+    const second = expectOk(await register(as.ICC!, { session: 'open', name: 'ICC second delegation' }));
+    const withdrawn = await withdraw(second.id);
+    expect(withdrawn.response.status).toBe(200);
+    expect(withdrawn.data).toBeDefined();
+    expect(withdrawn.data).not.toHaveProperty('version');
+    expect(withdrawn.response.headers.get('etag')).toBeNull();
 
     // Attendance and conclusions wait for the meeting itself.
     const early = await asSecretariat.POST('/v1/plenary-meetings/{id}/attendance', {

@@ -1,4 +1,5 @@
 import type { CommandFields, CommandSubject } from '@focal/contracts';
+import type { Actor } from '@focal/domain';
 import { Delete, Inject, Patch, Post, Req, Res, type Type } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import type { z } from 'zod';
@@ -8,6 +9,7 @@ import { writeAnswer } from './answers.js';
 import { READ_MODELS, type ReadModels } from '../read-models/read-models.js';
 import { CommandGateway, type WriteResult } from './command-gateway.js';
 import { Operation, UuidParam, ValidBody, WRITE_PROBLEMS, type OperationSpec } from './operation.js';
+import { Problem } from './problem.js';
 
 /*
  * Most writes of the API are one command each: the path's ids and the body, validated, become the command's
@@ -54,6 +56,12 @@ export interface CommandRoute<S extends CommandSubject, P extends string, B exte
   };
   /** The answer as the caller may see it, when that is not the write's result itself. */
   answer?: (result: WriteResult, request: GatewayRequest, reply: FastifyReply) => unknown;
+  /**
+   * Whether the stream's version is kept from this caller (a plenary meeting's counts the closed session's
+   * events too): its answer then has no `version` and no ETag, and `If-Match` is refused (400) before anything
+   * is sent, since guessing versions by their 412s would count what the caller may not see.
+   */
+  versionHiddenFrom?: (caller: Actor) => boolean;
 }
 
 /** One row of a table, its types checked against its own subject, path and body. */
@@ -67,6 +75,7 @@ export interface AnyCommandRoute {
   subject: CommandSubject;
   send: (input: CommandInput<string, unknown>) => { stream: string; command: unknown };
   answer?: (result: WriteResult, request: GatewayRequest, reply: FastifyReply) => unknown;
+  versionHiddenFrom?: (caller: Actor) => boolean;
 }
 
 export const command = <
@@ -112,6 +121,16 @@ function addRoute(controller: Type, name: string, route: AnyCommandRoute): void 
     reply: FastifyReply,
     ...values: unknown[]
   ): Promise<unknown> {
+    const versionHidden = route.versionHiddenFrom?.(request.actor!) ?? false;
+    if (versionHidden && request.headers['if-match'] !== undefined) {
+      throw new Problem(
+        400,
+        'invalid-if-match',
+        'Invalid If-Match',
+        'this resource’s versions count what you may not see, so they are not shown to you and If-Match cannot ' +
+          'be answered: send the request without it (an Idempotency-Key makes a retry safe)',
+      );
+    }
     let fresh: string | undefined;
     const { stream, command } = route.send({
       ids: Object.fromEntries(ids.map((id, index) => [id, values[index] as string])),
@@ -126,6 +145,11 @@ function addRoute(controller: Type, name: string, route: AnyCommandRoute): void 
       command as CommandFields<CommandSubject>,
       route.success.status,
     );
+    if (versionHidden) {
+      void reply.removeHeader('etag');
+      const { version: _hidden, ...seen } = result;
+      return route.answer ? route.answer(seen as WriteResult, request, reply) : seen;
+    }
     return route.answer ? route.answer(result, request, reply) : result;
   }
   Object.defineProperty(handler, 'name', { value: name });

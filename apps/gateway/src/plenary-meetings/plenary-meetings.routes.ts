@@ -1,11 +1,9 @@
 import { closed, maySee, participationReport, type Actor } from '@focal/domain';
 import { Controller, Get, Req } from '@nestjs/common';
-import type { FastifyReply } from 'fastify';
 import type { z } from 'zod';
 
 import { Caller, type GatewayRequest } from '../auth/auth.guard.js';
 import { listOf, writeAnswer } from '../http/answers.js';
-import type { WriteResult } from '../http/command-gateway.js';
 import { command, commandRoutes, FeatureController } from '../http/command-routes.js';
 import { Operation, Tag, UuidParam, ValidQuery } from '../http/operation.js';
 import { read, readRoutes } from '../http/read-routes.js';
@@ -33,12 +31,8 @@ const delegateAnswer = writeAnswer
 const notFound = (id: string) =>
   new Problem(404, 'not-found', 'Not found', `no plenary meeting ${id}: list them at /v1/plenary-meetings`);
 
-/** A delegate write's answer as the caller may see it: without the version for who may not see the closed session. */
-function withoutClosedCount(caller: Actor, reply: FastifyReply, result: WriteResult) {
-  if (maySee(caller, closed)) return result;
-  void reply.removeHeader('etag');
-  return { id: result.id, position: result.position };
-}
+/** Who may not see the closed session is not shown the meeting's version, which counts its events. */
+const closedCountHiddenFrom = (caller: Actor) => !maySee(caller, closed);
 
 @Tag('plenary meetings')
 @Controller('v1/plenary-meetings')
@@ -148,7 +142,7 @@ commandRoutes(PlenaryMeetingsController, {
         command: { meetingId: id, delegateId: newId(), ...named, ...(body.contactPointId ? {} : { name }) },
       };
     },
-    answer: (result, request, reply) => withoutClosedCount(request.actor!, reply, result),
+    versionHiddenFrom: closedCountHiddenFrom,
   }),
   withdrawDelegate: command({
     method: 'delete',
@@ -157,6 +151,7 @@ commandRoutes(PlenaryMeetingsController, {
     success: { status: 200, description: 'withdrawn', schema: delegateAnswer },
     subject: 'focal.messaging.plenary-meeting.withdraw-delegate',
     send: ({ ids: { id, delegateId } }) => ({ stream: delegateId, command: { meetingId: id, delegateId } }),
+    versionHiddenFrom: closedCountHiddenFrom,
   }),
   recordAttendance: command({
     path: ':id/attendance',

@@ -65,8 +65,8 @@ export class UpdateFrames {
   }
 
   /**
-   * As `frameFor` when the answer is at hand without waiting: the frame (or null when the viewer may not see
-   * the event) if it is already built and needs nothing looked up; undefined otherwise (call `frameFor`).
+   * As `frameFor`, without waiting, when nothing needs looking up: the frame, or null when the viewer may not
+   * see the event; undefined when a key or a thread's state must be read first (then call `frameFor`).
    */
   frameAtHand(event: RecordedEvent, viewer: Actor): string | null | undefined {
     const visibility = this.visibilityOf(event);

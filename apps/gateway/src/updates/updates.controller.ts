@@ -219,6 +219,10 @@ export class UpdatesController {
               for (const event of next.events) {
                 if (take(event) !== true) return resume(true);
                 at++;
+                if (pending.length >= FLUSH_BYTES) {
+                  const written = this.written(raw, flush, end, closed.signal);
+                  if (written !== true) return resume(written);
+                }
               }
               const written = this.written(raw, flush, end, closed.signal);
               if (written !== true) return resume(written);

@@ -290,6 +290,14 @@ describe.each(STORES)('GET /v1/updates (Server-Sent Events) (%s store)', (store)
       status: 400,
       body: { errors: { types: expect.stringMatching(/Nonsense/) } },
     });
+    // A filter that names nothing would take nothing, silently.
+    for (const empty of ['', ',', '%20', ' , ']) {
+      const none = await system.call('GET', `/v1/updates?types=${empty}`, { token: secretariat });
+      expect(none).toMatchObject({
+        status: 400,
+        body: { reason: 'invalid-input', errors: { types: expect.stringMatching(/at least one/) } },
+      });
+    }
   });
 
   it('filters by type, named bare or as the CloudEvent type', async () => {

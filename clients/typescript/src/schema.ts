@@ -2060,7 +2060,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
-            /** @description the body is not JSON */
+            /** @description the body is not JSON in UTF-8, or is sent compressed (Content-Encoding) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2490,7 +2490,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
-            /** @description the body is not JSON */
+            /** @description the body is not JSON in UTF-8, or is sent compressed (Content-Encoding) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -2901,7 +2901,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
-            /** @description the body is not JSON */
+            /** @description the body is not JSON in UTF-8, or is sent compressed (Content-Encoding) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3152,7 +3152,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
-            /** @description the body is not JSON */
+            /** @description the body is not JSON in UTF-8, or is sent compressed (Content-Encoding) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3378,7 +3378,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem412"];
                 };
             };
-            /** @description the body is not JSON */
+            /** @description the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:body-too-large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "the body is larger than 256 KiB: no Focal request needs more, send less",
+                     *       "reason": "body-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem413"];
+                };
+            };
+            /** @description the body is not JSON in UTF-8, or is sent compressed (Content-Encoding) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3604,7 +3622,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem412"];
                 };
             };
-            /** @description the body is not JSON */
+            /** @description the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:body-too-large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "the body is larger than 256 KiB: no Focal request needs more, send less",
+                     *       "reason": "body-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem413"];
+                };
+            };
+            /** @description the body is not JSON in UTF-8, or is sent compressed (Content-Encoding) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -3830,7 +3866,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem412"];
                 };
             };
-            /** @description the body is not JSON */
+            /** @description the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:body-too-large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "the body is larger than 256 KiB: no Focal request needs more, send less",
+                     *       "reason": "body-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem413"];
+                };
+            };
+            /** @description the body is not JSON in UTF-8, or is sent compressed (Content-Encoding) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -4056,7 +4110,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem412"];
                 };
             };
-            /** @description the body is not JSON */
+            /** @description the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:body-too-large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "the body is larger than 256 KiB: no Focal request needs more, send less",
+                     *       "reason": "body-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem413"];
+                };
+            };
+            /** @description the body is not JSON in UTF-8, or is sent compressed (Content-Encoding) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -4442,7 +4514,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
-            /** @description the body is not JSON */
+            /** @description the body is not JSON in UTF-8, or is sent compressed (Content-Encoding) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -4848,7 +4920,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
-            /** @description the body is not JSON */
+            /** @description the body is not JSON in UTF-8, or is sent compressed (Content-Encoding) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -5099,7 +5171,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
-            /** @description the body is not JSON */
+            /** @description the body is not JSON in UTF-8, or is sent compressed (Content-Encoding) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -5325,7 +5397,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem412"];
                 };
             };
-            /** @description the body is not JSON */
+            /** @description the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:body-too-large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "the body is larger than 256 KiB: no Focal request needs more, send less",
+                     *       "reason": "body-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem413"];
+                };
+            };
+            /** @description the body is not JSON in UTF-8, or is sent compressed (Content-Encoding) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -5732,7 +5822,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
-            /** @description the body is not JSON */
+            /** @description the body is not JSON in UTF-8, or is sent compressed (Content-Encoding) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -6111,7 +6201,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem412"];
                 };
             };
-            /** @description the body is not JSON */
+            /** @description the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:body-too-large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "the body is larger than 256 KiB: no Focal request needs more, send less",
+                     *       "reason": "body-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem413"];
+                };
+            };
+            /** @description the body is not JSON in UTF-8, or is sent compressed (Content-Encoding) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -6337,7 +6445,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem412"];
                 };
             };
-            /** @description the body is not JSON */
+            /** @description the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:body-too-large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "the body is larger than 256 KiB: no Focal request needs more, send less",
+                     *       "reason": "body-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem413"];
+                };
+            };
+            /** @description the body is not JSON in UTF-8, or is sent compressed (Content-Encoding) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -6590,7 +6716,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
-            /** @description the body is not JSON */
+            /** @description the body is not JSON in UTF-8, or is sent compressed (Content-Encoding) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -6840,7 +6966,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
-            /** @description the body is not JSON */
+            /** @description the body is not JSON in UTF-8, or is sent compressed (Content-Encoding) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -7090,7 +7216,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
-            /** @description the body is not JSON */
+            /** @description the body is not JSON in UTF-8, or is sent compressed (Content-Encoding) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -7340,7 +7466,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
-            /** @description the body is not JSON */
+            /** @description the body is not JSON in UTF-8, or is sent compressed (Content-Encoding) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -7604,7 +7730,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
-            /** @description the body is not JSON */
+            /** @description the body is not JSON in UTF-8, or is sent compressed (Content-Encoding) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -8176,7 +8302,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
-            /** @description the body is not JSON */
+            /** @description the body is not JSON in UTF-8, or is sent compressed (Content-Encoding) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -8403,7 +8529,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem412"];
                 };
             };
-            /** @description the body is not JSON */
+            /** @description the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:body-too-large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "the body is larger than 256 KiB: no Focal request needs more, send less",
+                     *       "reason": "body-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem413"];
+                };
+            };
+            /** @description the body is not JSON in UTF-8, or is sent compressed (Content-Encoding) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -8810,7 +8954,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
-            /** @description the body is not JSON */
+            /** @description the body is not JSON in UTF-8, or is sent compressed (Content-Encoding) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -9370,7 +9514,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
-            /** @description the body is not JSON */
+            /** @description the body is not JSON in UTF-8, or is sent compressed (Content-Encoding) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -9641,7 +9785,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
-            /** @description the body is not JSON */
+            /** @description the body is not JSON in UTF-8, or is sent compressed (Content-Encoding) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -9868,7 +10012,25 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem412"];
                 };
             };
-            /** @description the body is not JSON */
+            /** @description the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:body-too-large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "the body is larger than 256 KiB: no Focal request needs more, send less",
+                     *       "reason": "body-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem413"];
+                };
+            };
+            /** @description the body is not JSON in UTF-8, or is sent compressed (Content-Encoding) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -10119,7 +10281,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
-            /** @description the body is not JSON */
+            /** @description the body is not JSON in UTF-8, or is sent compressed (Content-Encoding) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -10377,7 +10539,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
-            /** @description the body is not JSON */
+            /** @description the body is not JSON in UTF-8, or is sent compressed (Content-Encoding) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -10627,7 +10789,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
-            /** @description the body is not JSON */
+            /** @description the body is not JSON in UTF-8, or is sent compressed (Content-Encoding) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -11077,7 +11239,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
-            /** @description the body is not JSON */
+            /** @description the body is not JSON in UTF-8, or is sent compressed (Content-Encoding) */
             415: {
                 headers: {
                     [name: string]: unknown;
@@ -11413,6 +11575,42 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:body-too-large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "the body is larger than 256 KiB: no Focal request needs more, send less",
+                     *       "reason": "body-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem413"];
+                };
+            };
+            /** @description the body is not JSON in UTF-8, or is sent compressed (Content-Encoding) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unsupported-media-type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "this API takes JSON bodies only: send the body with Content-Type: application/json, or no body",
+                     *       "reason": "unsupported-media-type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem415"];
+                };
+            };
             /** @description too many requests: wait as Retry-After says */
             429: {
                 headers: {
@@ -11562,6 +11760,42 @@ export interface operations {
                      *     }
                      */
                     "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description the body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:body-too-large",
+                     *       "title": "Payload Too Large",
+                     *       "status": 413,
+                     *       "detail": "the body is larger than 256 KiB: no Focal request needs more, send less",
+                     *       "reason": "body-too-large"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem413"];
+                };
+            };
+            /** @description the body is not JSON in UTF-8, or is sent compressed (Content-Encoding) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:unsupported-media-type",
+                     *       "title": "Unsupported Media Type",
+                     *       "status": 415,
+                     *       "detail": "this API takes JSON bodies only: send the body with Content-Type: application/json, or no body",
+                     *       "reason": "unsupported-media-type"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem415"];
                 };
             };
             /** @description too many requests: wait as Retry-After says */
@@ -11744,7 +11978,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem413"];
                 };
             };
-            /** @description the body is not JSON */
+            /** @description the body is not JSON in UTF-8, or is sent compressed (Content-Encoding) */
             415: {
                 headers: {
                     [name: string]: unknown;

@@ -33,13 +33,28 @@ export function installEdge(fastify: FastifyInstance): { allowedMethods(path: st
     { parseAs: 'buffer', bodyLimit: BODY_LIMIT_BYTES },
     (request: FastifyRequest, body: Buffer, done: (error: Error | null, body?: unknown) => void) => {
       try {
-        refuseEncodings(request);
+        refuseCharsets(request);
         done(null, parseJson(body));
       } catch (error) {
         done(error as Error);
       }
     },
   );
+  // Before the body is read: a compressed one is refused with the one coding taken (RFC 9110 §12.5.3).
+  fastify.addHook('preParsing', async (request, reply, payload) => {
+    const encoding = request.headers['content-encoding']?.trim().toLowerCase();
+    if (encoding && encoding !== 'identity' && request.method !== 'GET' && request.method !== 'HEAD') {
+      void reply.header('accept-encoding', 'identity');
+      throw new Problem(
+        415,
+        'unsupported-media-type',
+        'Unsupported Media Type',
+        `the body is sent with Content-Encoding: ${encoding.slice(0, 50)}, which this API does not take: send ` +
+          'it uncompressed, without Content-Encoding',
+      );
+    }
+    return payload;
+  });
   fastify.addHook('preValidation', async (request) => {
     const query = request.url.indexOf('?');
     const fault =
@@ -65,27 +80,14 @@ export function installEdge(fastify: FastifyInstance): { allowedMethods(path: st
   };
 }
 
-/**
- * A body this API cannot read as sent is a 415 (RFC 9110 §15.5.16), not a JSON error: one compressed
- * (Content-Encoding other than identity), or declared in a charset other than UTF-8, the only one JSON has.
- */
-function refuseEncodings(request: FastifyRequest): void {
-  const encoding = request.headers['content-encoding']?.trim().toLowerCase();
-  if (encoding && encoding !== 'identity') {
-    throw new Problem(
-      415,
-      'unsupported-media-type',
-      'Unsupported media type',
-      `the body is sent with Content-Encoding: ${encoding.slice(0, 50)}, which this API does not take: send it ` +
-        'uncompressed, without Content-Encoding',
-    );
-  }
+/** JSON has one charset, UTF-8 (RFC 8259): a body declared in another is a 415 that says so. */
+function refuseCharsets(request: FastifyRequest): void {
   const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(request.headers['content-type'] ?? '')?.[1];
   if (charset && !/^utf-?8$/i.test(charset)) {
     throw new Problem(
       415,
       'unsupported-media-type',
-      'Unsupported media type',
+      'Unsupported Media Type',
       `the body is declared as ${charset.slice(0, 50)}, but JSON is UTF-8: send it as UTF-8, with ` +
         'Content-Type: application/json (charset=utf-8 or none)',
     );

@@ -65,7 +65,7 @@ const PROBLEM_DESCRIPTIONS: Record<number, string> = {
   409: 'a conflicting change, or an Idempotency-Key reused with another body',
   412: 'If-Match names a version that is no longer current (asked only of a caller who may act at all)',
   413: 'the body is too large',
-  415: 'the body is not JSON',
+  415: 'the body is not JSON in UTF-8, or is sent compressed (Content-Encoding)',
   422: 'the domain refuses it: `reason` says which rule',
 };
 
@@ -183,6 +183,7 @@ function joinPath(...parts: string[]): string {
 
 function operationOf(
   spec: OperationSpec,
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete',
   path: string,
   tag: string | undefined,
   operationId: string,
@@ -223,9 +224,10 @@ function operationOf(
     };
   }
   // What the edge answers before the handler: a body that is not JSON, or too large, or input that is invalid.
+  // A write that takes no body still reads one sent with it (an empty JSON body is none), so it can meet both.
   const edge = [
     ...(spec.body || spec.query || headers.length > 0 || pathNames.length > 0 ? [400] : []),
-    ...(spec.body ? [413, 415] : []),
+    ...(spec.body || method !== 'get' ? [413, 415] : []),
   ];
   for (const status of edge) {
     responses[String(status)] ??= {
@@ -283,7 +285,7 @@ export function openApiDocument(controllers: readonly Type[]): ReturnType<typeof
       const path = joinPath(base, routePath);
       // e.g. contactPointsRegister: unique, stable, and an identifier in every client generator's language.
       const operationId = `${controller.name[0]!.toLowerCase()}${controller.name.slice(1).replace(/Controller$/, '')}${name[0]!.toUpperCase()}${name.slice(1)}`;
-      paths[path] = { ...paths[path], [method]: operationOf(spec, path, tag, operationId) };
+      paths[path] = { ...paths[path], [method]: operationOf(spec, method, path, tag, operationId) };
     }
   }
   return createDocument({

@@ -257,7 +257,8 @@ export class ProblemFilter implements ExceptionFilter {
       const path = request.url.split('?')[0]!;
       const shown = path.length > 200 ? `${path.slice(0, 200)}…` : path;
       const allow = this.allowedMethods(path);
-      if (allow.length > 0) {
+      // A route that takes this very method and still found nothing (a file under /docs) is a 404, not a 405.
+      if (allow.length > 0 && !allow.includes(request.method)) {
         problem = frameworkProblem(405);
         problem.detail = `${shown} does not take ${request.method}: use ${allow.join(', ')}`;
         void reply.header('allow', allow.join(', '));

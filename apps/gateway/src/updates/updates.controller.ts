@@ -319,6 +319,18 @@ export class UpdatesController {
         type.startsWith(CLOUDEVENT_TYPE_PREFIX) ? type.slice(CLOUDEVENT_TYPE_PREFIX.length) : type,
       )
       .filter(Boolean);
+    // An empty filter would take nothing, silently: say so instead.
+    if (list.length === 0) {
+      throw new Problem(
+        400,
+        'invalid-input',
+        'Invalid input',
+        'types: name at least one event type, or leave types out',
+        {
+          types: 'name at least one event type, or leave types out for every type',
+        },
+      );
+    }
     const unknown = list.filter((type) => !(type in EVENT_SCHEMA_VERSIONS));
     if (unknown.length > 0) {
       throw new Problem(

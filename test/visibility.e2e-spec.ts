@@ -443,6 +443,29 @@ describe.each(STORES)('one visibility rule on every path (%s store)', (store) =>
       changes: { authority: 'PNAT' },
       personalChanges: {},
     });
+    // Nor does its place in the stream's versions: no streamversion, no version or ETag on a read.
+    expect(cloudEventOf(changes[0]!)!).not.toHaveProperty('streamversion');
+    const readAfter = { 'focal-read-after': open.headers.get('focal-position')! };
+    const asOrganisation = await system.call('GET', `/v1/contact-points/${registered.body.id}`, {
+      token: tokens.ICC,
+      headers: readAfter,
+    });
+    expect(asOrganisation.status).toBe(200);
+    expect(asOrganisation.body).not.toHaveProperty('version');
+    expect(asOrganisation.headers.get('etag')).toBeNull();
+    const listed = await system.call('GET', '/v1/contact-points?state=FR', {
+      token: tokens.ICC,
+      headers: readAfter,
+    });
+    expect(listed.body.items.some((item: Record<string, unknown>) => 'version' in item)).toBe(false);
+    const asFrance = await system.call('GET', `/v1/contact-points/${registered.body.id}`, {
+      token: tokens.FR,
+      headers: readAfter,
+    });
+    expect({ version: asFrance.body.version, etag: asFrance.headers.get('etag') }).toEqual({
+      version: 3,
+      etag: '"3"',
+    });
   });
 
   it('a state that leaves stops receiving at once, on its open stream and its webhook, also after a restart', async () => {

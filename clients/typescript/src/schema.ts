@@ -1032,7 +1032,8 @@ export interface components {
             lastConfirmedOn: string;
             /** @description active and not confirmed for 12 months */
             stale: boolean;
-            version: number;
+            /** @description closed: it counts the changes of closed fields, so only for those who may see them */
+            version?: number;
         };
         LiaisonOrganisation: {
             id: string;
@@ -2595,7 +2596,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description the contact point (ETag: its version) */
+            /** @description the contact point (ETag: its version, for those who may see closed fields) */
             200: {
                 headers: {
                     [name: string]: unknown;

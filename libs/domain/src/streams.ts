@@ -26,8 +26,12 @@ export function parseStreamId(streamId: string): { category: StreamCategory; id:
 }
 
 /**
- * Streams whose events differ in visibility: a plenary meeting's open and closed sessions share one stream, so
- * its versions count closed events too, and are shown only to those who may see closed events.
+ * Streams whose events differ in visibility, so that their versions count closed events too and are shown only
+ * to those who may see closed events: a plenary meeting's open and closed sessions share one stream; a contact
+ * point's changes of closed fields alone (e-mail, phone, notes) are closed events in its stream, and a gap in
+ * its versions would tell who may not see them that one happened, and when.
  */
-export const versionsCountClosedEvents = (streamId: string) =>
-  parseStreamId(streamId)?.category === 'plenary-meeting';
+export const versionsCountClosedEvents = (streamId: string) => {
+  const category = parseStreamId(streamId)?.category;
+  return category === 'plenary-meeting' || category === 'contact-point';
+};

@@ -1,5 +1,5 @@
 import type { CommandFields } from '@focal/contracts';
-import type { Actor } from '@focal/domain';
+import { closed, maySee, type Actor } from '@focal/domain';
 import { Controller, Get, Param, Put, Req, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
@@ -150,10 +150,14 @@ readRoutes(ContactPointsController, {
   read: read({
     path: ':id',
     summary: 'One contact point; closed fields only for those who may see them',
-    success: { description: 'the contact point (ETag: its version)', schema: contactPointAnswer },
+    success: {
+      description: 'the contact point (ETag: its version, for those who may see closed fields)',
+      schema: contactPointAnswer,
+    },
     load: (id, { readModels }) => readModels.contactPoint(id),
     notFound: (id) => notFound(`contact point ${id}`),
     view: (row, { caller }) => contactPointView(row, caller),
+    etag: (row, { caller }) => (maySee(caller, closed) ? row.version : undefined),
   }),
 });
 

@@ -1,4 +1,4 @@
-import { isStaleEntry, maySeeField, standingOn, type Actor } from '@focal/domain';
+import { closed, isStaleEntry, maySee, maySeeField, standingOn, type Actor } from '@focal/domain';
 
 import type { ListedContactPoint, OrganisationRow, StateRow } from '../read-models/rows.js';
 
@@ -57,6 +57,7 @@ export function contactPointView(row: ListedContactPoint, viewer: Actor, today =
     status: row.status,
     lastConfirmedOn: row.last_confirmed_on,
     stale: isStaleEntry({ status: row.status, erased, lastConfirmedOn: row.last_confirmed_on }, today),
-    version: row.version,
+    // It counts the changes of closed fields too (versionsCountClosedEvents).
+    ...(maySee(viewer, closed) ? { version: row.version } : {}),
   };
 }

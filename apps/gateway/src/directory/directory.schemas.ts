@@ -155,12 +155,8 @@ export const contactPointAnswer = z
     status: z.enum(['active', 'retired']),
     lastConfirmedOn: isoDate,
     stale: z.boolean().meta({ description: 'active and not confirmed for 12 months' }),
-    version: z
-      .number()
-      .int()
-      .optional()
-      .meta({
-        description: 'closed: it counts the changes of closed fields, so only for those who may see them',
-      }),
+    version: z.number().int().optional().meta({
+      description: 'closed: it counts the changes of closed fields, so only for those who may see them',
+    }),
   })
   .meta({ id: 'ContactPoint' });

@@ -468,6 +468,41 @@ describe.each(STORES)('one visibility rule on every path (%s store)', (store) =>
     });
   });
 
+  it('a retirement reaches everyone, as the status it sets does; its reason only who may see closed fields', async () => {
+    const registered = await system.ok('POST', '/v1/contact-points', secretariat, {
+      state: 'FR',
+      fullName: 'Marc Petit',
+      email: 'marc.petit@pnat.example',
+      role: 'investigator',
+      authority: 'OCLCH',
+      languages: ['fr'],
+    });
+    const from = { 'last-event-id': registered.headers.get('focal-position')! };
+    const asOrganisation = await subscribe(`${system.url}/v1/updates`, tokens.ICC!, from);
+    const asFrance = await subscribe(`${system.url}/v1/updates`, tokens.FR!, from);
+    const reason = 'left the service after a family bereavement';
+    await system.ok('POST', `/v1/contact-points/${registered.body.id}/retire`, secretariat, { reason });
+    const back = await system.ok('POST', `/v1/contact-points/${registered.body.id}/reinstate`, secretariat);
+    const lifecycle = async (stream: Awaited<ReturnType<typeof subscribe>>) => {
+      await stream.waitFor((frames) =>
+        frames.some((frame) => frame.id === back.headers.get('focal-position')),
+      );
+      stream.close();
+      return stream.frames
+        .filter((frame) => ['ContactPointRetired', 'ContactPointReinstated'].includes(typeOf(frame) ?? ''))
+        .map((frame) => ({ type: typeOf(frame), data: cloudEventOf(frame)!.data }));
+    };
+    expect(await lifecycle(asOrganisation)).toEqual([
+      { type: 'ContactPointRetired', data: { wasPrimary: false } },
+      { type: 'ContactPointReinstated', data: {} },
+    ]);
+    expect(dataOf(asOrganisation.frames)).not.toContain('bereavement');
+    expect(await lifecycle(asFrance)).toEqual([
+      { type: 'ContactPointRetired', data: { reason, wasPrimary: false } },
+      { type: 'ContactPointReinstated', data: {} },
+    ]);
+  });
+
   it('a state that leaves stops receiving at once, on its open stream and its webhook, also after a restart', async () => {
     const hook = await receiver();
     await system.ok('POST', '/v1/webhooks', tokens.GB!, { url: hook.url });

@@ -73,7 +73,10 @@ export function recordedVisibility(event: {
   return closed ? { ...visibility, closed: true } : visibility;
 }
 
-/** Contact-point fields by visibility: name and authority are open; e-mail, phone and notes closed. */
+/**
+ * Contact-point fields by visibility: name and authority are open; e-mail, phone, notes and the reason a
+ * contact point was retired (it may concern the person) closed.
+ */
 export const contactPointFieldVisibility = {
   fullName: open,
   authority: open,
@@ -83,6 +86,7 @@ export const contactPointFieldVisibility = {
   email: closed,
   phone: closed,
   notes: closed,
+  retirementReason: closed,
 } as const satisfies Record<string, Visibility>;
 
 export type ContactPointField = keyof typeof contactPointFieldVisibility;

@@ -93,6 +93,11 @@ export class UpdateFrames {
     const subject = CONTACT_POINT_PERSONAL_FIELDS.subjectOf(event.streamId);
     const data = this.codec.decodeData(event, subject ? await this.keys.find(subject) : undefined);
     const value = data[field];
+    if (typeof value === 'string') {
+      // A personal field that is one value, not a record: a retirement's reason, closed as a whole.
+      const { [field]: _closed, ...withoutReason } = data;
+      return this.build(event, data, withoutReason);
+    }
     if (!value || typeof value !== 'object' || Array.isArray(value)) return this.build(event, data, data);
     const personal = { ...value };
     for (const closed of CLOSED_FIELDS) delete personal[closed];

@@ -58,7 +58,7 @@ const registered: ContactPointEvent = {
 const retired: ContactPointEvent = {
   type: 'ContactPointRetired',
   data: { reason: 'moved to another post', wasPrimary: false },
-  visibility: { level: 'closed' },
+  visibility: { level: 'open' },
 };
 const erased: ContactPointEvent = {
   type: 'ContactPointPersonalDataErased',
@@ -220,7 +220,7 @@ describe('ContactPoint', () => {
   });
 
   describe('retire and reinstate', () => {
-    it('retires with a closed reason, once', () => {
+    it('retires openly, its reason a closed field, once', () => {
       given([registered])
         .when({ ...base, type: 'RetireContactPoint', reason: 'moved to another post' })
         .then([retired]);

@@ -301,12 +301,13 @@ function decide(
           `contact point ${state.contactPointId} is already retired`,
         );
       }
-      // The reason may concern the person: closed.
+      // That it retired is part of the directory everyone reads (its status is open, and so is its
+      // reinstatement); the reason may concern the person, a closed field (retirementReason) of an open event.
       return [
         {
           type: 'ContactPointRetired',
           data: { reason: command.reason, wasPrimary: state.primary },
-          visibility: closed,
+          visibility: open,
         },
       ];
     }

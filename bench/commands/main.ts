@@ -22,7 +22,7 @@
  * must be a role that may create databases; NATS_URL.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -222,6 +222,31 @@ async function measure(
   return cell;
 }
 
+/** The whole machine's busy CPU time so far, in ms (/proc/stat: all but idle and iowait; USER_HZ is 100). */
+async function machineBusyMs(): Promise<number> {
+  const [, ...fields] = (await readFile('/proc/stat', 'utf8')).split('\n')[0]!.trim().split(/\s+/);
+  const [user, nice, system, , , irq, softirq, steal] = fields.map(Number);
+  return (user! + nice! + system! + irq! + softirq! + (steal ?? 0)) * 10;
+}
+
+/**
+ * The machine's CPU per request of an open loop: busy time from its first request until a second after its
+ * last answer (what the request caused after it was answered — projections, the live tail — included), less
+ * the machine's idle-time rate measured just before. Everything on the machine counts, the load generator too:
+ * compare it with the bare pipeline's, taken the same way.
+ */
+async function cpuPerRequest<T extends { requests: number }>(run: () => Promise<T>) {
+  const quiet = await machineBusyMs();
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  const quietRate = ((await machineBusyMs()) - quiet) / 2_000;
+  const startedAt = performance.now();
+  const before = await machineBusyMs();
+  const result = await run();
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  const busy = (await machineBusyMs()) - before - quietRate * (performance.now() - startedAt);
+  return { ...result, machineCpuMsPerRequest: Math.round((busy / result.requests) * 100) / 100 };
+}
+
 /**
  * Open loop: one request due every 1/rate s whatever the answers; latency from when it was due. Keep-alive
  * sockets, as many as needed.
@@ -364,13 +389,18 @@ async function main() {
           }
         }
         if (rate > 0 && openSeconds > 0) {
-          const bareOpen = await openLoop(bare.url, '/commands', undefined, () => contactPoint(0));
+          const bareOpen = await cpuPerRequest(() =>
+            openLoop(bare.url, '/commands', undefined, () => contactPoint(0)),
+          );
           let n = 1_000_000;
-          const focalOpen = await openLoop(focal.url, '/v1/contact-points', prepared.france, () =>
-            contactPoint(n++),
+          const focalOpen = await cpuPerRequest(() =>
+            openLoop(focal.url, '/v1/contact-points', prepared.france, () => contactPoint(n++)),
           );
           log(
             `  ${store}, ${layout}, open loop ${rate}/s: bare p50 ${bareOpen.p50} p99 ${bareOpen.p99} ms; register p50 ${focalOpen.p50} p99 ${focalOpen.p99} ms (failed ${focalOpen.failed})`,
+          );
+          log(
+            `    machine CPU per request: bare ${bareOpen.machineCpuMsPerRequest} ms, register ${focalOpen.machineCpuMsPerRequest} ms`,
           );
           openLoops.push({ store, layout, bare: bareOpen, register: focalOpen });
         }

@@ -16,6 +16,12 @@ export interface Decider<Command, State, Event extends DomainEvent> {
   initialState: State;
   evolve(state: State, event: Event): State;
   decide(command: Command, state: State): readonly Event[] | DomainError;
+  /**
+   * Whether a command opens its stream (a registration under an id minted for it): it is decided on the
+   * initial state without reading the stream first, and the store's expected version (no stream yet) proves
+   * that it was new. Only a hint for the handler: answering true for a stream that exists costs a failed append.
+   */
+  opensStream?(command: Command): boolean;
 }
 
 /** Folds a stream's events into its state. */

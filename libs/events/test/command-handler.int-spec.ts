@@ -9,7 +9,13 @@ import {
   type MeetingRequestCommand,
 } from '@focal/domain';
 
-import { handleCommand, PGliteDriver, SqlEventStore, type CommandContext } from '../src/index.js';
+import {
+  handleCommand,
+  PGliteDriver,
+  SqlEventStore,
+  type CommandContext,
+  type EventStore,
+} from '../src/index.js';
 
 // handleCommand against a real store and a real decider (ad hoc meeting requests, whose closed ones do not exist
 // for those outside them): what If-Match answers must not tell who may not see a stream that it exists.
@@ -144,5 +150,119 @@ describe('handleCommand and If-Match', () => {
     expect(stale.reason).toBe('version-mismatch');
     const current = await refusal(coSponsor(openRequest, DE, 2), openRequest);
     expect(current.reason).toBe('meeting-request/already-sponsor');
+  });
+});
+
+describe('handleCommand and a command that opens its stream', () => {
+  /** The store, counting the streams it is asked to read. */
+  const counting = () => {
+    const reads: string[] = [];
+    const counted = new Proxy(store, {
+      get: (target, name, receiver) =>
+        name === 'readStream'
+          ? (streamId: string) => (reads.push(streamId), target.readStream(streamId))
+          : (Reflect.get(target, name, receiver) as unknown),
+    }) as EventStore;
+    return { store: counted, reads };
+  };
+  type Standing = { actorStateStatus: 'member' | 'observer'; actorStateStatusSince: string };
+  const request = (requestId: string, facts: Standing = member): MeetingRequestCommand => ({
+    type: 'RequestAdHocMeeting',
+    actor: FR,
+    at: AT,
+    requestId,
+    facts: { ...facts, suspendedOrganisations: [], guestStates: [] },
+    subjectKind: 'situation',
+    title: 'Crimes against the Yazidi',
+    summary: 'Coordination of structural investigations',
+    confidentiality: 'open',
+    proposedDates: ['2027-02-10'],
+    invitedStates: ['NL'],
+    invitedOrganisations: [],
+  });
+
+  it('is decided without reading the stream, the store proving it new', async () => {
+    const { store: counted, reads } = counting();
+    const requestId = randomUUID();
+    const result = await handleCommand(
+      { store: counted },
+      meetingRequestDecider,
+      meetingRequestStreamId(requestId),
+      request(requestId),
+      context(FR),
+    );
+    expect(reads).toEqual([]);
+    expect(result.version).toBe(1);
+    expect(result.appended).toHaveLength(1);
+  });
+
+  it('answers a retry with its first result and appends nothing, even when its facts changed since', async () => {
+    const requestId = randomUUID();
+    const streamId = meetingRequestStreamId(requestId);
+    const once = context(FR);
+    const first = await handleCommand({ store }, meetingRequestDecider, streamId, request(requestId), once);
+    // A client's retry: the same key and command in a new request (its own correlation id).
+    const retry = { ...once, metadata: { ...once.metadata, correlationId: randomUUID() } };
+    const { store: counted, reads } = counting();
+    const again = await handleCommand(
+      { store: counted },
+      meetingRequestDecider,
+      streamId,
+      request(requestId),
+      retry,
+    );
+    expect(again).toEqual({ ...first, appended: [] });
+    expect(reads.length).toBeGreaterThan(0);
+    // The very same envelope again (a resend after a lost reply): the store takes it as the append it already
+    // holds, the same events at the same places.
+    const resent = await handleCommand({ store }, meetingRequestDecider, streamId, request(requestId), once);
+    expect(resent).toEqual(first);
+    // FR an observer since: on the initial state the decider refuses, but the command took effect before.
+    const observer = { actorStateStatus: 'observer', actorStateStatusSince: '2026-11-01' } as const;
+    const later = await handleCommand(
+      { store },
+      meetingRequestDecider,
+      streamId,
+      request(requestId, observer),
+      once,
+    );
+    expect(later).toEqual({ ...first, appended: [] });
+    expect(await store.readStream(streamId)).toHaveLength(1);
+  });
+
+  it('refuses the same key with another command, and another command on a stream that exists, as after a read', async () => {
+    const requestId = randomUUID();
+    const streamId = meetingRequestStreamId(requestId);
+    const once = context(FR);
+    await handleCommand({ store }, meetingRequestDecider, streamId, request(requestId), once);
+    const reused = await refusal(
+      handleCommand({ store }, meetingRequestDecider, streamId, request(requestId), {
+        ...once,
+        fingerprint: randomUUID(),
+      }),
+      requestId,
+    );
+    expect(reused.reason).toBe('idempotency-key-reused');
+    const twice = await refusal(
+      handleCommand({ store }, meetingRequestDecider, streamId, request(requestId), context(FR)),
+      requestId,
+    );
+    expect(twice.code).toBe('Conflict');
+    expect(await store.readStream(streamId)).toHaveLength(1);
+  });
+
+  it('lets one of several racing openings of the same stream through', async () => {
+    const requestId = randomUUID();
+    const streamId = meetingRequestStreamId(requestId);
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 6 }, () =>
+        handleCommand({ store }, meetingRequestDecider, streamId, request(requestId), context(FR)),
+      ),
+    );
+    expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(1);
+    for (const outcome of outcomes) {
+      if (outcome.status === 'rejected') expect((outcome.reason as DomainError).code).toBe('Conflict');
+    }
+    expect(await store.readStream(streamId)).toHaveLength(1);
   });
 });

@@ -79,6 +79,21 @@ describe.each([
     await expect(keys.keyFor('d')).rejects.toBeInstanceOf(KeyDestroyedError);
   });
 
+  it('makes a subject taken to be new (fresh) in one step, yet returns an existing key and refuses a destroyed one', async () => {
+    const made = await keys.keyFor('fresh-1', { fresh: true });
+    expect(await keys.find('fresh-1')).toEqual(made);
+    // Not new after all: the one stored first is the key, whichever way it is asked for.
+    expect(await keys.keyFor('fresh-1', { fresh: true })).toEqual(made);
+    const racing = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => keys.keyFor('fresh-2', { fresh: i % 2 === 0 })),
+    );
+    expect(new Set(racing.map((k) => k.toString('hex'))).size).toBe(1);
+    await keys.destroy('fresh-1');
+    await expect(keys.keyFor('fresh-1', { fresh: true })).rejects.toBeInstanceOf(KeyDestroyedError);
+    await keys.destroy('fresh-3');
+    await expect(keys.keyFor('fresh-3', { fresh: true })).rejects.toBeInstanceOf(KeyDestroyedError);
+  });
+
   it('finds several keys at once, leaving out destroyed and unknown subjects', async () => {
     const e = await keys.keyFor('e');
     const f = await keys.keyFor('f');

@@ -429,6 +429,7 @@ export const contactPointDecider: Decider<ContactPointCommand, ContactPointState
   initialState: { registered: false },
   evolve,
   decide,
+  opensStream: (command) => command.type === 'RegisterContactPoint',
 };
 
 /** Who is each state's primary, and which state each contact point serves: what `evolvePrimaries` keeps. */

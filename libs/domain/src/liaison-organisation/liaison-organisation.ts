@@ -130,4 +130,9 @@ export const liaisonOrganisationDecider: Decider<
   LiaisonOrganisationCommand,
   LiaisonOrganisationState,
   LiaisonOrganisationEvent
-> = { initialState: { registered: false }, evolve, decide };
+> = {
+  initialState: { registered: false },
+  evolve,
+  decide,
+  opensStream: (command) => command.type === 'RegisterLiaisonOrganisation',
+};

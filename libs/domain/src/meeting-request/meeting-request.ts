@@ -340,4 +340,5 @@ export const meetingRequestDecider: Decider<MeetingRequestCommand, MeetingReques
     initialState: { requested: false },
     evolve,
     decide,
+    opensStream: (command) => command.type === 'RequestAdHocMeeting',
   };

@@ -553,4 +553,9 @@ function evolve(state: PlenaryMeetingState, event: PlenaryMeetingEvent): Plenary
 }
 
 export const plenaryMeetingDecider: Decider<PlenaryMeetingCommand, PlenaryMeetingState, PlenaryMeetingEvent> =
-  { initialState: { convened: false }, evolve, decide };
+  {
+    initialState: { convened: false },
+    evolve,
+    decide,
+    opensStream: (command) => command.type === 'ConvenePlenaryMeeting',
+  };

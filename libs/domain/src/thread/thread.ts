@@ -338,4 +338,5 @@ export const threadDecider: Decider<ThreadCommand, ThreadState, ThreadEvent> = {
   initialState: { opened: false },
   evolve,
   decide,
+  opensStream: (command) => command.type === 'OpenThread',
 };

@@ -17,8 +17,19 @@ import type { EventStore } from '../event-store.js';
 
 /** How stored events become domain events and back: identity, or personal fields encrypted (see keys/). */
 export interface EventCodec {
-  encode(streamId: string, events: readonly DomainEvent[]): Promise<JsonObject[]>;
-  decode(streamId: string, events: readonly RecordedEvent[]): Promise<DomainEvent[]>;
+  encode(streamId: string, events: readonly DomainEvent[], attempt?: CodecAttempt): Promise<JsonObject[]>;
+  decode(streamId: string, events: readonly RecordedEvent[], attempt?: CodecAttempt): Promise<DomainEvent[]>;
+}
+
+/**
+ * One attempt at a command, across its decode and its encode: what the decode learnt (the keys it found)
+ * serves the encode, so that a command reads each key once.
+ */
+export interface CodecAttempt {
+  /** The stream is taken to be new (not read): keys are made without looking for them first. */
+  readonly newStream: boolean;
+  /** Subject → data key, found by this attempt's decode. */
+  readonly keys: Map<string, Buffer>;
 }
 
 export const plainCodec: EventCodec = {
@@ -44,7 +55,11 @@ export interface CommandResult {
   streamId: string;
   version: number;
   position: string | null;
-  /** The events this call appended; empty for a repeated or a no-op command. */
+  /**
+   * The events this call appended; empty for a no-op command and for a repeated one found in the stream. The
+   * very same envelope sent again (after a lost reply) may be taken by the store as the append it holds: then
+   * the same events, at the same places.
+   */
   appended: { eventId: string; type: string; streamVersion: number }[];
 }
 
@@ -103,15 +118,27 @@ export async function handleCommand<Command, State, Event extends DomainEvent>(
   const { idempotencyKey, fingerprint } = context;
   const principal = principalKey(context.metadata.actor);
 
+  // A command that opens its stream is decided on the initial state, unread: the append's expected version
+  // (no stream yet) proves the stream was new. A stream that exists after all (a retry of the same command)
+  // fails that append, and everything is done again on what is read, as for any other command.
+  let unread = decider.opensStream?.(command) === true && (context.expectedVersion ?? 0) === 0;
   for (let attempt = 1; ; attempt++) {
-    const recorded = await store.readStream(streamId);
+    const recorded = unread ? [] : await store.readStream(streamId);
     const earlier = firstResultFor(recorded, principal, idempotencyKey, fingerprint, streamId);
     if (earlier) return earlier;
 
     const last = recorded.at(-1);
     const version = last?.streamVersion ?? 0;
-    const state = fold(decider, (await codec.decode(streamId, recorded)) as Event[]);
+    const codecAttempt: CodecAttempt = { newStream: unread, keys: new Map() };
+    const state = fold(decider, (await codec.decode(streamId, recorded, codecAttempt)) as Event[]);
     const decision = decider.decide(command, state);
+    // Refused or nothing to do on the initial state: what the stream really holds decides (a retry of a
+    // command that took effect answers with its first result even where its facts changed since).
+    if (unread && (decision instanceof DomainError || decision.length === 0)) {
+      unread = false;
+      attempt--;
+      continue;
+    }
     // Whether the caller may act at all comes first: a stream they may not see answers not-found whatever
     // version they name, as a stream that does not exist does. Only then is If-Match checked, before any
     // other refusal, since that was decided on a version the caller did not read.
@@ -125,7 +152,7 @@ export async function handleCommand<Command, State, Event extends DomainEvent>(
       return { streamId, version, position: last?.globalPosition ?? null, appended: [] };
     }
 
-    const data = await codec.encode(streamId, decision);
+    const data = await codec.encode(streamId, decision, codecAttempt);
     const commandType = (command as { type?: unknown }).type;
     const metadata: EventMetadata = {
       ...context.metadata,
@@ -155,6 +182,12 @@ export async function handleCommand<Command, State, Event extends DomainEvent>(
     } catch (error) {
       const raced = error instanceof WrongExpectedVersionError || error instanceof DuplicateEventIdError;
       if (!raced) throw error;
+      if (unread && error instanceof WrongExpectedVersionError) {
+        // Not new after all: read it, without counting an attempt or waiting.
+        unread = false;
+        attempt--;
+        continue;
+      }
       if (error instanceof DuplicateEventIdError) {
         // Either a retry racing its first attempt into this stream (the re-read finds it), or the key was
         // used for a command on another stream.

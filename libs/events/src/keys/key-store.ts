@@ -9,8 +9,11 @@ import type { KeyEncryptionKeys } from './keyring.js';
  * (crypto-shredding): the log keeps its ciphertext and its hashes, and nobody can read the fields again.
  */
 export interface KeyStore {
-  /** The subject's key, created on first use. @throws KeyDestroyedError once it was destroyed */
-  keyFor(subjectId: string): Promise<Buffer>;
+  /**
+   * The subject's key, created on first use; `fresh`: the subject is new (its stream was not read), so the key
+   * is made at once rather than looked for first. @throws KeyDestroyedError once it was destroyed
+   */
+  keyFor(subjectId: string, options?: { fresh?: boolean | undefined }): Promise<Buffer>;
   /** The subject's key, or undefined when it was destroyed or never made. */
   find(subjectId: string): Promise<Buffer | undefined>;
   /** The keys of several subjects at once (one query, for projections replaying many events); absent ones left out. */
@@ -76,12 +79,15 @@ export class SqlKeyStore implements KeyStore {
     return store;
   }
 
-  async keyFor(subjectId: string): Promise<Buffer> {
+  async keyFor(subjectId: string, options: { fresh?: boolean | undefined } = {}): Promise<Buffer> {
     // Most commands name a subject that has its key already: a read, not a write (and no commit to wait for).
-    const [existing] = await this.sql.query<WrappedRow>(
-      'SELECT subject_id, wrapped, kek_id FROM focal_keys WHERE subject_id = $1',
-      [subjectId],
-    );
+    // A new subject's is made in one round trip; one that exists after all is returned by the same statement.
+    const [existing] = options.fresh
+      ? []
+      : await this.sql.query<WrappedRow>(
+          'SELECT subject_id, wrapped, kek_id FROM focal_keys WHERE subject_id = $1',
+          [subjectId],
+        );
     const row = existing ?? (await this.create(subjectId));
     const key = row && (await this.unwrap(row));
     if (!key) throw new KeyDestroyedError(subjectId);

@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 
 import type { DomainEvent } from '@focal/domain';
 
-import type { EventCodec } from '../commands/command-handler.js';
+import type { CodecAttempt, EventCodec } from '../commands/command-handler.js';
 import type { JsonObject, JsonValue, RecordedEvent } from '../envelope.js';
 import type { KeyStore } from './key-store.js';
 
@@ -30,10 +30,16 @@ export class PersonalDataCodec implements EventCodec {
     private readonly personal: PersonalFields,
   ) {}
 
-  async encode(streamId: string, events: readonly DomainEvent[]): Promise<JsonObject[]> {
+  async encode(
+    streamId: string,
+    events: readonly DomainEvent[],
+    attempt?: CodecAttempt,
+  ): Promise<JsonObject[]> {
     const subject = this.personal.subjectOf(streamId);
     const needsKey = subject !== undefined && events.some((event) => this.personal.fields[event.type]);
-    const key = needsKey ? await this.keys.keyFor(subject) : undefined;
+    const key = needsKey
+      ? (attempt?.keys.get(subject) ?? (await this.keys.keyFor(subject, { fresh: attempt?.newStream })))
+      : undefined;
     return events.map((event) => {
       const data = event.data as JsonObject;
       const field = this.personal.fields[event.type];
@@ -42,10 +48,16 @@ export class PersonalDataCodec implements EventCodec {
     });
   }
 
-  async decode(streamId: string, events: readonly RecordedEvent[]): Promise<DomainEvent[]> {
+  async decode(
+    streamId: string,
+    events: readonly RecordedEvent[],
+    attempt?: CodecAttempt,
+  ): Promise<DomainEvent[]> {
     const subject = this.personal.subjectOf(streamId);
     const hasPersonal = subject !== undefined && events.some((event) => this.personal.fields[event.type]);
     const key = hasPersonal ? await this.keys.find(subject) : undefined;
+    // A destroyed key is not remembered: the encode asks again and is refused (the subject was erased).
+    if (key && attempt) attempt.keys.set(subject!, key);
     return events.map((event) => ({
       type: event.type,
       visibility: event.visibility,

@@ -285,6 +285,24 @@ describe.each(STORES)('GET /v1/updates (Server-Sent Events) (%s store)', (store)
       headers: { 'last-event-id': 'yesterday' },
     });
     expect(bad).toMatchObject({ status: 400, body: { type: 'urn:focal:problem:invalid-last-event-id' } });
+    // A position after the newest event was never sent: taken, the stream would skip what comes before it.
+    for (const resume of [
+      { headers: { 'last-event-id': '9000000000000000000' } },
+      { query: '9000000000000000000' },
+    ]) {
+      const beyond = await system.call(
+        'GET',
+        `/v1/updates${'query' in resume ? `?lastEventId=${resume.query}` : ''}`,
+        { token: secretariat, ...('headers' in resume ? { headers: resume.headers } : {}) },
+      );
+      expect(beyond).toMatchObject({
+        status: 400,
+        body: {
+          type: 'urn:focal:problem:invalid-last-event-id',
+          detail: expect.stringMatching(/last event you received/),
+        },
+      });
+    }
     const types = await system.call('GET', '/v1/updates?types=ThreadOpened,Nonsense', { token: secretariat });
     expect(types).toMatchObject({
       status: 400,

@@ -80,16 +80,26 @@ export class UpdatesController {
     // `0` replays from the start of the log (SPEC §5); no id starts at the present: the store's head, since
     // the tail's may lag behind it under load and would hand over events written before the subscription.
     let cursor: Position | null = resume === undefined ? ((await this.store.headPosition()) ?? null) : null;
-    try {
-      if (resume !== undefined && String(resume) !== '0') cursor = this.store.parsePosition(String(resume));
-    } catch {
-      throw new Problem(
+    const notOfThisLog = () =>
+      new Problem(
         400,
         'invalid-last-event-id',
         'Invalid Last-Event-ID',
         `${String(resume)} is not a position of this log: resume with the id of the last event you received, ` +
           'or 0 for the start',
       );
+    try {
+      if (resume !== undefined && String(resume) !== '0') cursor = this.store.parsePosition(String(resume));
+    } catch {
+      throw notOfThisLog();
+    }
+    if (resume !== undefined && cursor !== null) {
+      // An id after the newest event was never sent: taken, the stream would wait, then skip every event
+      // written before the log reached it.
+      const head = await this.store.headPosition();
+      if (head === undefined || this.store.comparePositions(cursor, head) > 0) {
+        throw notOfThisLog();
+      }
     }
     // Standing is asked at every delivery, not only at the door: a state that leaves or an organisation that
     // is suspended stops receiving at once, and its stream ends where it stopped.

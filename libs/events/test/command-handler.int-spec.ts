@@ -9,10 +9,13 @@ import {
   type MeetingRequestCommand,
 } from '@focal/domain';
 
+import { testKeyring } from '../../../test/support/secrets.js';
 import {
   handleCommand,
+  PersonalDataCodec,
   PGliteDriver,
   SqlEventStore,
+  SqlKeyStore,
   type CommandContext,
   type EventStore,
 } from '../src/index.js';
@@ -33,10 +36,12 @@ const ICC: Actor = {
 const GUEST: Actor = { principal: 'gm-1', role: 'guest-state', state: 'GM' };
 
 let db: PGlite;
+let driver: PGliteDriver;
 let store: SqlEventStore;
 beforeAll(async () => {
   db = await PGlite.create();
-  store = await SqlEventStore.open(new PGliteDriver(db));
+  driver = new PGliteDriver(db);
+  store = await SqlEventStore.open(driver);
 });
 afterAll(() => db.close());
 
@@ -228,6 +233,43 @@ describe('handleCommand and a command that opens its stream', () => {
     );
     expect(later).toEqual({ ...first, appended: [] });
     expect(await store.readStream(streamId)).toHaveLength(1);
+  });
+
+  it('answers a retry with its first result after the personal data it wrote was erased (its key destroyed)', async () => {
+    const keys = await SqlKeyStore.open(driver, testKeyring, { logInSameDatabase: true });
+    // The summary stands in for a personal field: encrypted under the request's own key.
+    const codec = new PersonalDataCodec(keys, {
+      fields: { AdHocMeetingRequested: 'summary' },
+      subjectOf: (streamId) => streamId.replace(/^meeting-request-/, ''),
+    });
+    const requestId = randomUUID();
+    const streamId = meetingRequestStreamId(requestId);
+    const once = context(FR);
+    const first = await handleCommand(
+      { store, codec },
+      meetingRequestDecider,
+      streamId,
+      request(requestId),
+      once,
+    );
+    await keys.destroy(requestId);
+    const retry = { ...once, metadata: { ...once.metadata, correlationId: randomUUID() } };
+    const again = await handleCommand(
+      { store, codec },
+      meetingRequestDecider,
+      streamId,
+      request(requestId),
+      retry,
+    );
+    expect(again).toEqual({ ...first, appended: [] });
+    const reused = await refusal(
+      handleCommand({ store, codec }, meetingRequestDecider, streamId, request(requestId), {
+        ...retry,
+        fingerprint: randomUUID(),
+      }),
+      requestId,
+    );
+    expect(reused.reason).toBe('idempotency-key-reused');
   });
 
   it('refuses the same key with another command, and another command on a stream that exists, as after a read', async () => {

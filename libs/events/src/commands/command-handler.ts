@@ -152,7 +152,17 @@ export async function handleCommand<Command, State, Event extends DomainEvent>(
       return { streamId, version, position: last?.globalPosition ?? null, appended: [] };
     }
 
-    const data = await codec.encode(streamId, decision, codecAttempt);
+    let data: JsonObject[];
+    try {
+      data = await codec.encode(streamId, decision, codecAttempt);
+    } catch (error) {
+      // Unread, the stream may hold what makes the encode fail (a retry of a registration whose personal
+      // data was erased since: its key is destroyed): the read path answers as it always did.
+      if (!unread) throw error;
+      unread = false;
+      attempt--;
+      continue;
+    }
     const commandType = (command as { type?: unknown }).type;
     const metadata: EventMetadata = {
       ...context.metadata,

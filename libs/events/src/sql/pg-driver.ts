@@ -21,6 +21,7 @@ export class PgDriver extends ScopedSqlDriver {
     this.pool = new pg.Pool({
       connectionString: options.connectionString,
       max: options.max ?? 20,
+      idleTimeoutMillis: 300_000,
       // Statements are prepared once per connection (below), so their plans are cached too. The store
       // only reads by key or in index order; a cached plan made while the log was nearly empty must not
       // go on scanning the whole table as it grows. Without JIT: a plan that must still scan (a small read
@@ -58,8 +59,13 @@ export class PgDriver extends ScopedSqlDriver {
     try {
       await client.query('BEGIN');
       const result = await work({
+        // With parameters, prepared as outside a transaction (a projection's statements run with every batch);
+        // without, the simple protocol, which takes several statements in one text (migrations).
         query: async <Row>(text: string, params: readonly unknown[] = []) =>
-          (await client.query(text, params as unknown[])).rows as Row[],
+          (params.length === 0
+            ? await client.query(text)
+            : await client.query({ name: statementName(text), text, values: params as unknown[] })
+          ).rows as Row[],
         exec: async (text: string) => {
           await client.query(text);
         },

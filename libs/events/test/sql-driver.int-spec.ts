@@ -143,3 +143,37 @@ describe('PostgreSQL driver when the server ends a connection', () => {
     }
   });
 });
+
+describe("PostgreSQL driver's notification channel", () => {
+  it("wakes a listener for another process's NOTIFY, not for its own (its readers were woken when it appended)", async () => {
+    const database = await createTestDatabase('channel');
+    const first = new PgDriver({ connectionString: database.url });
+    const second = new PgDriver({ connectionString: database.url });
+    const heard = { first: 0, second: 0 };
+    const heardBy = (who: keyof typeof heard) => () => void heard[who]++;
+    const firstChannel = await first.listen('focal_test_channel', heardBy('first'));
+    const secondChannel = await second.listen('focal_test_channel', heardBy('second'));
+    const until = async (done: () => boolean) => {
+      for (let waited = 0; !done() && waited < 5_000; waited += 20) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    try {
+      await firstChannel.notify();
+      await until(() => heard.second === 1);
+      // Delivered to every listener at the same commit: the echo would have come by now.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(heard).toEqual({ first: 0, second: 1 });
+      await secondChannel.notify();
+      await until(() => heard.first === 1);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(heard).toEqual({ first: 1, second: 1 });
+    } finally {
+      await firstChannel.stop();
+      await secondChannel.stop();
+      await first.close();
+      await second.close();
+      await database.drop();
+    }
+  });
+});

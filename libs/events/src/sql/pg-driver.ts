@@ -96,7 +96,12 @@ export class PgDriver extends ScopedSqlDriver {
     const backoff = new Backoff(50, 5_000);
     const connect = async (attempt: number): Promise<void> => {
       const next = new pg.Client({ connectionString: this.options.connectionString });
-      next.on('notification', () => onNotification());
+      // Its own NOTIFYs come back to it too: this process woke its readers when it appended, and waking them
+      // again for the echo cost each a read of the log per append.
+      next.on('notification', (message) => {
+        if (message.processId !== (next as unknown as { processID: number | null }).processID)
+          onNotification();
+      });
       next.on('error', () => {
         if (stopped || client !== next) return;
         client = undefined;

@@ -21,7 +21,6 @@ export class PgDriver extends ScopedSqlDriver {
     this.pool = new pg.Pool({
       connectionString: options.connectionString,
       max: options.max ?? 20,
-      idleTimeoutMillis: 300_000,
       // Statements are prepared once per connection (below), so their plans are cached too. The store
       // only reads by key or in index order; a cached plan made while the log was nearly empty must not
       // go on scanning the whole table as it grows. Without JIT: a plan that must still scan (a small read

@@ -2,6 +2,7 @@ import pg from 'pg';
 
 import { testKeyring } from '../../../test/support/secrets.js';
 import { createTestDatabase } from '../../../test/support/postgres.js';
+import { until } from '../../../test/support/until.js';
 import { PgDriver, SqlEventStore, SqlKeyStore, type SqlDriver } from '../src/index.js';
 import { newEvent } from './contract.js';
 import { drivers } from './drivers.js';
@@ -153,19 +154,14 @@ describe("PostgreSQL driver's notification channel", () => {
     const heardBy = (who: keyof typeof heard) => () => void heard[who]++;
     const firstChannel = await first.listen('focal_test_channel', heardBy('first'));
     const secondChannel = await second.listen('focal_test_channel', heardBy('second'));
-    const until = async (done: () => boolean) => {
-      for (let waited = 0; !done() && waited < 5_000; waited += 20) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    };
     try {
       await firstChannel.notify();
-      await until(() => heard.second === 1);
+      await until(() => heard.second === 1, "the other process's notification");
       // Delivered to every listener at the same commit: the echo would have come by now.
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(heard).toEqual({ first: 0, second: 1 });
       await secondChannel.notify();
-      await until(() => heard.first === 1);
+      await until(() => heard.first === 1, "the other process's notification");
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(heard).toEqual({ first: 1, second: 1 });
     } finally {

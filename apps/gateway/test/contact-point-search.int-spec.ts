@@ -265,7 +265,12 @@ describe.each(backends)('contact-point search on %s', (_name, open) => {
 
   it('holds no personal word in the clear: the table reads nothing without the keys', async () => {
     const rows = await backend.sql.query(`SELECT * FROM ${DEFAULT_SCHEMA}.contact_points`);
-    const dump = JSON.stringify(rows).toLowerCase();
+    // Ciphertext and blind tokens are random-looking letters: lowercased, a four-letter word turns up in them
+    // by chance now and then. They are taken out, so that only what is stored in the clear is searched.
+    const dump = JSON.stringify(rows)
+      .replace(/aes-256-gcm:v1:[A-Za-z0-9+/=]+/g, '')
+      .replace(/~[A-Za-z0-9_-]{22}/g, '')
+      .toLowerCase();
     const wordsOf = (text: string) =>
       text
         .toLowerCase()

@@ -197,8 +197,9 @@ export class ReadModels {
     await Promise.all(previous.runners.map((runner) => runner.stop()));
   }
 
-  wake(): void {
-    for (const runner of this.runners) runner.wake();
+  /** `position`: the event notified (see ProjectionRunner.wake). */
+  wake(position?: string): void {
+    for (const runner of this.runners) runner.wake(position);
   }
 
   /** Applies every event stored before this call: a read after a write sees that write. */

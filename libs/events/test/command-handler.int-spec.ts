@@ -53,8 +53,11 @@ const context = (actor: Actor, expectedVersion?: number): CommandContext => ({
 });
 
 /** FR requests a meeting (closed: it invites NL only; open: anyone may see it); answers its id. */
-async function requested(confidentiality: 'open' | 'closed'): Promise<string> {
-  const requestId = randomUUID();
+async function requested(
+  confidentiality: 'open' | 'closed',
+  expectedVersion?: number,
+  requestId = randomUUID(),
+): Promise<string> {
   await handleCommand(
     { store },
     meetingRequestDecider,
@@ -73,7 +76,7 @@ async function requested(confidentiality: 'open' | 'closed'): Promise<string> {
       invitedStates: ['NL'],
       invitedOrganisations: [],
     },
-    context(FR),
+    context(FR, expectedVersion),
   );
   return requestId;
 }
@@ -131,6 +134,18 @@ describe('handleCommand and If-Match', () => {
     // The current version (1) is not stated: a caller may be allowed to act and not to count every event.
     expect(refused.message).not.toMatch(/\b1\b/);
     expect((await store.readStream(meetingRequestStreamId(closed))).length).toBe(1);
+  });
+
+  it('refuses an If-Match on a command that opens its stream, saying the stream does not exist yet', async () => {
+    const requestId = randomUUID();
+    const refused = await refusal(requested('open', 3, requestId), requestId);
+    expect(refused).toEqual({
+      code: 'Conflict',
+      reason: 'version-mismatch',
+      message:
+        'meeting-request-<id> does not exist yet, so it cannot be at version 3: send the command without If-Match to create it',
+    });
+    expect(await store.readStream(meetingRequestStreamId(requestId))).toEqual([]);
   });
 
   it('acts with the current If-Match', async () => {

@@ -144,7 +144,9 @@ export async function handleCommand<Command, State, Event extends DomainEvent>(
     // other refusal, since that was decided on a version the caller did not read.
     if (decision instanceof DomainError && MAY_NOT_ACT.has(decision.code)) throw decision;
     if (context.expectedVersion !== undefined && context.expectedVersion !== version) {
-      throw staleVersion(streamId, context.expectedVersion);
+      throw version === 0
+        ? notYetAtVersion(streamId, context.expectedVersion)
+        : staleVersion(streamId, context.expectedVersion);
     }
     if (decision instanceof DomainError) throw decision;
 
@@ -251,6 +253,13 @@ const staleVersion = (streamId: string, expected: number) =>
   conflict(
     'version-mismatch',
     `${streamId} is no longer at version ${expected}: read it again and decide on what it is now`,
+  );
+
+// A command that creates its stream, sent with If-Match: there is no version to match yet.
+const notYetAtVersion = (streamId: string, expected: number) =>
+  conflict(
+    'version-mismatch',
+    `${streamId} does not exist yet, so it cannot be at version ${expected}: send the command without If-Match to create it`,
   );
 
 const keyReused = (idempotencyKey: string) =>

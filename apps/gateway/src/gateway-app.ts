@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 
 import { DirectorySnapshots } from '@focal/audit';
-import { ALL_EVENTS_SUBJECT, CommandClient, inNamespace, notifiedPosition } from '@focal/contracts';
+import { ALL_EVENTS_SUBJECT, CommandClient, inNamespace } from '@focal/contracts';
 import { principalKey } from '@focal/domain';
 import { CheckpointSealer, type ProjectionRunner } from '@focal/events';
 import {
@@ -207,8 +207,8 @@ async function assemble(
   await proxy.connect();
   const nats = proxy.unwrap<NatsConnection>();
   const wakeups = nats.subscribe(inNamespace(config.natsNamespace, ALL_EVENTS_SUBJECT), {
-    callback: (_error, message) => {
-      readModels.wake(notifiedPosition(message.data));
+    callback: () => {
+      readModels.wake();
       deliverer.wake();
     },
   });

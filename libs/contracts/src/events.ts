@@ -14,20 +14,6 @@ export interface EventNotification {
   type: string;
 }
 
-/**
- * The position a notification names, for a consumer to know how far a read must reach to include it;
- * undefined when the message is not a notification (NATS carries no signature: a reader then reads the log
- * as if woken without a position).
- */
-export function notifiedPosition(data: Uint8Array): string | undefined {
-  try {
-    const { position } = JSON.parse(new TextDecoder().decode(data)) as Partial<EventNotification>;
-    return typeof position === 'string' ? position : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 export const eventSubject = (streamId: string, type: string) =>
   `focal.events.${parseStreamId(streamId)?.category ?? 'other'}.${type}`;
 

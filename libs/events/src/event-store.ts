@@ -37,18 +37,6 @@ export interface ReadAllOptions {
   after?: Position;
   limit?: number;
   filter?: EventFilter;
-  /**
-   * For `readAllPage` by a reader woken by a signal sent after a commit: when the signal came
-   * (`performance.now()`). The page may come from a read of the log that started after that moment rather than
-   * after the call, so readers woken by the same signal share one read. Omitted: every commit made before
-   * the call.
-   */
-  freshSince?: number;
-  /**
-   * For `readAllPage` by a reader woken by notifications of committed events: the newest position notified.
-   * The page may come from a read of the log, made for another reader, that reached it.
-   */
-  through?: Position;
 }
 
 /** A page of the global log, and how far reading it looked. */

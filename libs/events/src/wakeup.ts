@@ -6,24 +6,14 @@ import { performance } from 'node:perf_hooks';
  */
 export class Wakeup {
   private generation = 0;
-  private notified = -Infinity;
   private readonly waiters = new Set<() => void>();
 
   get current(): number {
     return this.generation;
   }
 
-  /**
-   * When the newest wake-up came (`performance.now()`), if it came after generation `since`: what a waiter
-   * woken by it must have read after (`ReadAllOptions.freshSince`). Undefined when none came since.
-   */
-  wokenSince(since: number): number | undefined {
-    return this.generation === since ? undefined : this.notified;
-  }
-
   notify(): void {
     this.generation++;
-    this.notified = performance.now();
     for (const wake of this.waiters) wake();
     this.waiters.clear();
   }

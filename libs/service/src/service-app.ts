@@ -1,10 +1,4 @@
-import {
-  ALL_EVENTS_SUBJECT,
-  commandSubjectsOf,
-  inNamespace,
-  notifiedPosition,
-  type ServiceName,
-} from '@focal/contracts';
+import { ALL_EVENTS_SUBJECT, commandSubjectsOf, inNamespace, type ServiceName } from '@focal/contracts';
 import type { ProjectionRunner } from '@focal/events';
 import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { DynamicModule, INestMicroservice, LoggerService } from '@nestjs/common';
@@ -130,10 +124,7 @@ export async function startService(options: {
     const wakeups: Subscription | undefined =
       projections.length > 0
         ? nats.subscribe(inNamespace(namespace, ALL_EVENTS_SUBJECT), {
-            callback: (_error, message) => {
-              const position = notifiedPosition(message.data);
-              for (const projection of projections) projection.wake(position);
-            },
+            callback: () => projections.forEach((projection) => projection.wake()),
           })
         : undefined;
     await nats.flush();

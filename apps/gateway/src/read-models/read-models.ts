@@ -197,9 +197,8 @@ export class ReadModels {
     await Promise.all(previous.runners.map((runner) => runner.stop()));
   }
 
-  /** `position`: the event notified (see ProjectionRunner.wake). */
-  wake(position?: string): void {
-    for (const runner of this.runners) runner.wake(position);
+  wake(): void {
+    for (const runner of this.runners) runner.wake();
   }
 
   /** Applies every event stored before this call: a read after a write sees that write. */

@@ -1,5 +1,5 @@
 import type { Position, RecordedEvent } from '../envelope.js';
-import type { EventFilter, EventStore, ReadAllOptions, ReadAllPage } from '../event-store.js';
+import type { EventFilter, EventStore, ReadAllPage } from '../event-store.js';
 import type { SqlDriver, SqlQueryable } from '../sql/driver.js';
 import { migrate } from '../sql/migrations.js';
 import { untilReadable } from '../readable.js';
@@ -73,11 +73,6 @@ export class ProjectionRunner {
   private position: { at: Position | undefined } | undefined;
   private persisted: Position | undefined;
   private persistedAt = 0;
-  /** The newest position notified by the wake-ups since the last step, unless one of them named none. */
-  private notified: { through: Position | undefined; unplaced: boolean } = {
-    through: undefined,
-    unplaced: false,
-  };
 
   constructor(
     private readonly store: EventStore,
@@ -107,21 +102,7 @@ export class ProjectionRunner {
     this.loop = this.follow();
   }
 
-  /**
-   * Looks at the log now rather than at the next poll. `position`: the wake-up notifies an event committed
-   * there, so a read of the log made for another reader of this store that reached it will do.
-   */
-  wake(position?: string): void {
-    const notified = this.notified;
-    if (position === undefined || notified.unplaced) notified.unplaced = true;
-    else {
-      try {
-        const at = this.store.parsePosition(position);
-        if (!notified.through || this.store.comparePositions(at, notified.through) > 0) notified.through = at;
-      } catch {
-        notified.unplaced = true;
-      }
-    }
+  wake(): void {
     this.wakeup.notify();
   }
 
@@ -197,46 +178,34 @@ export class ProjectionRunner {
     // From the poll interval up to 5 s: an outage of the store costs a few attempts, not a busy loop.
     const backoff = new Backoff(this.pollMs, 5_000);
     const wakeIntervalMs = this.options.wakeIntervalMs ?? 10;
-    // Woken by commits' signals, a step may use what another reader of this store read since those signals
-    // or up to the positions they name: readers woken together share one read of the log. Otherwise (the
-    // first step, a poll, a retry) it reads everything committed before it asked.
-    let fresh: Pick<ReadAllOptions, 'freshSince' | 'through'> = {};
     while (!this.stopping.signal.aborted) {
       const seen = this.wakeup.current;
       const startedAt = Date.now();
       try {
-        const progressed = await this.step(fresh);
+        const progressed = await this.step();
         backoff.succeeded();
         if (progressed) continue;
         await this.wakeup.wait(seen, this.pollMs, this.stopping.signal);
         const gathering = startedAt + wakeIntervalMs - Date.now();
         if (gathering > 0) await pause(gathering, this.stopping.signal);
-        const freshSince = this.wakeup.wokenSince(seen);
-        const through = this.notified.unplaced ? undefined : this.notified.through;
-        this.notified = { through: undefined, unplaced: false };
-        fresh = {
-          ...(freshSince !== undefined ? { freshSince } : {}),
-          ...(freshSince !== undefined && through ? { through } : {}),
-        };
       } catch (error) {
         // The store or the database is away: keep the checkpoint, retry after a while. Wake-ups (one per
         // event notified over NATS) do not cut the wait short: they say nothing about the store being back.
         this.options.onError?.(error);
-        fresh = {};
         await pause(backoff.next(), this.stopping.signal);
       }
     }
   }
 
   /** One batch, serialised with every other step of this runner. Returns whether a full page was read. */
-  private step(fresh: Pick<ReadAllOptions, 'freshSince' | 'through'>): Promise<boolean> {
-    const run = this.serial.catch(() => undefined).then(() => this.applyBatch(fresh));
+  private step(): Promise<boolean> {
+    const run = this.serial.catch(() => undefined).then(() => this.applyBatch());
     this.serial = run;
     return run;
   }
 
-  private async applyBatch(fresh: Pick<ReadAllOptions, 'freshSince' | 'through'>): Promise<boolean> {
-    const page = await this.read(await this.place(), fresh);
+  private async applyBatch(): Promise<boolean> {
+    const page = await this.read(await this.place());
     await this.applyPage(page);
     return page.events.length === this.batchSize;
   }
@@ -251,13 +220,9 @@ export class ProjectionRunner {
     return this.position.at;
   }
 
-  private read(
-    after: Position | undefined,
-    fresh: Pick<ReadAllOptions, 'freshSince' | 'through'> = {},
-  ): Promise<ReadAllPage> {
+  private read(after: Position | undefined): Promise<ReadAllPage> {
     return this.store.readAllPage({
       ...(after ? { after } : {}),
-      ...fresh,
       limit: this.batchSize,
       ...(this.projection.filter ? { filter: this.projection.filter } : {}),
     });

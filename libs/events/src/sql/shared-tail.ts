@@ -1,5 +1,3 @@
-import { performance } from 'node:perf_hooks';
-
 import type { RecordedEvent } from '../envelope.js';
 import type { EventFilter } from '../event-store.js';
 
@@ -19,10 +17,7 @@ export interface TailRead {
  * It relies on what makes positions gap-free (see sql/migrations.ts): a read sees every event below the
  * horizon, and none can appear there later. So the window holds every event in (from, to], and a reader
  * after any position in it is served the same events a query would give, from memory. A reader asks for a
- * refresh that starts after it asked, so it sees every commit made before it asked, as a query would; or,
- * when it was woken by a signal sent after a commit (`freshSince`: when the signal came), a refresh that
- * started after that signal: readers woken together then share one refresh even when they ask at different
- * moments, rather than queueing one after another.
+ * refresh that starts after it asked, so it sees every commit made before it asked, as a query would.
  */
 export class SharedTail {
   private from: bigint | undefined;
@@ -30,10 +25,6 @@ export class SharedTail {
   private blocked = false;
   private events: { position: bigint; event: RecordedEvent }[] = [];
   private running: Promise<unknown> = Promise.resolve();
-  /** The refresh under way, and when it issued its first read. */
-  private inFlight?: { since: number; done: Promise<void> };
-  /** When the refresh whose events the window holds issued its first read. */
-  private refreshedSince = -Infinity;
   private next?: Promise<void>;
 
   constructor(
@@ -46,15 +37,12 @@ export class SharedTail {
 
   /**
    * Events after `after` that match `filter` (at most `limit`), and how far they were scanned; undefined when
-   * `after` lies before the window (the caller reads the log itself). The events include every commit made
-   * before `fresh.since` (a `performance.now()` time; by default, the call's), or, when `fresh.through` is
-   * given and the window has reached it, every event up to it (below the horizon, every one is there).
+   * `after` lies before the window (the caller reads the log itself).
    */
   async page(
     after: bigint,
     limit: number,
     filter: EventFilter | undefined,
-    fresh: { since?: number | undefined; through?: bigint | undefined } = {},
   ): Promise<{ events: RecordedEvent[]; scannedTo: bigint; blocked: boolean } | undefined> {
     if (this.from === undefined) {
       // The first reader to ask starts the window where it stands.
@@ -62,15 +50,13 @@ export class SharedTail {
       this.to = after;
     }
     if (after < this.from) return undefined;
-    await this.refreshFor(fresh);
+    await this.refresh();
     if (after > this.to) {
       // The reader is ahead of the window (it read the log itself while the window was behind): move the
       // window to it rather than chase the head a page at a time; readers left behind read the log.
       this.events = [];
       this.from = after;
       this.to = after;
-      // The reader's own read, not a refresh, brought the window here: the next reader refreshes.
-      this.refreshedSince = -Infinity;
       return undefined;
     }
     if (after < this.from) return undefined;
@@ -89,61 +75,31 @@ export class SharedTail {
     return { events, scannedTo, blocked: this.blocked };
   }
 
-  /** Resolves when the window holds what `fresh` asks for (see `page`), refreshing it when it must. */
-  private async refreshFor(fresh: { since?: number | undefined; through?: bigint | undefined }) {
-    if (fresh.through !== undefined) {
-      if (this.to >= fresh.through) return;
-      // Most often the refresh under way was started by the same commit's own signal, and reaches it.
-      if (this.inFlight) await this.inFlight.done;
-      if (this.to >= fresh.through) return;
-    }
-    await this.refresh(fresh.since ?? performance.now());
-  }
-
-  /**
-   * Resolves after a read of the log that started at or after `freshSince`: the one the window holds, the
-   * one in flight, or the next (shared by all who call meanwhile).
-   */
-  private refresh(freshSince: number): Promise<void> {
-    if (this.inFlight) {
-      if (this.inFlight.since >= freshSince) return this.inFlight.done;
-    } else if (this.refreshedSince >= freshSince) {
-      return Promise.resolve();
-    }
+  /** Resolves after a read of the log that started after this call (shared by all who call meanwhile). */
+  private refresh(): Promise<void> {
     this.next ??= this.running
       .catch(() => undefined)
-      .then(() => {
+      .then(async () => {
         this.next = undefined;
-        const since = performance.now();
-        const done = this.readToHead().then(() => {
-          this.refreshedSince = since;
-        });
-        this.inFlight = { since, done };
-        return done.finally(() => {
-          this.inFlight = undefined;
-        });
+        for (let pages = 1; ; pages++) {
+          const read = await this.read(this.to, this.pageSize);
+          for (const event of read.events) {
+            this.events.push({ position: BigInt(event.globalPosition), event });
+          }
+          this.to = read.scannedTo;
+          this.blocked = read.blocked;
+          const excess = this.events.length - this.capacity;
+          if (excess > 0) this.from = this.events.splice(0, excess).at(-1)!.position;
+          if (!read.full) break;
+          if (pages * this.pageSize >= this.capacity) {
+            // A burst longer than the window: start it again at the head; readers behind read the log.
+            this.events = [];
+            this.from = this.to;
+          }
+        }
       });
     this.running = this.next;
     return this.next;
-  }
-
-  private async readToHead(): Promise<void> {
-    for (let pages = 1; ; pages++) {
-      const read = await this.read(this.to, this.pageSize);
-      for (const event of read.events) {
-        this.events.push({ position: BigInt(event.globalPosition), event });
-      }
-      this.to = read.scannedTo;
-      this.blocked = read.blocked;
-      const excess = this.events.length - this.capacity;
-      if (excess > 0) this.from = this.events.splice(0, excess).at(-1)!.position;
-      if (!read.full) break;
-      if (pages * this.pageSize >= this.capacity) {
-        // A burst longer than the window: start it again at the head; readers behind read the log.
-        this.events = [];
-        this.from = this.to;
-      }
-    }
   }
 
   private firstAfter(after: bigint): number {

@@ -193,10 +193,7 @@ export class SqlEventStore implements EventStore {
   async readAllPage(options: ReadAllOptions = {}): Promise<ReadAllPage> {
     const after = options.after === undefined ? 0n : BigInt(this.parsePosition(options.after));
     const limit = checkLimit(options.limit, DEFAULT_READ_ALL_LIMIT);
-    const page = await this.followingPage(after, limit, options.filter, {
-      since: options.freshSince,
-      through: options.through === undefined ? undefined : BigInt(this.parsePosition(options.through)),
-    });
+    const page = await this.followingPage(after, limit, options.filter);
     return {
       events: page.events,
       scannedTo: page.scannedTo === 0n ? options.after : (page.scannedTo.toString() as Position),
@@ -208,13 +205,8 @@ export class SqlEventStore implements EventStore {
    * in it (readers woken by the same commits share one query), from the log otherwise. A reader inside a
    * transaction reads through it, never through a read another caller started.
    */
-  private async followingPage(
-    after: bigint,
-    limit: number,
-    filter: EventFilter | undefined,
-    fresh?: { since?: number | undefined; through?: bigint | undefined },
-  ) {
-    const shared = this.driver.inTransaction ? undefined : await this.tail.page(after, limit, filter, fresh);
+  private async followingPage(after: bigint, limit: number, filter: EventFilter | undefined) {
+    const shared = this.driver.inTransaction ? undefined : await this.tail.page(after, limit, filter);
     if (shared) return shared;
     const page = await this.readPage(after, limit, filter, false);
     return {
@@ -289,13 +281,9 @@ export class SqlEventStore implements EventStore {
       ? AbortSignal.any([options.signal, this.closing.signal])
       : this.closing.signal;
     let backoff = 0;
-    // Woken by a commit's signal, a page read since that signal will do; otherwise one read after asking.
-    let freshSince: number | undefined;
     while (!signal.aborted) {
       const seen = this.wakeup.current;
-      const { events, blocked, scannedTo } = await this.followingPage(after, this.pageSize, options.filter, {
-        since: freshSince,
-      });
+      const { events, blocked, scannedTo } = await this.followingPage(after, this.pageSize, options.filter);
       for (const event of events) {
         if (signal.aborted) return;
         yield event;
@@ -305,7 +293,6 @@ export class SqlEventStore implements EventStore {
       if (events.length === this.pageSize) continue;
       backoff = blocked ? Math.min(MAX_BLOCKED_BACKOFF_MS, backoff === 0 ? 2 : backoff * 2) : 0;
       await this.wakeup.wait(seen, blocked ? backoff : this.safetyPollMs, signal);
-      freshSince = this.wakeup.wokenSince(seen);
     }
   }
 

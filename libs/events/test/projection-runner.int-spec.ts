@@ -224,26 +224,6 @@ describe.each(harnesses)('ProjectionRunner on %s', (_name, open) => {
     }
   });
 
-  it('under a stream of wake-ups, events gather into batches of the wake interval', async () => {
-    const streamPrefix = prefix();
-    const projection = new BatchLedgerProjection('gathering-ledger', streamPrefix);
-    const runner = new ProjectionRunner(harness.store, harness.sql, projection, { pollMs: 3_600_000 });
-    await runner.start();
-    try {
-      // Twenty events, one every ~5 ms, each announced: about 100 ms of them.
-      for (let n = 1; n <= 20; n++) {
-        await harness.store.append(`${streamPrefix}${n}`, [newEvent()], { expectedVersion: 'no-stream' });
-        runner.wake();
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
-      await until(async () => (await count(harness.sql)) === 20, 'the twenty events', 5_000);
-      // One step per 25 ms at most makes about five batches of ~100 ms (a step per wake-up: close to twenty).
-      expect(projection.batches.length).toBeLessThanOrEqual(10);
-    } finally {
-      await runner.stop();
-    }
-  });
-
   it('a filtered projection moves past the events it skips: the next read starts after them', async () => {
     const streamPrefix = prefix();
     const elsewhere = prefix();

@@ -43,12 +43,9 @@ export interface ProjectionRunnerOptions {
    */
   skipCheckpointMs?: number;
   /**
-   * Shortest time between the starts of two steps that wake-ups ask for (default 25 ms): the first wake-up
+   * Shortest time between the starts of two steps that wake-ups ask for (default 10 ms): the first wake-up
    * after a quiet spell is served at once, but under a stream of commands the events of that time gather
-   * into one batch, one transaction, instead of one transaction each. `catchUp` never waits for it (a read
-   * with `Focal-Read-After`, a command deciding on a projection's facts): the interval bounds only how stale
-   * a read without it may be under load. 25 rather than 10 ms: −15% of the machine's CPU per registration
-   * at 150/s, the same at 300/s and at saturation (bench/README.md, 2026-12-06, night).
+   * into one batch, one transaction, instead of one transaction each. `catchUp` never waits for it.
    */
   wakeIntervalMs?: number;
 }
@@ -180,7 +177,7 @@ export class ProjectionRunner {
   private async follow(): Promise<void> {
     // From the poll interval up to 5 s: an outage of the store costs a few attempts, not a busy loop.
     const backoff = new Backoff(this.pollMs, 5_000);
-    const wakeIntervalMs = this.options.wakeIntervalMs ?? 25;
+    const wakeIntervalMs = this.options.wakeIntervalMs ?? 10;
     while (!this.stopping.signal.aborted) {
       const seen = this.wakeup.current;
       const startedAt = Date.now();

@@ -2,22 +2,27 @@
  * Fan-out of live updates: p50/p99 latency from an append to its arrival at 1,000 Server-Sent Events
  * subscribers, and the gateway's peak resident memory meanwhile.
  *
- *   npm run bench:fanout [-- --subscribers 1000 --events 200 --rate 50 --json]
+ *   npm run bench:fanout [-- --subscribers 1000 --events 200 --rate 50 --personal --store pglite --json]
  *
  * The gateway runs in this process on a fresh PostgreSQL database (DATABASE_URL, default
- * postgres://postgres@127.0.0.1:5432/postgres, a role that may create databases) and the NATS at NATS_URL;
- * the subscribers run in a child process. Events are appended to the store at `--rate` per second and
- * announced on NATS as the services do; latency = arrival at a subscriber − the moment before the append.
+ * postgres://postgres@127.0.0.1:5432/postgres, a role that may create databases), or with `--store pglite` on
+ * the embedded store in a fresh temporary directory, and the NATS at NATS_URL; the subscribers run in a child
+ * process. Events are appended to the store at `--rate` per second and announced on NATS as the services do;
+ * latency = arrival at a subscriber − the moment before the append. The events are messages read (nothing
+ * personal), or with `--personal` contact-point registrations whose personal field is encrypted under the
+ * contact point's own key, as the directory stores them: a frame the gateway must decrypt before it sends it.
  */
 import 'reflect-metadata';
 
 import { fork } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
-import { eventSubject, inNamespace } from '@focal/contracts';
-import { LocalKeyring } from '@focal/events';
+import { CONTACT_POINT_PERSONAL_FIELDS, eventSubject, inNamespace } from '@focal/contracts';
+import { LocalKeyring, PersonalDataCodec, type JsonObject } from '@focal/events';
 import { DEFAULT_LIMITS, jsonLogger, openPersistence } from '@focal/service';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
@@ -30,6 +35,8 @@ const { values: args } = parseArgs({
     subscribers: { type: 'string', default: '1000' },
     events: { type: 'string', default: '200' },
     rate: { type: 'string', default: '50' },
+    personal: { type: 'boolean', default: false },
+    store: { type: 'string', default: 'postgres' },
   },
 });
 const subscribers = Number(args.subscribers);
@@ -37,6 +44,10 @@ const events = Number(args.events);
 const rate = Number(args.rate);
 if (![subscribers, events, rate].every((n) => Number.isInteger(n) && n > 0)) {
   console.error('--subscribers, --events and --rate take whole numbers above 0');
+  process.exit(2);
+}
+if (args.store !== 'postgres' && args.store !== 'pglite') {
+  console.error(`--store ${args.store} is not a store here: use postgres or pglite`);
   process.exit(2);
 }
 const adminUrl = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -55,8 +66,11 @@ async function main() {
   const namespace = `bench_${randomUUID().slice(0, 8)}`;
   // Secrets of this run only.
   const jwtSecret = randomBytes(32).toString('base64url');
+  const dataDir = args.store === 'pglite' ? mkdtempSync(join(tmpdir(), 'focal-bench-fanout-')) : undefined;
   const settings = {
-    store: { kind: 'postgres' as const, databaseUrl: url.toString() },
+    store: dataDir
+      ? { kind: 'pglite' as const, dataDir }
+      : { kind: 'postgres' as const, databaseUrl: url.toString() },
     limits: DEFAULT_LIMITS,
     masterKey: LocalKeyring.newLine('bench'),
   };
@@ -78,6 +92,24 @@ async function main() {
     logger: jsonLogger('gateway', ['error', 'fatal']),
   });
   const nats = await connect({ servers: natsUrl });
+  const codec = new PersonalDataCodec(persistence.keys, CONTACT_POINT_PERSONAL_FIELDS);
+  /** A message read, or a contact point's registration with its personal field encrypted. */
+  const nextEvent = async (): Promise<{ streamId: string; type: string; data: JsonObject }> => {
+    if (!args.personal) {
+      const data = { sentAt: Date.now(), messageId: randomUUID(), reader: 'secretariat' };
+      return { streamId: `thread-${randomUUID()}`, type: 'MessageRead', data };
+    }
+    const streamId = `contact-point-${randomUUID()}`;
+    const type = 'ContactPointRegistered';
+    const data = {
+      sentAt: Date.now(),
+      state: 'BE',
+      organisation: 'Federal Prosecutor',
+      personal: { name: 'Bench Contact', email: 'bench.contact@example.org' },
+    };
+    const [encoded] = await codec.encode(streamId, [{ type, data, visibility: { level: 'open' } }] as never);
+    return { streamId, type, data: encoded! };
+  };
   let peakRss = process.memoryUsage().rss;
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
   const baselineRss = process.memoryUsage().rss;
@@ -122,14 +154,14 @@ async function main() {
       const due = started + (i * 1000) / rate;
       const wait = due - performance.now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-      const streamId = `thread-${randomUUID()}`;
+      const { streamId, type, data } = await nextEvent();
       const appended = await persistence.store.append(
         streamId,
         [
           {
             eventId: randomUUID(),
-            type: 'MessageRead',
-            data: { sentAt: Date.now(), messageId: randomUUID(), reader: 'secretariat' },
+            type,
+            data,
             metadata: { actor: { principal: 'bench', role: 'secretariat' }, correlationId: 'bench' },
             visibility: { level: 'open' },
           },
@@ -137,8 +169,8 @@ async function main() {
         { expectedVersion: 'no-stream' },
       );
       nats.publish(
-        inNamespace(namespace, eventSubject(streamId, 'MessageRead')),
-        JSON.stringify({ streamId, position: appended.lastPosition, type: 'MessageRead' }),
+        inNamespace(namespace, eventSubject(streamId, type)),
+        JSON.stringify({ streamId, position: appended.lastPosition, type }),
       );
     }
     const done = await result;
@@ -150,6 +182,8 @@ async function main() {
     const cores = (usage: NodeJS.CpuUsage) =>
       Math.round(((usage.user + usage.system) / 1e6 / seconds) * 100) / 100;
     const figures = {
+      store: args.store,
+      kind: args.personal ? 'ContactPointRegistered, personal field encrypted' : 'MessageRead',
       subscribers,
       events,
       rate,
@@ -165,7 +199,9 @@ async function main() {
       targetP99Ms: 100,
       coresBusy: { gatewayAndAppends: cores(gatewayCpu), subscribers: cores(done.cpu) },
     };
-    console.log(`fan-out to ${subscribers} SSE subscribers, ${events} events at ${rate}/s:`);
+    console.log(
+      `fan-out to ${subscribers} SSE subscribers, ${events} events (${figures.kind}) at ${rate}/s on ${args.store}:`,
+    );
     console.log(
       `  deliveries ${figures.deliveries}, latency p50 ${figures.p50Ms} ms, p99 ${figures.p99Ms} ms, max ${figures.maxMs} ms`,
     );
@@ -183,6 +219,7 @@ async function main() {
     await gateway.stop();
     await persistence.close();
     await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
     await admin.end();
   }
 }

@@ -152,8 +152,17 @@ async function assemble(
     },
   });
   onStop(() => proxy.close());
+  const frames = new UpdateFrames(
+    persistence.keys,
+    cloudEventSource(config.natsNamespace),
+    async (threadId) => {
+      const thread = await readModels.thread(threadId);
+      return thread && thread.visibility === 'closed';
+    },
+  );
   const tail = new LogTail(persistence.store, {
     onError: (error) => logger.warn?.(`log tail: ${String(error)}`),
+    prepare: (events) => frames.prepare(events),
   });
   onStop(() => tail.stop());
   await tail.start();
@@ -163,14 +172,6 @@ async function assemble(
   };
   const webhooks = new WebhookStore(persistence.sql);
   await webhooks.setUp();
-  const frames = new UpdateFrames(
-    persistence.keys,
-    cloudEventSource(config.natsNamespace),
-    async (threadId) => {
-      const thread = await readModels.thread(threadId);
-      return thread && thread.visibility === 'closed';
-    },
-  );
   const deliverer = new WebhookDeliverer(
     persistence.store,
     webhooks,

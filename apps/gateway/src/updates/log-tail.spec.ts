@@ -67,4 +67,56 @@ describe('LogTail', () => {
       await tail.stop();
     }
   });
+
+  it('prepares the events of each announcement before anyone hears of them, and lets them go after', async () => {
+    const ready = new Set<string>();
+    const prepared: string[][] = [];
+    const tail = new LogTail(store, {
+      prepare: async (events) => {
+        prepared.push(events.map((event) => event.eventId));
+        // A look-up that takes a while (a key from the store): nobody may hear of the events meanwhile.
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        events.forEach((event) => ready.add(event.eventId));
+        return () => events.forEach((event) => ready.delete(event.eventId));
+      },
+    });
+    await tail.start();
+    try {
+      const readyWhenHeard = new Promise<boolean[]>((resolve) =>
+        tail.onNextArrival(() => resolve(tail.fromSeq(0, 10)!.events.map((e) => ready.has(e.eventId)))),
+      );
+      const first = [openEvent(), openEvent()];
+      await store.append(`thread-${randomUUID()}`, first, { expectedVersion: 'no-stream' });
+      expect(await readyWhenHeard).toEqual([true, true]);
+      // Let go once the listeners have run: nothing stays prepared.
+      expect(ready.size).toBe(0);
+      const second = openEvent();
+      const before = tail.arrivals.current;
+      await store.append(`thread-${randomUUID()}`, [second], { expectedVersion: 'no-stream' });
+      await tail.arrivals.wait(before);
+      // Each event is prepared once, with the announcement that first carries it.
+      expect(prepared).toEqual([first.map((event) => event.eventId), [second.eventId]]);
+      expect(ready.size).toBe(0);
+    } finally {
+      await tail.stop();
+    }
+  });
+
+  it('announces events whose preparation failed: the subscribers then look up what they need themselves', async () => {
+    const errors: unknown[] = [];
+    const tail = new LogTail(store, {
+      prepare: () => Promise.reject(new Error('the key store is unreachable')),
+      onError: (error) => errors.push(error),
+    });
+    await tail.start();
+    try {
+      const before = tail.arrivals.current;
+      await store.append(`thread-${randomUUID()}`, [openEvent()], { expectedVersion: 'no-stream' });
+      await tail.arrivals.wait(before);
+      expect(tail.fromSeq(0, 10)!.events).toHaveLength(1);
+      expect(errors).toEqual([new Error('the key store is unreachable')]);
+    } finally {
+      await tail.stop();
+    }
+  });
 });

@@ -6,6 +6,11 @@ export interface LogTailOptions {
   /** First pause before following the log again after a failure (the store down); doubles up to 5 s, jittered. */
   retryMs?: number;
   onError?: (error: unknown) => void;
+  /**
+   * Made ready for the events of an announcement before its listeners and waiters hear of them, and let go
+   * once they have (frames that must be decrypted, once for all subscribers): returns how to let it go.
+   */
+  prepare?: (events: readonly RecordedEvent[]) => Promise<() => void>;
 }
 
 /**
@@ -25,6 +30,9 @@ export class LogTail {
   /** The ring holds every event after this position; null: from the beginning of the log. */
   private floor: Position | null = null;
   private last: Position | null = null;
+  /** The sequence number of the first event not announced yet. */
+  private unannounced = 0;
+  private announcing = false;
   private readonly stopping = new AbortController();
   private loop?: Promise<void>;
   private readonly capacity: number;
@@ -98,6 +106,32 @@ export class LogTail {
     return () => this.listeners.delete(listener);
   }
 
+  /** Announces what arrived since the last announcement, once what it needs is ready: one at a time. */
+  private async announceArrivals(): Promise<void> {
+    const events = this.ring.slice(Math.max(this.unannounced, this.firstSeq) - this.firstSeq);
+    this.unannounced = this.firstSeq + this.ring.length;
+    let letGo = () => undefined as void;
+    if (this.options.prepare && events.length > 0) {
+      try {
+        letGo = await this.options.prepare(events);
+      } catch (error) {
+        // Announced unprepared: each subscriber then looks up what it needs on its own, and meets the failure.
+        this.options.onError?.(error);
+      }
+    }
+    this.announce();
+    letGo();
+    this.announcing = false;
+    if (this.unannounced < this.firstSeq + this.ring.length) this.scheduleAnnouncement();
+  }
+
+  /** One announcement per turn of the event loop, however many events arrived in it. */
+  private scheduleAnnouncement(): void {
+    if (this.announcing || this.stopping.signal.aborted) return;
+    this.announcing = true;
+    setImmediate(() => void this.announceArrivals());
+  }
+
   private announce(): void {
     const listeners = [...this.listeners];
     this.listeners.clear();
@@ -118,7 +152,6 @@ export class LogTail {
   private async follow(): Promise<void> {
     // Notifications do not cut a retry short: under load they arrive many times a second, store or no store.
     const backoff = new Backoff(this.retryMs, 5_000);
-    let announced = false;
     while (!this.stopping.signal.aborted) {
       try {
         for await (const event of this.store.subscribe({
@@ -132,14 +165,7 @@ export class LogTail {
             this.firstSeq++;
           }
           this.last = event.globalPosition;
-          // One wake-up per turn of the event loop, however many events arrived in it.
-          if (!announced) {
-            announced = true;
-            setImmediate(() => {
-              announced = false;
-              this.announce();
-            });
-          }
+          this.scheduleAnnouncement();
         }
       } catch (error) {
         this.options.onError?.(error);

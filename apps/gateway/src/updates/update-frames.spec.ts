@@ -1,7 +1,16 @@
 import { randomUUID } from 'node:crypto';
 
+import { CONTACT_POINT_PERSONAL_FIELDS } from '@focal/contracts';
 import type { Actor } from '@focal/domain';
-import { LocalKeyring, PGliteDriver, SqlKeyStore, type RecordedEvent } from '@focal/events';
+import {
+  LocalKeyring,
+  PersonalDataCodec,
+  PGliteDriver,
+  SqlKeyStore,
+  type JsonObject,
+  type KeyStore,
+  type RecordedEvent,
+} from '@focal/events';
 import { HTTP, type CloudEventV1 } from 'cloudevents';
 
 import { cloudEventSource, UpdateFrames } from './update-frames.js';
@@ -124,5 +133,57 @@ describe('UpdateFrames', () => {
     expect(parse((await frames.payloadFor(restricted, secretariat))!).data).toEqual({
       subject: 'Suspect travelling',
     });
+  });
+
+  it('decrypts an event with personal data once for the subscribers asking at once, and keeps nothing after', async () => {
+    let lookUps = 0;
+    const counted: KeyStore = Object.assign(Object.create(keys) as SqlKeyStore, {
+      find: (subject: string) => {
+        lookUps++;
+        return keys.find(subject);
+      },
+    });
+    const personalFrames = new UpdateFrames(counted, cloudEventSource('eu-west'));
+    const id = randomUUID();
+    const streamId = `contact-point-${id}`;
+    const personal = { fullName: 'Hélène Dupont', email: 'helene.dupont@justice.gouv.fr' };
+    const [data] = await new PersonalDataCodec(keys, CONTACT_POINT_PERSONAL_FIELDS).encode(streamId, [
+      { type: 'ContactPointRegistered', data: { state: 'FR', personal }, visibility: { level: 'open' } },
+    ] as never);
+    const event = recorded({ type: 'ContactPointRegistered', streamId, streamVersion: 1, data: data! });
+    const member: Actor = { principal: 'm', role: 'member-state', state: 'FR' };
+    const personalOf = (frame: string | null | undefined) =>
+      (parse(frame!.split('\n')[1]!.slice('data: '.length)).data as { personal: JsonObject }).personal;
+
+    const asked = await Promise.all(
+      [member, organisation, member, organisation].map((v) => frames.frameFor(event, v)),
+    );
+    expect(asked.map(personalOf)).toEqual([
+      personal,
+      { fullName: 'Hélène Dupont' },
+      personal,
+      { fullName: 'Hélène Dupont' },
+    ]);
+    const together = await Promise.all(
+      [member, organisation, member, organisation].map((viewer) => personalFrames.frameFor(event, viewer)),
+    );
+    expect(together).toEqual(asked);
+    expect(lookUps).toBe(1);
+
+    // Not at hand until prepared (it needs the key), at hand while prepared, gone once let go.
+    expect(personalFrames.frameAtHand(event, member)).toBeUndefined();
+    const letGo = await personalFrames.prepare([event, recorded({})]);
+    expect(lookUps).toBe(2);
+    expect(personalOf(personalFrames.frameAtHand(event, member))).toEqual(personal);
+    expect(personalOf(personalFrames.frameAtHand(event, organisation))).toEqual({
+      fullName: 'Hélène Dupont',
+    });
+    letGo();
+    expect(personalFrames.frameAtHand(event, member)).toBeUndefined();
+
+    // Erased: the next ask looks the key up again and finds none.
+    await keys.destroy(id);
+    expect(personalOf(await personalFrames.frameFor(event, member))).toEqual({ erased: true });
+    expect(lookUps).toBe(3);
   });
 });

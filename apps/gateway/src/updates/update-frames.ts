@@ -25,6 +25,23 @@ export const CLOUDEVENT_TYPE_PREFIX = 'eu.focal.';
 /** The `source` of every CloudEvent a deployment sends: `/focal`, or `/focal/<namespace>` when it has one. */
 export const cloudEventSource = (namespace?: string) => (namespace ? `/focal/${namespace}` : '/focal');
 
+/**
+ * Asks for the same thing made while one is under way share its answer; nothing is kept once it settles.
+ * Every subscriber woken by an event asks for its frame in the same turn: one look-up instead of one each.
+ */
+class InFlight<K, V> {
+  private readonly pending = new Map<K, Promise<V>>();
+
+  get(key: K, lookUp: () => Promise<V>): Promise<V> {
+    let answer = this.pending.get(key);
+    if (!answer) {
+      answer = lookUp().finally(() => this.pending.delete(key));
+      this.pending.set(key, answer);
+    }
+    return answer;
+  }
+}
+
 interface Built {
   full: string;
   openFields: string;
@@ -36,7 +53,8 @@ interface Built {
  * What a subscriber receives for an event: a CloudEvent 1.0 in structured JSON mode (as the SSE `data` of an
  * unnamed frame, or a webhook's body), or nothing when the viewer may not see the event. Personal fields are
  * decrypted (erased ones read as erased) and closed fields dropped for those who may not see them. Frames are
- * built once per event and audience and shared by all subscribers of that audience.
+ * built once per event and audience and shared by all subscribers of that audience: kept with the event when it
+ * has no personal field, shared only while they are being built when it has one.
  */
 export class UpdateFrames {
   private readonly codec: PersonalDataCodec;
@@ -44,6 +62,12 @@ export class UpdateFrames {
   private readonly visibilities = new WeakMap<RecordedEvent, Visibility>();
   /** Frames of events without personal fields, built at the first subscriber's ask and shared by the rest. */
   private readonly cache = new WeakMap<RecordedEvent, Built>();
+  /** Frames of events with a personal field being decrypted: the subscribers asking meanwhile share them. */
+  private readonly decrypting = new InFlight<RecordedEvent, Built>();
+  /** Frames of events with a personal field, decrypted for the log tail's announcement of them (see prepare). */
+  private readonly prepared = new Map<RecordedEvent, Built>();
+  /** Whether a thread is closed, being read: asked once for the participants woken by one of its events. */
+  private readonly threadsBeingRead = new InFlight<string, boolean | undefined>();
 
   constructor(
     private readonly keys: KeyStore,
@@ -71,9 +95,29 @@ export class UpdateFrames {
   frameAtHand(event: RecordedEvent, viewer: Actor): string | null | undefined {
     const visibility = this.visibilityOf(event);
     if (!maySee(viewer, visibility)) return null;
-    if (this.mayHideAsUnmarkedClosed(visibility, viewer) || personalFieldOf(event)) return undefined;
-    const built = this.shared(event);
+    if (this.mayHideAsUnmarkedClosed(visibility, viewer)) return undefined;
+    const built = personalFieldOf(event) ? this.prepared.get(event) : this.shared(event);
+    if (!built) return undefined;
     return maySeeField(viewer, 'email') ? built.fullFrame : built.openFrame;
+  }
+
+  /**
+   * Decrypts the frames of `events` that have a personal field, for `frameAtHand` to give until the returned
+   * function lets them go: the log tail holds them while it announces the events (synchronously, to every
+   * subscriber that is caught up), so that a thousand subscribers take such an event in the tail's turn as
+   * they take any other, and the decrypted frames are not kept after (see `built`).
+   */
+  async prepare(events: readonly RecordedEvent[]): Promise<() => void> {
+    const personal = events.flatMap((event) => {
+      const field = personalFieldOf(event);
+      return field ? [{ event, field }] : [];
+    });
+    if (personal.length === 0) return () => undefined;
+    const built = await Promise.all(
+      personal.map(({ event, field }) => this.decrypting.get(event, () => this.decrypted(event, field))),
+    );
+    personal.forEach(({ event }, i) => this.prepared.set(event, built[i]!));
+    return () => personal.forEach(({ event }) => this.prepared.delete(event));
   }
 
   /** The CloudEvent of `event` for `viewer` (what a webhook receives), or undefined if they may not see it. */
@@ -86,10 +130,17 @@ export class UpdateFrames {
     const visibility = this.visibilityOf(event);
     if (!maySee(viewer, visibility)) return undefined;
     if (await this.unmarkedClosedThreadHides(event, visibility, viewer)) return undefined;
-    // Events with personal fields are never cached: once the contact point is erased, a replay must read
-    // them as erased, and a frame built before would still hold the data.
+    // Events with personal fields are not kept: once the contact point is erased, a replay must read them as
+    // erased, and a frame built before would still hold the data. Subscribers asking while one is being built
+    // share it: an ask that joins gets the answer of a key look-up begun at most one round trip to the store
+    // before it; an erasure committed meanwhile is seen by every look-up from the next one on.
     const field = personalFieldOf(event);
     if (!field) return this.shared(event);
+    return this.decrypting.get(event, () => this.decrypted(event, field));
+  }
+
+  /** The frames of an event whose personal `field` is decrypted with its subject's key, or read as erased. */
+  private async decrypted(event: RecordedEvent, field: string): Promise<Built> {
     const subject = CONTACT_POINT_PERSONAL_FIELDS.subjectOf(event.streamId);
     const data = this.codec.decodeData(event, subject ? await this.keys.find(subject) : undefined);
     const value = data[field];
@@ -135,7 +186,8 @@ export class UpdateFrames {
     if (!this.mayHideAsUnmarkedClosed(visibility, viewer)) return false;
     const thread = parseStreamId(event.streamId);
     if (thread?.category !== 'thread' || !this.threadIsClosed) return false;
-    return (await this.threadIsClosed(thread.id)) ?? true;
+    const threadIsClosed = this.threadIsClosed;
+    return (await this.threadsBeingRead.get(thread.id, () => threadIsClosed(thread.id))) ?? true;
   }
 
   /** Whether a visible event could still be hidden because its thread is closed (which needs a look-up). */

@@ -142,15 +142,26 @@ describe('UpdateFrames', () => {
         lookUps++;
         return keys.find(subject);
       },
+      findMany: (subjects: string[]) => {
+        lookUps++;
+        return keys.findMany(subjects);
+      },
     });
     const personalFrames = new UpdateFrames(counted, cloudEventSource('eu-west'));
-    const id = randomUUID();
-    const streamId = `contact-point-${id}`;
+    const registered = async (personal: JsonObject) => {
+      const id = randomUUID();
+      const streamId = `contact-point-${id}`;
+      const [data] = await new PersonalDataCodec(keys, CONTACT_POINT_PERSONAL_FIELDS).encode(streamId, [
+        { type: 'ContactPointRegistered', data: { state: 'FR', personal }, visibility: { level: 'open' } },
+      ] as never);
+      return {
+        id,
+        event: recorded({ type: 'ContactPointRegistered', streamId, streamVersion: 1, data: data! }),
+      };
+    };
     const personal = { fullName: 'Hélène Dupont', email: 'helene.dupont@justice.gouv.fr' };
-    const [data] = await new PersonalDataCodec(keys, CONTACT_POINT_PERSONAL_FIELDS).encode(streamId, [
-      { type: 'ContactPointRegistered', data: { state: 'FR', personal }, visibility: { level: 'open' } },
-    ] as never);
-    const event = recorded({ type: 'ContactPointRegistered', streamId, streamVersion: 1, data: data! });
+    const { id, event } = await registered(personal);
+    const other = await registered({ fullName: 'Marc Petit', email: 'marc.petit@pnat.example' });
     const member: Actor = { principal: 'm', role: 'member-state', state: 'FR' };
     const personalOf = (frame: string | null | undefined) =>
       (parse(frame!.split('\n')[1]!.slice('data: '.length)).data as { personal: JsonObject }).personal;
@@ -172,18 +183,40 @@ describe('UpdateFrames', () => {
 
     // Not at hand until prepared (it needs the key), at hand while prepared, gone once let go.
     expect(personalFrames.frameAtHand(event, member)).toBeUndefined();
-    const letGo = await personalFrames.prepare([event, recorded({})]);
+    // The keys of every subject prepared at once in one look-up.
+    const letGo = await personalFrames.prepare([event, recorded({}), other.event]);
     expect(lookUps).toBe(2);
     expect(personalOf(personalFrames.frameAtHand(event, member))).toEqual(personal);
+    expect(personalOf(personalFrames.frameAtHand(other.event, organisation))).toEqual({
+      fullName: 'Marc Petit',
+    });
     expect(personalOf(personalFrames.frameAtHand(event, organisation))).toEqual({
       fullName: 'Hélène Dupont',
     });
     letGo();
     expect(personalFrames.frameAtHand(event, member)).toBeUndefined();
 
+    // A page of a stream behind the tail: what the viewer may see, decrypted with one look-up, for it alone.
+    const closedChange = {
+      ...(await registered({ email: 'h.dupont@justice.gouv.fr' })).event,
+      type: 'ContactPointDetailsChanged',
+      visibility: { level: 'closed' as const },
+    };
+    const page = await personalFrames.decryptFor(
+      [event, recorded({}), closedChange, other.event],
+      organisation,
+    );
+    expect(lookUps).toBe(3);
+    expect([...page.keys()]).toEqual([event, other.event]);
+    expect(personalOf(personalFrames.frameAtHand(event, organisation, page))).toEqual({
+      fullName: 'Hélène Dupont',
+    });
+    expect(personalFrames.frameAtHand(closedChange, organisation, page)).toBeNull();
+    expect(personalFrames.frameAtHand(event, member)).toBeUndefined();
+
     // Erased: the next ask looks the key up again and finds none.
     await keys.destroy(id);
     expect(personalOf(await personalFrames.frameFor(event, member))).toEqual({ erased: true });
-    expect(lookUps).toBe(3);
+    expect(lookUps).toBe(4);
   });
 });

@@ -42,6 +42,9 @@ class InFlight<K, V> {
   }
 }
 
+/** Frames of events with personal data, decrypted for one page of one stream: see `decryptFor`. */
+export type DecryptedFrames = ReadonlyMap<RecordedEvent, Built>;
+
 interface Built {
   full: string;
   openFields: string;
@@ -92,11 +95,13 @@ export class UpdateFrames {
    * As `frameFor`, without waiting, when nothing needs looking up: the frame, or null when the viewer may not
    * see the event; undefined when a key or a thread's state must be read first (then call `frameFor`).
    */
-  frameAtHand(event: RecordedEvent, viewer: Actor): string | null | undefined {
+  frameAtHand(event: RecordedEvent, viewer: Actor, decrypted?: DecryptedFrames): string | null | undefined {
     const visibility = this.visibilityOf(event);
     if (!maySee(viewer, visibility)) return null;
     if (this.mayHideAsUnmarkedClosed(visibility, viewer)) return undefined;
-    const built = personalFieldOf(event) ? this.prepared.get(event) : this.shared(event);
+    const built = personalFieldOf(event)
+      ? (decrypted?.get(event) ?? this.prepared.get(event))
+      : this.shared(event);
     if (!built) return undefined;
     return maySeeField(viewer, 'email') ? built.fullFrame : built.openFrame;
   }
@@ -108,16 +113,37 @@ export class UpdateFrames {
    * they take any other, and the decrypted frames are not kept after (see `built`).
    */
   async prepare(events: readonly RecordedEvent[]): Promise<() => void> {
+    const decrypted = await this.decrypt(events);
+    if (decrypted.size === 0) return () => undefined;
+    for (const [event, built] of decrypted) this.prepared.set(event, built);
+    return () => decrypted.forEach((_, event) => this.prepared.delete(event));
+  }
+
+  /**
+   * The frames of those of `events` that `viewer` may see and that have a personal field, decrypted with
+   * one look-up of their subjects' keys: a stream behind the tail takes a page of the log with them
+   * (`frameAtHand`) and drops them with the page, rather than looking a key up for each event.
+   */
+  decryptFor(events: readonly RecordedEvent[], viewer: Actor): Promise<DecryptedFrames> {
+    return this.decrypt(events.filter((event) => maySee(viewer, this.visibilityOf(event))));
+  }
+
+  private async decrypt(events: readonly RecordedEvent[]): Promise<Map<RecordedEvent, Built>> {
     const personal = events.flatMap((event) => {
       const field = personalFieldOf(event);
       return field ? [{ event, field }] : [];
     });
-    if (personal.length === 0) return () => undefined;
+    if (personal.length === 0) return new Map();
+    // The keys of all their subjects in one query, made only if some event is not being built already.
+    const subjects = personal.map(({ event }) => CONTACT_POINT_PERSONAL_FIELDS.subjectOf(event.streamId)!);
+    let found: Promise<Map<string, Buffer>> | undefined;
+    const keyOf = async (subject: string) => (await (found ??= this.keys.findMany(subjects))).get(subject);
     const built = await Promise.all(
-      personal.map(({ event, field }) => this.decrypting.get(event, () => this.decrypted(event, field))),
+      personal.map(({ event, field }) =>
+        this.decrypting.get(event, () => this.decrypted(event, field, keyOf)),
+      ),
     );
-    personal.forEach(({ event }, i) => this.prepared.set(event, built[i]!));
-    return () => personal.forEach(({ event }) => this.prepared.delete(event));
+    return new Map(personal.map(({ event }, i) => [event, built[i]!]));
   }
 
   /** The CloudEvent of `event` for `viewer` (what a webhook receives), or undefined if they may not see it. */
@@ -140,9 +166,13 @@ export class UpdateFrames {
   }
 
   /** The frames of an event whose personal `field` is decrypted with its subject's key, or read as erased. */
-  private async decrypted(event: RecordedEvent, field: string): Promise<Built> {
+  private async decrypted(
+    event: RecordedEvent,
+    field: string,
+    keyOf: (subject: string) => Promise<Buffer | undefined> = (subject) => this.keys.find(subject),
+  ): Promise<Built> {
     const subject = CONTACT_POINT_PERSONAL_FIELDS.subjectOf(event.streamId);
-    const data = this.codec.decodeData(event, subject ? await this.keys.find(subject) : undefined);
+    const data = this.codec.decodeData(event, subject ? await keyOf(subject) : undefined);
     const value = data[field];
     if (typeof value === 'string') {
       // A personal field that is one value, not a record: a retirement's reason, closed as a whole.

@@ -10,7 +10,7 @@ import { Operation, Tag, ValidQuery } from '../http/operation.js';
 import { Problem } from '../http/problem.js';
 import { StandingWatch } from '../auth/standing-watch.js';
 import type { LogTail } from './log-tail.js';
-import { CLOUDEVENT_TYPE_PREFIX, type UpdateFrames } from './update-frames.js';
+import { CLOUDEVENT_TYPE_PREFIX, type DecryptedFrames, type UpdateFrames } from './update-frames.js';
 
 export const LOG_TAIL = Symbol('LogTail');
 export const UPDATE_FRAMES = Symbol('UpdateFrames');
@@ -194,11 +194,12 @@ export class UpdatesController {
     );
     // Takes one event in without waiting: false when the stream has ended, undefined when the event's frame
     // needs a look-up first (frameFor).
-    const take = (event: RecordedEvent): boolean | undefined => {
+    const take = (event: RecordedEvent, decrypted?: DecryptedFrames): boolean | undefined => {
       standing.observe(event);
       if (!inGoodStanding()) return false;
       // Null: not for this viewer.
-      const frame = types && !types.has(event.type) ? null : this.frames.frameAtHand(event, viewer);
+      const frame =
+        types && !types.has(event.type) ? null : this.frames.frameAtHand(event, viewer, decrypted);
       if (frame === undefined) return undefined;
       if (frame) pending += frame;
       cursor = event.globalPosition;
@@ -257,9 +258,14 @@ export class UpdatesController {
         else if (!(await live(seq))) break;
         continue;
       }
+      // A page with personal data (a reconnection, a stream that fell behind): its keys in one look-up.
+      const decrypted = await this.frames.decryptFor(
+        types ? batch.filter((event) => types.has(event.type)) : batch,
+        viewer,
+      );
       for (const event of batch) {
         if (ended) break;
-        const took = take(event);
+        const took = take(event, decrypted);
         if (took === false) break;
         if (took === undefined) {
           const frame = await this.frames.frameFor(event, viewer);

@@ -91,8 +91,12 @@ describe('LogTail', () => {
       // Let go once the listeners have run: nothing stays prepared.
       expect(ready.size).toBe(0);
       const second = openEvent();
-      const before = tail.arrivals.current;
+      const heardSecond = new Promise<void>((resolve) => tail.onNextArrival(resolve));
       await store.append(`thread-${randomUUID()}`, [second], { expectedVersion: 'no-stream' });
+      await heardSecond;
+      // Nobody listening: nothing to prepare (a subscriber in its own loop prepares what it reads).
+      const before = tail.arrivals.current;
+      await store.append(`thread-${randomUUID()}`, [openEvent()], { expectedVersion: 'no-stream' });
       await tail.arrivals.wait(before);
       // Each event is prepared once, with the announcement that first carries it.
       expect(prepared).toEqual([first.map((event) => event.eventId), [second.eventId]]);
@@ -110,10 +114,11 @@ describe('LogTail', () => {
     });
     await tail.start();
     try {
-      const before = tail.arrivals.current;
+      const heard = new Promise<number>((resolve) =>
+        tail.onNextArrival(() => resolve(tail.fromSeq(0, 10)!.events.length)),
+      );
       await store.append(`thread-${randomUUID()}`, [openEvent()], { expectedVersion: 'no-stream' });
-      await tail.arrivals.wait(before);
-      expect(tail.fromSeq(0, 10)!.events).toHaveLength(1);
+      expect(await heard).toBe(1);
       expect(errors).toEqual([new Error('the key store is unreachable')]);
     } finally {
       await tail.stop();

@@ -9,6 +9,7 @@ export interface LogTailOptions {
   /**
    * Made ready for the events of an announcement before its listeners and waiters hear of them, and let go
    * once they have (frames that must be decrypted, once for all subscribers): returns how to let it go.
+   * Called only when someone listens (`onNextArrival`).
    */
   prepare?: (events: readonly RecordedEvent[]) => Promise<() => void>;
 }
@@ -111,7 +112,8 @@ export class LogTail {
     const events = this.ring.slice(Math.max(this.unannounced, this.firstSeq) - this.firstSeq);
     this.unannounced = this.firstSeq + this.ring.length;
     let letGo = () => undefined as void;
-    if (this.options.prepare && events.length > 0) {
+    // Only for listeners: nobody caught up, nothing to prepare (a stream in its own loop prepares its page).
+    if (this.options.prepare && events.length > 0 && this.listeners.size > 0) {
       try {
         letGo = await this.options.prepare(events);
       } catch (error) {

@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 
 import { DirectorySnapshots } from '@focal/audit';
 
@@ -159,6 +161,66 @@ describe.each(STORES)(
       });
       expect(rebuilt).toMatchObject({ id, personalData: { erased: true } });
       expect(JSON.stringify(rebuilt)).not.toMatch(personal);
+    });
+
+    it('a replay waiting for its subscriber to read sees an erasure committed meanwhile in the rest of its page', async () => {
+      const head = (await system.persistence.store.headPosition())!;
+      // Events enough to fill the kernel's buffers and the gateway's bound before the contact point's.
+      for (let start = 0; start < 450; start += 50) {
+        await system.persistence.store.append(
+          `state-${randomUUID()}`,
+          Array.from({ length: 50 }, () => ({
+            eventId: randomUUID(),
+            type: 'StateStatusChanged',
+            data: { padding: 'x'.repeat(20_000) },
+            metadata: {
+              actor: { principal: 'test', role: 'secretariat' as const },
+              correlationId: 'erasure',
+            },
+            visibility: { level: 'open' as const },
+          })),
+          { expectedVersion: 'no-stream' },
+        );
+      }
+      const created = await system.call('POST', '/v1/contact-points', {
+        token: secretariat,
+        body: {
+          state: 'FR',
+          fullName: 'Irène Laurent',
+          email: 'irene.laurent@justice.gouv.fr',
+          role: 'investigator',
+          authority: 'OCLCH',
+          languages: ['fr'],
+        },
+      });
+      expect(created.status).toBe(201);
+      // The gateway's tail takes the events in within milliseconds: the replay's first page then holds them all.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+
+      // A subscriber that does not read yet (HTTP/1.0: the body unchunked, until the gateway closes it).
+      const url = new URL(system.url);
+      const socket = connect(Number(url.port), url.hostname);
+      await once(socket, 'connect');
+      socket.pause();
+      socket.write(
+        `GET /v1/updates HTTP/1.0\r\nHost: ${url.host}\r\nAuthorization: Bearer ${secretariat}\r\n` +
+          `Last-Event-ID: ${head}\r\nAccept: text/event-stream\r\n\r\n`,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const erased = await system.call('DELETE', `/v1/contact-points/${created.body.id}/personal-data`, {
+        token: secretariat,
+      });
+      expect(erased.status).toBe(200);
+
+      let text = '';
+      socket.setEncoding('utf8');
+      socket.on('data', (chunk: string) => (text += chunk));
+      socket.resume();
+      await waitUntil(() => text.includes('ContactPointPersonalDataErased'), 30_000);
+      socket.destroy();
+      const registered = /^data: (.*ContactPointRegistered.*)$/m.exec(text);
+      expect(JSON.parse(registered![1]!).data.personal).toEqual({ erased: true });
+      expect(text).not.toMatch(/Irène|irene\.laurent/);
     });
   },
 );

@@ -258,8 +258,10 @@ export class UpdatesController {
         else if (!(await live(seq))) break;
         continue;
       }
-      // A page with personal data (a reconnection, a stream that fell behind): its keys in one look-up.
-      const decrypted = await this.frames.decryptFor(
+      // A page with personal data (a reconnection, a stream that fell behind): its keys in one look-up. The
+      // decrypted frames are dropped as soon as the stream waits for its subscriber to read: an erasure
+      // committed during that wait counts for the rest of the page, each event then looked up on its own.
+      let decrypted: DecryptedFrames | undefined = await this.frames.decryptFor(
         types ? batch.filter((event) => types.has(event.type)) : batch,
         viewer,
       );
@@ -274,7 +276,9 @@ export class UpdatesController {
         }
         if (pending.length >= FLUSH_BYTES) {
           const written = this.written(raw, flush, end, closed.signal);
-          if (written !== true && !(await written)) break;
+          if (written === true) continue;
+          decrypted = undefined;
+          if (!(await written)) break;
         }
       }
       if (!ended) {

@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 
 import { DirectorySnapshots } from '@focal/audit';
 
 import { rebuildReadModels } from '../apps/gateway/src/read-models/rebuild.js';
-import { cloudEventOf, subscribe, typeOf, type SseFrame } from './support/sse.js';
+import { cloudEventOf, subscribe, typeOf, unreadSubscription, type SseFrame } from './support/sse.js';
 import { startSystem, STORES, type TestSystem } from './support/system.js';
 
 /** After erasure, no read path returns the personal fields, not even a replay of the events from before. */
@@ -198,14 +197,7 @@ describe.each(STORES)(
       await new Promise((resolve) => setTimeout(resolve, 1_000));
 
       // A subscriber that does not read yet (HTTP/1.0: the body unchunked, until the gateway closes it).
-      const url = new URL(system.url);
-      const socket = connect(Number(url.port), url.hostname);
-      await once(socket, 'connect');
-      socket.pause();
-      socket.write(
-        `GET /v1/updates HTTP/1.0\r\nHost: ${url.host}\r\nAuthorization: Bearer ${secretariat}\r\n` +
-          `Last-Event-ID: ${head}\r\nAccept: text/event-stream\r\n\r\n`,
-      );
+      const socket = await unreadSubscription(system.url, secretariat, head, '1.0');
       await new Promise((resolve) => setTimeout(resolve, 500));
       const erased = await system.call('DELETE', `/v1/contact-points/${created.body.id}/personal-data`, {
         token: secretariat,

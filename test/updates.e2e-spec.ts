@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { connect } from 'node:net';
 
 import { maySee, type Actor, type Visibility } from '@focal/domain';
 import type { NewEvent, RecordedEvent } from '@focal/events';
@@ -10,7 +9,14 @@ import { decodeJwt } from 'jose';
 import { signToken } from '../apps/gateway/src/auth/authenticator.js';
 import { DEFAULT_ABUSE_LIMITS } from '../apps/gateway/src/http/abuse.js';
 import { parseCloudEvent } from './support/cloud-events.js';
-import { cloudEventOf, openEventSource, subscribe, typeOf, type SseFrame } from './support/sse.js';
+import {
+  cloudEventOf,
+  openEventSource,
+  subscribe,
+  typeOf,
+  unreadSubscription,
+  type SseFrame,
+} from './support/sse.js';
 import { startSystem, STORES, type TestSystem } from './support/system.js';
 import { testSecrets } from './support/secrets.js';
 import { until } from './support/until.js';
@@ -215,15 +221,7 @@ describe.each(STORES)('GET /v1/updates (Server-Sent Events) (%s store)', (store)
 
   it('a subscriber that reads nothing is cut off at the bound; resuming from the named position loses nothing', async () => {
     const head = (await system.persistence.store.headPosition())!;
-    const url = new URL(system.url);
-    // A raw socket that never reads: once the kernel's buffers are full, the gateway's own bound fills.
-    const socket = connect(Number(url.port), url.hostname);
-    await once(socket, 'connect');
-    socket.pause();
-    socket.write(
-      `GET /v1/updates HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${secretariat}\r\n` +
-        `Last-Event-ID: ${head}\r\nAccept: text/event-stream\r\nConnection: close\r\n\r\n`,
-    );
+    const socket = await unreadSubscription(system.url, secretariat, head);
     await append(
       Array.from({ length: 600 }, () => 'open' as const),
       20_000,

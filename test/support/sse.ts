@@ -1,3 +1,6 @@
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
+
 import type { JsonObject } from '@focal/events';
 import type { CloudEventV1 } from 'cloudevents';
 import { EventSource } from 'eventsource';
@@ -105,4 +108,27 @@ export function openEventSource(url: string, token: string, lastEventId?: string
         },
       }),
   });
+}
+
+/**
+ * A subscriber that does not read: a raw socket, paused, that has asked for `/v1/updates` from `lastEventId`.
+ * Once the kernel's buffers are full, the gateway's own bound fills. `http`: '1.0' for a body without chunked
+ * encoding (the gateway then ends it by closing), '1.1' with `Connection: close`.
+ */
+export async function unreadSubscription(
+  baseUrl: string,
+  token: string,
+  lastEventId: string,
+  http: '1.0' | '1.1' = '1.1',
+): Promise<Socket> {
+  const url = new URL(baseUrl);
+  const socket = connect(Number(url.port), url.hostname);
+  await once(socket, 'connect');
+  socket.pause();
+  socket.write(
+    `GET /v1/updates HTTP/${http}\r\nHost: ${url.host}\r\nAuthorization: Bearer ${token}\r\n` +
+      `Last-Event-ID: ${lastEventId}\r\nAccept: text/event-stream\r\n` +
+      (http === '1.1' ? 'Connection: close\r\n\r\n' : '\r\n'),
+  );
+  return socket;
 }

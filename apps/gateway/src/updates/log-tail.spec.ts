@@ -124,4 +124,47 @@ describe('LogTail', () => {
       await tail.stop();
     }
   });
+
+  it('announces what it prepared: events arriving meanwhile wait for the next announcement', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const prepared: number[] = [];
+    const tail = new LogTail(store, {
+      prepare: async (events) => {
+        prepared.push(events.length);
+        if (prepared.length === 1) await held;
+        return () => undefined;
+      },
+    });
+    await tail.start();
+    const soon = async (condition: () => boolean) => {
+      for (let i = 0; i < 500 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(condition()).toBe(true);
+    };
+    try {
+      // As a caught-up stream does: takes what was announced, and listens again.
+      const heard: number[] = [];
+      const listen = () =>
+        tail.onNextArrival(() => {
+          heard.push(tail.announcedUpTo);
+          listen();
+        });
+      listen();
+      await store.append(`thread-${randomUUID()}`, [openEvent()], { expectedVersion: 'no-stream' });
+      await soon(() => prepared.length === 1);
+      // Taken in while the first announcement is being prepared: in the ring, not announced.
+      await store.append(`thread-${randomUUID()}`, [openEvent(), openEvent()], {
+        expectedVersion: 'no-stream',
+      });
+      await soon(() => tail.fromSeq(0, 10)!.events.length === 3);
+      expect(tail.announcedUpTo).toBe(0);
+      release();
+      // The first announcement gives the listener the one event prepared; the next, the two that waited.
+      await soon(() => heard.length === 2);
+      expect(heard).toEqual([1, 3]);
+      expect(prepared).toEqual([1, 2]);
+    } finally {
+      await tail.stop();
+    }
+  });
 });

@@ -31,8 +31,13 @@ export class LogTail {
   /** The ring holds every event after this position; null: from the beginning of the log. */
   private floor: Position | null = null;
   private last: Position | null = null;
-  /** The sequence number of the first event not announced yet. */
+  /** The sequence number of the first event not taken into an announcement yet. */
   private unannounced = 0;
+  /**
+   * The sequence number after the last event announced: a listener takes events up to here, those after it
+   * are still being prepared (they arrived while an announcement was) and come with the next announcement.
+   */
+  announcedUpTo = 0;
   private announcing = false;
   private readonly stopping = new AbortController();
   private loop?: Promise<void>;
@@ -110,7 +115,8 @@ export class LogTail {
   /** Announces what arrived since the last announcement, once what it needs is ready: one at a time. */
   private async announceArrivals(): Promise<void> {
     const events = this.ring.slice(Math.max(this.unannounced, this.firstSeq) - this.firstSeq);
-    this.unannounced = this.firstSeq + this.ring.length;
+    const upTo = this.firstSeq + this.ring.length;
+    this.unannounced = upTo;
     let letGo = () => undefined as void;
     // Only for listeners: nobody caught up, nothing to prepare (a stream in its own loop prepares its page).
     if (this.options.prepare && events.length > 0 && this.listeners.size > 0) {
@@ -121,6 +127,7 @@ export class LogTail {
         this.options.onError?.(error);
       }
     }
+    this.announcedUpTo = upTo;
     this.announce();
     letGo();
     this.announcing = false;

@@ -224,7 +224,8 @@ export class UpdatesController {
         const onArrival = () => {
           try {
             for (;;) {
-              const next = this.tail.fromSeq(at, PAGE);
+              // Only what the tail announced: what arrived since is being prepared, and comes with the next.
+              const next = this.tail.fromSeq(at, Math.max(0, Math.min(PAGE, this.tail.announcedUpTo - at)));
               if (!next) return resume(true);
               if (next.events.length === 0) break;
               for (const event of next.events) {

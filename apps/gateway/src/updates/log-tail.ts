@@ -33,11 +33,7 @@ export class LogTail {
   private last: Position | null = null;
   /** The sequence number of the first event not taken into an announcement yet. */
   private unannounced = 0;
-  /**
-   * The sequence number after the last event announced: a listener takes events up to here, those after it
-   * are still being prepared (they arrived while an announcement was) and come with the next announcement.
-   */
-  announcedUpTo = 0;
+  private announced = 0;
   private announcing = false;
   private readonly stopping = new AbortController();
   private loop?: Promise<void>;
@@ -61,6 +57,14 @@ export class LogTail {
   async stop(): Promise<void> {
     this.stopping.abort();
     await this.loop;
+  }
+
+  /**
+   * The sequence number after the last event announced: a listener takes events up to here; those after it
+   * arrived while an announcement was being prepared, and come, prepared, with the next one.
+   */
+  get announcedUpTo(): number {
+    return this.announced;
   }
 
   /** The newest position the tail has seen: where a subscriber without a resume position starts. */
@@ -127,7 +131,7 @@ export class LogTail {
         this.options.onError?.(error);
       }
     }
-    this.announcedUpTo = upTo;
+    this.announced = upTo;
     this.announce();
     letGo();
     this.announcing = false;

@@ -164,6 +164,8 @@ describe.each(STORES)(
 
     it('a replay waiting for its subscriber to read sees an erasure committed meanwhile in the rest of its page', async () => {
       const head = (await system.persistence.store.headPosition())!;
+      // A live subscriber from the tail's head on: once it has the registration, the tail holds all of it.
+      const probe = await subscribe(`${system.url}/v1/updates`, secretariat);
       // Events enough to fill the kernel's buffers and the gateway's bound before the contact point's.
       for (let start = 0; start < 450; start += 50) {
         await system.persistence.store.append(
@@ -193,11 +195,15 @@ describe.each(STORES)(
         },
       });
       expect(created.status).toBe(201);
-      // The gateway's tail takes the events in within milliseconds: the replay's first page then holds them all.
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      // The replay's first page then holds them all, the registration last.
+      await probe.waitFor((frames) =>
+        frames.some((frame) => frame.id === created.headers.get('focal-position')),
+      );
+      probe.close();
 
       // A subscriber that does not read yet (HTTP/1.0: the body unchunked, until the gateway closes it).
       const socket = await unreadSubscription(system.url, secretariat, head, '1.0');
+      // Time to read and decrypt its first page before the erasure (without it the test passes, never fails).
       await new Promise((resolve) => setTimeout(resolve, 500));
       const erased = await system.call('DELETE', `/v1/contact-points/${created.body.id}/personal-data`, {
         token: secretariat,

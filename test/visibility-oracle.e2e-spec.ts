@@ -988,10 +988,25 @@ describe.each(STORES)('visibility oracle over generated histories (%s store)', (
     for (const hook of ran.webhooks) {
       const who = `webhook of ${describeViewer(hook.viewer)}`;
       const expected = ran.webhookExpected(hook, ran.marker.seq + 1);
-      await until(
-        () => expected.every((event) => ran.deliveredKeys(hook.key).has(keyOf(event))),
-        `${who} to deliver ${expected.length} events`,
-      );
+      try {
+        await until(
+          () => expected.every((event) => ran.deliveredKeys(hook.key).has(keyOf(event))),
+          `${who} to deliver ${expected.length} events`,
+        );
+      } catch (error) {
+        // Say what is missing and how the subscription stands, so that a timeout tells stuck from lost.
+        const missing = expected.filter((event) => !ran.deliveredKeys(hook.key).has(keyOf(event)));
+        const subscriptions = await system.sql(
+          `SELECT id, status, cursor, failures, last_error, held_reason, paused_reason,
+                  next_attempt_at - now() AS due_in, lease_until - now() AS lease_left
+             FROM focal_webhooks ORDER BY next_attempt_at`,
+        );
+        (error as Error).message +=
+          `\nmissing: ${missing.map((event) => `#${event.seq} ${event.type} ${event.stream}`).join(', ')}` +
+          `\ndelivered: ${hooks.received(hook.key).length}; subscription ${hook.id}; all, in claim order:\n` +
+          subscriptions.map((row) => JSON.stringify(row)).join('\n');
+        throw error;
+      }
       const deliveries = hooks.received(hook.key);
       const marker = deliveries.findIndex((delivery) => delivery.position === ran.markerPosition);
       const upToMarker = marker < 0 ? deliveries : deliveries.slice(0, marker + 1);

@@ -240,6 +240,50 @@ describe.each(STORES)('webhooks (%s store)', (store) => {
     await hook.close();
   });
 
+  it('a subscription held, then due again, is delivered to while twenty others are caught up and nothing is written', async () => {
+    // The others are claimed first (due longest); caught up, they must not take every claim after that.
+    const others = await receiver(() => 200);
+    const many = await system.token({ role: 'secretariat', principal: 'secretariat-many-hooks' });
+    for (let i = 0; i < 20; i++) await system.ok('POST', '/v1/webhooks', many, { url: others.url });
+    const { body: organisation } = await system.ok('POST', '/v1/liaison-organisations', secretariat, {
+      name: 'Held partner',
+      acronym: 'HP',
+      kind: 'international-organisation',
+    });
+    const token = await system.token({ role: 'liaison-organisation', organisation: organisation.id });
+    const hook = await receiver(() => 200);
+    const created = await system.ok('POST', '/v1/webhooks', token, { url: hook.url });
+    await system.ok('POST', `/v1/liaison-organisations/${organisation.id}/suspend`, secretariat, {
+      reason: 'review',
+    });
+    const held = await system.persistence.store.append(`thread-${randomUUID()}`, [event('open')], {
+      expectedVersion: 'no-stream',
+    });
+    await until(
+      async () =>
+        (
+          await system.persistence.sql.query<{ held_reason: string | null }>(
+            'SELECT held_reason FROM focal_webhooks WHERE id = $1',
+            [created.body.id],
+          )
+        )[0]?.held_reason !== null,
+      'the hold',
+    );
+    // The last event written: the others deliver it at once, the held subscription only once it is due again.
+    await system.ok('POST', `/v1/liaison-organisations/${organisation.id}/reinstate`, secretariat);
+    await until(() => others.accepted.length >= 20 * 3, 'the others to deliver the three events');
+    await until(() => hook.accepted.length >= 2, 'the held deliveries, once due again', 20_000);
+    expect(hook.accepted.map(({ eventId, type }) => [eventId, type])).toEqual([
+      [held.lastPosition, 'StateStatusChanged'],
+      [expect.any(String), 'LiaisonOrganisationReinstated'],
+    ]);
+    for (const { id } of (await system.ok('GET', '/v1/webhooks', many)).body.items) {
+      await system.ok('DELETE', `/v1/webhooks/${id}`, many);
+    }
+    await others.close();
+    await hook.close();
+  });
+
   it('rotates the secret: both sign during the overlap, the old one no longer once it ends', async () => {
     const hook = await receiver(() => 200);
     const created = await system.call('POST', '/v1/webhooks', {

@@ -32,6 +32,8 @@ const STANDING_FRESH_MS = 250;
  * cost one claiming UPDATE per command, subscriptions or not. A quiet spell's first event is claimed at once.
  */
 const WAKE_INTERVAL_MS = 25;
+/** Subscriptions served at once by one gateway. */
+const CLAIM_LIMIT = 20;
 
 /**
  * Delivers each subscription's events in order, one at a time, at least once: the position delivered up to
@@ -74,12 +76,14 @@ export class WebhookDeliverer {
       const seen = this.wakeups.current;
       const claimedAt = Date.now();
       try {
-        const due = await this.webhooks.claim(20, LEASE_MS);
-        const served = await Promise.all(due.map((webhook) => this.serve(webhook)));
+        // Read before the claim: a subscription found caught up is caught up to at least this head.
+        const head = (await this.store.headPosition()) ?? '';
+        const due = await this.webhooks.claim(CLAIM_LIMIT, LEASE_MS, head);
+        const served = await Promise.all(due.map((webhook) => this.serve(webhook, head)));
         backoff.succeeded();
-        // Only progress earns another round at once: a caught-up subscription is due again at once too, and
-        // claiming it in a loop would spin (and, on PGlite, starve the event loop).
-        if (served.some((moved) => moved)) continue;
+        // Progress, or a full claim (more may be due), earns another round at once. Nothing served comes back
+        // at once: a caught-up subscription waits for the head to move, a held one for its next look.
+        if (served.some((moved) => moved) || due.length === CLAIM_LIMIT) continue;
       } catch (error) {
         this.onError(error);
         await pause(backoff.next(), this.stopping.signal);
@@ -95,7 +99,7 @@ export class WebhookDeliverer {
    * Delivers what is due to one subscription, in order, until it is caught up or an attempt fails. Returns
    * whether anything moved: an event passed, a failure recorded, the subscription paused.
    */
-  private async serve(webhook: WebhookRow): Promise<boolean> {
+  private async serve(webhook: WebhookRow, head: string): Promise<boolean> {
     const viewer = webhook.actor;
     let standing = await StandingWatch.load(this.store, viewer);
     let standingAt = Date.now();
@@ -116,13 +120,17 @@ export class WebhookDeliverer {
     // Hand the subscription back well within its lease, so that no other gateway takes it while this one
     // is still delivering (which could reorder deliveries); the next claim carries on.
     const handBackAt = Date.now() + LEASE_MS / 2;
+    let caughtUp = false;
     for (let page = 0; page < 10 && !this.stopping.signal.aborted && Date.now() < handBackAt; page++) {
       const events = await this.store.readAll({
         ...(cursor ? { after: cursor } : {}),
         limit: 100,
         ...(webhook.types ? { filter: { types: webhook.types } } : {}),
       });
-      if (events.length === 0) break;
+      if (events.length === 0) {
+        caughtUp = true;
+        break;
+      }
       for (const event of events) {
         if (Date.now() >= handBackAt) break;
         // An event of the owner's own stream counts at once, as on a live stream: the change that ends its
@@ -151,7 +159,7 @@ export class WebhookDeliverer {
         moved = true;
       }
     }
-    await this.webhooks.release(webhook.id);
+    await this.webhooks.release(webhook.id, caughtUp ? head : null);
     return moved;
   }
 

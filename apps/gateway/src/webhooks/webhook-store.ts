@@ -16,6 +16,11 @@ export interface WebhookRow {
   /** Why deliveries wait (the owner is not in good standing now); they go on by themselves when it is. */
   held_reason: string | null;
   cursor: string | null;
+  /**
+   * The log's head when the subscription was last found with nothing to deliver: it is not claimed again
+   * until the head moves (or it is held, fails or is resumed), so that caught-up subscriptions take no claim.
+   */
+  idle_at: string | null;
   failures: number;
   last_error: string | null;
   next_attempt_at: Date;
@@ -41,7 +46,8 @@ export class WebhookStore {
         CREATE INDEX IF NOT EXISTS focal_webhooks_owner ON focal_webhooks (owner);
         ALTER TABLE focal_webhooks ADD COLUMN IF NOT EXISTS held_reason text;
         ALTER TABLE focal_webhooks ADD COLUMN IF NOT EXISTS previous_secret text;
-        ALTER TABLE focal_webhooks ADD COLUMN IF NOT EXISTS previous_secret_until timestamptz;`);
+        ALTER TABLE focal_webhooks ADD COLUMN IF NOT EXISTS previous_secret_until timestamptz;
+        ALTER TABLE focal_webhooks ADD COLUMN IF NOT EXISTS idle_at text;`);
       // Secrets from before Standard Webhooks were 64 hex characters used as the HMAC key as they stand: the
       // same key, written the standard way (whsec_ and its base64), so existing receivers only re-encode it.
       await tx.exec(`
@@ -131,16 +137,20 @@ export class WebhookStore {
     )[0];
   }
 
-  /** Takes up to `limit` due subscriptions for `leaseMs`, so that two gateways never deliver one at once. */
-  claim(limit: number, leaseMs: number): Promise<WebhookRow[]> {
+  /**
+   * Takes up to `limit` due subscriptions for `leaseMs`, so that two gateways never deliver one at once: those
+   * due longest first, leaving out those idle at `head` (the log's head now; '' for an empty log).
+   */
+  claim(limit: number, leaseMs: number, head: string): Promise<WebhookRow[]> {
     return this.sql.query<WebhookRow>(
       `UPDATE focal_webhooks SET lease_until = now() + make_interval(secs => $2::double precision / 1000)
         WHERE id IN (SELECT id FROM focal_webhooks
                       WHERE status = 'active' AND next_attempt_at <= now()
                         AND (lease_until IS NULL OR lease_until < now())
+                        AND (idle_at IS NULL OR idle_at <> $3)
                       ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
         RETURNING *`,
-      [limit, leaseMs],
+      [limit, leaseMs, head],
     );
   }
 
@@ -163,7 +173,7 @@ export class WebhookStore {
       `UPDATE focal_webhooks SET failures = $2, last_error = $3,
               next_attempt_at = now() + make_interval(secs => $4::double precision / 1000),
               status = CASE WHEN $5::text IS NULL THEN status ELSE 'paused' END,
-              paused_reason = coalesce($5::text, paused_reason), lease_until = NULL
+              paused_reason = coalesce($5::text, paused_reason), lease_until = NULL, idle_at = NULL
         WHERE id = $1`,
       [id, failures, error, retryInMs, pause ?? null],
     );
@@ -172,7 +182,7 @@ export class WebhookStore {
   /** Holds deliveries while the owner is not in good standing: looked at again after `retryInMs`. */
   async hold(id: string, reason: string, retryInMs: number): Promise<void> {
     await this.sql.query(
-      `UPDATE focal_webhooks SET held_reason = $2, lease_until = NULL,
+      `UPDATE focal_webhooks SET held_reason = $2, lease_until = NULL, idle_at = NULL,
               next_attempt_at = now() + make_interval(secs => $3::double precision / 1000)
         WHERE id = $1`,
       [id, reason, retryInMs],
@@ -184,16 +194,22 @@ export class WebhookStore {
     return (
       await this.sql.query<WebhookRow>(
         `UPDATE focal_webhooks SET status = 'active', paused_reason = NULL, failures = 0, last_error = NULL,
-                next_attempt_at = now()
+                idle_at = NULL, next_attempt_at = now()
           WHERE owner = $1 AND id = $2 RETURNING *`,
         [owner, id],
       )
     )[0];
   }
 
-  async release(id: string): Promise<void> {
-    await this.sql.query('UPDATE focal_webhooks SET lease_until = NULL, held_reason = NULL WHERE id = $1', [
-      id,
-    ]);
+  /**
+   * Hands a subscription back, behind those due before it: idle at `idleAt` (the head it was claimed at) when
+   * it had nothing left to deliver, or due again at once when it stopped with more to do.
+   */
+  async release(id: string, idleAt: string | null): Promise<void> {
+    await this.sql.query(
+      `UPDATE focal_webhooks SET lease_until = NULL, held_reason = NULL, idle_at = $2, next_attempt_at = now()
+        WHERE id = $1`,
+      [id, idleAt],
+    );
   }
 }

@@ -32,6 +32,8 @@ const STANDING_FRESH_MS = 250;
  * cost one claiming UPDATE per command, subscriptions or not. A quiet spell's first event is claimed at once.
  */
 const WAKE_INTERVAL_MS = 25;
+/** How soon a subscription is served again after serving it failed on Focal's side (see serveFailed). */
+const SERVE_RETRY_MS = 2_000;
 /** Subscriptions served at once by one gateway. */
 const CLAIM_LIMIT = 20;
 
@@ -79,7 +81,9 @@ export class WebhookDeliverer {
         // Read before the claim: a subscription found caught up is caught up to at least this head.
         const head = (await this.store.headPosition()) ?? '';
         const due = await this.webhooks.claim(CLAIM_LIMIT, LEASE_MS, head);
-        const served = await Promise.all(due.map((webhook) => this.serve(webhook, head)));
+        const served = await Promise.all(
+          due.map((webhook) => this.serve(webhook, head).catch((error) => this.serveFailed(webhook, error))),
+        );
         backoff.succeeded();
         // Progress, or a full claim (more may be due), earns another round at once. Nothing served comes back
         // at once: a caught-up subscription waits for the head to move, a held one for its next look.
@@ -161,6 +165,17 @@ export class WebhookDeliverer {
     }
     await this.webhooks.release(webhook.id, caughtUp ? head : null);
     return moved;
+  }
+
+  /**
+   * Serving a subscription failed on Focal's side (the store, the key store): not the receiver's failure, so
+   * it does not count towards a pause. Handed back to be tried again soon rather than left leased, which would
+   * hold its deliveries for the rest of the lease; if the store is away, the lease runs out as before.
+   */
+  private async serveFailed(webhook: WebhookRow, error: unknown): Promise<boolean> {
+    this.onError(error);
+    await this.webhooks.retryLater(webhook.id, SERVE_RETRY_MS).catch(() => undefined);
+    return false;
   }
 
   /** One attempt; undefined on success, or what went wrong. */

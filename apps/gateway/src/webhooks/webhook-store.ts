@@ -189,6 +189,16 @@ export class WebhookStore {
     );
   }
 
+  /** Hands a subscription back to be served again after `retryInMs`, from where it stopped. */
+  async retryLater(id: string, retryInMs: number): Promise<void> {
+    await this.sql.query(
+      `UPDATE focal_webhooks SET lease_until = NULL, idle_at = NULL,
+              next_attempt_at = now() + make_interval(secs => $2::double precision / 1000)
+        WHERE id = $1`,
+      [id, retryInMs],
+    );
+  }
+
   /** A subscription paused after failures delivers again, from where it stopped. */
   async resume(owner: string, id: string): Promise<WebhookRow | undefined> {
     return (

@@ -223,19 +223,27 @@ export function runService(service: ServiceName, module: ServiceModuleFactory, l
 }
 
 /**
+ * A signal this soon after the first is the same stop: one sent to the whole process group (by a supervisor,
+ * or Ctrl-C in a terminal) reaches this process directly and again through npm, which passes it on.
+ */
+const SAME_STOP_MS = 1_000;
+
+/**
  * On SIGTERM or SIGINT: `stop()` (which drains the work in flight), then exit 0. Whatever is still pending
- * after `graceMs` is abandoned with exit 1, as is everything on a second signal: a stuck store or command
- * never keeps a process from stopping. Idempotency keys make abandoned commands safe to send again.
+ * after `graceMs` is abandoned with exit 1, as is everything on a second signal (one more than a second
+ * after the first): a stuck store or command never keeps a process from stopping. Idempotency keys make
+ * abandoned commands safe to send again.
  */
 export function stopOnSignals(stop: () => Promise<void>, graceMs: number, logger: LoggerService): void {
-  let stopping = false;
+  let stoppingSince: number | undefined;
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.on(signal, () => {
-      if (stopping) {
+      if (stoppingSince !== undefined) {
+        if (Date.now() - stoppingSince < SAME_STOP_MS) return;
         logger.warn?.(`${signal} again: exiting now`);
         process.exit(1);
       }
-      stopping = true;
+      stoppingSince = Date.now();
       logger.log(`${signal}: finishing the work in flight (at most ${graceMs} ms)`);
       setTimeout(() => {
         logger.error(

@@ -304,51 +304,63 @@ describe('npm start', () => {
     );
   }, 120_000);
 
-  it('one stop signal to the whole process group (as a supervisor or a terminal sends it) is one graceful stop', async () => {
-    // npm and tsx pass the signal on to the process below them, which also gets it directly: node hears it up
-    // to three times within milliseconds. That must not count as the impatient second signal that exits at once.
-    const npm = spawn('npm', ['start'], {
-      cwd: root,
-      env: { ...process.env, PORT: '0', FOCAL_DATA_DIR: dataDir, NATS_URL: natsUrl },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    const focal: ServiceProcess = {
-      child: npm,
-      lines: [],
-      exited: new Promise((resolve) => npm.once('exit', resolve)),
-    };
-    const collect = (chunk: Buffer) => focal.lines.push(...chunk.toString().split('\n').filter(Boolean));
-    npm.stdout!.on('data', collect);
-    npm.stderr!.on('data', collect);
-    try {
-      await waitForLine(focal, /export TOKEN=/, 60_000);
-      // npm runs `node --import tsx …` through a shell: the process to signal again is the one node runs.
-      const node = Number(
-        execFileSync('pgrep', ['-g', String(npm.pid), '-f', '^\\S*node --import tsx apps/system/src/main.ts'])
-          .toString()
-          .trim(),
-      );
-      process.kill(-npm.pid!, 'SIGTERM');
-      // Passed on late, as npm does when busy: still the same stop.
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      process.kill(node, 'SIGTERM');
-      await until(
-        () => focal.lines.some((line) => /messaging stopped/.test(line)),
-        'the services to stop',
-        20_000,
-      );
-      await until(() => !isRunning(node), 'the process to exit', 20_000);
-      expect(focal.lines.join('\n')).not.toMatch(/again: exiting now/);
-    } finally {
-      // Whatever is left of the group, if the test failed half-way.
+  // A supervisor signals the whole process group (systemd's default, a terminal's Ctrl-C) or only the pid it
+  // started, npm's. Either is one graceful stop of the node process below npm.
+  it.each(['the process group', 'npm alone'] as const)(
+    'npm start stops gracefully on one SIGTERM to %s',
+    async (target) => {
+      const npm = spawn('npm', ['start'], {
+        cwd: root,
+        env: { ...process.env, PORT: '0', FOCAL_DATA_DIR: dataDir, NATS_URL: natsUrl },
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      });
+      const focal: ServiceProcess = {
+        child: npm,
+        lines: [],
+        exited: new Promise((resolve) => npm.once('exit', resolve)),
+      };
+      const collect = (chunk: Buffer) => focal.lines.push(...chunk.toString().split('\n').filter(Boolean));
+      npm.stdout!.on('data', collect);
+      npm.stderr!.on('data', collect);
       try {
-        process.kill(-npm.pid!, 'SIGKILL');
-      } catch {
-        // already gone
+        await waitForLine(focal, /export TOKEN=/, 60_000);
+        const node = Number(
+          execFileSync('pgrep', [
+            '-g',
+            String(npm.pid),
+            '-f',
+            '^\\S*node --import tsx apps/system/src/main.ts',
+          ])
+            .toString()
+            .trim(),
+        );
+        if (target === 'npm alone') {
+          process.kill(npm.pid!, 'SIGTERM');
+        } else {
+          process.kill(-npm.pid!, 'SIGTERM');
+          // npm passes it on too, later when busy: still the same stop, not the impatient second signal.
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          process.kill(node, 'SIGTERM');
+        }
+        await until(
+          () => focal.lines.some((line) => /messaging stopped/.test(line)),
+          'the services to stop',
+          20_000,
+        );
+        await until(() => !isRunning(node), 'the process to exit', 20_000);
+        expect(focal.lines.join('\n')).not.toMatch(/again: exiting now/);
+      } finally {
+        // Whatever is left of the group, if the test failed half-way.
+        try {
+          process.kill(-npm.pid!, 'SIGKILL');
+        } catch {
+          // already gone
+        }
       }
-    }
-  }, 120_000);
+    },
+    120_000,
+  );
 
   it('says which port is taken and what to do, and exits', async () => {
     const taken = createServer();

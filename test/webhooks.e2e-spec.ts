@@ -347,8 +347,9 @@ describe.each(STORES)('webhooks (%s store)', (store) => {
     await hook.close();
   });
 
-  it('pauses a subscription after repeated failures, and its owner sees why', async () => {
-    const hook = await receiver(() => 503);
+  it('pauses a subscription after repeated failures, and its owner sees why and resumes it once mended', async () => {
+    let answer = 503;
+    const hook = await receiver(() => answer);
     const created = await system.call('POST', '/v1/webhooks', {
       token: secretariat,
       body: { url: hook.url, types: ['StateStatusChanged'] },
@@ -368,6 +369,21 @@ describe.each(STORES)('webhooks (%s store)', (store) => {
       pausedReason: expect.stringMatching(/3 deliveries failed.*HTTP 503/),
     });
     expect(hook.attempts()).toBe(3);
+
+    // Mended, resumed: the event it stopped at is delivered.
+    answer = 204;
+    const resumed = await system.call('POST', `/v1/webhooks/${created.body.id}/resume`, {
+      token: secretariat,
+    });
+    expect(resumed).toMatchObject({ status: 200, body: { status: 'active', failures: 0 } });
+    await until(() => hook.accepted.length === 1, 'the delivery after resuming');
+    // Resuming one that is not paused is refused: it would reset the failures counting towards a pause, and
+    // make a retry due at once at its owner's will.
+    const again = await system.call('POST', `/v1/webhooks/${created.body.id}/resume`, { token: secretariat });
+    expect(again).toMatchObject({
+      status: 422,
+      body: { type: 'urn:focal:problem:webhook/not-paused', detail: expect.stringMatching(/is active/) },
+    });
     await hook.close();
   });
 

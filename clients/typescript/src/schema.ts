@@ -11799,6 +11799,24 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem415"];
                 };
             };
+            /** @description the domain refuses it: `reason` says which rule */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:contact-point/primary-per-state",
+                     *       "title": "Rule violated",
+                     *       "status": 422,
+                     *       "detail": "primary contact points are designated per state",
+                     *       "reason": "contact-point/primary-per-state"
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description too many requests: wait as Retry-After says */
             429: {
                 headers: {

@@ -199,13 +199,13 @@ export class WebhookStore {
     );
   }
 
-  /** A subscription paused after failures delivers again, from where it stopped. */
+  /** A subscription paused after failures delivers again, from where it stopped; undefined if it is not paused. */
   async resume(owner: string, id: string): Promise<WebhookRow | undefined> {
     return (
       await this.sql.query<WebhookRow>(
         `UPDATE focal_webhooks SET status = 'active', paused_reason = NULL, failures = 0, last_error = NULL,
                 idle_at = NULL, next_attempt_at = now()
-          WHERE owner = $1 AND id = $2 RETURNING *`,
+          WHERE owner = $1 AND id = $2 AND status = 'paused' RETURNING *`,
         [owner, id],
       )
     )[0];

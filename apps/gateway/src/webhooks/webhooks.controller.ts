@@ -170,12 +170,20 @@ export class WebhooksController {
   @Operation({
     summary: 'Deliver again, from where it stopped, to a subscription paused after failures',
     success: { status: 200, description: 'the subscription, active again', schema: webhookAnswer },
-    problems: [400, 404],
+    problems: [400, 404, 422],
   })
   async resume(@Caller() caller: Actor, @UuidParam('id') id: string) {
     const row = await this.webhooks.resume(principalKey(caller), id);
-    if (!row) throw new Problem(404, 'not-found', 'Not found', `no webhook ${id} of yours`);
-    return view(row);
+    if (row) return view(row);
+    if (!(await this.webhooks.find(principalKey(caller), id))) {
+      throw new Problem(404, 'not-found', 'Not found', `no webhook ${id} of yours`);
+    }
+    throw new Problem(
+      422,
+      'webhook/not-paused',
+      'Webhook not paused',
+      `webhook ${id} is active: it delivers by itself, retrying failures with backoff; resume is for a subscription paused after failures`,
+    );
   }
 
   @Post(':id/rotate-secret')

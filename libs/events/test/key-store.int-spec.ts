@@ -94,6 +94,36 @@ describe.each([
     await expect(keys.keyFor('fresh-3', { fresh: true })).rejects.toBeInstanceOf(KeyDestroyedError);
   });
 
+  it('makes the keys of many new subjects asked for at once in one insert or two, each its own', async () => {
+    const inserts: string[] = [];
+    const counting = Object.assign(Object.create(sql) as SqlDriver, {
+      query: (text: string, params?: readonly unknown[]) => {
+        if (text.includes('INSERT INTO focal_keys')) inserts.push(text);
+        return sql.query(text, params);
+      },
+    });
+    const batched = await SqlKeyStore.open(counting, testKeyring, { logInSameDatabase: true });
+    await batched.destroy('burst-erased');
+    inserts.length = 0;
+    const subjects = Array.from({ length: 40 }, (_, i) => `burst-${i}`);
+    const asked = [...subjects, 'burst-3', 'burst-erased'].map((subject) =>
+      batched.keyFor(subject, { fresh: true }).then(
+        (key) => ({ subject, key }),
+        (error: unknown) => ({ subject, error }),
+      ),
+    );
+    const answers = await Promise.all(asked);
+    // The first goes in at once, the rest, made meanwhile, together after it.
+    expect(inserts.length).toBeLessThanOrEqual(2);
+    const keysMade = answers.slice(0, 40).map((answer) => ('key' in answer ? answer.key : undefined));
+    expect(new Set(keysMade.map((key) => key?.toString('hex'))).size).toBe(40);
+    for (const [i, subject] of subjects.entries()) expect(await keys.find(subject)).toEqual(keysMade[i]);
+    // The same subject twice in one burst: one key, the same for both.
+    expect(answers[40]).toEqual({ subject: 'burst-3', key: keysMade[3] });
+    // An erased subject in the burst is refused alone.
+    expect(answers[41]).toEqual({ subject: 'burst-erased', error: expect.any(KeyDestroyedError) });
+  });
+
   it('finds several keys at once, leaving out destroyed and unknown subjects', async () => {
     const e = await keys.keyFor('e');
     const f = await keys.keyFor('f');

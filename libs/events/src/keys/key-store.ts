@@ -34,6 +34,20 @@ export class KeyDestroyedError extends Error {
   }
 }
 
+/** Most keys one insert makes: a burst beyond it goes in several, one after another. */
+const MAX_KEYS_PER_INSERT = 500;
+
+interface MadeKey {
+  subjectId: string;
+  wrapped: Buffer;
+  keyId: string;
+}
+
+interface WaitingKey extends MadeKey {
+  resolve(row: WrappedRow | undefined): void;
+  reject(error: unknown): void;
+}
+
 interface WrappedRow {
   subject_id: string;
   wrapped: Uint8Array | null;
@@ -46,6 +60,9 @@ interface WrappedRow {
  * database alone reads as noise.
  */
 export class SqlKeyStore implements KeyStore {
+  private readonly made: WaitingKey[] = [];
+  private inserting = false;
+
   private constructor(
     private readonly sql: SqlDriver,
     private readonly keyring: KeyEncryptionKeys,
@@ -97,23 +114,63 @@ export class SqlKeyStore implements KeyStore {
   private async create(subjectId: string): Promise<WrappedRow | undefined> {
     const fresh = randomBytes(32);
     const { keyId, wrapped } = await this.keyring.wrap(fresh, subjectId);
-    // A subject's key is made once: a racing creator gets the one stored first. The commit need not wait for
-    // the disk when the log is in this database: a key matters only once an event encrypted with it is
-    // stored, and that append commits synchronously later, which writes out the write-ahead log up to it,
-    // this commit included; a crash before then loses a key no event uses. One fsync less per new subject,
-    // in the same round trip (set_config local to this statement's own transaction). Not inside a caller's
-    // transaction (it would make that commit skip the wait too), nor with EventStoreDB, whose appends flush
-    // nothing here.
-    const quick = this.logInSameDatabase && !this.sql.inTransaction;
-    const [row] = await this.sql.query<WrappedRow>(
+    const made: MadeKey = { subjectId, wrapped, keyId };
+    // Inside a caller's transaction the key is made in it, alone; the batch below runs outside any.
+    if (this.sql.inTransaction) return (await this.insert([made], false)).get(subjectId);
+    return new Promise((resolve, reject) => {
+      this.made.push({ ...made, resolve, reject });
+      this.insertMade();
+    });
+  }
+
+  /**
+   * New subjects' keys go in together: those made while an insert is under way wait for it, then go in the next,
+   * one statement for all of them (a burst of registrations made one round trip each).
+   */
+  private insertMade(): void {
+    if (this.inserting || this.made.length === 0) return;
+    this.inserting = true;
+    const batch = this.made.splice(0, MAX_KEYS_PER_INSERT);
+    void this.insert(batch, this.logInSameDatabase)
+      .then(
+        (rows) => batch.forEach((waiting) => waiting.resolve(rows.get(waiting.subjectId))),
+        (error: unknown) => batch.forEach((waiting) => waiting.reject(error)),
+      )
+      .finally(() => {
+        this.inserting = false;
+        this.insertMade();
+      });
+  }
+
+  /**
+   * Inserts keys, one per subject (the first made wins, in the batch as against the table), and returns each
+   * subject's stored row: a racing creator gets the one stored first, a destroyed key comes back without key.
+   * `quick`: the commit need not wait for the disk when the log is in this database: a key matters only once
+   * an event encrypted with it is stored, and that append commits synchronously later, which writes out the
+   * write-ahead log up to it, this commit included; a crash before then loses keys no event uses. One fsync
+   * less per insert, in the same round trip (set_config local to this statement's own transaction). Not inside
+   * a caller's transaction (it would make that commit skip the wait too), nor with EventStoreDB, whose appends
+   * flush nothing here.
+   */
+  private async insert(keys: readonly MadeKey[], quick: boolean): Promise<Map<string, WrappedRow>> {
+    const first = new Map<string, MadeKey>();
+    for (const key of keys) if (!first.has(key.subjectId)) first.set(key.subjectId, key);
+    // In one order everywhere: two processes inserting overlapping batches then never wait on each other.
+    const subjects = [...first.keys()].sort();
+    const rows = await this.sql.query<WrappedRow>(
       `${quick ? "WITH quick AS (SELECT set_config('synchronous_commit', 'off', true)) " : ''}
        INSERT INTO focal_keys (subject_id, wrapped, kek_id)
-       SELECT $1::text, $2::bytea, $3::text ${quick ? 'FROM quick' : ''}
+       SELECT made.subject_id, decode(made.wrapped, 'base64'), made.kek_id
+         FROM ${quick ? 'quick, ' : ''}unnest($1::text[], $2::text[], $3::text[]) AS made (subject_id, wrapped, kek_id)
        ON CONFLICT (subject_id) DO UPDATE SET subject_id = EXCLUDED.subject_id
        RETURNING subject_id, wrapped, kek_id`,
-      [subjectId, wrapped, keyId],
+      [
+        subjects,
+        subjects.map((subject) => first.get(subject)!.wrapped.toString('base64')),
+        subjects.map((subject) => first.get(subject)!.keyId),
+      ],
     );
-    return row;
+    return new Map(rows.map((row) => [row.subject_id, row]));
   }
 
   async find(subjectId: string): Promise<Buffer | undefined> {

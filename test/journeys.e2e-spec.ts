@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { expectOk, ifMatch, positionOf, type FocalClient } from '@focal/client';
 
 import { startSystem, STORES, type TestSystem } from './support/system.js';
+import { until } from './support/until.js';
 
 /**
  * The journeys of the gateway issue, over real HTTP, against the services on NATS and PostgreSQL, through the
@@ -330,6 +331,54 @@ describe.each(STORES)('journeys through the HTTP API (%s store)', (store) => {
         status: 403,
         type: 'urn:focal:problem:principal/organisation-suspended',
       });
+    });
+
+    it("a suspension counts for every request sent after it was answered, while the organisation's requests stream in", async () => {
+      const organisation = expectOk(
+        await as.secretariat.POST('/v1/liaison-organisations', {
+          body: {
+            name: 'Commission for International Justice and Accountability',
+            acronym: 'CIJA',
+            kind: 'civil-society',
+          },
+        }),
+      );
+      const cija = system.client(
+        await system.token({ role: 'liaison-organisation', organisation: organisation.id }),
+      );
+      // Eight callers at once, as a busy client would: requests in flight whenever the suspension commits.
+      const answers: { sentAt: number; status: number }[] = [];
+      let suspendedAt = Infinity;
+      let stop = false;
+      const callers = Array.from({ length: 8 }, async () => {
+        while (!stop) {
+          const sentAt = performance.now();
+          const { response } = await cija.GET('/v1/states');
+          answers.push({ sentAt, status: response.status });
+        }
+      });
+      try {
+        await until(() => answers.length >= 40, 'requests of the organisation flowing');
+        expectOk(
+          await as.secretariat.POST('/v1/liaison-organisations/{id}/suspend', {
+            params: { path: { id: organisation.id } },
+            body: { reason: 'review of its standing' },
+          }),
+        );
+        suspendedAt = performance.now();
+        await until(
+          () => answers.filter((answer) => answer.sentAt > suspendedAt).length >= 80,
+          'requests sent after the suspension',
+        );
+      } finally {
+        stop = true;
+        await Promise.all(callers);
+      }
+      expect(
+        answers.filter((answer) => answer.sentAt < suspendedAt && answer.status === 200).length,
+      ).toBeGreaterThan(0);
+      const after = answers.filter((answer) => answer.sentAt > suspendedAt).map((answer) => answer.status);
+      expect(after).toEqual(after.map(() => 403));
     });
 
     it('400 for malformed JSON, unknown fields, wrong types, bad ids and bad queries, naming each', async () => {

@@ -25,3 +25,18 @@ export const drivers: [string, () => Promise<{ driver: SqlDriver; done(): Promis
     },
   ],
 ];
+
+/** `driver` as it is, but keeping the text of every statement that `pattern` matches in `seen`. */
+export function countingStatements(
+  driver: SqlDriver,
+  pattern: RegExp,
+): { driver: SqlDriver; seen: string[] } {
+  const seen: string[] = [];
+  const counting = Object.assign(Object.create(driver) as SqlDriver, {
+    query: (text: string, params?: readonly unknown[]) => {
+      if (pattern.test(text)) seen.push(text);
+      return driver.query(text, params);
+    },
+  });
+  return { driver: counting, seen };
+}

@@ -14,6 +14,7 @@ import {
 } from '../src/index.js';
 
 import { testKeyring, testSecrets } from '../../../test/support/secrets.js';
+import { countingStatements } from './drivers.js';
 const personalFields = {
   fields: { Registered: 'personal' },
   subjectOf: (streamId: string) => (streamId.startsWith('person-') ? streamId.slice(7) : undefined),
@@ -95,13 +96,7 @@ describe.each([
   });
 
   it('makes the keys of many new subjects asked for at once in one insert or two, each its own', async () => {
-    const inserts: string[] = [];
-    const counting = Object.assign(Object.create(sql) as SqlDriver, {
-      query: (text: string, params?: readonly unknown[]) => {
-        if (text.includes('INSERT INTO focal_keys')) inserts.push(text);
-        return sql.query(text, params);
-      },
-    });
+    const { driver: counting, seen: inserts } = countingStatements(sql, /INSERT INTO focal_keys/);
     const batched = await SqlKeyStore.open(counting, testKeyring, { logInSameDatabase: true });
     await batched.destroy('burst-erased');
     inserts.length = 0;
@@ -122,6 +117,30 @@ describe.each([
     expect(answers[40]).toEqual({ subject: 'burst-3', key: keysMade[3] });
     // An erased subject in the burst is refused alone.
     expect(answers[41]).toEqual({ subject: 'burst-erased', error: expect.any(KeyDestroyedError) });
+  });
+
+  it('looks up the keys of many subjects asked for at once in one read or two, each its own or none', async () => {
+    const made = await Promise.all(Array.from({ length: 30 }, (_, i) => keys.keyFor(`looked-up-${i}`)));
+    await keys.destroy('looked-up-erased');
+    const { driver: counting, seen: lookups } = countingStatements(
+      sql,
+      /^SELECT subject_id, wrapped, kek_id FROM focal_keys/,
+    );
+    const gathered = await SqlKeyStore.open(counting, testKeyring, { logInSameDatabase: true });
+    const subjects = made.map((_, i) => `looked-up-${i}`);
+    const [found, kept, erased, never] = await Promise.all([
+      Promise.all(subjects.map((subject) => gathered.find(subject))),
+      Promise.all(subjects.map((subject) => gathered.keyFor(subject))),
+      gathered.find('looked-up-erased'),
+      gathered.find('looked-up-never-made'),
+    ]);
+    // The first goes at once, the rest, asked meanwhile, together after it.
+    expect(lookups.length).toBeLessThanOrEqual(2);
+    expect(found).toEqual(made);
+    expect(kept).toEqual(made);
+    expect(erased).toBeUndefined();
+    expect(never).toBeUndefined();
+    await expect(gathered.keyFor('looked-up-erased')).rejects.toBeInstanceOf(KeyDestroyedError);
   });
 
   it('finds several keys at once, leaving out destroyed and unknown subjects', async () => {

@@ -46,11 +46,7 @@ export class StandingWatch {
     this.record = principalRecordOf(viewer, events);
   }
 
-  static async load(
-    store: Pick<EventStore, 'readStream'>,
-    viewer: Actor,
-    now: () => string = today,
-  ): Promise<StandingWatch> {
+  static async load(store: EventStore, viewer: Actor, now: () => string = today): Promise<StandingWatch> {
     const streamId = standingStreamOf(viewer);
     const recorded = streamId ? await store.readStream(streamId) : [];
     return new StandingWatch(

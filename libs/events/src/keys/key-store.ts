@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
-import type { SqlDriver } from '../sql/driver.js';
+import type { SqlDriver, SqlQueryable } from '../sql/driver.js';
+import { Gathering } from '../gathering.js';
 import { migrate } from '../sql/migrations.js';
 import type { KeyEncryptionKeys } from './keyring.js';
 
@@ -34,18 +35,10 @@ export class KeyDestroyedError extends Error {
   }
 }
 
-/** Most keys one insert makes: a burst beyond it goes in several, one after another. */
-const MAX_KEYS_PER_INSERT = 500;
-
 interface MadeKey {
   subjectId: string;
   wrapped: Buffer;
   keyId: string;
-}
-
-interface WaitingKey extends MadeKey {
-  resolve(row: WrappedRow | undefined): void;
-  reject(error: unknown): void;
 }
 
 interface WrappedRow {
@@ -60,8 +53,18 @@ interface WrappedRow {
  * database alone reads as noise.
  */
 export class SqlKeyStore implements KeyStore {
-  private readonly made: WaitingKey[] = [];
-  private inserting = false;
+  /**
+   * New subjects' keys, made together: a burst of registrations made one insert each. Every subject's row as
+   * stored, its key or its destruction, read together: a burst of changes made one lookup each.
+   */
+  private readonly inserts = new Gathering(async (made: MadeKey[]) => {
+    const rows = await this.insert(made, this.logInSameDatabase);
+    return (key: MadeKey) => rows.get(key.subjectId);
+  });
+  private readonly lookups = new Gathering(async (subjects: string[]) => {
+    const rows = await this.rowsOf(this.sql, subjects);
+    return (subject: string) => rows.get(subject);
+  });
 
   private constructor(
     private readonly sql: SqlDriver,
@@ -99,47 +102,35 @@ export class SqlKeyStore implements KeyStore {
   async keyFor(subjectId: string, options: { fresh?: boolean | undefined } = {}): Promise<Buffer> {
     // Most commands name a subject that has its key already: a read, not a write (and no commit to wait for).
     // A new subject's is made in one round trip; one that exists after all is returned by the same statement.
-    const [existing] = options.fresh
-      ? []
-      : await this.sql.query<WrappedRow>(
-          'SELECT subject_id, wrapped, kek_id FROM focal_keys WHERE subject_id = $1',
-          [subjectId],
-        );
+    const existing = options.fresh ? undefined : await this.row(subjectId);
     const row = existing ?? (await this.create(subjectId));
     const key = row && (await this.unwrap(row));
     if (!key) throw new KeyDestroyedError(subjectId);
     return key;
   }
 
+  /** The subject's row, its key or its destruction; read with the others asked for meanwhile. */
+  private async row(subjectId: string): Promise<WrappedRow | undefined> {
+    // Inside a caller's transaction it is read in it; the gathered reads run outside any.
+    if (this.sql.inTransaction) return (await this.rowsOf(this.sql, [subjectId])).get(subjectId);
+    return this.lookups.ask(subjectId);
+  }
+
+  private async rowsOf(sql: SqlQueryable, subjectIds: readonly string[]): Promise<Map<string, WrappedRow>> {
+    const rows = await sql.query<WrappedRow>(
+      'SELECT subject_id, wrapped, kek_id FROM focal_keys WHERE subject_id = ANY($1::text[])',
+      [[...new Set(subjectIds)]],
+    );
+    return new Map(rows.map((row) => [row.subject_id, row]));
+  }
+
   private async create(subjectId: string): Promise<WrappedRow | undefined> {
     const fresh = randomBytes(32);
     const { keyId, wrapped } = await this.keyring.wrap(fresh, subjectId);
     const made: MadeKey = { subjectId, wrapped, keyId };
-    // Inside a caller's transaction the key is made in it, alone; the batch below runs outside any.
+    // Inside a caller's transaction the key is made in it, alone; the gathered inserts run outside any.
     if (this.sql.inTransaction) return (await this.insert([made], false)).get(subjectId);
-    return new Promise((resolve, reject) => {
-      this.made.push({ ...made, resolve, reject });
-      this.insertMade();
-    });
-  }
-
-  /**
-   * New subjects' keys go in together: those made while an insert is under way wait for it, then go in the next,
-   * one statement for all of them (a burst of registrations made one round trip each).
-   */
-  private insertMade(): void {
-    if (this.inserting || this.made.length === 0) return;
-    this.inserting = true;
-    const batch = this.made.splice(0, MAX_KEYS_PER_INSERT);
-    void this.insert(batch, this.logInSameDatabase)
-      .then(
-        (rows) => batch.forEach((waiting) => waiting.resolve(rows.get(waiting.subjectId))),
-        (error: unknown) => batch.forEach((waiting) => waiting.reject(error)),
-      )
-      .finally(() => {
-        this.inserting = false;
-        this.insertMade();
-      });
+    return this.inserts.ask(made);
   }
 
   /**
@@ -174,10 +165,7 @@ export class SqlKeyStore implements KeyStore {
   }
 
   async find(subjectId: string): Promise<Buffer | undefined> {
-    const [row] = await this.sql.query<WrappedRow>(
-      'SELECT subject_id, wrapped, kek_id FROM focal_keys WHERE subject_id = $1',
-      [subjectId],
-    );
+    const row = await this.row(subjectId);
     return row && this.unwrap(row);
   }
 

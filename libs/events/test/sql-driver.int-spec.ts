@@ -5,7 +5,7 @@ import { createTestDatabase } from '../../../test/support/postgres.js';
 import { until } from '../../../test/support/until.js';
 import { PgDriver, SqlEventStore, SqlKeyStore, type SqlDriver } from '../src/index.js';
 import { newEvent } from './contract.js';
-import { drivers } from './drivers.js';
+import { countingStatements, drivers } from './drivers.js';
 
 /**
  * What a transaction reaches, on both drivers alike. On PGlite every case below used to be a hang: the one
@@ -114,6 +114,46 @@ describe.each(drivers)('%s driver: a transaction reaches everything done inside 
       expect(await store.readStream('thread-1')).toHaveLength(1);
     } finally {
       await store.close();
+    }
+  });
+});
+
+describe.each(drivers)('%s store: whole streams asked for at once', (_name, open) => {
+  it('are read together, one or two statements for many callers, each its own stream in order', async () => {
+    const { driver, done } = await open();
+    const { driver: counting, seen: reads } = countingStatements(
+      driver,
+      /FROM focal_events\s+WHERE stream_id = ANY/,
+    );
+    const store = await SqlEventStore.open(counting, { closeDriver: false });
+    try {
+      const streams = Array.from({ length: 12 }, (_, i) => `thread-${i}`);
+      for (const [i, streamId] of streams.entries()) {
+        await store.append(
+          streamId,
+          Array.from({ length: (i % 3) + 1 }, () => newEvent()),
+          {
+            expectedVersion: 'no-stream',
+          },
+        );
+      }
+      reads.length = 0;
+      const read = await Promise.all(
+        [...streams, 'thread-never', 'thread-0'].map((id) => store.readStream(id)),
+      );
+      expect(reads.length).toBeLessThanOrEqual(2);
+      for (const [i, streamId] of streams.entries()) {
+        expect(read[i]!.map((event) => [event.streamId, event.streamVersion])).toEqual(
+          Array.from({ length: (i % 3) + 1 }, (_, v) => [streamId, v + 1]),
+        );
+      }
+      expect(read[12]).toEqual([]);
+      expect(read[13]).toEqual(read[0]);
+      // Each caller has its own array: one changing it changes nothing for another.
+      expect(read[13]).not.toBe(read[0]);
+    } finally {
+      await store.close();
+      await done();
     }
   });
 });

@@ -11,7 +11,6 @@ import {
   type ClaimNames,
   type IdentityProvider,
 } from './identity-provider.js';
-import { FreshReads } from './fresh-reads.js';
 import { StandingWatch } from './standing-watch.js';
 
 /** How long a verified token is taken as verified (at most until it expires), and how many are kept. */
@@ -85,8 +84,6 @@ export class Authenticator {
    * the identity provider withdraws stops counting within a minute) and in size.
    */
   private readonly verified = new Map<string, { actor: Actor; expiresAt: number; until: number }>();
-  /** Principals' own streams (their state's, their organisation's), read afresh for every request. */
-  private readonly standingStreams: Pick<EventStore, 'readStream'>;
 
   /**
    * `secret`: HS256 development tokens are accepted under it (undefined: not at all, the provider's only).
@@ -94,11 +91,9 @@ export class Authenticator {
    */
   constructor(
     secret: string | undefined,
-    store: EventStore,
+    private readonly store: EventStore,
     options: { now?: () => Date; oidc?: IdentityProvider; onFailure?: (reason: string) => void } = {},
   ) {
-    const reads = new FreshReads((streamId) => store.readStream(streamId));
-    this.standingStreams = { readStream: (streamId) => reads.get(streamId) };
     this.key = secret === undefined ? undefined : new TextEncoder().encode(secret);
     this.oidc = options.oidc;
     this.now = options.now ?? (() => new Date());
@@ -163,9 +158,8 @@ export class Authenticator {
 
   /** The principal's standing today, as the domain judges it: 403 with the domain's reason otherwise. */
   async admit(actor: Actor): Promise<Actor> {
-    const watch = await StandingWatch.load(this.standingStreams, actor, () =>
-      this.now().toISOString().slice(0, 10),
-    );
+    // Read afresh for every request: the SQL stores read whole streams asked for together in one statement.
+    const watch = await StandingWatch.load(this.store, actor, () => this.now().toISOString().slice(0, 10));
     const standing = watch.standing();
     if (!standing.inGoodStanding) {
       this.onFailure(standing.reason);

@@ -21,6 +21,7 @@ import type {
 import { ChainVerifier, type StoredEventForVerification, type VerificationReport } from '../integrity.js';
 import { EventSchemas, type Upcaster } from '../upcasting.js';
 import { CoalescingSignal, Wakeup } from '../wakeup.js';
+import { Gathering } from '../gathering.js';
 import { AppendBatcher, type AppendRow } from './append-batcher.js';
 import { SharedTail } from './shared-tail.js';
 import type { ChannelListener, PostgresError, SqlDriver } from './driver.js';
@@ -88,6 +89,36 @@ export class SqlEventStore implements EventStore {
   private readonly closing = new AbortController();
   private readonly appends: AppendBatcher;
   private readonly closeDriver: boolean;
+  /**
+   * Whole streams asked for while a read of some is under way are read together in the next (a burst of commands
+   * each deciding on its stream, of requests each judging its caller's standing): one statement, each stream
+   * still read after it was asked for.
+   */
+  private readonly wholeStreams = new Gathering(async (streamIds: string[]) => {
+    const rows = await this.driver.query<EventRow>(
+      `SELECT ${columns(false)} FROM focal_events WHERE stream_id = ANY($1::text[])
+        ORDER BY focal_events.stream_id, focal_events.stream_version`,
+      [[...new Set(streamIds)]],
+    );
+    const streams = new Map<string, RecordedEvent[]>();
+    // An event that cannot be read (no upcaster for it) fails its own stream's reader, not the others'.
+    const unreadable = new Map<string, unknown>();
+    for (const row of rows) {
+      if (unreadable.has(row.stream_id)) continue;
+      try {
+        const event = this.toEvent(row);
+        const stream = streams.get(event.streamId);
+        if (stream) stream.push(event);
+        else streams.set(event.streamId, [event]);
+      } catch (error) {
+        unreadable.set(row.stream_id, error);
+      }
+    }
+    return (streamId: string) => {
+      if (unreadable.has(streamId)) throw unreadable.get(streamId);
+      return [...(streams.get(streamId) ?? [])];
+    };
+  });
   private readonly tail = new SharedTail(async (after, limit) => {
     const page = await this.readPage(after, limit, undefined, false);
     return {
@@ -169,6 +200,10 @@ export class SqlEventStore implements EventStore {
         `fromVersion ${String(options.fromVersion)} is not a version: use 1 or more`,
       );
     }
+    const whole =
+      options.direction === undefined && options.limit === undefined && options.fromVersion === undefined;
+    // Inside a caller's transaction the stream is read in it; the gathered reads run outside any.
+    if (whole && !this.driver.inTransaction) return this.wholeStreams.ask(streamId);
     const rows = await this.driver.query<EventRow>(
       `SELECT ${columns(false)} FROM focal_events
         WHERE stream_id = $1 AND stream_version ${backwards ? '<=' : '>='} $2

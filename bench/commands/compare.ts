@@ -3,12 +3,14 @@
  * same code's CPU per registration moves by half between runs minutes apart, so a change is measured only
  * against a baseline run beside it, round after round.
  *
- *   npm run bench:commands:compare -- --against REV [--rate 150 --rounds 3 --seconds 3 --open-seconds 10 --json]
+ *   npm run bench:commands:compare -- --against REV [--command register --rate 150 --rounds 3 --seconds 3
+ *     --open-seconds 10 --json]
  *
  * REV (a commit, branch or tag) is checked out into a temporary worktree sharing this tree's node_modules
  * (say so when its package-lock.json differs: the comparison then runs REV with these dependencies), and
  * must have `bench:commands` with the open loop's machine CPU. Each round runs, in REV then here, the
- * closed loop of registration at 32 connections for `--seconds` (3) and the open loop at `--rate`, one process on
+ * closed loop of `--command` (register, change or post) at 32 connections for `--seconds` (3) and the open loop
+ * of registration at `--rate`, one process on
  * PostgreSQL (bench/commands/main.ts: DATABASE_URL, NATS_URL). Prints each run and the medians.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -23,6 +25,7 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '150' },
     rounds: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '3' },
+    command: { type: 'string', default: 'register' },
     'open-seconds': { type: 'string', default: '10' },
     json: { type: 'boolean', default: false },
   },
@@ -51,7 +54,7 @@ interface Run {
 function runIn(dir: string, side: Run['side']): Promise<Run> {
   const bench = [
     ...['--json', '--stores', 'postgres', '--connections', '32', '--layouts', 'one-process'],
-    ...['--commands', 'register', '--seconds', args.seconds, '--warmup', '1'],
+    ...['--commands', args.command, '--seconds', args.seconds, '--warmup', '1'],
     ...['--rate', args.rate, '--open-seconds', args['open-seconds']],
   ];
   return new Promise((resolvePromise, reject) => {

@@ -12,6 +12,7 @@ import {
   type SqlDriver,
 } from '@focal/events';
 
+import { BlindIndex } from '../src/directory/blind-index.js';
 import {
   BLIND_INDEX_SUBJECT,
   SEARCH_ALL,
@@ -255,7 +256,7 @@ describe.each(backends)('contact-point search on %s', (_name, open) => {
         await tx.exec('SET LOCAL enable_seqscan = off');
         return tx.query<{ 'QUERY PLAN': string }>(
           `EXPLAIN SELECT id FROM ${DEFAULT_SCHEMA}.contact_points WHERE ${viewer === icc ? SEARCH_OPEN : SEARCH_ALL} @@ $1::tsquery`,
-          [searchQuery('clai mart', await backend.keys.keyFor(BLIND_INDEX_SUBJECT))],
+          [searchQuery('clai mart', new BlindIndex(await backend.keys.keyFor(BLIND_INDEX_SUBJECT)))],
         );
       });
       const expected = viewer === icc ? 'contact_points_search_open' : 'contact_points_search_all';

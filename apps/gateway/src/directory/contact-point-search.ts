@@ -1,5 +1,3 @@
-import { createHmac } from 'node:crypto';
-
 import {
   closed,
   contactPointFieldVisibility,
@@ -8,6 +6,8 @@ import {
   type ContactPointField,
   type PersonalData,
 } from '@focal/domain';
+
+import type { BlindIndex } from './blind-index.js';
 
 /*
  * Free-text search over contact points with PostgreSQL's own text search. Each row carries three tsvectors
@@ -126,20 +126,15 @@ function personalWords(row: SearchableContactPoint): Partial<Record<ContactPoint
   };
 }
 
-/** The blind token of a personal word: an HMAC under the index key, told from words by its leading `~`. */
-const blindToken = (indexKey: Buffer, word: string) =>
-  `~${createHmac('sha256', indexKey).update(word).digest('base64url').slice(0, 22)}`;
-
 /** Prefixes a personal word is found by, since an HMAC cannot be matched by prefix: 2 letters on, up to 32. */
 const PREFIX_FROM = 2;
 const PREFIX_UP_TO = 32;
 
 /**
- * The blind tokens of personal words and their prefixes. Each distinct lexeme is hashed once: an e-mail's
- * words come whole, by local part and by domain, and share most of their prefixes (half the HMACs, which
- * are most of a registration's cost in the gateway's search read model).
+ * Personal words and their prefixes, each once: an e-mail's words come whole, by local part and by domain, and
+ * share most of their prefixes.
  */
-function blindTokens(indexKey: Buffer, words: readonly string[]): string[] {
+function personalLexemes(words: readonly string[]): string[] {
   const lexemes = new Set<string>();
   for (const word of words) {
     const points = [...word];
@@ -152,7 +147,7 @@ function blindTokens(indexKey: Buffer, words: readonly string[]): string[] {
       lexemes.add(points.slice(0, end).join(''));
     }
   }
-  return [...lexemes].map((lexeme) => blindToken(indexKey, lexeme));
+  return [...lexemes];
 }
 
 /** A lexeme quoted for tsvector and tsquery input (words hold only letters and digits; this is belt and braces). */
@@ -164,24 +159,46 @@ export interface SearchColumns {
   search_closed: string;
 }
 
-/**
- * A contact point's search columns, as tsvector literals: the words of fields that are not personal in
- * `search_open`, as words; those of personal fields as blind tokens, in `search_name` when the domain makes
- * the field open and in `search_closed` when it makes it closed (a field neither is searchable by no one).
- */
-export function searchDocument(row: SearchableContactPoint, indexKey: Buffer): SearchColumns {
-  const open = new Set(Object.values(openWords(row)).flat());
+/** What a contact point's search columns are made of: open words, and personal lexemes to be blinded. */
+interface SearchLexemes {
+  open: string[];
+  name: string[];
+  closed: string[];
+}
+
+function searchLexemes(row: SearchableContactPoint): SearchLexemes {
   const personal = { open: [] as string[], closed: [] as string[] };
   for (const [field, words] of Object.entries(personalWords(row))) {
     const level = contactPointFieldVisibility[field as ContactPointField].level;
     if (level === 'open' || level === 'closed') personal[level].push(...words);
   }
-  const vector = (lexemes: Iterable<string>) => [...lexemes].map(quoted).join(' ');
   return {
-    search_open: vector(open),
-    search_name: vector(blindTokens(indexKey, personal.open)),
-    search_closed: vector(blindTokens(indexKey, personal.closed)),
+    open: [...new Set(Object.values(openWords(row)).flat())],
+    name: personalLexemes(personal.open),
+    closed: personalLexemes(personal.closed),
   };
+}
+
+/**
+ * Contact points' search columns, as tsvector literals: the words of fields that are not personal in
+ * `search_open`, as words; those of personal fields as blind tokens, in `search_name` when the domain makes
+ * the field open and in `search_closed` when it makes it closed (a field neither is searchable by no one).
+ * The rows of a batch share one request to the blind index, and each lexeme is blinded once among them.
+ */
+export async function searchDocuments(
+  rows: readonly SearchableContactPoint[],
+  index: BlindIndex,
+): Promise<SearchColumns[]> {
+  const lexemes = rows.map(searchLexemes);
+  const personal = [...new Set(lexemes.flatMap(({ name, closed }) => [...name, ...closed]))];
+  const tokens = await index.tokens(personal);
+  const blind = new Map(personal.map((lexeme, i) => [lexeme, tokens[i]!]));
+  const vector = (words: readonly string[]) => words.map(quoted).join(' ');
+  return lexemes.map(({ open, name, closed }) => ({
+    search_open: vector(open),
+    search_name: vector(name.map((lexeme) => blind.get(lexeme)!)),
+    search_closed: vector(closed.map((lexeme) => blind.get(lexeme)!)),
+  }));
 }
 
 const PHONE_LIKE = /^[\s+()./\d-]+$/;
@@ -198,10 +215,10 @@ export function searchWordCount(q: string): number {
  * ("claire.martin" finds the e-mail's local part, "jean-pierre" finds Jean Pierre); a phone number (6 digits
  * or more, spaces and punctuation ignored) matches by its digits.
  */
-export function searchQuery(q: string, indexKey: Buffer): string | undefined {
+export function searchQuery(q: string, index: BlindIndex): string | undefined {
   const prefix = (word: string) => {
     const points = [...word];
-    const blind = points.length <= PREFIX_UP_TO ? ` | ${quoted(blindToken(indexKey, word))}` : '';
+    const blind = points.length <= PREFIX_UP_TO ? ` | ${quoted(index.token(word))}` : '';
     return `(${quoted(word)}:*${blind})`;
   };
   const digits = q.replace(/\D/g, '').replace(/^0+/, '');

@@ -26,7 +26,8 @@ import {
 } from '@focal/events';
 
 import { BatchProjection, loadRows, writeRows } from '../read-models/batch-rows.js';
-import { SEARCH_ALL, SEARCH_OPEN, searchDocument } from './contact-point-search.js';
+import type { BlindIndex } from './blind-index.js';
+import { SEARCH_ALL, SEARCH_OPEN, searchDocuments } from './contact-point-search.js';
 import { openPersonal, sealPersonal } from './personal-data.js';
 import type { ContactPointEntry, ContactPointRow, OrganisationRow, StateRow } from '../read-models/rows.js';
 
@@ -188,7 +189,7 @@ export class DirectoryProjection extends BatchProjection {
     schema: string,
     private readonly keys: KeyStore,
     private readonly codec: PersonalDataCodec,
-    private readonly indexKey: Buffer,
+    private readonly blindIndex: BlindIndex,
   ) {
     super('directory', schema);
   }
@@ -288,21 +289,25 @@ export class DirectoryProjection extends BatchProjection {
       ['id'],
       [...fold.touched.organisations].map((id) => fold.organisations.get(id)!),
     );
+    const touched = [...fold.touched.contactPoints].map((id) => {
+      const entry = fold.contactPoints.get(id)!;
+      const key = keys.get(id);
+      // Without its key a contact point is erased, whatever the row says yet: nothing of it is kept.
+      return { id, entry, key, personal: key ? entry.personal : null };
+    });
+    const documents = await searchDocuments(
+      touched.map(({ entry, personal }) => ({ ...entry, personal })),
+      this.blindIndex,
+    );
     await writeRows(
       tx,
       `${s}.contact_points`,
       ['id'],
-      [...fold.touched.contactPoints].map((id) => {
-        const entry = fold.contactPoints.get(id)!;
-        const key = keys.get(id);
-        // Without its key a contact point is erased, whatever the row says yet: nothing of it is kept.
-        const personal = key ? entry.personal : null;
-        return {
-          ...entry,
-          personal: sealPersonal(key, id, personal),
-          ...searchDocument({ ...entry, personal }, this.indexKey),
-        };
-      }),
+      touched.map(({ id, entry, key, personal }, i) => ({
+        ...entry,
+        personal: sealPersonal(key, id, personal),
+        ...documents[i],
+      })),
     );
     if (fold.touched.primaries) {
       await tx.query(`DELETE FROM ${s}.primaries`);

@@ -18,6 +18,7 @@ import {
   type SqlQueryable,
 } from '@focal/events';
 
+import { BlindIndex } from '../directory/blind-index.js';
 import { BLIND_INDEX_SUBJECT, searchCondition, searchQuery } from '../directory/contact-point-search.js';
 import { DirectoryProjection } from '../directory/directory.projection.js';
 import { MessagingProjection } from './messaging.projection.js';
@@ -138,8 +139,8 @@ export class ReadModels {
     private readonly sql: SqlDriver,
     private readonly store: EventStore,
     private readonly keys: KeyStore,
-    /** The blind index's key (see contact-point-search.ts), wrapped in the key store like every data key. */
-    private readonly indexKey: Buffer,
+    /** The blind index (see contact-point-search.ts), its key wrapped in the key store like every data key. */
+    private readonly blindIndex: BlindIndex,
     schema: string,
     private readonly options: ReadModelOptions,
   ) {
@@ -153,7 +154,8 @@ export class ReadModels {
     schema = DEFAULT_SCHEMA,
     options: ReadModelOptions = {},
   ): Promise<ReadModels> {
-    return new ReadModels(sql, store, keys, await keys.keyFor(BLIND_INDEX_SUBJECT), schema, options);
+    const blindIndex = new BlindIndex(await keys.keyFor(BLIND_INDEX_SUBJECT));
+    return new ReadModels(sql, store, keys, blindIndex, schema, options);
   }
 
   get schema(): string {
@@ -170,7 +172,7 @@ export class ReadModels {
       new ProjectionRunner(
         this.store,
         this.sql,
-        new DirectoryProjection(schema, this.keys, codec, this.indexKey),
+        new DirectoryProjection(schema, this.keys, codec, this.blindIndex),
         this.options,
       ),
       new ProjectionRunner(this.store, this.sql, new MessagingProjection(schema), this.options),
@@ -184,6 +186,7 @@ export class ReadModels {
 
   async stop(): Promise<void> {
     await Promise.all(this.runners.map((runner) => runner.stop()));
+    await this.blindIndex.close();
   }
 
   /** Reads from `schema` from now on (after a rebuild), once its projections have caught up. */
@@ -253,7 +256,7 @@ export class ReadModels {
     if (search.q) {
       // Every word, in any field the viewer may search (closed ones only for who may see them); text with no
       // letter or digit finds nothing.
-      const query = searchQuery(search.q, this.indexKey);
+      const query = searchQuery(search.q, this.blindIndex);
       if (query === undefined) return { items: [], total: 0 };
       add((n) => searchCondition(viewer, n, KEY_ALIVE), query);
     }

@@ -137,14 +137,15 @@ const PREFIX_UP_TO = 32;
 function personalLexemes(words: readonly string[]): string[] {
   const lexemes = new Set<string>();
   for (const word of words) {
-    const points = [...word];
     lexemes.add(word);
-    for (
-      let end = Math.min(PREFIX_FROM, points.length);
-      end <= Math.min(points.length, PREFIX_UP_TO);
-      end++
-    ) {
-      lexemes.add(points.slice(0, end).join(''));
+    // Prefixes by code point (a letter outside the BMP is two UTF-16 units), sliced rather than rebuilt.
+    let letters = 0;
+    let end = 0;
+    for (const letter of word) {
+      letters++;
+      end += letter.length;
+      if (letters > PREFIX_UP_TO) break;
+      if (letters >= PREFIX_FROM) lexemes.add(word.slice(0, end));
     }
   }
   return [...lexemes];

@@ -462,6 +462,25 @@ describe.each(STORES)('journeys through the HTTP API (%s store)', (store) => {
         status: 200,
         body: { version: 2 },
       });
+      // A UUID is case-insensitive: in upper case the path names the same organisation, to read and to change.
+      const shouted = await as.secretariat.GET('/v1/liaison-organisations/{id}', {
+        params: { path: { id: id.toUpperCase() } },
+      });
+      expect({ status: shouted.response.status, body: shouted.data }).toMatchObject({
+        status: 200,
+        body: { id },
+      });
+      const changedShouting = await as.secretariat.PATCH('/v1/liaison-organisations/{id}', {
+        params: {
+          path: { id: id.toUpperCase() },
+          header: { 'If-Match': fresh.response.headers.get('etag')! },
+        },
+        body: { acronym: 'HRW' },
+      });
+      expect({ status: changedShouting.response.status, body: changedShouting.data }).toMatchObject({
+        status: 200,
+        body: { id, version: 3 },
+      });
 
       const suspend = () =>
         as.secretariat.POST('/v1/liaison-organisations/{id}/suspend', {

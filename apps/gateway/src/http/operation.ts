@@ -106,7 +106,13 @@ export const ValidBody = (schema: z.ZodType) => Body(new ZodPipe(schema, 'body')
 /** The query string, validated (and its numbers coerced) by `schema`. */
 export const ValidQuery = (schema: z.ZodObject) => Query(new ZodPipe(schema, 'query'));
 
-/** A path id that must be a UUID: anything else is a 400 naming the parameter. */
+/** UUIDs are case-insensitive on input (RFC 9562 §4); Focal names everything by the lower-case form. */
+const lowerCase: PipeTransform<string, string> = { transform: (value) => value.toLowerCase() };
+
+/**
+ * A path id that must be a UUID: anything else is a 400 naming the parameter. Written in upper case it names
+ * the same thing as in lower case, for reads and writes alike.
+ */
 export const UuidParam = (name: string) =>
   Param(
     name,
@@ -114,4 +120,5 @@ export const UuidParam = (name: string) =>
       exceptionFactory: () =>
         new Problem(400, 'invalid-id', 'Invalid id', `${name} must be a UUID`, { [name]: 'must be a UUID' }),
     }),
+    lowerCase,
   );

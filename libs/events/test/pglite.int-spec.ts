@@ -1,6 +1,7 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
 
 import { PGlite } from '@electric-sql/pglite';
 
@@ -61,8 +62,18 @@ describe('PGlite event store on disk', () => {
     const scratch = await mkdtemp(join(tmpdir(), 'focal-pglite-'));
     const cache = process.env.XDG_CACHE_HOME;
     process.env.XDG_CACHE_HOME = join(scratch, 'cache');
+    // A copy kept by an earlier version held the files of the directory it was made for: never used again.
+    await mkdir(join(scratch, 'cache', 'focal'), { recursive: true });
+    await writeFile(
+      join(scratch, 'cache', 'focal', 'pglite-0.5.16-763bae1c.tar.gz'),
+      'jwt-secret of another',
+    );
     try {
       for (const name of ['first', 'second']) {
+        // What `npm start` writes into a new data directory before its database exists.
+        await mkdir(join(scratch, name, 'secrets'), { recursive: true });
+        await writeFile(join(scratch, name, 'secrets', 'jwt-secret'), `secret of ${name}`);
+        await writeFile(join(scratch, name, 'nats-namespace'), `namespace-${name}`);
         const driver = await PGliteDriver.open(join(scratch, name));
         try {
           // initdb ran elsewhere (or its copy was unpacked there): this process only opened the directory.
@@ -73,10 +84,21 @@ describe('PGlite event store on disk', () => {
         } finally {
           await driver.close();
         }
-        // The copy holds what initdb made, nothing written after.
-        expect(await readdir(join(scratch, 'cache', 'focal'))).toEqual([
-          expect.stringMatching(/^pglite-.*\.tar\.gz$/),
-        ]);
+        // The copy holds what initdb made, nothing written after and nothing that was there before.
+        const kept = await readdir(join(scratch, 'cache', 'focal'));
+        expect(kept).toEqual([expect.stringMatching(/^initdb-pglite-.*\.tar\.gz$/)]);
+        const archive = gunzipSync(await readFile(join(scratch, 'cache', 'focal', kept[0]!))).toString(
+          'latin1',
+        );
+        expect(archive).toContain('PG_VERSION');
+        expect(archive).not.toMatch(/jwt-secret|nats-namespace|secret of|only_in_/);
+        // Each directory keeps its own secrets and namespace.
+        await expect(readFile(join(scratch, name, 'secrets', 'jwt-secret'), 'utf8')).resolves.toBe(
+          `secret of ${name}`,
+        );
+        await expect(readFile(join(scratch, name, 'nats-namespace'), 'utf8')).resolves.toBe(
+          `namespace-${name}`,
+        );
       }
       const second = await PGliteDriver.open(join(scratch, 'second'));
       try {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -26,43 +26,70 @@ const EMBEDDED_SETTINGS = ['shared_buffers=16MB', 'wal_buffers=1MB'];
 
 /**
  * Where a pristine data directory is kept once made (initdb takes seconds; unpacking a copy, one): per PGlite
- * version and settings, in the user's cache directory. It holds no data and no secret, only what initdb makes.
+ * version and settings, in the user's cache directory. It holds what initdb made in an empty directory of its
+ * own: no data, no secret, nothing a start wrote into the data directory before its database existed.
  */
 function templatePath(module: string): string {
   const { version } = createRequire(module)('../package.json') as { version: string };
   const settings = createHash('sha256').update(EMBEDDED_SETTINGS.join('\n')).digest('hex').slice(0, 8);
-  const cache = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  return join(cache, 'focal', `pglite-${version}-${settings}.tar.gz`);
+  return join(cacheDirectory(), `initdb-pglite-${version}-${settings}.tar.gz`);
+}
+
+function cacheDirectory(): string {
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'focal');
+}
+
+/**
+ * Copies kept by earlier versions (`pglite-*.tar.gz`) were dumps of the data directory being created, which
+ * by then held the secrets and NATS namespace `npm start` had written there: every later directory unpacked
+ * from one got another deployment's secrets. They are deleted, never used.
+ */
+function deleteUnsafeCopies(): void {
+  const directory = cacheDirectory();
+  if (!existsSync(directory)) return;
+  for (const name of readdirSync(directory)) {
+    if (/^pglite-.*\.tar\.gz$/.test(name)) rmSync(join(directory, name), { force: true });
+  }
 }
 
 /**
  * Creates a new data directory in a short-lived process: initdb's WebAssembly instance stays in the memory of
  * the process that ran it (about 450 MB, never given back), so the long-lived one only opens the directory.
- * The first one on a machine runs initdb and keeps a copy of the result; later ones unpack that copy.
+ * The first one on a machine runs initdb, in an empty scratch directory, and keeps a copy of the result;
+ * every new data directory, the first included, is unpacked from that copy.
  */
 async function initialiseApart(dataDir: string): Promise<void> {
   const modulePath = createRequire(import.meta.url).resolve('@electric-sql/pglite');
   const template = templatePath(modulePath);
+  deleteUnsafeCopies();
   const code = `
     const { PGlite } = await import(${JSON.stringify(pathToFileURL(modulePath).href)});
     const fs = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
     const settings = { postgresqlconf: ${JSON.stringify(EMBEDDED_SETTINGS)} };
     const template = ${JSON.stringify(template)};
+    let copy;
     if (fs.existsSync(template)) {
-      const copy = new Blob([fs.readFileSync(template)]);
-      await (await PGlite.create(${JSON.stringify(dataDir)}, { ...settings, loadDataDir: copy })).close();
+      copy = fs.readFileSync(template);
     } else {
-      const db = await PGlite.create(${JSON.stringify(dataDir)}, settings);
+      const scratch = fs.mkdtempSync(join(tmpdir(), 'focal-initdb-'));
       try {
-        const copy = Buffer.from(await (await db.dumpDataDir('gzip')).arrayBuffer());
+        const db = await PGlite.create(scratch, settings);
+        copy = Buffer.from(await (await db.dumpDataDir('gzip')).arrayBuffer());
+        await db.close();
+      } finally {
+        fs.rmSync(scratch, { recursive: true, force: true });
+      }
+      try {
         fs.mkdirSync(${JSON.stringify(dirname(template))}, { recursive: true });
         fs.writeFileSync(template + '.' + process.pid, copy);
         fs.renameSync(template + '.' + process.pid, template);
       } catch (error) {
         console.error('the copy of a new data directory was not kept (' + error.message + '): initdb runs again next time');
       }
-      await db.close();
-    }`;
+    }
+    await (await PGlite.create(${JSON.stringify(dataDir)}, { ...settings, loadDataDir: new Blob([copy]) })).close();`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', code], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });

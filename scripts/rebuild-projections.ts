@@ -1,4 +1,4 @@
-import { loadServiceConfig, openPersistence } from '@focal/service';
+import { loadServiceConfig, openPersistence, startSecrets } from '@focal/service';
 
 import { rebuildReadModels } from '../apps/gateway/src/index.js';
 import { progressBar } from './progress.js';
@@ -8,6 +8,8 @@ import { progressBar } from './progress.js';
  * switches to it when caught up. Same configuration as the services (FOCAL_STORE, DATABASE_URL, …).
  */
 try {
+  // After npm start, its data directory's secrets, as `npm run audit`, `token` and `seed` find them.
+  Object.assign(process.env, startSecrets());
   const persistence = await openPersistence(loadServiceConfig());
   const bar = progressBar('events');
   try {

@@ -82,7 +82,6 @@ export class BlindIndex {
       workerData: { key: new Uint8Array(this.key) },
       // Not the process's --import hooks (a TypeScript loader): the source is plain CommonJS.
       execArgv: [],
-      resourceLimits: { maxOldGenerationSizeMb: 64 },
     });
     const running: Running = { worker, pending: new Map() };
     worker.unref();

@@ -25,6 +25,60 @@ describe.each(STORES)('gateway basics (%s store)', (store) => {
     expect((await fetch(`${system.url}/docs`)).status).toBe(200);
   });
 
+  it('answers the requests in flight when it stops, and keeps what it acknowledged', async () => {
+    const secretariat = await system.token({ role: 'secretariat' });
+    await system.ok('PUT', '/v1/states/FR', secretariat, {
+      name: 'France',
+      status: 'member',
+      effectiveFrom: '2002-06-13',
+    });
+    const france = await system.token({ role: 'member-state', state: 'FR' });
+    const url = system.url;
+    // The log held for two seconds: the registrations sent meanwhile are in flight when the stop begins.
+    let locked!: () => void;
+    const lockTaken = new Promise<void>((resolve) => (locked = resolve));
+    const held = system.persistence.sql.transaction(async (tx) => {
+      await tx.exec('LOCK TABLE focal_events IN ACCESS EXCLUSIVE MODE');
+      locked();
+      await new Promise((resolve) => setTimeout(resolve, 2_000));
+    });
+    await lockTaken;
+    const sent: Promise<{ status: number; id?: string; error?: string }>[] = Array.from(
+      { length: 8 },
+      (_, n) =>
+        fetch(`${url}/v1/contact-points`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${france}`, 'content-type': 'application/json' },
+          body: JSON.stringify({
+            state: 'FR',
+            fullName: `In Flight ${n}`,
+            email: `in.flight.${n}@justice.example`,
+            role: 'prosecutor',
+            authority: 'Parquet national antiterroriste',
+            languages: ['fr'],
+          }),
+        }).then(
+          async (response) => ({
+            status: response.status,
+            id: ((await response.json()) as { id?: string }).id,
+          }),
+          (error: Error) => ({
+            status: 0,
+            error: `${error.message} (${String((error.cause as Error)?.message)})`,
+          }),
+        ),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    const restarted = system.restartGateway();
+    const answers = await Promise.all(sent);
+    await held;
+    await restarted;
+    expect(answers.map(({ status }) => status)).toEqual(Array(8).fill(201));
+    for (const { id } of answers) {
+      expect((await system.call('GET', `/v1/contact-points/${id}`, { token: france })).status).toBe(200);
+    }
+  });
+
   it('refuses a request without a token with 401 problem details', async () => {
     const response = await system.call('GET', '/v1/states');
     expect(response.status).toBe(401);

@@ -242,8 +242,9 @@ async function assemble(
       },
     ),
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'correlationId' }),
-    // On stop, streams have been ended; connections left open by clients must not hold the process.
-    forceCloseConnections: true,
+    // On stop, streams have been ended first; idle connections are closed, and a request in flight is answered
+    // before its connection closes (the grace period bounds the wait). `true` cut those off unanswered.
+    forceCloseConnections: 'idle',
     genReqId: (request: { headers: Record<string, string | string[] | undefined> }) => {
       const given = request.headers['x-correlation-id'];
       return typeof given === 'string' && /^[\x21-\x7e]{1,200}$/.test(given) ? given : randomUUID();
@@ -253,6 +254,11 @@ async function assemble(
   const shutdown = new AbortController();
   // Every open stream listens for the shutdown: many listeners are expected here.
   setMaxListeners(0, shutdown.signal);
+  // An answer given while stopping closes its connection: an idle keep-alive one would hold the server's close.
+  adapter.getInstance().addHook('onSend', async (_request, reply, payload) => {
+    if (shutdown.signal.aborted) void reply.header('connection', 'close');
+    return payload;
+  });
   const app = await NestFactory.create<NestFastifyApplication>(
     GatewayModule.register({
       store: persistence.store,
@@ -288,7 +294,20 @@ async function assemble(
     { logger, bodyParser: false },
   );
   // Open streams end before the server closes, and the server closes before the workers stop.
-  onStop(() => app.close());
+  onStop(async () => {
+    const closing = app.close();
+    // Each request in flight is answered within the command timeout; a connection still open after that is
+    // held by nothing worth waiting for, and is cut.
+    const cut = setTimeout(
+      () => adapter.getInstance().server.closeAllConnections(),
+      config.commandTimeoutMs + 1_000,
+    );
+    try {
+      await closing;
+    } finally {
+      clearTimeout(cut);
+    }
+  });
   onStop(() => shutdown.abort());
   app.useGlobalFilters(new ProblemFilter(edge.allowedMethods));
   const fastify = app.getHttpAdapter().getInstance();

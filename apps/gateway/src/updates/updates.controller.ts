@@ -112,6 +112,9 @@ export class UpdatesController {
       'cache-control': 'no-cache, no-transform',
       'x-accel-buffering': 'no',
       'x-correlation-id': request.id,
+      // The stream is the connection's whole use: when it ends (shutdown, expiry, standing), so does the
+      // connection, rather than idling in keep-alive and holding a stopping server open.
+      connection: 'close',
     });
     raw.write(': connected\n\n');
     const closed = new AbortController();

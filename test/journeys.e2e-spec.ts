@@ -464,7 +464,10 @@ describe.each(STORES)('journeys through the HTTP API (%s store)', (store) => {
       });
       // A UUID is case-insensitive: in upper case the path names the same organisation, to read and to change.
       const shouted = await as.secretariat.GET('/v1/liaison-organisations/{id}', {
-        params: { path: { id: id.toUpperCase() } },
+        params: {
+          path: { id: id.toUpperCase() },
+          header: { 'Focal-Read-After': fresh.response.headers.get('focal-position')! },
+        },
       });
       expect({ status: shouted.response.status, body: shouted.data }).toMatchObject({
         status: 200,

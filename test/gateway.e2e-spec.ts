@@ -1,9 +1,12 @@
+import { connect, type Socket } from 'node:net';
+
 import { startSystem, STORES, type TestSystem } from './support/system.js';
 
 describe.each(STORES)('gateway basics (%s store)', (store) => {
   let system: TestSystem;
   beforeAll(async () => {
-    system = await startSystem(store, 'gateway');
+    // A command may take a minute here: a stop that waited out the command timeout would fail its test's.
+    system = await startSystem(store, 'gateway', { commandTimeoutMs: 60_000 });
   });
   afterAll(() => system?.stop());
 
@@ -68,16 +71,25 @@ describe.each(STORES)('gateway basics (%s store)', (store) => {
           }),
         ),
     );
+    // Connections that have sent no whole request: a client's spare socket, a half-sent header.
+    const { port } = new URL(url);
+    const idle = [connect(Number(port), '127.0.0.1'), connect(Number(port), '127.0.0.1')];
+    idle[1]!.write('POST /v1/contact-points HTTP/1.1\r\nHost: 127.0.0.1\r\n');
+    const closedByServer = idle.map(
+      (socket: Socket) => new Promise<boolean>((resolve) => socket.once('close', () => resolve(true))),
+    );
     await new Promise((resolve) => setTimeout(resolve, 800));
     const restarted = system.restartGateway();
     const answers = await Promise.all(sent);
     await held;
     await restarted;
     expect(answers.map(({ status }) => status)).toEqual(Array(8).fill(201));
+    // Closed once the requests in flight were answered, not a command timeout later.
+    expect(await Promise.all(closedByServer)).toEqual([true, true]);
     for (const { id } of answers) {
       expect((await system.call('GET', `/v1/contact-points/${id}`, { token: france })).status).toBe(200);
     }
-  });
+  }, 30_000);
 
   it('refuses a request without a token with 401 problem details', async () => {
     const response = await system.call('GET', '/v1/states');

@@ -27,6 +27,7 @@ import type { GatewayConfig } from './gateway.config.js';
 import { GATEWAY_CONTROLLERS, GatewayModule } from './gateway.module.js';
 import { installRateLimits, installSecurityHeaders } from './http/abuse.js';
 import { identityOf } from './auth/auth.guard.js';
+import { drainOnClose } from './http/drain.js';
 import { edgeServerOptions, installEdge } from './http/edge.js';
 import { openApiDocument } from './http/openapi.js';
 import { ProblemFilter } from './http/problem.js';
@@ -242,8 +243,8 @@ async function assemble(
       },
     ),
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'correlationId' }),
-    // On stop, streams have been ended first; idle connections are closed, and a request in flight is answered
-    // before its connection closes (the grace period bounds the wait). `true` cut those off unanswered.
+    // On stop, streams have been ended first; requests in flight are answered, then every connection closes
+    // (drainOnClose). `true` cut those requests off unanswered.
     forceCloseConnections: 'idle',
     genReqId: (request: { headers: Record<string, string | string[] | undefined> }) => {
       const given = request.headers['x-correlation-id'];
@@ -254,7 +255,9 @@ async function assemble(
   const shutdown = new AbortController();
   // Every open stream listens for the shutdown: many listeners are expected here.
   setMaxListeners(0, shutdown.signal);
-  // An answer given while stopping closes its connection: an idle keep-alive one would hold the server's close.
+  // Requests in flight are answered before the connections close; each is answered within the command timeout.
+  drainOnClose(adapter.getInstance(), config.commandTimeoutMs + 1_000);
+  // An answer given while stopping says the connection closes, so the client sends nothing more on it.
   adapter.getInstance().addHook('onSend', async (_request, reply, payload) => {
     if (shutdown.signal.aborted) void reply.header('connection', 'close');
     return payload;
@@ -294,20 +297,7 @@ async function assemble(
     { logger, bodyParser: false },
   );
   // Open streams end before the server closes, and the server closes before the workers stop.
-  onStop(async () => {
-    const closing = app.close();
-    // Each request in flight is answered within the command timeout; a connection still open after that is
-    // held by nothing worth waiting for, and is cut.
-    const cut = setTimeout(
-      () => adapter.getInstance().server.closeAllConnections(),
-      config.commandTimeoutMs + 1_000,
-    );
-    try {
-      await closing;
-    } finally {
-      clearTimeout(cut);
-    }
-  });
+  onStop(() => app.close());
   onStop(() => shutdown.abort());
   app.useGlobalFilters(new ProblemFilter(edge.allowedMethods));
   const fastify = app.getHttpAdapter().getInstance();

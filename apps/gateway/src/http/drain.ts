@@ -1,0 +1,37 @@
+import type { ServerResponse } from 'node:http';
+
+import type { FastifyInstance } from 'fastify';
+
+/**
+ * How the server stops: it stops listening, answers the requests in flight (for at most `answerWithinMs`),
+ * then closes every connection left. Closing only the idle ones is not enough: Node counts a connection that
+ * has not sent a whole request (a client's spare socket, a half-sent header) as busy, and the close would wait
+ * for it; closing all of them at once cut requests in flight off unanswered.
+ */
+export function drainOnClose(fastify: FastifyInstance, answerWithinMs: number): void {
+  const answering = new Set<ServerResponse>();
+  let allAnswered: (() => void) | undefined;
+  fastify.addHook('onRequest', (_request, reply, done) => {
+    const response = reply.raw;
+    answering.add(response);
+    // Answered, or its connection gone: a live stream (hijacked) counts until it ends.
+    response.once('close', () => {
+      answering.delete(response);
+      if (answering.size === 0) allAnswered?.();
+    });
+    done();
+  });
+  fastify.addHook('preClose', (done) => {
+    const answered = new Promise<void>((resolve) => {
+      allAnswered = resolve;
+      if (answering.size === 0) resolve();
+    });
+    let bound: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (bound = setTimeout(resolve, answerWithinMs)));
+    void Promise.race([answered, late]).then(() => {
+      clearTimeout(bound);
+      fastify.server.closeAllConnections();
+    });
+    done();
+  });
+}

@@ -1,6 +1,7 @@
 import { connect, type Socket } from 'node:net';
 
 import { startSystem, STORES, type TestSystem } from './support/system.js';
+import { until } from './support/until.js';
 
 describe.each(STORES)('gateway basics (%s store)', (store) => {
   let system: TestSystem;
@@ -78,7 +79,7 @@ describe.each(STORES)('gateway basics (%s store)', (store) => {
     const closedByServer = idle.map(
       (socket: Socket) => new Promise<boolean>((resolve) => socket.once('close', () => resolve(true))),
     );
-    await new Promise((resolve) => setTimeout(resolve, 800));
+    await until(() => system.gateway.requestsInFlight() >= 8, 'the registrations to reach the gateway');
     const restarted = system.restartGateway();
     const answers = await Promise.all(sent);
     await held;

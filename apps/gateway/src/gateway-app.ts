@@ -53,6 +53,8 @@ export interface RunningGateway {
   app: NestFastifyApplication;
   url: string;
   readModels: ReadModels;
+  /** HTTP requests received and not yet answered (a live stream counts until it ends). */
+  requestsInFlight(): number;
   stop(): Promise<void>;
 }
 
@@ -256,7 +258,7 @@ async function assemble(
   // Every open stream listens for the shutdown: many listeners are expected here.
   setMaxListeners(0, shutdown.signal);
   // Requests in flight are answered before the connections close; each is answered within the command timeout.
-  drainOnClose(adapter.getInstance(), config.commandTimeoutMs + 1_000);
+  const requestsInFlight = drainOnClose(adapter.getInstance(), config.commandTimeoutMs + 1_000);
   // An answer given while stopping says the connection closes, so the client sends nothing more on it.
   adapter.getInstance().addHook('onSend', async (_request, reply, payload) => {
     if (shutdown.signal.aborted) void reply.header('connection', 'close');
@@ -344,5 +346,5 @@ async function assemble(
   });
   const url = (await app.getUrl()).replace('[::1]', 'localhost');
   logger.log(`gateway listening on ${url}`);
-  return { app, url, readModels };
+  return { app, url, readModels, requestsInFlight };
 }

@@ -6,9 +6,10 @@ import type { FastifyInstance } from 'fastify';
  * How the server stops: it stops listening, answers the requests in flight (for at most `answerWithinMs`),
  * then closes every connection left. Closing only the idle ones is not enough: Node counts a connection that
  * has not sent a whole request (a client's spare socket, a half-sent header) as busy, and the close would wait
- * for it; closing all of them at once cut requests in flight off unanswered.
+ * for it; closing all of them at once cut requests in flight off unanswered. Returns how many requests are
+ * being answered.
  */
-export function drainOnClose(fastify: FastifyInstance, answerWithinMs: number): void {
+export function drainOnClose(fastify: FastifyInstance, answerWithinMs: number): () => number {
   const answering = new Set<ServerResponse>();
   let allAnswered: (() => void) | undefined;
   fastify.addHook('onRequest', (_request, reply, done) => {
@@ -34,4 +35,5 @@ export function drainOnClose(fastify: FastifyInstance, answerWithinMs: number): 
     });
     done();
   });
+  return () => answering.size;
 }

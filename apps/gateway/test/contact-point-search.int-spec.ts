@@ -180,10 +180,13 @@ async function storeOn(sql: SqlDriver) {
 }
 
 /** The people registered through the log, personal data encrypted as the directory service stores it. */
-async function register(backend: Backend): Promise<Map<string, string>> {
+async function register(
+  backend: Backend,
+  list: readonly ((typeof people)[number] | Omit<(typeof people)[number], 'erased'>)[] = people,
+): Promise<Map<string, string>> {
   const ids = new Map<string, string>();
   const codec = new PersonalDataCodec(backend.keys, CONTACT_POINT_PERSONAL_FIELDS);
-  for (const { erased, ...person } of people) {
+  for (const { erased, ...person } of list.map((entry) => ({ erased: false, ...entry }))) {
     const id = randomUUID();
     ids.set(person.personal.fullName, id);
     const streamId = `contact-point-${id}`;
@@ -241,6 +244,38 @@ describe.each(backends)('contact-point search on %s', (_name, open) => {
 
   it.each(searches)('%s: %s searching %j', async (_what, viewer, q, expected) => {
     expect(await names(models, viewer, q)).toEqual(expected);
+  });
+
+  it('lists the best match first: a whole e-mail before the addresses that only share its words', async () => {
+    const sofia = (fullName: string, email: string) => ({
+      state: 'IT',
+      personal: { fullName, email },
+      role: 'prosecutor',
+      authority: 'Procura della Repubblica',
+      expertise: [],
+    });
+    // Registered in the order a plain sort would list them, the exact match last.
+    await register(backend, [
+      sofia('Sofia Bianchi', 'sofia.rossi.150@giustizia.example'),
+      sofia('Sofia Greco', 'sofia.rossi.1515@giustizia.example'),
+      sofia('Sofia Rossi', 'sofia.rossi.15@giustizia.example'),
+    ]);
+    await models.catchUp();
+    for (const viewer of [secretariat, germany]) {
+      const found = await models.contactPoints(
+        { q: 'sofia.rossi.15@giustizia.example', limit: 50, offset: 0 },
+        viewers[viewer],
+      );
+      expect(found.total).toBe(3);
+      expect(found.items.map((row) => row.personal?.fullName)).toEqual([
+        'Sofia Rossi',
+        expect.any(String),
+        expect.any(String),
+      ]);
+    }
+    // Without a search the order is the directory's: by state, primary first, authority, id.
+    const listed = await models.contactPoints({ state: 'IT', limit: 50, offset: 0 }, viewers[secretariat]);
+    expect(listed.items.map((row) => row.id)).toEqual(listed.items.map((row) => row.id).sort());
   });
 
   it('counts what it finds, with the other filters', async () => {

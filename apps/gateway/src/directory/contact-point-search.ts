@@ -232,6 +232,10 @@ export function searchQuery(q: string, index: BlindIndex): string | undefined {
   return terms.length > 0 ? [...new Set(terms)].join(' & ') : undefined;
 }
 
+/** What a viewer's search is decided on: open words and names, the closed ones too for who may see them. */
+const searchable = (viewer: Actor, keyAlive: string) =>
+  `(search_open || CASE WHEN ${keyAlive} THEN ${maySee(viewer, closed) ? 'search_name || search_closed' : 'search_name'} ELSE ''::tsvector END)`;
+
 /**
  * The condition a viewer's search runs on (`$n` the tsquery): open words and names for everyone, the closed
  * ones as well for those who may see closed fields, so that searching for an e-mail address or a phone number
@@ -240,9 +244,14 @@ export function searchQuery(q: string, index: BlindIndex): string | undefined {
  * has taken the erasure in. The first test uses the GIN index, the second decides.
  */
 export function searchCondition(viewer: Actor, query: string, keyAlive: string): string {
-  const personal = maySee(viewer, closed) ? 'search_name || search_closed' : 'search_name';
-  return (
-    `${maySee(viewer, closed) ? SEARCH_ALL : SEARCH_OPEN} @@ ${query}::tsquery AND ` +
-    `(search_open || CASE WHEN ${keyAlive} THEN ${personal} ELSE ''::tsvector END) @@ ${query}::tsquery`
-  );
+  return `${maySee(viewer, closed) ? SEARCH_ALL : SEARCH_OPEN} @@ ${query}::tsquery AND ${searchable(viewer, keyAlive)} @@ ${query}::tsquery`;
+}
+
+/**
+ * How well a row matches, from what the viewer may search: a row that holds more of the search's terms ranks
+ * higher, so a whole e-mail address or name typed out comes before the rows that only share its words'
+ * prefixes ("claire.martin.15@…" before "claire.martin.150@…").
+ */
+export function searchRank(viewer: Actor, query: string, keyAlive: string): string {
+  return `ts_rank(${searchable(viewer, keyAlive)}, ${query}::tsquery)`;
 }

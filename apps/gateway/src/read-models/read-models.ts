@@ -19,7 +19,12 @@ import {
 } from '@focal/events';
 
 import { BlindIndex } from '../directory/blind-index.js';
-import { BLIND_INDEX_SUBJECT, searchCondition, searchQuery } from '../directory/contact-point-search.js';
+import {
+  BLIND_INDEX_SUBJECT,
+  searchCondition,
+  searchRank,
+  searchQuery,
+} from '../directory/contact-point-search.js';
 import { DirectoryProjection } from '../directory/directory.projection.js';
 import { MessagingProjection } from './messaging.projection.js';
 import { PlenaryProjection } from './plenary.projection.js';
@@ -245,6 +250,8 @@ export class ReadModels {
   ): Promise<{ items: ListedContactPoint[]; total: number }> {
     const where: string[] = [];
     const params: unknown[] = [];
+    // A search lists the best matches first; the order below breaks ties, and is the whole order without one.
+    let rank = '';
     const add = (clause: (n: string) => string, value: unknown) => {
       params.push(value);
       where.push(clause(`$${params.length}`));
@@ -259,6 +266,7 @@ export class ReadModels {
       const query = searchQuery(search.q, this.blindIndex);
       if (query === undefined) return { items: [], total: 0 };
       add((n) => searchCondition(viewer, n, KEY_ALIVE), query);
+      rank = `${searchRank(viewer, `$${params.length}`, KEY_ALIVE)} DESC, `;
     }
     const filter = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
     const [{ total }] = (await this.sql.query<{ total: string }>(
@@ -267,7 +275,7 @@ export class ReadModels {
     )) as [{ total: string }];
     const items = await this.sql.query<ContactPointRow & { is_primary: boolean }>(
       `SELECT ${CONTACT_POINT_COLUMNS} FROM ${this.listed} ${filter}
-        ORDER BY contact_points.state NULLS LAST, is_primary DESC, authority, id
+        ORDER BY ${rank}contact_points.state NULLS LAST, is_primary DESC, authority, id
         LIMIT ${search.limit} OFFSET ${search.offset}`,
       params,
     );

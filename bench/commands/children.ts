@@ -38,10 +38,18 @@ export async function startBuiltProcesses(env: Record<string, string>, nodeOptio
     execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
   }
   const port = await freePort();
+  // Each process's health and metrics on a port of its own choosing: the default one may be taken.
   const children = ['directory', 'messaging', 'gateway'].map((part) =>
     spawn(process.execPath, [...nodeOptions, built(part)], {
-      env: { ...process.env, ...env, PORT: String(port) },
-      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, ...env, PORT: String(port), FOCAL_OPERATIONS_PORT: '0' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }),
+  );
+  // Their logs go to stdout, one JSON line each, too many to show; the last error is shown if one exits.
+  const lastError = children.map(() => '');
+  children.forEach((child, i) =>
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.includes('"level":"error"') || line.includes('"level":"fatal"')) lastError[i] = line;
     }),
   );
   const url = `http://127.0.0.1:${port}`;
@@ -51,7 +59,7 @@ export async function startBuiltProcesses(env: Record<string, string>, nodeOptio
         (child, i) =>
           new Promise<never>((_, reject) =>
             child.once('exit', (code) =>
-              reject(new Error(`process ${i} exited (${code}) before it was ready`)),
+              reject(new Error(`process ${i} exited (${code}) before it was ready: ${lastError[i]}`)),
             ),
           ),
       ),

@@ -162,6 +162,58 @@ describe.each(STORES)(
       expect(JSON.stringify(rebuilt)).not.toMatch(personal);
     });
 
+    it('a retry with the same Idempotency-Key after the erasure answers alike whatever it holds; the log keeps no plain hash of it', async () => {
+      const france = await system.token({ role: 'member-state', state: 'FR' });
+      const register = (fullName: string) =>
+        system.call('POST', '/v1/contact-points', {
+          token: france,
+          headers: { 'idempotency-key': 'amelie-zorglub' },
+          body: {
+            state: 'FR',
+            fullName,
+            email: 'amelie.zorglub@justice.gouv.fr',
+            role: 'prosecutor',
+            authority: 'Parquet national antiterroriste',
+            languages: ['fr'],
+          },
+        });
+      const first = await register('Amélie Zorglub');
+      expect(first.status).toBe(201);
+      // While the data exists the key tells a retry from another command.
+      expect((await register('Amélie Zorglub')).body).toEqual(first.body);
+      const guessed = await register('Amélie Zorglob');
+      expect(guessed.status).toBe(409);
+      expect(guessed.body.type).toContain('idempotency-key-reused');
+
+      const streamId = `contact-point-${first.body.id as string}`;
+      const history = await fetch(`${system.url}/v1/audit/events?stream=${streamId}`, {
+        headers: { authorization: `Bearer ${secretariat}` },
+      });
+      const [registered] = (await history.text())
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { metadata: { commandFingerprint?: string } });
+      expect(registered!.metadata.commandFingerprint).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
+
+      const erased = await system.call(
+        'DELETE',
+        `/v1/contact-points/${first.body.id as string}/personal-data`,
+        {
+          token: secretariat,
+        },
+      );
+      expect(erased.status).toBe(200);
+      // Now no guess can be told from the truth: both get the first answer.
+      for (const fullName of ['Amélie Zorglub', 'Amélie Zorglob']) {
+        const again = await register(fullName);
+        expect({ fullName, status: again.status, body: again.body }).toEqual({
+          fullName,
+          status: 201,
+          body: first.body,
+        });
+      }
+    });
+
     it('a replay waiting for its subscriber to read sees an erasure committed meanwhile in the rest of its page', async () => {
       const head = (await system.persistence.store.headPosition())!;
       // A live subscriber from the tail's head on: once it has the registration, the tail holds all of it.

@@ -250,7 +250,7 @@ describe('handleCommand and a command that opens its stream', () => {
     expect(await store.readStream(streamId)).toHaveLength(1);
   });
 
-  it('answers a retry with its first result after the personal data it wrote was erased (its key destroyed)', async () => {
+  it('keeps the fingerprint of a command with personal data under its key, comparable until the erasure and never after', async () => {
     const keys = await SqlKeyStore.open(driver, testKeyring, { logInSameDatabase: true });
     // The summary stands in for a personal field: encrypted under the request's own key.
     const codec = new PersonalDataCodec(keys, {
@@ -267,24 +267,36 @@ describe('handleCommand and a command that opens its stream', () => {
       request(requestId),
       once,
     );
-    await keys.destroy(requestId);
+    // A plain hash of the command in the log would confirm a guess of the personal data it carried, even
+    // after the erasure: it is an HMAC under the data key.
+    const [stored] = await store.readStream(streamId);
+    const kept = stored!.metadata.commandFingerprint!;
+    expect(kept).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
+    expect(kept).not.toContain(once.fingerprint);
     const retry = { ...once, metadata: { ...once.metadata, correlationId: randomUUID() } };
-    const again = await handleCommand(
-      { store, codec },
-      meetingRequestDecider,
-      streamId,
-      request(requestId),
-      retry,
-    );
-    expect(again).toEqual({ ...first, appended: [] });
-    const reused = await refusal(
-      handleCommand({ store, codec }, meetingRequestDecider, streamId, request(requestId), {
-        ...retry,
-        fingerprint: randomUUID(),
-      }),
-      requestId,
-    );
-    expect(reused.reason).toBe('idempotency-key-reused');
+    const another = { ...retry, fingerprint: randomUUID() };
+    const handle = (commandContext: CommandContext) =>
+      handleCommand({ store, codec }, meetingRequestDecider, streamId, request(requestId), commandContext);
+
+    // While the key lives: a retry gets the first result, another command with the same key is refused.
+    expect(await handle(retry)).toEqual({ ...first, appended: [] });
+    expect((await refusal(handle(another), requestId)).reason).toBe('idempotency-key-reused');
+
+    // Once the key is destroyed the fingerprint cannot be compared: every command with that key gets the first
+    // result, so the answer tells nothing of what the erased command held.
+    await keys.destroy(requestId);
+    expect(await handle(retry)).toEqual({ ...first, appended: [] });
+    expect(await handle(another)).toEqual({ ...first, appended: [] });
+    expect(await store.readStream(streamId)).toHaveLength(1);
+  });
+
+  it('keeps the plain fingerprint of a command on a stream without personal data', async () => {
+    const requestId = randomUUID();
+    const streamId = meetingRequestStreamId(requestId);
+    const once = context(FR);
+    await handleCommand({ store }, meetingRequestDecider, streamId, request(requestId), once);
+    const [stored] = await store.readStream(streamId);
+    expect(stored!.metadata.commandFingerprint).toBe(once.fingerprint);
   });
 
   it('refuses the same key with another command, and another command on a stream that exists, as after a read', async () => {

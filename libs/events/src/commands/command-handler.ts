@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 import {
   conflict,
@@ -28,7 +28,7 @@ export interface EventCodec {
 export interface CodecAttempt {
   /** The stream is taken to be new (not read): keys are made without looking for them first. */
   readonly newStream: boolean;
-  /** Subject → data key, found by this attempt's decode. */
+  /** Subject → data key, found by this attempt's decode or made by its encode. */
   readonly keys: Map<string, Buffer>;
 }
 
@@ -96,6 +96,21 @@ export function fingerprintOf(value: unknown): string {
     .digest('hex');
 }
 
+/** How a fingerprint kept in the log under a data key begins (one that does not is the plain hash). */
+const KEYED = 'hmac-sha256:';
+
+/**
+ * The fingerprint as the log keeps it. A command on a stream with a data key carries the person's details, and
+ * a plain hash of them would let anyone holding the log confirm a guess of them, even after the erasure (SPEC
+ * §6): there it is an HMAC under that key, which the erasure destroys with the rest.
+ */
+function sealedFingerprint(fingerprint: string, key: Buffer | undefined): string {
+  return key ? `${KEYED}${createHmac('sha256', key).update(fingerprint).digest('hex')}` : fingerprint;
+}
+
+/** The stream's data key, if its decode found one or its encode made one. */
+const keyOf = (attempt: CodecAttempt): Buffer | undefined => attempt.keys.values().next().value;
+
 /**
  * The one command handler: read the stream, fold, decide, append at the version that was read. When another
  * writer got in first, read and decide again, up to `maxAttempts` times, then refuse with a Conflict.
@@ -124,13 +139,21 @@ export async function handleCommand<Command, State, Event extends DomainEvent>(
   let unread = decider.opensStream?.(command) === true && (context.expectedVersion ?? 0) === 0;
   for (let attempt = 1; ; attempt++) {
     const recorded = unread ? [] : await store.readStream(streamId);
-    const earlier = firstResultFor(recorded, principal, idempotencyKey, fingerprint, streamId);
+    const codecAttempt: CodecAttempt = { newStream: unread, keys: new Map() };
+    const decoded = await codec.decode(streamId, recorded, codecAttempt);
+    const earlier = firstResultFor(
+      recorded,
+      principal,
+      idempotencyKey,
+      fingerprint,
+      keyOf(codecAttempt),
+      streamId,
+    );
     if (earlier) return earlier;
 
     const last = recorded.at(-1);
     const version = last?.streamVersion ?? 0;
-    const codecAttempt: CodecAttempt = { newStream: unread, keys: new Map() };
-    const state = fold(decider, (await codec.decode(streamId, recorded, codecAttempt)) as Event[]);
+    const state = fold(decider, decoded as Event[]);
     const decision = decider.decide(command, state);
     // Refused or nothing to do on the initial state: what the stream really holds decides (a retry of a
     // command that took effect answers with its first result even where its facts changed since).
@@ -169,7 +192,7 @@ export async function handleCommand<Command, State, Event extends DomainEvent>(
     const metadata: EventMetadata = {
       ...context.metadata,
       idempotencyKey,
-      commandFingerprint: fingerprint,
+      commandFingerprint: sealedFingerprint(fingerprint, keyOf(codecAttempt)),
       ...(typeof commandType === 'string' ? { command: commandType } : {}),
     };
     const events = decision.map((event, index) => ({
@@ -208,6 +231,7 @@ export async function handleCommand<Command, State, Event extends DomainEvent>(
           principal,
           idempotencyKey,
           fingerprint,
+          keyOf(codecAttempt),
           streamId,
         );
         if (again) return again;
@@ -225,11 +249,18 @@ export async function handleCommand<Command, State, Event extends DomainEvent>(
   }
 }
 
+/**
+ * The first result of this key, if the stream holds one: the same command again (a retry) gets it, another
+ * command with the same key is refused. A fingerprint sealed under a key that is gone (the person's data was
+ * erased) can no longer be compared: every command with that key gets the first result, so that the answer
+ * tells nothing of what the erased command held.
+ */
 function firstResultFor(
   recorded: readonly RecordedEvent[],
   principal: string,
   idempotencyKey: string,
   fingerprint: string,
+  key: Buffer | undefined,
   streamId: string,
 ): CommandResult | undefined {
   const earlier = recorded.filter(
@@ -238,8 +269,18 @@ function firstResultFor(
   );
   const last = earlier.at(-1);
   if (!last) return undefined;
-  if (last.metadata.commandFingerprint !== fingerprint) throw keyReused(idempotencyKey);
+  if (!sameCommand(last.metadata.commandFingerprint, fingerprint, key)) throw keyReused(idempotencyKey);
   return { streamId, version: last.streamVersion, position: last.globalPosition, appended: [] };
+}
+
+function sameCommand(stored: string | undefined, fingerprint: string, key: Buffer | undefined): boolean {
+  if (stored === undefined) return false;
+  // Written before fingerprints were sealed, or on a stream without personal data.
+  if (!stored.startsWith(KEYED)) return stored === fingerprint;
+  if (!key) return true;
+  const sealed = Buffer.from(sealedFingerprint(fingerprint, key));
+  const kept = Buffer.from(stored);
+  return sealed.length === kept.length && timingSafeEqual(sealed, kept);
 }
 
 /**

@@ -40,6 +40,8 @@ export class PersonalDataCodec implements EventCodec {
     const key = needsKey
       ? (attempt?.keys.get(subject) ?? (await this.keys.keyFor(subject, { fresh: attempt?.newStream })))
       : undefined;
+    // The command's fingerprint is sealed with it too (commands/command-handler.ts).
+    if (key && attempt) attempt.keys.set(subject!, key);
     return events.map((event) => {
       const data = event.data as JsonObject;
       const field = this.personal.fields[event.type];

@@ -9,7 +9,9 @@ import { startGateway } from './gateway-app.js';
 const logger = jsonLogger('gateway');
 void (async () => {
   const config = loadGatewayConfig();
-  const persistence = await openPersistence(config);
+  const persistence = await openPersistence(config, {
+    onKeyringError: (error) => logger.warn?.(`master key file: ${error.message}`),
+  });
   const gateway = await startGateway({ config, persistence, logger, onGiveUp: () => process.exit(1) });
   stopOnSignals(
     async () => {

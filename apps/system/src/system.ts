@@ -59,7 +59,9 @@ export async function startFocal(config: GatewayConfig, options: SystemOptions =
         )
       : undefined;
   const started: { stop(): Promise<void> }[] = [];
-  const persistence = await openPersistence(config).catch((error: unknown) => {
+  const persistence = await openPersistence(config, {
+    onKeyringError: (error) => logger('focal').warn?.(`master key file: ${error.message}`),
+  }).catch((error: unknown) => {
     localNats?.kill('SIGTERM');
     throw error;
   });

@@ -36,6 +36,8 @@ export interface ServiceConfig {
    * kept outside the database. Required: no process starts without it.
    */
   masterKey: string;
+  /** The file it was read from (FOCAL_MASTER_KEY_FILE), followed while running: a rotation needs no restart. */
+  masterKeyFile?: string;
 }
 
 /** Bounds on every wait of a process, so that a stuck store or a stuck command never holds it for good. */
@@ -198,6 +200,12 @@ export const serviceSettings = {
       return masterKey;
     }),
   ),
+  masterKeyFile: reading(
+    secretVars('FOCAL_MASTER_KEY'),
+    z
+      .custom<Vars>()
+      .transform((vars) => (vars.FOCAL_MASTER_KEY ? undefined : vars.FOCAL_MASTER_KEY_FILE || undefined)),
+  ),
 };
 
 /** The service's settings as a ServiceConfig. */
@@ -210,6 +218,7 @@ export const toServiceConfig = (settings: z.output<z.ZodObject<typeof serviceSet
     shutdownGraceMs: settings.FOCAL_SHUTDOWN_GRACE_MS,
   },
   masterKey: settings.masterKey,
+  ...(settings.masterKeyFile ? { masterKeyFile: settings.masterKeyFile } : {}),
   ...(settings.FOCAL_NATS_NAMESPACE ? { natsNamespace: settings.FOCAL_NATS_NAMESPACE } : {}),
 });
 

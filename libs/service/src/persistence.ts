@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 
 import {
   EventStoreDbEventStore,
+  KeyringFile,
   LocalKeyring,
   PgDriver,
   PGliteDriver,
@@ -64,10 +65,15 @@ function isAlive(pid: number): boolean {
 }
 
 export async function openPersistence(
-  settings: Pick<ServiceConfig, 'store' | 'limits' | 'masterKey'>,
+  settings: Pick<ServiceConfig, 'store' | 'limits' | 'masterKey' | 'masterKeyFile'>,
+  options: { onKeyringError?: (error: Error) => void } = {},
 ): Promise<Persistence> {
   const { store: config, limits } = settings;
-  const keyring = LocalKeyring.parse(settings.masterKey, 'FOCAL_MASTER_KEY');
+  const keyring = settings.masterKeyFile
+    ? await KeyringFile.follow(settings.masterKeyFile, settings.masterKey, {
+        onError: (error) => options.onKeyringError?.(error),
+      })
+    : LocalKeyring.parse(settings.masterKey, 'FOCAL_MASTER_KEY');
   const unlock = config.kind === 'pglite' ? lockDataDir(config.dataDir) : () => undefined;
   let sql: SqlDriver;
   try {

@@ -75,7 +75,11 @@ export async function startService(options: {
   const { service, config, logger } = options;
   const metrics = options.metrics ?? new CommandMetrics();
   const ownsPersistence = !options.persistence;
-  const persistence = options.persistence ?? (await openPersistence(config));
+  const persistence =
+    options.persistence ??
+    (await openPersistence(config, {
+      onKeyringError: (error) => logger.warn?.(`master key file: ${error.message}`),
+    }));
   const server = new FocalNatsServer({
     ...natsConnection(config.natsUrl),
     queue: service,

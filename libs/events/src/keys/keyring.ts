@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 
 /**
  * The key-encryption keys that wrap every data key (envelope encryption). They live outside the database,
@@ -92,5 +92,74 @@ export class LocalKeyring implements KeyEncryptionKeys {
     decipher.setAAD(Buffer.from(subjectId));
     decipher.setAuthTag(wrapped.subarray(12, 28));
     return Buffer.concat([decipher.update(wrapped.subarray(28)), decipher.final()]);
+  }
+}
+
+/**
+ * A keyring file that a running process follows, so that a master key rotation needs no restart: the file is
+ * read again when it changed (looked at, at most every `checkEveryMs`, before wrapping a new data key, so new
+ * keys go under the new current one) and at once when a data key is wrapped under a key this process does not
+ * hold yet (`keys rotate` re-wraps under the new key beside running processes). A file made unreadable or
+ * invalid meanwhile is reported and the keys already held are kept.
+ */
+export class KeyringFile implements KeyEncryptionKeys {
+  private checkedAt = Date.now();
+  private reading?: Promise<void>;
+
+  private constructor(
+    private readonly path: string,
+    private keyring: LocalKeyring,
+    private modifiedMs: number,
+    private readonly options: { checkEveryMs: number; onError?: (error: Error) => void },
+  ) {}
+
+  /** Follows `path`, whose content (read by the caller at start) is `text`. */
+  static async follow(
+    path: string,
+    text: string,
+    options: { checkEveryMs?: number; onError?: (error: Error) => void } = {},
+  ): Promise<KeyringFile> {
+    const { mtimeMs } = await stat(path);
+    return new KeyringFile(path, LocalKeyring.parse(text, path), mtimeMs, {
+      checkEveryMs: options.checkEveryMs ?? 1_000,
+      ...(options.onError ? { onError: options.onError } : {}),
+    });
+  }
+
+  get currentKeyId(): string {
+    return this.keyring.currentKeyId;
+  }
+
+  async wrap(dataKey: Buffer, subjectId: string): Promise<{ keyId: string; wrapped: Buffer }> {
+    if (Date.now() - this.checkedAt >= this.options.checkEveryMs) await this.reread();
+    return this.keyring.wrap(dataKey, subjectId);
+  }
+
+  async unwrap(keyId: string, wrapped: Buffer, subjectId: string): Promise<Buffer> {
+    try {
+      return await this.keyring.unwrap(keyId, wrapped, subjectId);
+    } catch (error) {
+      if (!(error instanceof UnknownKeyEncryptionKeyError)) throw error;
+      await this.reread();
+      return this.keyring.unwrap(keyId, wrapped, subjectId);
+    }
+  }
+
+  /** Reads the file again if it changed; callers arriving meanwhile share the read. */
+  private reread(): Promise<void> {
+    this.reading ??= (async () => {
+      try {
+        this.checkedAt = Date.now();
+        const { mtimeMs } = await stat(this.path);
+        if (mtimeMs === this.modifiedMs) return;
+        this.keyring = LocalKeyring.parse(await readFile(this.path, 'utf8'), this.path);
+        this.modifiedMs = mtimeMs;
+      } catch (error) {
+        this.options.onError?.(error as Error);
+      } finally {
+        this.reading = undefined;
+      }
+    })();
+    return this.reading;
   }
 }

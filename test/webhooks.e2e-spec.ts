@@ -156,9 +156,20 @@ describe.each(STORES)('webhooks (%s store)', (store) => {
         data: { note: expect.any(String) },
       });
     }
+    // The subscription moves past the closed events too (they are not the organisation's to receive), but
+    // what it shows is the last event delivered: where the closed ones stand is not the organisation's to know.
+    await until(
+      async () =>
+        (
+          await system.persistence.sql.query<{ cursor: string }>(
+            'SELECT cursor FROM focal_webhooks WHERE id = $1',
+            [id],
+          )
+        )[0]?.cursor === lastOfAll,
+      'the subscription past the last, closed, event',
+    );
     const state = await system.call('GET', `/v1/webhooks/${id}`, { token: iccToken });
-    // The position covers the closed events passed over too: they are not the organisation's to receive.
-    expect(state.body).toMatchObject({ status: 'active', failures: 0, deliveredUpTo: lastOfAll });
+    expect(state.body).toMatchObject({ status: 'active', failures: 0, deliveredUpTo: expected.at(-1) });
 
     // Suspending the organisation holds its deliveries where they stopped, with the reason...
     await system.call('POST', `/v1/liaison-organisations/${iccId}/suspend`, {

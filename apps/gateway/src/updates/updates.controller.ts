@@ -93,14 +93,9 @@ export class UpdatesController {
     } catch {
       throw notOfThisLog();
     }
-    if (resume !== undefined && cursor !== null) {
-      // An id after the newest event was never sent: taken, the stream would wait, then skip every event
-      // written before the log reached it.
-      const head = await this.store.headPosition();
-      if (head === undefined || this.store.comparePositions(cursor, head) > 0) {
-        throw notOfThisLog();
-      }
-    }
+    // A well-formed id is taken as given, even one after the newest event: refusing that would tell anyone
+    // where the log's head is, the events they may not see included (SPEC §1). The stream then delivers what
+    // comes after it.
     // Standing is asked at every delivery, not only at the door: a state that leaves or an organisation that
     // is suspended stops receiving at once, and its stream ends where it stopped.
     const standing = await StandingWatch.load(this.store, viewer);
@@ -144,9 +139,13 @@ export class UpdatesController {
     };
 
     // Every control frame carries the position to resume from as its id, so that a standard EventSource
-    // reconnects from there (0: nothing was delivered yet from the start of the log).
+    // reconnects from there (0: nothing was delivered yet from the start of the log). It is the last event
+    // sent, or where the stream started: never how far it looked, which is where events this viewer may not see
+    // stand. Resuming there looks at those again, and skips them again.
+    const startedAt = cursor;
+    let lastSent: Position | null = null;
     const end = (event: string, data: { reason: string }) => {
-      const resumeFrom = cursor ?? '0';
+      const resumeFrom = lastSent ?? startedAt ?? '0';
       flush();
       if (!raw.writableEnded) {
         raw.end(`id: ${resumeFrom}\nevent: ${event}\ndata: ${JSON.stringify({ ...data, resumeFrom })}\n\n`);
@@ -204,7 +203,10 @@ export class UpdatesController {
       const frame =
         types && !types.has(event.type) ? null : this.frames.frameAtHand(event, viewer, decrypted);
       if (frame === undefined) return undefined;
-      if (frame) pending += frame;
+      if (frame) {
+        pending += frame;
+        lastSent = event.globalPosition;
+      }
       cursor = event.globalPosition;
       return true;
     };
@@ -275,7 +277,10 @@ export class UpdatesController {
         if (took === false) break;
         if (took === undefined) {
           const frame = await this.frames.frameFor(event, viewer);
-          if (frame) pending += frame;
+          if (frame) {
+            pending += frame;
+            lastSent = event.globalPosition;
+          }
           cursor = event.globalPosition;
         }
         if (pending.length >= FLUSH_BYTES) {

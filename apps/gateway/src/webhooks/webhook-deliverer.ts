@@ -159,7 +159,7 @@ export class WebhookDeliverer {
           webhook.failures = 0;
         }
         cursor = event.globalPosition;
-        await this.webhooks.delivered(webhook.id, cursor);
+        await this.webhooks.delivered(webhook.id, cursor, body !== undefined);
         moved = true;
       }
     }

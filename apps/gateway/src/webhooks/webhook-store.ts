@@ -16,6 +16,8 @@ export interface WebhookRow {
   /** Why deliveries wait (the owner is not in good standing now); they go on by themselves when it is. */
   held_reason: string | null;
   cursor: string | null;
+  /** The position of the last event delivered: where `cursor` also counts the events skipped as not the owner's. */
+  delivered_up_to: string | null;
   /**
    * The log's head when the subscription was last found with nothing to deliver: it is not claimed again
    * until the head moves (or it is held, fails or is resumed), so that caught-up subscriptions take no claim.
@@ -47,7 +49,8 @@ export class WebhookStore {
         ALTER TABLE focal_webhooks ADD COLUMN IF NOT EXISTS held_reason text;
         ALTER TABLE focal_webhooks ADD COLUMN IF NOT EXISTS previous_secret text;
         ALTER TABLE focal_webhooks ADD COLUMN IF NOT EXISTS previous_secret_until timestamptz;
-        ALTER TABLE focal_webhooks ADD COLUMN IF NOT EXISTS idle_at text;`);
+        ALTER TABLE focal_webhooks ADD COLUMN IF NOT EXISTS idle_at text;
+        ALTER TABLE focal_webhooks ADD COLUMN IF NOT EXISTS delivered_up_to text;`);
       // Secrets from before Standard Webhooks were 64 hex characters used as the HMAC key as they stand: the
       // same key, written the standard way (whsec_ and its base64), so existing receivers only re-encode it.
       await tx.exec(`
@@ -154,11 +157,13 @@ export class WebhookStore {
     );
   }
 
-  async delivered(id: string, cursor: string): Promise<void> {
+  /** The subscription has dealt with the event at `cursor`: delivered it (`sent`), or skipped it as not its owner's. */
+  async delivered(id: string, cursor: string, sent: boolean): Promise<void> {
     await this.sql.query(
       `UPDATE focal_webhooks SET cursor = $2, failures = 0, last_error = NULL, held_reason = NULL,
-              next_attempt_at = now() WHERE id = $1`,
-      [id, cursor],
+              delivered_up_to = CASE WHEN $3 THEN $2 ELSE delivered_up_to END, next_attempt_at = now()
+        WHERE id = $1`,
+      [id, cursor, sent],
     );
   }
 

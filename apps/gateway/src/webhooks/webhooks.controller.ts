@@ -48,7 +48,9 @@ export const webhookAnswer = z
       .string()
       .optional()
       .meta({ description: 'why deliveries wait: the owner is not in good standing' }),
-    deliveredUpTo: z.string().nullable().meta({ description: 'the position of the last event delivered' }),
+    deliveredUpTo: z.string().nullable().meta({
+      description: 'the position of the last event delivered to this subscription (null before the first)',
+    }),
     failures: z.number().int(),
     lastError: z.string().optional(),
     previousSecretValidUntil: z.string().optional().meta({
@@ -97,7 +99,8 @@ const view = (row: WebhookRow) => ({
   status: row.status,
   ...(row.paused_reason ? { pausedReason: row.paused_reason } : {}),
   ...(row.held_reason ? { heldReason: row.held_reason } : {}),
-  deliveredUpTo: row.cursor,
+  // Not the cursor: it moves past events the owner may not see, and would tell where they stand.
+  deliveredUpTo: row.delivered_up_to,
   failures: row.failures,
   ...(row.last_error ? { lastError: row.last_error } : {}),
   ...(row.previous_secret_until && row.previous_secret_until.getTime() > Date.now()

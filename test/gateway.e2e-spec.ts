@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 
 import { startSystem, STORES, type TestSystem } from './support/system.js';
@@ -91,6 +92,37 @@ describe.each(STORES)('gateway basics (%s store)', (store) => {
       expect((await system.call('GET', `/v1/contact-points/${id}`, { token: france })).status).toBe(200);
     }
   }, 30_000);
+
+  it('answers a connection made just before it stops, or while it stops, instead of resetting it', async () => {
+    const secretariat = await system.token({ role: 'secretariat' });
+    const { port } = new URL(system.url);
+    /** A whole HTTP exchange on a raw socket: the answer's text, or the error that ended it. */
+    const exchange = async (socket: Socket) => {
+      let text = '';
+      socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      const ended = new Promise<string>((resolve) => {
+        socket.once('close', () => resolve(text));
+        socket.once('error', (error) => resolve(`error: ${error.message}`));
+        setTimeout(() => resolve(`no answer within 10 s: ${text}`), 10_000).unref();
+      });
+      socket.write(
+        `GET /health/live HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${secretariat}\r\n\r\n`,
+      );
+      return ended;
+    };
+    // Connected before the stop (a client's socket still waiting in the kernel's queue, or just accepted),
+    // its request sent once the stop has begun; and a connection made while it stops.
+    const early = connect(Number(port), '127.0.0.1');
+    await once(early, 'connect');
+    const stopping = system.restartGateway();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const answers = await Promise.all([exchange(early), exchange(connect(Number(port), '127.0.0.1'))]);
+    await stopping;
+    for (const answer of answers) {
+      expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+      expect(answer.toLowerCase()).toContain('connection: close');
+    }
+  });
 
   it('refuses a request without a token with 401 problem details', async () => {
     const response = await system.call('GET', '/v1/states');

@@ -27,7 +27,7 @@ import type { GatewayConfig } from './gateway.config.js';
 import { GATEWAY_CONTROLLERS, GatewayModule } from './gateway.module.js';
 import { installRateLimits, installSecurityHeaders } from './http/abuse.js';
 import { identityOf } from './auth/auth.guard.js';
-import { drainOnClose } from './http/drain.js';
+import { drainOnClose, quietSpell } from './http/drain.js';
 import { edgeServerOptions, installEdge } from './http/edge.js';
 import { openApiDocument } from './http/openapi.js';
 import { ProblemFilter } from './http/problem.js';
@@ -39,6 +39,10 @@ import { LogTail } from './updates/log-tail.js';
 import { cloudEventSource, UpdateFrames } from './updates/update-frames.js';
 import { WebhookDeliverer } from './webhooks/webhook-deliverer.js';
 import { WebhookStore } from './webhooks/webhook-store.js';
+
+/** A stop listens on until no connection has come for this long, and at most this long. */
+const STOP_QUIET_MS = 250;
+const STOP_LISTEN_AT_MOST_MS = 1_000;
 
 /** The route's pattern (`/v1/contact-points/:id`), never the URL: ids and queries stay out of logs and labels. */
 const routeOf = (request: FastifyRequest) => request.routeOptions.url ?? 'unmatched';
@@ -248,6 +252,9 @@ async function assemble(
     // On stop, streams have been ended first; requests in flight are answered, then every connection closes
     // (drainOnClose). `true` cut those requests off unanswered.
     forceCloseConnections: 'idle',
+    // A request that comes on an open connection while the server closes is answered like any other (with
+    // `Connection: close`), not with Fastify's own 503, which is not problem details and needs a retry.
+    return503OnClosing: false,
     genReqId: (request: { headers: Record<string, string | string[] | undefined> }) => {
       const given = request.headers['x-correlation-id'];
       return typeof given === 'string' && /^[\x21-\x7e]{1,200}$/.test(given) ? given : randomUUID();
@@ -298,8 +305,10 @@ async function assemble(
     // Bodies are parsed at the edge (JSON only): Nest's parsers would take forms too.
     { logger, bodyParser: false },
   );
-  // Open streams end before the server closes, and the server closes before the workers stop.
+  // Open streams end before the server closes, and the server closes before the workers stop. Between the two
+  // it listens on until connections stop coming (a quarter of a second without one, a second at most).
   onStop(() => app.close());
+  onStop(() => quietSpell(adapter.getInstance().server, STOP_QUIET_MS, STOP_LISTEN_AT_MOST_MS));
   onStop(() => shutdown.abort());
   app.useGlobalFilters(new ProblemFilter(edge.allowedMethods));
   const fastify = app.getHttpAdapter().getInstance();

@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 
 import type { FastifyInstance } from 'fastify';
 
@@ -36,4 +36,29 @@ export function drainOnClose(fastify: FastifyInstance, answerWithinMs: number): 
     done();
   });
   return () => answering.size;
+}
+
+/**
+ * Resolves once no connection has come for `quietMs` (at most `withinMs` after the call), the server still
+ * listening: a client that connected just before a stop, while the event loop was busy and its connection
+ * still waited in the kernel's queue, is accepted and answered rather than reset by the closing listener.
+ */
+export function quietSpell(server: Server, quietMs: number, withinMs: number): Promise<void> {
+  if (!server.listening) return Promise.resolve();
+  return new Promise((resolve) => {
+    let quiet: NodeJS.Timeout | undefined;
+    const over = () => {
+      clearTimeout(quiet);
+      clearTimeout(bound);
+      server.off('connection', connected);
+      resolve();
+    };
+    const connected = () => {
+      clearTimeout(quiet);
+      quiet = setTimeout(over, quietMs);
+    };
+    const bound = setTimeout(over, withinMs);
+    server.on('connection', connected);
+    connected();
+  });
 }

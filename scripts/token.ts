@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 
-import { ROLES, type Role } from '@focal/domain';
+import { checkCountry, checkUuid, ROLES, type Role } from '@focal/domain';
 
 import { tokenSecret } from '@focal/service';
 
@@ -29,6 +29,12 @@ try {
   if (role === 'liaison-organisation' && !values.organisation) {
     throw new Error('a liaison-organisation token names its organisation: add --organisation <uuid>');
   }
+  // A token the gateway would refuse is no use: say so here, as the gateway would.
+  const badState = values.state === undefined ? undefined : checkCountry(values.state);
+  if (badState) throw new Error(`--state ${badState}`);
+  const badOrganisation = values.organisation === undefined ? undefined : checkUuid(values.organisation);
+  if (badOrganisation)
+    throw new Error(`--organisation ${badOrganisation} (GET /v1/liaison-organisations lists their ids)`);
   const token = await signToken(
     tokenSecret(),
     {

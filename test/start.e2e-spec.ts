@@ -120,6 +120,15 @@ describe('npm start', () => {
     const france = (
       await npmRun('token', ['--role', 'member-state', '--state', 'FR'], { FOCAL_DATA_DIR: dataDir })
     ).trim();
+    // A token the gateway would refuse is not printed: the tool says what to write instead.
+    await expect(
+      npmRun('token', ['--role', 'member-state', '--state', 'fr'], { FOCAL_DATA_DIR: dataDir }),
+    ).rejects.toThrow(/must be upper case: FR/);
+    await expect(
+      npmRun('token', ['--role', 'liaison-organisation', '--organisation', 'icc'], {
+        FOCAL_DATA_DIR: dataDir,
+      }),
+    ).rejects.toThrow(/not a lower-case UUID/);
     const call = async (
       method: string,
       path: string,

@@ -98,11 +98,23 @@ describe.each(STORES)('the audit trail (%s store)', (store) => {
       .split('\n')
       .map((line) => JSON.parse(line) as { type: string });
     expect(filtered.map((line) => line.type)).toEqual(['ContactPointDetailsChanged']);
+    // The id written in capitals names the same stream, as on the REST reads.
+    const upper = await fetch(
+      `${system.url}/v1/audit/events?stream=contact-point-${contactPointId.toUpperCase()}&type=ContactPointDetailsChanged`,
+      { headers: { authorization: `Bearer ${auditor}` } },
+    );
+    expect((await upper.text()).trim().split('\n')).toHaveLength(1);
   });
 
   it("shows one entity's history: who, when, which command, what changed", async () => {
     const { body } = await system.ok('GET', `/v1/audit/streams/contact-point-${contactPointId}`, auditor);
     expect(body.changes).toHaveLength(3);
+    const upper = await system.ok(
+      'GET',
+      `/v1/audit/streams/contact-point-${contactPointId.toUpperCase()}`,
+      auditor,
+    );
+    expect(upper.body.changes).toHaveLength(3);
     expect(body.changes[1]).toMatchObject({
       type: 'ContactPointDetailsChanged',
       command: 'ChangeContactPointDetails',

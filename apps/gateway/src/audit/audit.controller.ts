@@ -100,6 +100,17 @@ const verificationAnswer = z
   .meta({ id: 'LogVerification' });
 
 /**
+ * A stream id as the log names it: a UUID after the category in lower case, as the REST reads take it in any
+ * case (RFC 9562), so that an auditor is never told an entity has no history for writing its id in capitals.
+ * A state's stream keeps its upper-case code.
+ */
+const canonicalStreamId = (streamId: string) =>
+  streamId.replace(
+    /-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i,
+    (_whole, id: string) => `-${id.toLowerCase()}`,
+  );
+
+/**
  * The audit trail, for the secretariat and auditors only: the whole log as NDJSON, one entity's history with
  * field-level changes, and integrity verification. Every audit read is itself recorded in the log.
  */
@@ -150,7 +161,7 @@ export class AuditController {
     const lines = await this.audit.events(caller, request.url, {
       ...(after ? { after } : {}),
       ...(query.limit !== undefined ? { limit: query.limit } : {}),
-      ...(query.stream !== undefined ? { stream: query.stream } : {}),
+      ...(query.stream !== undefined ? { stream: canonicalStreamId(query.stream) } : {}),
       ...(types ? { types } : {}),
     });
     reply.hijack();
@@ -181,7 +192,7 @@ export class AuditController {
     problems: [400, 404, ...AUDIT_PROBLEMS],
   })
   stream(@Caller() caller: Actor, @Param('streamId') streamId: string) {
-    return this.audit.history(caller, streamId);
+    return this.audit.history(caller, canonicalStreamId(streamId));
   }
 
   @Get('directory')

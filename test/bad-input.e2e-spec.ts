@@ -186,6 +186,23 @@ describe.each(STORES)('bad input at the HTTP edge (%s store)', (store) => {
     }
   });
 
+  it('a missing required field is a 400 saying it is required, in a query and in a body', async () => {
+    const asOf = await refused(() => call('GET', '/v1/directory', secretariat), 400, 'invalid-input');
+    expect(asOf.errors).toEqual({ asOf: 'is required: add it, see /docs' });
+    const organisation = await refused(
+      () =>
+        call(
+          'POST',
+          '/v1/liaison-organisations',
+          secretariat,
+          '{"acronym":"ICC","kind":"international-court"}',
+        ),
+      400,
+      'invalid-input',
+    );
+    expect(organisation.errors).toEqual({ name: 'is required: add it, see /docs' });
+  });
+
   it('numbers out of range are a 400: offset=1e20, limit=-1, limit=1e400, huge numbers in bodies', async () => {
     for (const [query, field] of [
       ['offset=1e20', 'offset'],

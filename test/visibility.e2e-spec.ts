@@ -141,7 +141,7 @@ describe.each(STORES)('one visibility rule on every path (%s store)', (store) =>
     // DE, invited, may act: its stale If-Match is a 412 that does not say where the request is now.
     const stale = await coSponsor(id, tokens.DE!, '"99"');
     expect(stale).toMatchObject({ status: 412, body: { reason: 'version-mismatch' } });
-    expect(stale.body.detail).toContain('no longer at version 99');
+    expect(stale.body.detail).toContain('not at version 99 (it moved on since, or never was)');
     expect(stale.body.detail).not.toMatch(/version 1\b/);
     expect((await coSponsor(id, tokens.DE!, '"1"')).status).toBe(200);
 

@@ -1193,7 +1193,7 @@ export interface components {
             pausedReason?: string;
             /** @description why deliveries wait: the owner is not in good standing */
             heldReason?: string;
-            /** @description the position of the last event delivered */
+            /** @description the position of the last event delivered to this subscription (null before the first) */
             deliveredUpTo: string | null;
             failures: number;
             lastError?: string;
@@ -1216,7 +1216,7 @@ export interface components {
             pausedReason?: string;
             /** @description why deliveries wait: the owner is not in good standing */
             heldReason?: string;
-            /** @description the position of the last event delivered */
+            /** @description the position of the last event delivered to this subscription (null before the first) */
             deliveredUpTo: string | null;
             failures: number;
             lastError?: string;
@@ -1234,7 +1234,7 @@ export interface components {
             pausedReason?: string;
             /** @description why deliveries wait: the owner is not in good standing */
             heldReason?: string;
-            /** @description the position of the last event delivered */
+            /** @description the position of the last event delivered to this subscription (null before the first) */
             deliveredUpTo: string | null;
             failures: number;
             lastError?: string;
@@ -2036,7 +2036,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is not at version 3 (it moved on since, or never was): read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -2466,7 +2466,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is not at version 3 (it moved on since, or never was): read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -2877,7 +2877,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is not at version 3 (it moved on since, or never was): read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -3128,7 +3128,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is not at version 3 (it moved on since, or never was): read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -3372,7 +3372,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is not at version 3 (it moved on since, or never was): read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -3616,7 +3616,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is not at version 3 (it moved on since, or never was): read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -3860,7 +3860,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is not at version 3 (it moved on since, or never was): read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -4104,7 +4104,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is not at version 3 (it moved on since, or never was): read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -4490,7 +4490,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is not at version 3 (it moved on since, or never was): read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -4896,7 +4896,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is not at version 3 (it moved on since, or never was): read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -5147,7 +5147,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is not at version 3 (it moved on since, or never was): read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -5391,7 +5391,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is not at version 3 (it moved on since, or never was): read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -5798,7 +5798,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is not at version 3 (it moved on since, or never was): read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -6195,7 +6195,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is not at version 3 (it moved on since, or never was): read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -6439,7 +6439,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is not at version 3 (it moved on since, or never was): read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -6692,7 +6692,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is not at version 3 (it moved on since, or never was): read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -6942,7 +6942,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is not at version 3 (it moved on since, or never was): read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -7192,7 +7192,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is not at version 3 (it moved on since, or never was): read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -7442,7 +7442,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is not at version 3 (it moved on since, or never was): read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -7706,7 +7706,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is not at version 3 (it moved on since, or never was): read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -8278,7 +8278,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is not at version 3 (it moved on since, or never was): read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -8523,7 +8523,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is not at version 3 (it moved on since, or never was): read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -8930,7 +8930,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is not at version 3 (it moved on since, or never was): read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -9490,7 +9490,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is not at version 3 (it moved on since, or never was): read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -9761,7 +9761,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is not at version 3 (it moved on since, or never was): read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -10006,7 +10006,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is not at version 3 (it moved on since, or never was): read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -10257,7 +10257,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is not at version 3 (it moved on since, or never was): read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -10515,7 +10515,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is not at version 3 (it moved on since, or never was): read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */
@@ -10765,7 +10765,7 @@ export interface operations {
                      *       "type": "urn:focal:problem:version-mismatch",
                      *       "title": "Precondition failed",
                      *       "status": 412,
-                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now",
+                     *       "detail": "contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is not at version 3 (it moved on since, or never was): read it again and decide on what it is now",
                      *       "reason": "version-mismatch"
                      *     }
                      */

@@ -120,7 +120,7 @@ const PROBLEM_EXAMPLES: Record<number, ProblemDocument> = {
     new DomainError(
       'Conflict',
       'version-mismatch',
-      'contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is no longer at version 3: read it again and decide on what it is now',
+      'contact-point-0b3c7d0e-5a1f-4c4e-9d7a-2f6e8b1c3a90 is not at version 3 (it moved on since, or never was): read it again and decide on what it is now',
     ),
   ),
   413: frameworkProblem(413),

@@ -48,9 +48,14 @@ export function withExamples<T extends z.ZodType>(schema: T, ...examples: [z.inp
 export const WRITE_PROBLEMS = [400, 403, 404, 409, 412, 415, 422] as const;
 
 /** Zod's issues as one message per field path (`personal.email`, `languages.0`): the 400 of SPEC §4. */
-export function invalidInput(error: z.ZodError, where: 'body' | 'query'): Problem {
+export function invalidInput(error: z.ZodError, where: 'body' | 'query', given?: unknown): Problem {
   const fields: Record<string, string> = {};
   for (const issue of error.issues) {
+    // Zod says "expected string, received undefined" of a field that is not there: say what to do instead.
+    const message =
+      issue.code === 'invalid_type' && issue.path.length > 0 && valueAt(given, issue.path) === undefined
+        ? `is required: ${issue.expected === 'string' ? 'add it' : `add it (${issue.expected})`}, see /docs`
+        : issue.message;
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
         fields[[...issue.path, key].join('.')] =
@@ -64,14 +69,21 @@ export function invalidInput(error: z.ZodError, where: 'body' | 'query'): Proble
         .filter((segment) => typeof segment !== 'number')
         .map(String)
         .join('.') || where;
-    if (fields[path]?.split('; ').includes(issue.message)) continue;
-    fields[path] = fields[path] ? `${fields[path]}; ${issue.message}` : issue.message;
+    if (fields[path]?.split('; ').includes(message)) continue;
+    fields[path] = fields[path] ? `${fields[path]}; ${message}` : message;
   }
   const detail = Object.entries(fields)
     .map(([field, message]) => `${field}: ${message}`)
     .join('; ');
   return new Problem(400, 'invalid-input', 'Invalid input', detail, fields);
 }
+
+const valueAt = (value: unknown, path: readonly PropertyKey[]): unknown =>
+  path.reduce<unknown>(
+    (at, key) =>
+      typeof at === 'object' && at !== null ? (at as Record<PropertyKey, unknown>)[key] : undefined,
+    value,
+  );
 
 class ZodPipe implements PipeTransform {
   constructor(
@@ -95,7 +107,7 @@ class ZodPipe implements PipeTransform {
       );
     }
     const parsed = this.schema.safeParse(given);
-    if (!parsed.success) throw invalidInput(parsed.error, this.where);
+    if (!parsed.success) throw invalidInput(parsed.error, this.where, given);
     return parsed.data;
   }
 }

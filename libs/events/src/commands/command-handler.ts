@@ -293,7 +293,7 @@ const MAY_NOT_ACT: ReadonlySet<DomainErrorCode> = new Set(['NotFound', 'Forbidde
 const staleVersion = (streamId: string, expected: number) =>
   conflict(
     'version-mismatch',
-    `${streamId} is no longer at version ${expected}: read it again and decide on what it is now`,
+    `${streamId} is not at version ${expected} (it moved on since, or never was): read it again and decide on what it is now`,
   );
 
 // A command that creates its stream, sent with If-Match: there is no version to match yet.

@@ -172,6 +172,8 @@ async function verify(persistence: Persistence, options: { against?: string }, a
   if (!signing) throw new ConfigError(problems);
   const total = await totalEvents(persistence);
   let bar = progressBar('events: hash chains');
+  // The checkpoints cover the sealed part of the log only: that phase counts, without a share of the whole.
+  let phaseTotal: number | undefined = total;
   const report = await auditTrail(persistence).verify(
     reader,
     `verify${options.against ? ' --against' : ''}`,
@@ -181,10 +183,11 @@ async function verify(persistence: Persistence, options: { against?: string }, a
       onPhase: (phase) => {
         if (phase === 'checkpoints') {
           bar.end();
-          bar = progressBar('events: checkpoints');
+          bar = progressBar('events sealed: checkpoints');
+          phaseTotal = undefined;
         }
       },
-      onProgress: (checked) => bar.update(checked, total),
+      onProgress: (checked) => bar.update(checked, phaseTotal),
     },
   );
   bar.end();

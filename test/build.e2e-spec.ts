@@ -68,5 +68,8 @@ describe('the built system', () => {
       env: { ...newcomer, FOCAL_STORE: 'pglite', FOCAL_DATA_DIR: dataDir },
     });
     expect(rebuilt.stdout).toMatch(/^read models rebuilt from \d+ events/m);
+    // Its progress counts what the projections apply, and ends whole.
+    const last = [...rebuilt.stderr.matchAll(/(\d+)% (\d+)\/(\d+) events/g)].at(-1)!;
+    expect({ percent: last[1], done: last[2] }).toEqual({ percent: '100', done: last[3] });
   }, 240_000);
 });

@@ -29,16 +29,18 @@ export async function rebuildReadModels(
   await sql.exec(`DROP SCHEMA IF EXISTS ${to} CASCADE`);
   await sql.query('DELETE FROM focal_checkpoints WHERE consumer LIKE $1', [`gateway.%.${to}`]);
 
-  const total =
-    store instanceof SqlEventStore
-      ? Number((await sql.query<{ n: string }>('SELECT count(*) AS n FROM focal_events'))[0]!.n)
-      : undefined;
   let done = 0;
+  let total: number | undefined;
   const models = await ReadModels.open(sql, store, keys, to, {
     batchSize: 10_000,
     pollMs: 3_600_000,
     onProgress: (applied) => progress((done += applied), total),
   });
+  // The work is what each projection will apply: the events its filter takes, summed over the projections.
+  if (store instanceof SqlEventStore) {
+    total = 0;
+    for (const runner of models.runners) total += await store.countEvents(runner.filter);
+  }
   await models.start();
   try {
     await models.catchUp();

@@ -163,6 +163,11 @@ export class ProjectionRunner {
     return this.projection.name;
   }
 
+  /** The events the projection reads (all without one). */
+  get filter(): EventFilter | undefined {
+    return this.projection.filter;
+  }
+
   async stop(): Promise<void> {
     this.stopping.abort();
     await this.loop;

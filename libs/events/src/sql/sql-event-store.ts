@@ -251,6 +251,17 @@ export class SqlEventStore implements EventStore {
     };
   }
 
+  /** How many events the log holds that `filter` takes (all without one): the size of a rebuild's work. */
+  async countEvents(filter?: EventFilter): Promise<number> {
+    const params: unknown[] = [];
+    const conditions = filterConditions(filter, params);
+    const [row] = await this.driver.query<{ n: string }>(
+      `SELECT count(*)::text AS n FROM focal_events${conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : ''}`,
+      params,
+    );
+    return Number(row!.n);
+  }
+
   async headPosition(): Promise<Position | undefined> {
     const [row] = await this.driver.query<{ head: string | null }>(
       `SELECT max(position)::text AS head FROM focal_events
@@ -280,15 +291,7 @@ export class SqlEventStore implements EventStore {
     jsonAsText: boolean,
   ): Promise<{ rows: EventRow[]; blocked: boolean; scannedTo: bigint }> {
     const params: unknown[] = [after.toString(), limit];
-    const conditions = ['position > $1::bigint', 'position < h.below'];
-    if (filter?.types?.length) {
-      params.push(filter.types);
-      conditions.push(`type = ANY($${params.length}::text[])`);
-    }
-    if (filter?.streamPrefixes?.length) {
-      params.push(filter.streamPrefixes.map((prefix) => prefix.replace(/[\\%_]/g, '\\$&') + '%'));
-      conditions.push(`stream_id LIKE ANY($${params.length}::text[])`);
-    }
+    const conditions = ['position > $1::bigint', 'position < h.below', ...filterConditions(filter, params)];
     const rows = await this.driver.query<
       EventRow & { below: string; head: string | null; readable: string | null }
     >(
@@ -481,4 +484,18 @@ function checkLimit(limit: number | undefined, fallback: number): number {
     );
   }
   return limit;
+}
+
+/** The SQL conditions of a filter, its values pushed onto `params`. */
+function filterConditions(filter: EventFilter | undefined, params: unknown[]): string[] {
+  const conditions: string[] = [];
+  if (filter?.types?.length) {
+    params.push(filter.types);
+    conditions.push(`type = ANY($${params.length}::text[])`);
+  }
+  if (filter?.streamPrefixes?.length) {
+    params.push(filter.streamPrefixes.map((prefix) => prefix.replace(/[\\%_]/g, '\\$&') + '%'));
+    conditions.push(`stream_id LIKE ANY($${params.length}::text[])`);
+  }
+  return conditions;
 }

@@ -36,6 +36,18 @@ describe('jsonLogger', () => {
     ]);
   });
 
+  it("leaves out Nest's account of its own start, but not its warnings", () => {
+    const { lines, logger } = captured();
+    logger.log('Mapped {/v1/states, GET} route', 'RouterExplorer');
+    logger.log('GatewayModule dependencies initialized', 'InstanceLoader');
+    logger.warn('a route is mapped twice', 'RouterExplorer');
+    logger.log('directory listening', 'NestApplication');
+    expect(lines.map(({ level, msg }) => `${String(level)}: ${String(msg)}`)).toEqual([
+      'warn: a route is mapped twice',
+      'info: directory listening',
+    ]);
+  });
+
   it('redacts personal fields and secrets wherever they sit, up to three levels down', () => {
     const { lines, logger } = captured();
     logger.warn({

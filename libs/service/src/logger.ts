@@ -41,6 +41,14 @@ function thresholdOf(levels: readonly LogLevel[]): Level {
   return LEVELS.find(([nest]) => levels.includes(nest))?.[1] ?? 'fatal';
 }
 
+const NEST_START_CHATTER: ReadonlySet<unknown> = new Set([
+  'InstanceLoader',
+  'RoutesResolver',
+  'RouterExplorer',
+  'NestFactory',
+  'NestMicroservice',
+]);
+
 /**
  * Nest's logger interface over pino: Nest and our code log through it, and Fastify logs through `pino` (the
  * same stream, the same redaction). A trailing string argument is Nest's context; an object message becomes
@@ -50,6 +58,9 @@ export class ProcessLogger implements LoggerService {
   constructor(readonly pino: Logger) {}
 
   log(message: unknown, ...params: unknown[]) {
+    // Nest's account of its own start (a line per module and per route mapped): some eighty lines that bury
+    // what a start says. Its warnings and errors still go through.
+    if (NEST_START_CHATTER.has(params.at(-1) as string)) return;
     this.write('info', message, params);
   }
   error(message: unknown, ...params: unknown[]) {

@@ -203,6 +203,17 @@ export class DirectoryFactsProjection implements SqlProjection {
     return row?.suspended;
   }
 
+  /** Those of `organisationIds` that the directory has never registered. */
+  async unknownOrganisations(organisationIds: readonly string[]): Promise<string[]> {
+    if (organisationIds.length === 0) return [];
+    const rows = await this.sql.query<{ organisation_id: string }>(
+      'SELECT organisation_id FROM messaging_liaison_organisations WHERE organisation_id = ANY($1)',
+      [organisationIds],
+    );
+    const known = new Set(rows.map((row) => row.organisation_id));
+    return [...new Set(organisationIds)].filter((id) => !known.has(id));
+  }
+
   /** Those of `organisationIds` that are suspended now. */
   async suspended(organisationIds: readonly string[]): Promise<string[]> {
     if (organisationIds.length === 0) return [];

@@ -20,7 +20,13 @@ export interface MessagingDeps {
     catchUp(): Promise<void>;
     query: Pick<
       DirectoryFactsProjection,
-      'statusOn' | 'suspended' | 'guestsAmong' | 'histories' | 'contactPoint' | 'organisationSuspended'
+      | 'statusOn'
+      | 'suspended'
+      | 'guestsAmong'
+      | 'unknownOrganisations'
+      | 'histories'
+      | 'contactPoint'
+      | 'organisationSuspended'
     >;
   };
 }
@@ -57,6 +63,14 @@ export function messagingRoutes({ store, directory }: MessagingDeps): CommandRou
     return directory.query.guestsAmong(codes, dayOf(at));
   };
   /**
+   * Invited or taking part, organisations the directory has never registered: an id that can never name one
+   * (a registration makes a new id). A state may be named before it is admitted: its code is known ahead.
+   */
+  const unknownOrganisations = async (organisationIds: string[]) => {
+    await directory.catchUp();
+    return directory.query.unknownOrganisations(organisationIds);
+  };
+  /**
    * What a plenary registration is decided on: the contact point named, the status history of every state
    * concerned (the registering one, the one named, the contact point's), and the organisation's suspension.
    */
@@ -91,6 +105,7 @@ export function messagingRoutes({ store, directory }: MessagingDeps): CommandRou
         ...(await membership(request)),
         suspendedOrganisations: await suspended(fields.invitedOrganisations),
         guestStates: await guests(fields.invitedStates, request.at),
+        unknownOrganisations: await unknownOrganisations(fields.invitedOrganisations),
       }),
     ),
     'focal.messaging.meeting-request.co-sponsor': commandRoute(
@@ -145,6 +160,7 @@ export function messagingRoutes({ store, directory }: MessagingDeps): CommandRou
         return {
           suspendedOrganisations: await suspended(refs(fields.participants, 'organisation')),
           guestStates: await guests(states, request.at),
+          unknownOrganisations: await unknownOrganisations(refs(fields.participants, 'organisation')),
         };
       },
     ),

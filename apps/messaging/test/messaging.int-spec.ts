@@ -190,6 +190,16 @@ describe('messaging service over NATS, with directory facts from its own project
         code: 'RuleViolated',
         reason: 'meeting-request/organisation-suspended',
       });
+      // An id no registration made (a typo, another deployment's) would invite no one, for good.
+      const nowhere = randomUUID();
+      const unknown = await failureOf(
+        requestMeeting(actors.france, { invitedOrganisations: [icc, nowhere] }),
+      );
+      expect(unknown).toMatchObject({
+        code: 'RuleViolated',
+        reason: 'meeting-request/unknown-organisation',
+        message: expect.stringContaining(nowhere),
+      });
       const invited = await requestMeeting(actors.france, { invitedOrganisations: [icc] });
       expect(invited.version).toBe(1);
       const past = await failureOf(requestMeeting(actors.france, { proposedDates: ['2001-01-01'] }));
@@ -326,6 +336,15 @@ describe('messaging service over NATS, with directory facts from its own project
         }),
       );
       expect(suspended).toMatchObject({ code: 'RuleViolated', reason: 'thread/organisation-suspended' });
+      const unknown = await failureOf(
+        client.send('focal.messaging.thread.open', actors.secretariat, {
+          threadId: randomUUID(),
+          subject: 'Update',
+          visibility: 'open',
+          participants: [`organisation:${randomUUID()}`],
+        }),
+      );
+      expect(unknown).toMatchObject({ code: 'RuleViolated', reason: 'thread/unknown-organisation' });
       const closed = await failureOf(
         client.send('focal.messaging.thread.open', actors.secretariat, {
           threadId: randomUUID(),

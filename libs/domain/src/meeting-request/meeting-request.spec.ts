@@ -116,6 +116,20 @@ describe('AdHocMeetingRequest', () => {
       given([])
         .when({ ...request, invitedOrganisations: [ICC] })
         .thenError('RuleViolated', 'meeting-request/closed-no-organisations'));
+    it('invites only liaison organisations of the directory (a state, even before it is admitted)', () =>
+      given([])
+        .when({
+          ...request,
+          confidentiality: 'open',
+          invitedStates: ['NL', 'CH'],
+          invitedOrganisations: [ICC, '11111111-2222-4333-8444-555555555555'],
+          facts: { ...request.facts, unknownOrganisations: ['11111111-2222-4333-8444-555555555555'] },
+        })
+        .thenError(
+          'RuleViolated',
+          'meeting-request/unknown-organisation',
+          /11111111-2222-4333-8444-555555555555: no liaison organisation of the directory has this id/,
+        ));
     it('a suspended liaison organisation cannot be invited', () =>
       given([])
         .when({ ...request, confidentiality: 'open', invitedOrganisations: [IRMCT] })

@@ -55,6 +55,8 @@ export type MeetingRequestCommand =
         suspendedOrganisations: string[];
         /** Those of the invited states that are guests on the command's date. */
         guestStates: string[];
+        /** Invited organisations the directory has never registered (a state may be invited before it is admitted). */
+        unknownOrganisations?: string[];
       };
     } & MeetingRequestDetails)
   | (Base & { type: 'CoSponsorAdHocMeeting'; facts: MembershipFacts })
@@ -276,6 +278,14 @@ function request(
       'meeting-request/closed-no-guests',
       `${guests.join(', ')} ${guests.length > 1 ? 'are guest states' : 'is a guest state'}: a closed ad hoc ` +
         'meeting is for member and observer states; make it open or leave the guest states out',
+    );
+  }
+  const unknown = command.facts.unknownOrganisations ?? [];
+  if (unknown.length > 0) {
+    return ruleViolated(
+      'meeting-request/unknown-organisation',
+      `${unknown.join(', ')}: no liaison organisation of the directory has ${unknown.length > 1 ? 'these ids' : 'this id'}; ` +
+        'GET /v1/liaison-organisations lists them',
     );
   }
   const suspended = command.invitedOrganisations.find((id) =>

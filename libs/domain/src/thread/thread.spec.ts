@@ -96,6 +96,18 @@ describe('Thread', () => {
         })
         .thenError('RuleViolated', 'thread/closed-no-guests');
     });
+    it('only liaison organisations of the directory take part (a state, even before it is admitted)', () =>
+      given([])
+        .when({
+          ...open,
+          participants: ['state:CH', `organisation:${IRMCT}`],
+          facts: { suspendedOrganisations: [], guestStates: [], unknownOrganisations: [IRMCT] },
+        })
+        .thenError(
+          'RuleViolated',
+          'thread/unknown-organisation',
+          /no liaison organisation of the directory/,
+        ));
     it('a suspended organisation cannot be added', () =>
       given([])
         .when({

@@ -65,6 +65,8 @@ export interface ThreadFacts {
   suspendedOrganisations: string[];
   /** Those of the participating states that are guests now: they cannot take part in a closed thread. */
   guestStates: string[];
+  /** Participating organisations the directory has never registered (a state may be named before it is admitted). */
+  unknownOrganisations?: string[];
 }
 
 type Base = { actor: Actor; at: string; threadId: string };
@@ -274,6 +276,14 @@ function openThread(
       'thread/closed-no-guests',
       `${guests.join(', ')}: a guest state can never take part in a closed thread: make it restricted or open, ` +
         'or leave the guest state out',
+    );
+  }
+  const unknown = command.facts.unknownOrganisations ?? [];
+  if (unknown.length > 0) {
+    return ruleViolated(
+      'thread/unknown-organisation',
+      `${unknown.join(', ')}: no liaison organisation of the directory has ${unknown.length > 1 ? 'these ids' : 'this id'}; ` +
+        'GET /v1/liaison-organisations lists them',
     );
   }
   const suspended = organisations.find((ref) => command.facts.suspendedOrganisations.includes(ref.slice(13)));

@@ -1,3 +1,5 @@
+import { ruleViolated } from './errors.js';
+
 export const ROLES = [
   'secretariat',
   'member-state',
@@ -55,3 +57,13 @@ export function principalKey(
 ): string {
   return `${actor.role}/${actor.state ?? actor.organisation ?? '-'}/${actor.principal}`;
 }
+
+/** Organisation ids the directory never registered, refused under `reason`; undefined when there are none. */
+export const unknownOrganisationsRefused = (reason: string, ids: readonly string[] = []) =>
+  ids.length === 0
+    ? undefined
+    : ruleViolated(
+        reason,
+        `${ids.join(', ')}: no liaison organisation of the directory has ${ids.length > 1 ? 'these ids' : 'this id'}; ` +
+          'GET /v1/liaison-organisations lists them',
+      );

@@ -1,6 +1,12 @@
 import { exhaustive, unknownEvent, type Decider, type DomainEvent } from '../decider.js';
 import { conflict, forbidden, invalid, notFound, ruleViolated, type DomainError } from '../errors.js';
-import { organisationRef, stateRef, type Actor, type ParticipantRef } from '../principal.js';
+import {
+  organisationRef,
+  stateRef,
+  unknownOrganisationsRefused,
+  type Actor,
+  type ParticipantRef,
+} from '../principal.js';
 import type { StateStatus } from '../state/state.js';
 import {
   checkCountry,
@@ -280,14 +286,11 @@ function request(
         'meeting is for member and observer states; make it open or leave the guest states out',
     );
   }
-  const unknown = command.facts.unknownOrganisations ?? [];
-  if (unknown.length > 0) {
-    return ruleViolated(
-      'meeting-request/unknown-organisation',
-      `${unknown.join(', ')}: no liaison organisation of the directory has ${unknown.length > 1 ? 'these ids' : 'this id'}; ` +
-        'GET /v1/liaison-organisations lists them',
-    );
-  }
+  const unknown = unknownOrganisationsRefused(
+    'meeting-request/unknown-organisation',
+    command.facts.unknownOrganisations,
+  );
+  if (unknown) return unknown;
   const suspended = command.invitedOrganisations.find((id) =>
     command.facts.suspendedOrganisations.includes(id),
   );

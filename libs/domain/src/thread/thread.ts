@@ -1,6 +1,6 @@
 import { exhaustive, unknownEvent, type Decider, type DomainEvent } from '../decider.js';
 import { conflict, forbidden, invalid, notFound, ruleViolated, type DomainError } from '../errors.js';
-import { participantOf, type Actor, type ParticipantRef } from '../principal.js';
+import { participantOf, unknownOrganisationsRefused, type Actor, type ParticipantRef } from '../principal.js';
 import {
   checkCountry,
   checkFuture,
@@ -278,14 +278,11 @@ function openThread(
         'or leave the guest state out',
     );
   }
-  const unknown = command.facts.unknownOrganisations ?? [];
-  if (unknown.length > 0) {
-    return ruleViolated(
-      'thread/unknown-organisation',
-      `${unknown.join(', ')}: no liaison organisation of the directory has ${unknown.length > 1 ? 'these ids' : 'this id'}; ` +
-        'GET /v1/liaison-organisations lists them',
-    );
-  }
+  const unknown = unknownOrganisationsRefused(
+    'thread/unknown-organisation',
+    command.facts.unknownOrganisations,
+  );
+  if (unknown) return unknown;
   const suspended = organisations.find((ref) => command.facts.suspendedOrganisations.includes(ref.slice(13)));
   if (suspended) {
     return ruleViolated(

@@ -287,6 +287,18 @@ describe('handleCommand and a command that opens its stream', () => {
     await keys.destroy(requestId);
     expect(await handle(retry)).toEqual({ ...first, appended: [] });
     expect(await handle(another)).toEqual({ ...first, appended: [] });
+    // The command's type is no personal data: another command with that key is still refused.
+    const withdraw = await refusal(
+      handleCommand(
+        { store, codec },
+        meetingRequestDecider,
+        streamId,
+        { type: 'WithdrawAdHocMeeting', actor: FR, at: AT, requestId },
+        retry,
+      ),
+      requestId,
+    );
+    expect(withdraw.reason).toBe('idempotency-key-reused');
     expect(await store.readStream(streamId)).toHaveLength(1);
   });
 

@@ -132,6 +132,10 @@ export async function handleCommand<Command, State, Event extends DomainEvent>(
   const { store, codec = plainCodec, maxAttempts = 8 } = options;
   const { idempotencyKey, fingerprint } = context;
   const principal = principalKey(context.metadata.actor);
+  const type = (command as { type?: unknown }).type;
+  const commandType = typeof type === 'string' ? type : undefined;
+  /** This command as a retry of it is recognised, with the stream's data key if one was found. */
+  const sent = (key: Buffer | undefined): SentCommand => ({ fingerprint, type: commandType, key });
 
   // A command that opens its stream is decided on the initial state, unread: the append's expected version
   // (no stream yet) proves the stream was new. A stream that exists after all (a retry of the same command)
@@ -141,14 +145,7 @@ export async function handleCommand<Command, State, Event extends DomainEvent>(
     const recorded = unread ? [] : await store.readStream(streamId);
     const codecAttempt: CodecAttempt = { newStream: unread, keys: new Map() };
     const decoded = await codec.decode(streamId, recorded, codecAttempt);
-    const earlier = firstResultFor(
-      recorded,
-      principal,
-      idempotencyKey,
-      fingerprint,
-      keyOf(codecAttempt),
-      streamId,
-    );
+    const earlier = firstResultFor(recorded, principal, idempotencyKey, sent(keyOf(codecAttempt)), streamId);
     if (earlier) return earlier;
 
     const last = recorded.at(-1);
@@ -188,12 +185,11 @@ export async function handleCommand<Command, State, Event extends DomainEvent>(
       attempt--;
       continue;
     }
-    const commandType = (command as { type?: unknown }).type;
     const metadata: EventMetadata = {
       ...context.metadata,
       idempotencyKey,
       commandFingerprint: sealedFingerprint(fingerprint, keyOf(codecAttempt)),
-      ...(typeof commandType === 'string' ? { command: commandType } : {}),
+      ...(commandType !== undefined ? { command: commandType } : {}),
     };
     const events = decision.map((event, index) => ({
       eventId: deterministicEventId(principal, idempotencyKey, index),
@@ -230,8 +226,7 @@ export async function handleCommand<Command, State, Event extends DomainEvent>(
           await store.readStream(streamId),
           principal,
           idempotencyKey,
-          fingerprint,
-          keyOf(codecAttempt),
+          sent(keyOf(codecAttempt)),
           streamId,
         );
         if (again) return again;
@@ -249,18 +244,23 @@ export async function handleCommand<Command, State, Event extends DomainEvent>(
   }
 }
 
+interface SentCommand {
+  fingerprint: string;
+  type: string | undefined;
+  key: Buffer | undefined;
+}
+
 /**
  * The first result of this key, if the stream holds one: the same command again (a retry) gets it, another
  * command with the same key is refused. A fingerprint sealed under a key that is gone (the person's data was
- * erased) can no longer be compared: every command with that key gets the first result, so that the answer
- * tells nothing of what the erased command held.
+ * erased) can no longer be compared: every command of the same type with that key gets the first result, so
+ * that the answer tells nothing of what the erased command held; a command of another type is still refused.
  */
 function firstResultFor(
   recorded: readonly RecordedEvent[],
   principal: string,
   idempotencyKey: string,
-  fingerprint: string,
-  key: Buffer | undefined,
+  command: SentCommand,
   streamId: string,
 ): CommandResult | undefined {
   const earlier = recorded.filter(
@@ -269,14 +269,17 @@ function firstResultFor(
   );
   const last = earlier.at(-1);
   if (!last) return undefined;
-  if (!sameCommand(last.metadata.commandFingerprint, fingerprint, key)) throw keyReused(idempotencyKey);
+  if (!sameCommand(last.metadata, command)) throw keyReused(idempotencyKey);
   return { streamId, version: last.streamVersion, position: last.globalPosition, appended: [] };
 }
 
-function sameCommand(stored: string | undefined, fingerprint: string, key: Buffer | undefined): boolean {
+function sameCommand(recorded: EventMetadata, { fingerprint, type, key }: SentCommand): boolean {
+  const stored = recorded.commandFingerprint;
   if (stored === undefined) return false;
   // Written before fingerprints were sealed, or on a stream without personal data.
   if (!stored.startsWith(KEYED)) return stored === fingerprint;
+  // The command's type is no personal data: it is compared whatever became of the key.
+  if (recorded.command !== undefined && recorded.command !== type) return false;
   if (!key) return true;
   const sealed = Buffer.from(sealedFingerprint(fingerprint, key));
   const kept = Buffer.from(stored);

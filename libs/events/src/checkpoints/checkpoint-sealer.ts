@@ -12,7 +12,7 @@ import {
   type CheckpointSigner,
   type LogCheckpoint,
 } from './checkpoint.js';
-import { leafHash, merkleRoot } from './merkle.js';
+import { leafHash, MerkleAccumulator } from './merkle.js';
 
 /** The newest checkpoint in the log, if any. */
 export async function latestCheckpoint(store: EventStore): Promise<LogCheckpoint | undefined> {
@@ -31,7 +31,24 @@ export async function readCheckpoints(
   }));
 }
 
-type Leaf = Pick<RecordedEvent, 'globalPosition' | 'hash' | 'type'>;
+/**
+ * Events gathered for the next checkpoint, in log order: their tree grows as they arrive, so that sealing costs
+ * a few hashes rather than one per event.
+ */
+class Leaves {
+  readonly tree = new MerkleAccumulator();
+  firstPosition?: string;
+  lastPosition?: string;
+  /** Whether one of them is not itself a checkpoint: a quiet log is not sealed for its own checkpoints. */
+  substantive = false;
+
+  add(event: Pick<RecordedEvent, 'globalPosition' | 'hash' | 'type'>): void {
+    this.tree.add(leafHash(event.globalPosition, event.hash));
+    this.firstPosition ??= event.globalPosition;
+    this.lastPosition = event.globalPosition;
+    if (event.type !== CHECKPOINT_SEALED) this.substantive = true;
+  }
+}
 
 /**
  * Seals `leaves` (the events right after `previous`, in log order) into the next checkpoint and appends it at
@@ -42,15 +59,15 @@ async function seal(
   store: EventStore,
   signer: CheckpointSigner,
   previous: LogCheckpoint | undefined,
-  leaves: readonly Leaf[],
+  leaves: Leaves,
 ): Promise<LogCheckpoint> {
   const checkpoint = signer.sign({
     seq: (previous?.seq ?? 0) + 1,
     after: previous?.lastPosition ?? null,
-    firstPosition: leaves[0]!.globalPosition,
-    lastPosition: leaves.at(-1)!.globalPosition,
-    eventCount: leaves.length,
-    merkleRoot: merkleRoot(leaves.map((leaf) => leafHash(leaf.globalPosition, leaf.hash))).toString('hex'),
+    firstPosition: leaves.firstPosition!,
+    lastPosition: leaves.lastPosition!,
+    eventCount: leaves.tree.size,
+    merkleRoot: leaves.tree.root().toString('hex'),
     previousCheckpointHash: previous ? checkpointHash(previous) : '',
     sealedAt: new Date().toISOString(),
   });
@@ -92,7 +109,9 @@ export async function sealAll(
       })
     ).filter((event) => store.comparePositions(event.globalPosition, until) <= 0);
     if (events.length === 0) break;
-    previous = await seal(store, signer, previous, events);
+    const leaves = new Leaves();
+    for (const event of events) leaves.add(event);
+    previous = await seal(store, signer, previous, leaves);
     sealed += events.length;
     onProgress?.(sealed);
   }
@@ -150,19 +169,23 @@ export class CheckpointSealer {
   private async followFromLatest(): Promise<void> {
     let previous = await latestCheckpoint(this.store);
     let lastSealedAt = previous ? Date.parse(previous.sealedAt) : Date.now();
-    const pending: Leaf[] = [];
+    // The events not sealed yet, in checkpoints to be: the last one takes new events until it is full or
+    // its sealing starts.
+    const pending: Leaves[] = [];
+    let open: Leaves | undefined;
     const round = new AbortController();
     const signal = AbortSignal.any([round.signal, this.stopping.signal]);
     let failure: unknown;
     let sealing = Promise.resolve();
 
-    const sealPending = (count: number) => {
+    const sealNext = () => {
       sealing = sealing.then(async () => {
-        const take = Math.min(count, pending.length);
-        if (signal.aborted || take === 0) return;
+        const leaves = pending[0];
+        if (signal.aborted || !leaves) return;
+        if (leaves === open) open = undefined;
         try {
-          previous = await seal(this.store, this.options.signer, previous, pending.slice(0, take));
-          pending.splice(0, take);
+          previous = await seal(this.store, this.options.signer, previous, leaves);
+          pending.shift();
           lastSealedAt = Date.now();
           this.options.onSealed?.(previous);
         } catch (error) {
@@ -176,9 +199,9 @@ export class CheckpointSealer {
       () => {
         if (
           Date.now() - lastSealedAt >= this.options.everyMs &&
-          pending.some((leaf) => leaf.type !== CHECKPOINT_SEALED)
+          pending.some((leaves) => leaves.substantive)
         ) {
-          void sealPending(Math.min(pending.length, this.options.everyEvents));
+          void sealNext();
         }
       },
       Math.max(10, Math.min(this.options.everyMs, 1_000)),
@@ -188,8 +211,12 @@ export class CheckpointSealer {
         ...(previous ? { after: this.store.parsePosition(previous.lastPosition) } : {}),
         signal,
       })) {
-        pending.push({ globalPosition: event.globalPosition, hash: event.hash, type: event.type });
-        if (pending.length >= this.options.everyEvents) await sealPending(this.options.everyEvents);
+        if (!open) pending.push((open = new Leaves()));
+        open.add(event);
+        if (open.tree.size >= this.options.everyEvents) {
+          open = undefined;
+          await sealNext();
+        }
       }
       await sealing;
     } finally {

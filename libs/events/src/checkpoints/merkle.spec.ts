@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 
-import { leafHash, merkleRoot } from './merkle.js';
+import { leafHash, MerkleAccumulator, merkleRoot } from './merkle.js';
 
 /** RFC 6962 §2.1, written as the RFC states it: the reference the linear version must match. */
 function referenceRoot(leaves: readonly Buffer[]): Buffer {
@@ -33,6 +33,17 @@ describe('merkleRoot', () => {
     expect(
       merkleRoot([...base.slice(0, 5), leafHash('6', 'cd'.repeat(32)), ...base.slice(6)]).toString('hex'),
     ).not.toBe(root);
+  });
+
+  it('gives, while leaves are added one at a time, the root of the leaves so far at every size', () => {
+    const all = leaves(70);
+    const tree = new MerkleAccumulator();
+    expect(tree.root().toString('hex')).toBe(referenceRoot([]).toString('hex'));
+    all.forEach((leaf, i) => {
+      tree.add(leaf);
+      expect(tree.size).toBe(i + 1);
+      expect(tree.root().toString('hex')).toBe(referenceRoot(all.slice(0, i + 1)).toString('hex'));
+    });
   });
 
   it('binds a leaf to its position', () => {

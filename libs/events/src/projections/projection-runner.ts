@@ -43,9 +43,12 @@ export interface ProjectionRunnerOptions {
    */
   skipCheckpointMs?: number;
   /**
-   * Shortest time between the starts of two steps that wake-ups ask for (default 10 ms): the first wake-up
+   * Shortest time between the starts of two steps that wake-ups ask for (default 50 ms): the first wake-up
    * after a quiet spell is served at once, but under a stream of commands the events of that time gather
-   * into one batch, one transaction, instead of one transaction each. `catchUp` never waits for it.
+   * into one batch, one transaction, instead of one transaction each. `catchUp` never waits for it, so a read
+   * with `Focal-Read-After` and a command deciding on a projection's facts are not delayed; a plain read may
+   * lag that much more under load. At 10 ms the gateway's read models alone took a third of the event loop
+   * at 500 registrations/s, mostly the fixed cost of each step (bench/README, 2026-12-07 night).
    */
   wakeIntervalMs?: number;
 }
@@ -182,7 +185,7 @@ export class ProjectionRunner {
   private async follow(): Promise<void> {
     // From the poll interval up to 5 s: an outage of the store costs a few attempts, not a busy loop.
     const backoff = new Backoff(this.pollMs, 5_000);
-    const wakeIntervalMs = this.options.wakeIntervalMs ?? 10;
+    const wakeIntervalMs = this.options.wakeIntervalMs ?? 50;
     while (!this.stopping.signal.aborted) {
       const seen = this.wakeup.current;
       const startedAt = Date.now();

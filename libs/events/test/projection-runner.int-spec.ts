@@ -224,6 +224,35 @@ describe.each(harnesses)('ProjectionRunner on %s', (_name, open) => {
     }
   });
 
+  it('gathers wake-ups for longer after a large batch, and serves them at once after a small one', async () => {
+    const streamPrefix = prefix();
+    await appendMany(streamPrefix, 1, 300);
+    const runner = new ProjectionRunner(
+      harness.store,
+      harness.sql,
+      new BatchLedgerProjection('ledger', streamPrefix),
+      // A wide range, so that the test tells a gate of 4 ms an event from one at either end.
+      { pollMs: 3_600_000, wakeIntervalMs: { min: 10, max: 60_000 } },
+    );
+    await runner.start();
+    try {
+      await until(async () => (await count(harness.sql)) === 300, 'the first batch');
+      // 300 events in the last step: the next one starts 1.2 s after it did.
+      await harness.store.append(`${streamPrefix}1`, [newEvent()], { expectedVersion: 'no-stream' });
+      runner.wake();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await count(harness.sql)).toBe(300);
+      await until(async () => (await count(harness.sql)) === 301, 'the gathered event', 5_000);
+      // One event in the last step: the next wake-up is served within the shortest gate, not the longest.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await harness.store.append(`${streamPrefix}2`, [newEvent()], { expectedVersion: 'no-stream' });
+      runner.wake();
+      await until(async () => (await count(harness.sql)) === 302, 'the next event', 5_000);
+    } finally {
+      await runner.stop();
+    }
+  });
+
   it('a filtered projection moves past the events it skips: the next read starts after them', async () => {
     const streamPrefix = prefix();
     const elsewhere = prefix();

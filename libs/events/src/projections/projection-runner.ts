@@ -6,6 +6,9 @@ import { untilReadable } from '../readable.js';
 import { Wakeup } from '../wakeup.js';
 import { Backoff, pause } from '../backoff.js';
 
+/** How much longer the next step waits for each event the last one applied (see `wakeIntervalMs`). */
+const MS_PER_GATHERED_EVENT = 4;
+
 /** An arbitrary constant: the advisory lock under which projections create their tables. */
 const SET_UP_LOCK = 7_404_517_732;
 
@@ -43,14 +46,15 @@ export interface ProjectionRunnerOptions {
    */
   skipCheckpointMs?: number;
   /**
-   * Shortest time between the starts of two steps that wake-ups ask for (default 50 ms): the first wake-up
-   * after a quiet spell is served at once, but under a stream of commands the events of that time gather
-   * into one batch, one transaction, instead of one transaction each. `catchUp` never waits for it, so a read
-   * with `Focal-Read-After` and a command deciding on a projection's facts are not delayed; a plain read may
-   * lag that much more under load. At 10 ms the gateway's read models alone took a third of the event loop
-   * at 500 registrations/s, mostly the fixed cost of each step (bench/README, 2026-12-07 night).
+   * Shortest time between the starts of two steps that wake-ups ask for, as a range (default 10 to 50 ms):
+   * the first wake-up after a quiet spell is served at once, and under a stream of commands the events of
+   * that time gather into one batch, one transaction. The gate widens with the batch, 4 ms for each event
+   * the last step applied: a single writer's read follows its write as at 10 ms, while from about 250 events
+   * a second batches grow until a step takes 50 ms of events. At 10 ms throughout, the gateway's read models
+   * took a third of the event loop at 500 registrations/s, mostly the fixed cost of each step (bench/README,
+   * 2026-12-07 night). `catchUp` never waits for the gate.
    */
-  wakeIntervalMs?: number;
+  wakeIntervalMs?: { min: number; max: number };
 }
 
 /**
@@ -185,16 +189,17 @@ export class ProjectionRunner {
   private async follow(): Promise<void> {
     // From the poll interval up to 5 s: an outage of the store costs a few attempts, not a busy loop.
     const backoff = new Backoff(this.pollMs, 5_000);
-    const wakeIntervalMs = this.options.wakeIntervalMs ?? 50;
+    const gate = this.options.wakeIntervalMs ?? { min: 10, max: 50 };
     while (!this.stopping.signal.aborted) {
       const seen = this.wakeup.current;
       const startedAt = Date.now();
       try {
-        const progressed = await this.step();
+        const applied = await this.step();
         backoff.succeeded();
-        if (progressed) continue;
+        if (applied === this.batchSize) continue;
+        const interval = Math.min(gate.max, Math.max(gate.min, applied * MS_PER_GATHERED_EVENT));
         await this.wakeup.wait(seen, this.pollMs, this.stopping.signal);
-        const gathering = startedAt + wakeIntervalMs - Date.now();
+        const gathering = startedAt + interval - Date.now();
         if (gathering > 0) await pause(gathering, this.stopping.signal);
       } catch (error) {
         // The store or the database is away: keep the checkpoint, retry after a while. Wake-ups (one per
@@ -205,17 +210,17 @@ export class ProjectionRunner {
     }
   }
 
-  /** One batch, serialised with every other step of this runner. Returns whether a full page was read. */
-  private step(): Promise<boolean> {
+  /** One batch, serialised with every other step of this runner. Returns how many events it read. */
+  private step(): Promise<number> {
     const run = this.serial.catch(() => undefined).then(() => this.applyBatch());
     this.serial = run;
     return run;
   }
 
-  private async applyBatch(): Promise<boolean> {
+  private async applyBatch(): Promise<number> {
     const page = await this.read(await this.place());
     await this.applyPage(page);
-    return page.events.length === this.batchSize;
+    return page.events.length;
   }
 
   /** Where the next read starts: the stored checkpoint the first time, then this runner's own place. */

@@ -377,7 +377,9 @@ describe.each(STORES)('webhooks (%s store)', (store) => {
     const paused = await system.call('GET', `/v1/webhooks/${created.body.id}`, { token: secretariat });
     expect(paused.body).toMatchObject({
       failures: 3,
-      pausedReason: expect.stringMatching(/3 deliveries failed.*HTTP 503/),
+      pausedReason: expect.stringMatching(
+        /3 deliveries failed.*HTTP 503.*then resume: POST \/v1\/webhooks\/[0-9a-f-]+\/resume$/,
+      ),
     });
     expect(hook.attempts()).toBe(3);
 

@@ -148,7 +148,7 @@ export class WebhookDeliverer {
             const failures = webhook.failures + 1;
             const pause =
               failures >= this.options.maxAttempts
-                ? `${failures} deliveries failed in a row (last: ${failure}); fix the receiver, then create the webhook again`
+                ? `${failures} deliveries failed in a row (last: ${failure}); fix the receiver, then resume: POST /v1/webhooks/${webhook.id}/resume`
                 : undefined;
             const delay =
               Math.random() *

@@ -88,6 +88,7 @@ describe('a gateway whose store is cut off', () => {
     ];
     for (const answer of answers) {
       expect(answer).toMatchObject({ status: 503, body: { reason: 'store-unavailable' } });
+      expect(answer.headers.get('retry-after')).toMatch(/^[1-9][0-9]*$/);
     }
 
     proxy.restore();

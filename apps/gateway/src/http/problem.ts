@@ -236,6 +236,9 @@ export function sendProblem(reply: FastifyReply, problem: ProblemDocument): void
     reply.raw.end();
     return;
   }
+  // Every 503 says when to try again (the API description promises it): a second, unless the guard that
+  // watches the store set its own bound.
+  if (problem.status === 503 && !reply.hasHeader('retry-after')) void reply.header('retry-after', '1');
   void reply.status(problem.status).header('content-type', 'application/problem+json').send(problem);
 }
 

@@ -154,6 +154,22 @@ describe.each(STORES)('bad input at the HTTP edge (%s store)', (store) => {
     }
   });
 
+  it('a query field an operation does not take is refused, also where the operation takes no query', async () => {
+    for (const [path, field] of [
+      ['/v1/liaison-organisations?limit=1', 'limit'],
+      ['/v1/states?status=member', 'status'],
+      ['/v1/states/FR?asOf=2024-01-01', 'asOf'],
+      ['/v1/inbox?page=2', 'page'],
+      ['/v1/webhooks?x=1', 'x'],
+      ['/v1/contact-points?limit=1&colour=red', 'colour'],
+    ]) {
+      const problem = await refused(() => call('GET', path!, secretariat), 400, 'invalid-input');
+      expect(problem.errors).toEqual({ [field!]: 'is not a field of this query: remove it (see /docs)' });
+    }
+    expect((await call('GET', '/v1/liaison-organisations', secretariat)).status).toBe(200);
+    expect((await call('GET', '/health/live?probe=1', undefined)).status).toBe(200);
+  });
+
   it('lone surrogates are a 400: in bodies (values and keys), in paths and in query strings', async () => {
     for (const body of [
       '{"name":"\\ud800","acronym":"X","kind":"other"}',

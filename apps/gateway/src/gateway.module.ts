@@ -3,7 +3,7 @@ import type { CommandClient } from '@focal/contracts';
 import type { EventStore, KeyStore, ProjectionRunner } from '@focal/events';
 import type { StoreHealth } from '@focal/service';
 import { Module, type DynamicModule } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import type { Registry } from 'prom-client';
 
@@ -24,6 +24,7 @@ import {
 } from './operations/operations.controller.js';
 import { AUTHENTICATOR, AuthGuard } from './auth/auth.guard.js';
 import { CommandGateway, COMMANDS, ID_SECRET } from './http/command-gateway.js';
+import { UndeclaredQueryInterceptor } from './http/operation.js';
 import { READ_MODELS } from './read-models/read-models.js';
 import { STORE } from './store.js';
 import type { ReadModels } from './read-models/read-models.js';
@@ -110,6 +111,7 @@ export class GatewayModule {
         { provide: TRUSTED_CHECKPOINT_KEYS, useValue: deps.trustedCheckpointKeys },
         { provide: WEBHOOK_POLICY, useValue: deps.webhookPolicy },
         { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_INTERCEPTOR, useClass: UndeclaredQueryInterceptor },
         CommandGateway,
       ],
     };

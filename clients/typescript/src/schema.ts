@@ -11040,6 +11040,27 @@ export interface operations {
                     };
                 };
             };
+            /** @description invalid input: `errors` names each field at fault */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
+                };
+            };
             /** @description no valid bearer token */
             401: {
                 headers: {
@@ -12512,6 +12533,27 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LogVerification"];
+                };
+            };
+            /** @description invalid input: `errors` names each field at fault */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "type": "urn:focal:problem:invalid-input",
+                     *       "title": "Invalid input",
+                     *       "status": 400,
+                     *       "detail": "email: must be an e-mail address",
+                     *       "reason": "invalid-input",
+                     *       "errors": {
+                     *         "email": "must be an e-mail address"
+                     *       }
+                     *     }
+                     */
+                    "application/problem+json": components["schemas"]["Problem400"];
                 };
             };
             /** @description no valid bearer token */

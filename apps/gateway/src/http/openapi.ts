@@ -223,10 +223,11 @@ function operationOf(
       content: problemContent(status),
     };
   }
-  // What the edge answers before the handler: a body that is not JSON, or too large, or input that is invalid.
-  // A write that takes no body still reads one sent with it (an empty JSON body is none), so it can meet both.
+  // What the edge answers before the handler: a body that is not JSON, or too large, or input that is invalid
+  // (a query string on an operation that takes none included). A write that takes no body still reads one sent
+  // with it (an empty JSON body is none), so it can meet both.
   const edge = [
-    ...(spec.body || spec.query || headers.length > 0 || pathNames.length > 0 ? [400] : []),
+    ...(!spec.public || spec.body || spec.query || headers.length > 0 || pathNames.length > 0 ? [400] : []),
     ...(spec.body || method !== 'get' ? [413, 415] : []),
   ];
   for (const status of edge) {

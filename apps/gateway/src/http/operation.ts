@@ -1,5 +1,20 @@
-import { applyDecorators, Body, HttpCode, Param, ParseUUIDPipe, Query, SetMetadata } from '@nestjs/common';
-import type { PipeTransform } from '@nestjs/common';
+import {
+  applyDecorators,
+  Body,
+  HttpCode,
+  Inject,
+  Injectable,
+  Param,
+  ParseUUIDPipe,
+  Query,
+  SetMetadata,
+  type CallHandler,
+  type ExecutionContext,
+  type NestInterceptor,
+  type PipeTransform,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Observable } from 'rxjs';
 import { z } from 'zod';
 
 import { Problem } from './problem.js';
@@ -134,3 +149,26 @@ export const UuidParam = (name: string) =>
     }),
     lowerCase,
   );
+
+/**
+ * Refuses a query string on an operation that declares none, as `ValidQuery` refuses the fields its schema does
+ * not name: `?limit=1` on a list that has no limit would otherwise be ignored, and the caller believe it
+ * applied. Health and metrics, open to probes and scrapers, are left alone.
+ */
+@Injectable()
+export class UndeclaredQueryInterceptor implements NestInterceptor {
+  constructor(@Inject(Reflector) private readonly reflector: Reflector) {}
+
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const spec = this.reflector.get<OperationSpec | undefined>(OPERATION, context.getHandler());
+    if (spec && !spec.query && !spec.public && context.getType() === 'http') {
+      const query = context.switchToHttp().getRequest<{ query?: unknown }>().query;
+      const parsed = z
+        .object({})
+        .strict()
+        .safeParse(query ?? {});
+      if (!parsed.success) throw invalidInput(parsed.error, 'query', query);
+    }
+    return next.handle();
+  }
+}

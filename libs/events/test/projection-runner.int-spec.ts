@@ -244,7 +244,6 @@ describe.each(harnesses)('ProjectionRunner on %s', (_name, open) => {
       expect(await count(harness.sql)).toBe(300);
       await until(async () => (await count(harness.sql)) === 301, 'the gathered event', 5_000);
       // One event in the last step: the next wake-up is served within the shortest gate, not the longest.
-      await new Promise((resolve) => setTimeout(resolve, 20));
       await harness.store.append(`${streamPrefix}2`, [newEvent()], { expectedVersion: 'no-stream' });
       runner.wake();
       await until(async () => (await count(harness.sql)) === 302, 'the next event', 5_000);

@@ -40,7 +40,7 @@ function syntheticEvent(kind: 'open' | 'closed' | 'restricted', size = 0): NewEv
       kind === 'restricted'
         ? 'MessageRead'
         : kind === 'closed'
-          ? 'LiaisonOrganisationSuspended'
+          ? 'PlenaryAgendaItemAdded'
           : 'StateStatusChanged',
     data:
       kind === 'restricted'

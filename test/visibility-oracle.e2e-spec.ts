@@ -47,7 +47,11 @@ const restricted = (participants: Iterable<Ref>, closed = false): Vis => ({
 interface Model {
   /** Status entries in the order recorded; `seq` is the event that recorded each. */
   states: Map<string, { entries: { status: Status; from: string; seq: number }[] }>;
-  organisations: Map<string, { seq: number; suspensions: { suspended: boolean; seq: number }[] }>;
+  /** Each suspension's reason is closed (§1), of an open event: given only to who may see closed fields. */
+  organisations: Map<
+    string,
+    { seq: number; suspensions: { suspended: boolean; seq: number }[]; reasons: string[] }
+  >;
   meetings: Map<string, Meeting>;
   threads: Map<string, Thread>;
   contactPoints: Map<string, ContactPoint>;
@@ -182,14 +186,13 @@ const threadVisibility = (thread: Thread): Vis =>
 
 /**
  * The visibility of each directory event. States and liaison organisations are listed to all (§4), a contact
- * point's name and authority are open (§1). SPEC does not say who reads the reason of a suspension: the oracle
- * takes it as closed (internal to the network, never to the organisation's own feed). A contact-point change
- * that touches closed fields alone carries nothing but closed facts: closed.
+ * point's name and authority are open (§1). That an organisation is suspended is open (the directory lists it,
+ * its reinstatement is open); SPEC does not say who reads why: the oracle takes the reason as a closed field
+ * (internal to the network, never to the organisation's own feed). A contact-point change that touches closed
+ * fields alone carries nothing but closed facts: closed.
  */
 function directoryEventVisibility(type: string, changedFields: string[] = []): Vis {
   switch (type) {
-    case 'LiaisonOrganisationSuspended':
-      return CLOSED;
     case 'ContactPointDetailsChanged':
       return changedFields.every((field) => CLOSED_FIELDS.includes(field)) ? CLOSED : OPEN;
     default:
@@ -532,7 +535,7 @@ describe.each(STORES)('visibility oracle over generated histories (%s store)', (
       });
       const id = answer.body.id as string;
       const event = recordDirectory(`liaison-organisation-${id}`, 'LiaisonOrganisationRegistered', answer);
-      model.organisations.set(id, { seq: event.seq, suspensions: [] });
+      model.organisations.set(id, { seq: event.seq, suspensions: [], reasons: [] });
       return { id, event, position: answer.headers.get('focal-position')! };
     };
     const organisations: string[] = [];
@@ -615,13 +618,15 @@ describe.each(STORES)('visibility oracle over generated histories (%s store)', (
         case 'reinstate': {
           const id = organisations[step.organisation]!;
           const suspending = step.kind === 'suspend';
+          const reason = `under review ${randomBytes(6).toString('hex')}`;
           if (suspending) await settle((viewer) => viewer.organisation === id);
           const answer = await write(
             secretariat,
             'POST',
             `/v1/liaison-organisations/${id}/${step.kind}`,
-            suspending ? { reason: 'under review' } : undefined,
+            suspending ? { reason } : undefined,
           );
+          if (suspending) model.organisations.get(id)!.reasons.push(reason);
           const type = suspending ? 'LiaisonOrganisationSuspended' : 'LiaisonOrganisationReinstated';
           const event = recordDirectory(`liaison-organisation-${id}`, type, answer);
           model.organisations.get(id)!.suspensions.push({ suspended: suspending, seq: event.seq });
@@ -864,12 +869,14 @@ describe.each(STORES)('visibility oracle over generated histories (%s store)', (
   const summary = (events: (ModelEvent | Delivered)[]) =>
     events.map((event) => `${keyOf(event)} ${event.type}`).sort();
   /** Every closed field the histories wrote (current or changed since): what must never reach some. */
-  const closedValues = () =>
-    [...model.contactPoints.values()].flatMap((cp) => [
+  const closedValues = () => [
+    ...[...model.contactPoints.values()].flatMap((cp) => [
       cp.email,
       ...cp.formerEmails,
       ...(cp.phone ? [cp.phone] : []),
-    ]);
+    ]),
+    ...[...model.organisations.values()].flatMap((organisation) => organisation.reasons),
+  ];
 
   /** Reads every stored event's version into `versionAt`. */
   async function learnVersions() {

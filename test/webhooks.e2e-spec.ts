@@ -59,7 +59,7 @@ async function receiver(status: (attempt: number) => number | Promise<number>) {
 
 const event = (visibility: 'open' | 'closed'): NewEvent => ({
   eventId: randomUUID(),
-  type: visibility === 'open' ? 'StateStatusChanged' : 'LiaisonOrganisationSuspended',
+  type: visibility === 'open' ? 'StateStatusChanged' : 'PlenaryAgendaItemAdded',
   data: { note: randomUUID() },
   metadata: { actor: { principal: 'test', role: 'secretariat' }, correlationId: 'webhooks' },
   visibility: { level: visibility },
@@ -192,12 +192,16 @@ describe.each(STORES)('webhooks (%s store)', (store) => {
       (await system.call('POST', `/v1/liaison-organisations/${iccId}/reinstate`, { token: secretariat }))
         .status,
     ).toBe(200);
-    await until(() => hook.accepted.length >= expected.length + 2, 'the delivery held back', 30_000);
-    // What was held back, then the reinstatement itself (an open event), each once.
-    expect(hook.accepted.slice(expected.length).map(({ eventId, type }) => [eventId, type])).toEqual([
+    await until(() => hook.accepted.length >= expected.length + 3, 'the delivery held back', 30_000);
+    // What was held back (its own suspension, an open event, then the rest), then the reinstatement, each once.
+    const heldBack = hook.accepted.slice(expected.length);
+    expect(heldBack.map(({ eventId, type }) => [eventId, type])).toEqual([
+      [expect.any(String), 'LiaisonOrganisationSuspended'],
       [whileSuspended[0], 'StateStatusChanged'],
       [expect.any(String), 'LiaisonOrganisationReinstated'],
     ]);
+    // Why it was suspended is closed: not for the organisation's own feed.
+    expect(JSON.parse(heldBack[0]!.body).data).toEqual({});
     expect(await row()).toMatchObject({ status: 'active', held_reason: null });
     await hook.close();
   });
@@ -238,13 +242,14 @@ describe.each(STORES)('webhooks (%s store)', (store) => {
       )[0]?.held_reason ?? '';
     await until(async () => /EJP is suspended/.test(await held()), 'the hold');
     expect(hook.accepted.map((delivery) => delivery.eventId)).toEqual([first]);
-    // Reinstated, it goes on from there: the event held back, then the reinstatement.
+    // Reinstated, it goes on from there: the events held back (its suspension is open), then the reinstatement.
     await system.call('POST', `/v1/liaison-organisations/${organisation.id}/reinstate`, {
       token: secretariat,
     });
-    await until(() => hook.accepted.length >= 3, 'the deliveries held back', 30_000);
+    await until(() => hook.accepted.length >= 4, 'the deliveries held back', 30_000);
     expect(hook.accepted.map(({ eventId, type }) => [eventId, type])).toEqual([
       [first, 'StateStatusChanged'],
+      [expect.any(String), 'LiaisonOrganisationSuspended'],
       [afterSuspension, 'StateStatusChanged'],
       [expect.any(String), 'LiaisonOrganisationReinstated'],
     ]);
@@ -283,8 +288,9 @@ describe.each(STORES)('webhooks (%s store)', (store) => {
     // The last event written: the others deliver it at once, the held subscription only once it is due again.
     await system.ok('POST', `/v1/liaison-organisations/${organisation.id}/reinstate`, secretariat);
     await until(() => others.accepted.length >= 20 * 3, 'the others to deliver the three events');
-    await until(() => hook.accepted.length >= 2, 'the held deliveries, once due again', 20_000);
+    await until(() => hook.accepted.length >= 3, 'the held deliveries, once due again', 20_000);
     expect(hook.accepted.map(({ eventId, type }) => [eventId, type])).toEqual([
+      [expect.any(String), 'LiaisonOrganisationSuspended'],
       [held.lastPosition, 'StateStatusChanged'],
       [expect.any(String), 'LiaisonOrganisationReinstated'],
     ]);

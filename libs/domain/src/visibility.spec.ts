@@ -1,4 +1,11 @@
-import { maySee, maySeeField, open, recordedVisibility, restrictedTo } from './visibility.js';
+import {
+  maySee,
+  maySeeField,
+  open,
+  recordedVisibility,
+  restrictedTo,
+  withoutClosedFields,
+} from './visibility.js';
 import {
   auditor,
   guestState,
@@ -87,5 +94,15 @@ describe('visibility', () => {
       expect(maySeeField(guestState('SN'), field)).toBe(false);
       expect(maySeeField(memberState('FR'), field)).toBe(true);
     }
+  });
+
+  it("gives an open event's closed fields only to those who may see closed information: a suspension's reason", () => {
+    const data = { reason: 'under review' };
+    expect(withoutClosedFields('LiaisonOrganisationSuspended', data)).toEqual({});
+    expect(data).toEqual({ reason: 'under review' });
+    const reinstated = {};
+    expect(withoutClosedFields('LiaisonOrganisationReinstated', reinstated)).toBe(reinstated);
+    const changed = { reason: 'kept: not a closed field of this event' };
+    expect(withoutClosedFields('StateStatusChanged', changed)).toBe(changed);
   });
 });

@@ -94,3 +94,18 @@ export type ContactPointField = keyof typeof contactPointFieldVisibility;
 export function maySeeField(viewer: Actor, field: ContactPointField): boolean {
   return maySee(viewer, contactPointFieldVisibility[field]);
 }
+
+/**
+ * Fields of open events that are closed, by event type: those who may not see closed information receive the
+ * event without them (SSE, webhooks). A contact point's personal fields are listed in contactPointFieldVisibility.
+ */
+export const closedFieldsOfOpenEvents: Readonly<Record<string, readonly string[]>> = {
+  LiaisonOrganisationSuspended: ['reason'],
+};
+
+/** `data` without the closed fields of an open event of `type`: itself when it has none. */
+export function withoutClosedFields<T extends Readonly<Record<string, unknown>>>(type: string, data: T): T {
+  const fields = closedFieldsOfOpenEvents[type];
+  if (!fields?.some((field) => field in data)) return data;
+  return Object.fromEntries(Object.entries(data).filter(([field]) => !fields.includes(field))) as T;
+}

@@ -66,6 +66,28 @@ describe('UpdateFrames', () => {
     expect(await frames.frameFor(event, observer)).toBeDefined();
   });
 
+  it("sends a liaison organisation's suspension to everyone, its reason only to those who may see closed fields", async () => {
+    const guest: Actor = { principal: 'g', role: 'guest-state', state: 'SN' };
+    const member: Actor = { principal: 'm', role: 'member-state', state: 'FR' };
+    const event = recorded({
+      type: 'LiaisonOrganisationSuspended',
+      streamId: `liaison-organisation-${randomUUID()}`,
+      data: { reason: 'under review by the secretariat' },
+    });
+    for (const viewer of [organisation, guest]) {
+      const received = parse((await frames.payloadFor(event, viewer))!);
+      expect(received).toMatchObject({ type: 'eu.focal.LiaisonOrganisationSuspended', streamversion: 3 });
+      expect(received.data).toEqual({});
+      expect(await frames.frameFor(event, viewer)).not.toContain('under review');
+      expect(frames.frameAtHand(event, viewer)).not.toContain('under review');
+    }
+    for (const viewer of [member, secretariat]) {
+      expect(parse((await frames.payloadFor(event, viewer))!).data).toEqual({
+        reason: 'under review by the secretariat',
+      });
+    }
+  });
+
   it('asks whether a thread is closed for its events recorded before the marker, and only when it matters', async () => {
     const asked: string[] = [];
     const closedThreads = new Set(['closed-one']);

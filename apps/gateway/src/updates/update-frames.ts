@@ -5,6 +5,7 @@ import {
   parseStreamId,
   recordedVisibility,
   versionsCountClosedEvents,
+  withoutClosedFields,
   type Actor,
   type Visibility,
 } from '@focal/domain';
@@ -201,7 +202,7 @@ export class UpdateFrames {
   private shared(event: RecordedEvent): Built {
     let built = this.cache.get(event);
     if (!built) {
-      built = this.build(event, event.data, event.data);
+      built = this.build(event, event.data, withoutClosedFields(event.type, event.data));
       this.cache.set(event, built);
     }
     return built;

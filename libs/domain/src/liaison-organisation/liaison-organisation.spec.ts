@@ -15,7 +15,7 @@ const registered: LiaisonOrganisationEvent = {
 const suspended: LiaisonOrganisationEvent = {
   type: 'LiaisonOrganisationSuspended',
   data: { reason: 'review' },
-  visibility: { level: 'closed' },
+  visibility: { level: 'open' },
 };
 const base = { actor: secretariat, at: NOW, organisationId: ICC } as const;
 
@@ -57,7 +57,7 @@ describe('LiaisonOrganisation', () => {
     given([])
       .when({ ...base, type: 'ReinstateLiaisonOrganisation' })
       .thenError('NotFound', 'liaison-organisation/not-found'));
-  it('suspends with a closed reason, and not twice', () => {
+  it('suspends openly, its reason a closed field, and not twice', () => {
     given([registered])
       .when({ ...base, type: 'SuspendLiaisonOrganisation', reason: 'review' })
       .then([suspended]);

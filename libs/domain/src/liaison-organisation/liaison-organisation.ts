@@ -2,7 +2,7 @@ import { exhaustive, unknownEvent, type Decider, type DomainEvent } from '../dec
 import { conflict, forbidden, invalid, notFound, ruleViolated, type DomainError } from '../errors.js';
 import type { Actor } from '../principal.js';
 import { checkOneOf, checkText, checkUuid, problems } from '../values.js';
-import { closed, open } from '../visibility.js';
+import { open } from '../visibility.js';
 import { streamIdOf } from '../streams.js';
 
 export const ORGANISATION_KINDS = [
@@ -25,7 +25,7 @@ interface Details {
 export type LiaisonOrganisationEvent =
   | DomainEvent<'LiaisonOrganisationRegistered', { organisationId: string } & Details>
   | DomainEvent<'LiaisonOrganisationDetailsChanged', { changes: Partial<Details> }>
-  // The reason may name facts the organisation itself should not read from the feed: closed.
+  // Open; its reason may name facts the organisation itself should not read from the feed: a closed field.
   | DomainEvent<'LiaisonOrganisationSuspended', { reason: string }>
   | DomainEvent<'LiaisonOrganisationReinstated', Record<string, never>>;
 
@@ -99,7 +99,9 @@ function decide(
       if (bad) return invalid(bad);
       if (state.suspended)
         return ruleViolated('liaison-organisation/suspended', `${state.acronym} is already suspended`);
-      return [{ type: 'LiaisonOrganisationSuspended', data: { reason: command.reason }, visibility: closed }];
+      // That it is suspended is open, as the directory lists it and its reinstatement is open; why is closed
+      // (closedFieldsOfOpenEvents), as a contact point's retirement and its reason.
+      return [{ type: 'LiaisonOrganisationSuspended', data: { reason: command.reason }, visibility: open }];
     }
     case 'ReinstateLiaisonOrganisation':
       if (!state.suspended) {

@@ -277,6 +277,40 @@ describe.each(STORES)('GET /v1/updates (Server-Sent Events) (%s store)', (store)
     await system.call('POST', `/v1/liaison-organisations/${iccId}/reinstate`, { token: secretariat });
   });
 
+  it('ends a stream that sent nothing at the newest event its viewer may see, never at a hidden head', async () => {
+    await append(['open']);
+    const newestOpen = lastAppended!;
+    // More hidden events than one page of the backward read, the newest a restricted one.
+    await append([...Array.from({ length: 540 }, () => 'closed' as const), 'restricted']);
+    const store = system.persistence.store;
+    await until(async () => (await store.headPosition()) === lastAppended, 'the appends to be readable');
+
+    const stream = await subscribe(`${system.url}/v1/updates`, icc);
+    await system.call('POST', `/v1/liaison-organisations/${iccId}/suspend`, {
+      token: secretariat,
+      body: { reason: 'review' },
+    });
+    await stream.ended;
+    const closing = stream.frames.at(-1)!;
+    expect(closing).toMatchObject({ event: 'closed', id: newestOpen });
+    expect(JSON.parse(closing.data!)).toMatchObject({ resumeFrom: newestOpen });
+    await system.call('POST', `/v1/liaison-organisations/${iccId}/reinstate`, { token: secretariat });
+
+    // Resuming there gives the organisation what comes after the head it was not told, nothing before it.
+    const resumed = await subscribe(`${system.url}/v1/updates`, icc, { 'last-event-id': newestOpen });
+    await append(['open']);
+    await resumed.waitFor((frames) => positions(frames).includes(lastAppended!));
+    resumed.close();
+    const types = resumed.frames
+      .filter((frame) => frame.data && frame.id)
+      .map((frame) => (JSON.parse(frame.data!) as { type: string }).type);
+    expect(types).toEqual([
+      'eu.focal.LiaisonOrganisationSuspended',
+      'eu.focal.LiaisonOrganisationReinstated',
+      'eu.focal.StateStatusChanged',
+    ]);
+  });
+
   it('refuses a malformed resume position and unknown types with 400', async () => {
     const bad = await system.call('GET', '/v1/updates', {
       token: secretariat,

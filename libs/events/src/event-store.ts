@@ -39,6 +39,13 @@ export interface ReadAllOptions {
   filter?: EventFilter;
 }
 
+export interface ReadAllBackwardsOptions {
+  /** Return events at or before this position, newest first; omitted: from the newest readable event. */
+  atOrBefore?: Position;
+  limit?: number;
+  filter?: EventFilter;
+}
+
 /** A page of the global log, and how far reading it looked. */
 export interface ReadAllPage {
   events: RecordedEvent[];
@@ -91,6 +98,12 @@ export interface EventStore {
    * verification read the stored log itself.
    */
   readAllPage(options?: ReadAllOptions): Promise<ReadAllPage>;
+
+  /**
+   * Up to `limit` events of the log at or before `atOrBefore`, newest first, none after the head (what
+   * `headPosition` says): what came just before a position, e.g. the newest event a reader may see.
+   */
+  readAllBackwards(options?: ReadAllBackwardsOptions): Promise<RecordedEvent[]>;
 
   /**
    * The position of the newest event a reader can see now (what `readAll` would end with), or undefined for

@@ -423,6 +423,35 @@ export function eventStoreContract(name: string, harness: ContractHarness): void
         expect(after.map((event) => event.eventId)).toEqual([all[2]!.eventId]);
       });
 
+      it('reads backwards, newest first, at or before a position, filtered, never past the head', async () => {
+        const { store } = await open();
+        const base = prefix();
+        await store.append(`${base}a-1`, [newEvent('A'), newEvent('B')], { expectedVersion: 'no-stream' });
+        await store.append(`${base}b-1`, [newEvent('A')], { expectedVersion: 'no-stream' });
+        await store.append(`${base}a-2`, [newEvent('C')], { expectedVersion: 'no-stream' });
+        const all = await readCommitted(store, base);
+        const mine = { streamPrefixes: [base] };
+        const newestFirst = [...all].reverse().map((event) => event.eventId);
+
+        expect((await store.readAllBackwards({ filter: mine })).map((event) => event.eventId)).toEqual(
+          newestFirst,
+        );
+        // At or before: the event at the position itself comes first.
+        const fromThird = await store.readAllBackwards({ atOrBefore: all[2]!.globalPosition, filter: mine });
+        expect(fromThird.map((event) => event.eventId)).toEqual(newestFirst.slice(1));
+        expect(fromThird[0]).toEqual(all[2]);
+        const typed = await store.readAllBackwards({
+          atOrBefore: all[2]!.globalPosition,
+          limit: 1,
+          filter: { streamPrefixes: [`${base}a-`], types: ['A', 'B'] },
+        });
+        expect(typed.map((event) => event.eventId)).toEqual([all[1]!.eventId]);
+        const head = await store.headPosition();
+        const newest = await store.readAllBackwards({ limit: 1 });
+        expect(newest.map((event) => event.globalPosition)).toEqual([head]);
+        await expect(store.readAllBackwards({ limit: 0 })).rejects.toThrow(/limit/);
+      });
+
       it('says how far a filtered read scanned, so that the next one starts past what it skipped', async () => {
         const { store } = await open();
         const base = prefix();

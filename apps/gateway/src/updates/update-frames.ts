@@ -153,6 +153,12 @@ export class UpdateFrames {
     return built && (maySeeField(viewer, 'email') ? built.full : built.openFields);
   }
 
+  /** Whether `viewer` may see `event` at all, without building its frames. */
+  async visibleTo(event: RecordedEvent, viewer: Actor): Promise<boolean> {
+    const visibility = this.visibilityOf(event);
+    return maySee(viewer, visibility) && !(await this.unmarkedClosedThreadHides(event, visibility, viewer));
+  }
+
   private async built(event: RecordedEvent, viewer: Actor): Promise<Built | undefined> {
     const visibility = this.visibilityOf(event);
     if (!maySee(viewer, visibility)) return undefined;

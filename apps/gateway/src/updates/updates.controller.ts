@@ -144,13 +144,27 @@ export class UpdatesController {
     // stand. Resuming there looks at those again, and skips them again.
     const startedAt = cursor;
     let lastSent: Position | null = null;
+    let ending = false;
     const end = (event: string, data: { reason: string }) => {
-      const resumeFrom = lastSent ?? startedAt ?? '0';
+      if (ending) return;
       flush();
-      if (!raw.writableEnded) {
-        raw.end(`id: ${resumeFrom}\nevent: ${event}\ndata: ${JSON.stringify({ ...data, resumeFrom })}\n\n`);
-      }
+      ending = true;
       closed.abort();
+      const endWith = (resumeFrom: string | undefined) => {
+        if (raw.writableEnded) return;
+        if (resumeFrom === undefined) {
+          raw.end(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+          return;
+        }
+        raw.end(`id: ${resumeFrom}\nevent: ${event}\ndata: ${JSON.stringify({ ...data, resumeFrom })}\n\n`);
+      };
+      // Started at the present with nothing sent: the head then may be the position of an event this viewer
+      // may not see, not theirs to learn (SPEC §1). The newest event they may see at or before it resumes the
+      // same. If that cannot be read (the store is down), no position at all rather than a wrong one.
+      if (lastSent !== null || resume !== undefined || startedAt === null) {
+        return endWith(lastSent ?? startedAt ?? '0');
+      }
+      this.newestVisible(startedAt, viewer).then(endWith, () => endWith(undefined));
     };
     // The token is the caller's word for this stream: it ends when the token does, and nothing is delivered past
     // that, as a request with that token would be refused. The timer ends it even when no event comes.
@@ -294,6 +308,23 @@ export class UpdatesController {
         const written = this.written(raw, flush, end, closed.signal);
         if (written !== true) await written;
       }
+    }
+  }
+
+  /**
+   * The position of the newest event at or before `position` that `viewer` may see, or 0 if there is none: a
+   * reader that resumes after it is given exactly what it would be given after `position`.
+   */
+  private async newestVisible(position: Position, viewer: Actor): Promise<string> {
+    let atOrBefore = position;
+    for (let first = true; ; first = false) {
+      const page = await this.store.readAllBackwards({ atOrBefore, limit: PAGE });
+      // After the first page, each begins with the event the one before ended with.
+      for (const event of first ? page : page.slice(1)) {
+        if (await this.frames.visibleTo(event, viewer)) return event.globalPosition;
+      }
+      if (page.length < PAGE) return '0';
+      atOrBefore = page.at(-1)!.globalPosition;
     }
   }
 

@@ -34,6 +34,7 @@ import type {
   AppendResult,
   EventFilter,
   EventStore,
+  ReadAllBackwardsOptions,
   ReadAllOptions,
   ReadAllPage,
   ReadStreamOptions,
@@ -263,6 +264,25 @@ export class EventStoreDbEventStore implements EventStore {
       if (events.length === limit) break;
     }
     return { events, scannedTo };
+  }
+
+  async readAllBackwards(options: ReadAllBackwardsOptions = {}): Promise<RecordedEvent[]> {
+    const limit = options.limit ?? 1_000;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > 10_000) {
+      throw new InvalidReadError(`limit ${String(limit)} is not valid: use a whole number from 1 to 10000`);
+    }
+    const atOrBefore = options.atOrBefore === undefined ? undefined : this.parsePosition(options.atOrBefore);
+    const events: RecordedEvent[] = [];
+    // From the end, passing what stands after `atOrBefore`: whether a backward read from a position includes
+    // the event at it is not a documented promise; callers ask for positions near the head.
+    for await (const resolved of this.client.readAll({ fromPosition: END, direction: BACKWARDS })) {
+      if (!resolved.event || resolved.event.streamId.startsWith('$')) continue;
+      if (atOrBefore !== undefined && this.comparePositions(positionOf(resolved), atOrBefore) > 0) continue;
+      if (!matches(resolved.event.streamId, resolved.event.type, options.filter)) continue;
+      events.push(this.toEvent(resolved));
+      if (events.length === limit) break;
+    }
+    return events;
   }
 
   async headPosition(): Promise<Position | undefined> {

@@ -13,6 +13,7 @@ import type {
   AppendResult,
   EventFilter,
   EventStore,
+  ReadAllBackwardsOptions,
   ReadAllOptions,
   ReadAllPage,
   ReadStreamOptions,
@@ -223,6 +224,25 @@ export class SqlEventStore implements EventStore {
       false,
     );
     return page.rows.map((row) => this.toEvent(row));
+  }
+
+  async readAllBackwards(options: ReadAllBackwardsOptions = {}): Promise<RecordedEvent[]> {
+    const params: unknown[] = [
+      options.atOrBefore === undefined ? null : this.parsePosition(options.atOrBefore),
+      checkLimit(options.limit, DEFAULT_READ_ALL_LIMIT),
+    ];
+    // Below the horizon, as every reader of the log: an event above it may still be joined by one before it.
+    const conditions = [
+      'position < pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 16',
+      '($1::bigint IS NULL OR position <= $1::bigint)',
+      ...filterConditions(options.filter, params),
+    ];
+    const rows = await this.driver.query<EventRow>(
+      `SELECT ${columns(false)} FROM focal_events
+        WHERE ${conditions.join(' AND ')} ORDER BY focal_events.position DESC LIMIT $2`,
+      params,
+    );
+    return rows.map((row) => this.toEvent(row));
   }
 
   async readAllPage(options: ReadAllOptions = {}): Promise<ReadAllPage> {

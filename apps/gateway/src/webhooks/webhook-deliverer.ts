@@ -1,3 +1,4 @@
+import { STANDING_EVENT_TYPES } from '@focal/domain';
 import { Backoff, pause, Wakeup, type EventStore, type Position } from '@focal/events';
 
 import { StandingWatch } from '../auth/standing-watch.js';
@@ -121,6 +122,9 @@ export class WebhookDeliverer {
     if (await held()) return false;
     let moved = false;
     let cursor = webhook.cursor ? this.store.parsePosition(webhook.cursor) : undefined;
+    // A subscription to some types reads the standing events too, not to deliver them but to learn at once
+    // that its owner no longer stands: the types it takes may come right after its suspension.
+    const read = webhook.types && [...new Set([...webhook.types, ...STANDING_EVENT_TYPES])];
     // Hand the subscription back well within its lease, so that no other gateway takes it while this one
     // is still delivering (which could reorder deliveries); the next claim carries on.
     const handBackAt = Date.now() + LEASE_MS / 2;
@@ -129,7 +133,7 @@ export class WebhookDeliverer {
       const events = await this.store.readAll({
         ...(cursor ? { after: cursor } : {}),
         limit: 100,
-        ...(webhook.types ? { filter: { types: webhook.types } } : {}),
+        ...(read ? { filter: { types: read } } : {}),
       });
       if (events.length === 0) {
         caughtUp = true;
@@ -140,7 +144,10 @@ export class WebhookDeliverer {
         // An event of the owner's own stream counts at once, as on a live stream: the change that ends its
         // standing is not delivered to it, nor anything after it.
         standing.observe(event);
-        const body = await this.frames.payloadFor(event, viewer);
+        const body =
+          !webhook.types || webhook.types.includes(event.type)
+            ? await this.frames.payloadFor(event, viewer)
+            : undefined;
         if (body !== undefined) {
           if (await held()) return moved;
           const failure = await this.post(webhook, event.globalPosition, body);

@@ -99,6 +99,9 @@ describe('visibility', () => {
   it("gives an open event's closed fields only to those who may see closed information: a suspension's reason", () => {
     const data = { reason: 'under review' };
     expect(withoutClosedFields('LiaisonOrganisationSuspended', data)).toEqual({});
+    // One recorded closed, before its reason was a closed field, reads as it is recorded now.
+    const recorded = { streamId: 'liaison-organisation-1', type: 'LiaisonOrganisationSuspended', data };
+    expect(recordedVisibility({ ...recorded, visibility: { level: 'closed' } })).toEqual(open);
     expect(data).toEqual({ reason: 'under review' });
     const reinstated = {};
     expect(withoutClosedFields('LiaisonOrganisationReinstated', reinstated)).toBe(reinstated);

@@ -57,6 +57,8 @@ function maySeeClosed(viewer: Actor): boolean {
  * itself says the item is closed: a restricted meeting-request event is always a closed request's (an open one
  * is open), and a ThreadOpened names its thread's visibility. A later event of a closed thread recorded before
  * the marker cannot be told apart by the event alone: paths that have the thread's row decide from it instead.
+ * A liaison organisation's suspension was recorded closed before its reason became a closed field of an open
+ * event (closedFieldsOfOpenEvents): read as open, as it is now, so that its stream's versions have no gap.
  */
 export function recordedVisibility(event: {
   streamId: string;
@@ -65,6 +67,7 @@ export function recordedVisibility(event: {
   visibility: Visibility;
 }): Visibility {
   const { visibility } = event;
+  if (event.type === 'LiaisonOrganisationSuspended' && visibility.level === 'closed') return open;
   if (visibility.level !== 'restricted' || visibility.closed !== undefined) return visibility;
   const category = parseStreamId(event.streamId)?.category;
   const closed =

@@ -86,6 +86,9 @@ describe('UpdateFrames', () => {
         reason: 'under review by the secretariat',
       });
     }
+    // One recorded closed, before the reason was a closed field of an open event: the same.
+    const recordedClosed = { ...event, eventId: randomUUID(), visibility: { level: 'closed' } };
+    expect(parse((await frames.payloadFor(recordedClosed, guest))!).data).toEqual({});
   });
 
   it('asks whether a thread is closed for its events recorded before the marker, and only when it matters', async () => {

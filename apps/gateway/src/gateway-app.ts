@@ -133,21 +133,7 @@ async function assemble(
     persistence.store,
     persistence.keys,
     await activeSchema(persistence.sql),
-    {
-      onError: (error) => logger.warn?.(`read models: ${String(error)}`),
-      // On a PostgreSQL server the projections have their own thread and connections; the embedded store's
-      // one connection is this thread's.
-      ...(config.store.kind === 'postgres'
-        ? {
-            worker: {
-              databaseUrl: config.store.databaseUrl,
-              masterKey: config.masterKey,
-              ...(config.masterKeyFile ? { masterKeyFile: config.masterKeyFile } : {}),
-              onError: (error: unknown) => logger.warn?.(`read models: ${String(error)}`),
-            },
-          }
-        : {}),
-    },
+    { onError: (error) => logger.warn?.(`read models: ${String(error)}`) },
   );
   onStop(() => readModels.stop());
   await readModels.start();

@@ -47,11 +47,7 @@ export class BlindIndex {
   private running: Running | undefined;
   private nextId = 0;
 
-  constructor(
-    private readonly key: Buffer,
-    /** Tokens made on this thread, not a worker's: for a thread that does not answer requests itself. */
-    private readonly options: { onThisThread?: boolean } = {},
-  ) {}
+  constructor(private readonly key: Buffer) {}
 
   /** The token of one word, on this thread: for a search's words. */
   token(word: string): string {
@@ -61,7 +57,6 @@ export class BlindIndex {
   /** The tokens of `words`, in order, made on the worker thread. */
   tokens(words: readonly string[]): Promise<string[]> {
     if (words.length === 0) return Promise.resolve([]);
-    if (this.options.onThisThread) return Promise.resolve(words.map((word) => this.token(word)));
     const { worker, pending } = this.started();
     const id = this.nextId++;
     return new Promise<string[]>((resolve, reject) => {

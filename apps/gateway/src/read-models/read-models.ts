@@ -15,7 +15,6 @@ import {
   type EventStore,
   type KeyStore,
   type SqlDriver,
-  type SqlProjection,
   type SqlQueryable,
 } from '@focal/events';
 
@@ -29,12 +28,6 @@ import {
 import { DirectoryProjection } from '../directory/directory.projection.js';
 import { MessagingProjection } from './messaging.projection.js';
 import { PlenaryProjection } from './plenary.projection.js';
-import {
-  ProjectionThread,
-  runnersFeeding,
-  type ProjectionFeeder,
-  type ProjectionWorkerSettings,
-} from './projection-thread.js';
 import { openPersonal } from '../directory/personal-data.js';
 import type {
   ContactPointEntry,
@@ -135,21 +128,6 @@ export interface ReadModelOptions {
   batchSize?: number;
   onError?: (error: unknown) => void;
   onProgress?: (applied: number) => void;
-  /**
-   * Apply the events on a worker thread with its own connections to this PostgreSQL server (see
-   * projection-thread.ts), rather than on the event loop that answers requests.
-   */
-  worker?: ProjectionWorkerSettings;
-}
-
-/** The projections of the gateway's read models in `schema`. */
-export function gatewayProjections(schema: string, keys: KeyStore, blindIndex: BlindIndex): SqlProjection[] {
-  const codec = new PersonalDataCodec(keys, CONTACT_POINT_PERSONAL_FIELDS);
-  return [
-    new DirectoryProjection(schema, keys, codec, blindIndex),
-    new MessagingProjection(schema),
-    new PlenaryProjection(schema),
-  ];
 }
 
 /**
@@ -160,11 +138,7 @@ export function gatewayProjections(schema: string, keys: KeyStore, blindIndex: B
 export const READ_MODELS = Symbol('ReadModels');
 
 export class ReadModels {
-  /**
-   * The schema read, and its runners: what the health check and the metrics ask how far behind they are; they
-   * apply the events themselves unless a worker thread does (ReadModelOptions.worker).
-   */
-  private current: { schema: string; runners: ProjectionRunner[]; feeder: ProjectionFeeder };
+  private current: { schema: string; runners: ProjectionRunner[] };
 
   private constructor(
     private readonly sql: SqlDriver,
@@ -175,8 +149,7 @@ export class ReadModels {
     schema: string,
     private readonly options: ReadModelOptions,
   ) {
-    const runners = this.runnersFor(schema);
-    this.current = { schema, runners, feeder: this.feederFor(schema, runners) };
+    this.current = { schema, runners: this.runnersFor(schema) };
   }
 
   static async open(
@@ -199,23 +172,25 @@ export class ReadModels {
   }
 
   private runnersFor(schema: string): ProjectionRunner[] {
-    return gatewayProjections(schema, this.keys, this.blindIndex).map(
-      (projection) => new ProjectionRunner(this.store, this.sql, projection, this.options),
-    );
-  }
-
-  /** Who applies the events of `schema`'s runners: they themselves, on this thread, or a worker thread. */
-  private feederFor(schema: string, runners: readonly ProjectionRunner[]): ProjectionFeeder {
-    const { worker } = this.options;
-    return worker ? new ProjectionThread(schema, worker) : runnersFeeding(runners);
+    const codec = new PersonalDataCodec(this.keys, CONTACT_POINT_PERSONAL_FIELDS);
+    return [
+      new ProjectionRunner(
+        this.store,
+        this.sql,
+        new DirectoryProjection(schema, this.keys, codec, this.blindIndex),
+        this.options,
+      ),
+      new ProjectionRunner(this.store, this.sql, new MessagingProjection(schema), this.options),
+      new ProjectionRunner(this.store, this.sql, new PlenaryProjection(schema), this.options),
+    ];
   }
 
   async start(): Promise<void> {
-    await this.current.feeder.start();
+    for (const runner of this.runners) await runner.start();
   }
 
   async stop(): Promise<void> {
-    await this.current.feeder.stop();
+    await Promise.all(this.runners.map((runner) => runner.stop()));
     await this.blindIndex.close();
   }
 
@@ -223,21 +198,20 @@ export class ReadModels {
   async switchTo(schema: string): Promise<void> {
     if (schema === this.current.schema) return;
     const runners = this.runnersFor(schema);
-    const feeder = this.feederFor(schema, runners);
-    await feeder.start();
-    await feeder.catchUp();
+    for (const runner of runners) await runner.start();
+    await Promise.all(runners.map((runner) => runner.catchUp()));
     const previous = this.current;
-    this.current = { schema, runners, feeder };
-    await previous.feeder.stop();
+    this.current = { schema, runners };
+    await Promise.all(previous.runners.map((runner) => runner.stop()));
   }
 
   wake(): void {
-    this.current.feeder.wake();
+    for (const runner of this.runners) runner.wake();
   }
 
   /** Applies every event stored before this call: a read after a write sees that write. */
   async catchUp(): Promise<void> {
-    await this.current.feeder.catchUp();
+    await Promise.all(this.runners.map((runner) => runner.catchUp()));
   }
 
   /**

@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 
 import { spawnNode, stopProcess, waitForLine, type ServiceProcess } from './support/processes.js';
+import { createTestDatabase } from './support/postgres.js';
 import { natsUrl, testNamespace } from './support/services.js';
+import { until } from './support/until.js';
 
 const root = join(import.meta.dirname, '..');
 const run = promisify(execFile);
@@ -72,4 +74,39 @@ describe('the built system', () => {
     const last = [...rebuilt.stderr.matchAll(/(\d+)% (\d+)\/(\d+) events/g)].at(-1)!;
     expect({ percent: last[1], done: last[2] }).toEqual({ percent: '100', done: last[3] });
   }, 240_000);
+
+  it('runs on a PostgreSQL server too: a write, its read, and a clean stop', async () => {
+    const db = await createTestDatabase('built');
+    try {
+      focal = spawnNode([join(root, 'dist/apps/system/src/main.js')], {
+        FOCAL_STORE: 'postgres',
+        DATABASE_URL: db.url,
+        FOCAL_DATA_DIR: join(home, 'postgres-secrets'),
+        PORT: '0',
+        NATS_URL: natsUrl,
+        FOCAL_NATS_NAMESPACE: testNamespace('built-pg'),
+      });
+      await waitForLine(focal, /export TOKEN=/, 120_000);
+      const printed = focal.lines.join('\n');
+      const url = /Focal is running on (\S+)/.exec(printed)![1]!;
+      const authorization = `Bearer ${/export TOKEN=(\S+)/.exec(printed)![1]!}`;
+      const admitted = await fetch(`${url}/v1/states/MT`, {
+        method: 'PUT',
+        headers: { authorization, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'Malta', status: 'member', effectiveFrom: '2004-05-01' }),
+      });
+      expect(admitted.status).toBe(201);
+      let read: Response | undefined;
+      await until(async () => {
+        read = await fetch(`${url}/v1/states/MT`, { headers: { authorization } });
+        return read.status === 200;
+      }, 'the state in the read models');
+      expect(await read!.json()).toMatchObject({ code: 'MT', status: 'member' });
+      focal.child.kill('SIGTERM');
+      expect(await focal.exited).toBe(0);
+      focal = undefined;
+    } finally {
+      await db.drop();
+    }
+  }, 180_000);
 });

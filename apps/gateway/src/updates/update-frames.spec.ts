@@ -87,7 +87,7 @@ describe('UpdateFrames', () => {
       });
     }
     // One recorded closed, before the reason was a closed field of an open event: the same.
-    const recordedClosed = { ...event, eventId: randomUUID(), visibility: { level: 'closed' } };
+    const recordedClosed = { ...event, eventId: randomUUID(), visibility: { level: 'closed' as const } };
     expect(parse((await frames.payloadFor(recordedClosed, guest))!).data).toEqual({});
   });
 

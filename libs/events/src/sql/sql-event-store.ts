@@ -227,19 +227,17 @@ export class SqlEventStore implements EventStore {
   }
 
   async readAllBackwards(options: ReadAllBackwardsOptions = {}): Promise<RecordedEvent[]> {
-    const params: unknown[] = [
-      options.atOrBefore === undefined ? null : this.parsePosition(options.atOrBefore),
-      checkLimit(options.limit, DEFAULT_READ_ALL_LIMIT),
-    ];
+    const params: unknown[] = [checkLimit(options.limit, DEFAULT_READ_ALL_LIMIT)];
     // Below the horizon, as every reader of the log: an event above it may still be joined by one before it.
-    const conditions = [
-      'position < pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 16',
-      '($1::bigint IS NULL OR position <= $1::bigint)',
-      ...filterConditions(options.filter, params),
-    ];
+    const conditions = ['position < pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 16'];
+    if (options.atOrBefore !== undefined) {
+      params.push(this.parsePosition(options.atOrBefore));
+      conditions.push(`position <= $${params.length}::bigint`);
+    }
+    conditions.push(...filterConditions(options.filter, params));
     const rows = await this.driver.query<EventRow>(
       `SELECT ${columns(false)} FROM focal_events
-        WHERE ${conditions.join(' AND ')} ORDER BY focal_events.position DESC LIMIT $2`,
+        WHERE ${conditions.join(' AND ')} ORDER BY focal_events.position DESC LIMIT $1`,
       params,
     );
     return rows.map((row) => this.toEvent(row));

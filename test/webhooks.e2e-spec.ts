@@ -224,8 +224,11 @@ describe.each(STORES)('webhooks (%s store)', (store) => {
     // The first delivery is answered once the organisation is suspended and one more open event is written: the
     // deliverer, which read the organisation's standing a moment before, comes to those two events at once.
     let afterSuspension: string | undefined;
+    let beforeWritten: () => void = () => undefined;
+    const written = new Promise<void>((resolve) => (beforeWritten = resolve));
     const hook = await receiver(async (attempt) => {
       if (attempt === 1) {
+        await written;
         await system.call('POST', `/v1/liaison-organisations/${organisation.id}/suspend`, {
           token: secretariat,
           body: { reason: 'review' },
@@ -239,6 +242,9 @@ describe.each(STORES)('webhooks (%s store)', (store) => {
       body: { url: hook.url, ...(types ? { types } : {}) },
     });
     const first = await openEvent();
+    // Recorded before the suspension, and delivered after it was written: not while the suspension lasts.
+    const beforeSuspension = await openEvent();
+    beforeWritten();
     const held = async () =>
       (
         await system.persistence.sql.query<{ held_reason: string | null }>(
@@ -254,6 +260,7 @@ describe.each(STORES)('webhooks (%s store)', (store) => {
     });
     const expected = [
       [first, 'StateStatusChanged'],
+      [beforeSuspension, 'StateStatusChanged'],
       [expect.any(String), 'LiaisonOrganisationSuspended'],
       [afterSuspension, 'StateStatusChanged'],
       [expect.any(String), 'LiaisonOrganisationReinstated'],

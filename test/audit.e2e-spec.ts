@@ -128,6 +128,27 @@ describe.each(STORES)('the audit trail (%s store)', (store) => {
     expect(JSON.stringify(body)).not.toMatch(/Claire|claire\.martin/);
   });
 
+  it("shows what each event said, not only what the entity keeps: a suspension's reason", async () => {
+    const registered = await system.ok('POST', '/v1/liaison-organisations', secretariat, {
+      name: 'Independent Investigative Mechanism for Myanmar',
+      acronym: 'IIMM',
+      kind: 'un-mechanism',
+    });
+    const id = registered.body.id as string;
+    await system.ok('POST', `/v1/liaison-organisations/${id}/suspend`, secretariat, {
+      reason: 'mandate under review by the Network',
+    });
+    const { body } = await system.ok('GET', `/v1/audit/streams/liaison-organisation-${id}`, auditor);
+    expect(body.changes.map((change: { type: string }) => change.type)).toEqual([
+      'LiaisonOrganisationRegistered',
+      'LiaisonOrganisationSuspended',
+    ]);
+    expect(body.changes[1]).toMatchObject({
+      data: { reason: 'mandate under review by the Network' },
+      changes: [{ field: 'suspended', from: false, to: true }],
+    });
+  });
+
   it('verifies the log, and names the position of a tampered event', async () => {
     expect((await system.ok('GET', '/v1/audit/verify', auditor)).body).toMatchObject({ ok: true });
     const [row] = await system.sql<{ position: string }>(

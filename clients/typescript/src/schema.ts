@@ -1258,6 +1258,10 @@ export interface components {
                 by: components["schemas"]["Actor"];
                 command: string | null;
                 correlationId: string;
+                /** @description the event as recorded, personal fields decrypted (or read as erased) */
+                data: {
+                    [key: string]: unknown;
+                };
                 changes: {
                     field: string;
                     from?: unknown;

@@ -45,7 +45,7 @@ export function diff(before: unknown, after: unknown, path = ''): FieldChange[] 
   ];
 }
 
-/** One entity's history: each change with who, when, which command and what changed. */
+/** One entity's history: each change with who, when, which command, what it said and what changed. */
 export function history(events: readonly RecordedEvent[], decoded: readonly DomainEvent[]) {
   const decider = DECIDERS.find(([prefix]) => events[0]?.streamId.startsWith(prefix))?.[1];
   let state = decider?.initialState;
@@ -61,6 +61,8 @@ export function history(events: readonly RecordedEvent[], decoded: readonly Doma
       by: event.metadata.actor,
       command: event.metadata.command ?? null,
       correlationId: event.metadata.correlationId,
+      // The event's own words too: what the entity keeps does not hold all of them (a suspension's reason).
+      data: decoded[index]!.data,
       changes,
     };
   });

@@ -62,6 +62,9 @@ const streamHistoryAnswer = z
         by: actorAnswer,
         command: z.string().nullable(),
         correlationId: z.string(),
+        data: z.record(z.string(), z.unknown()).meta({
+          description: 'the event as recorded, personal fields decrypted (or read as erased)',
+        }),
         changes: z.array(
           z.object({ field: z.string(), from: z.unknown().optional(), to: z.unknown().optional() }),
         ),

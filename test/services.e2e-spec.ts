@@ -107,6 +107,34 @@ describe('a service process, started from its main.ts', () => {
     for (const line of service.lines) expect(() => JSON.parse(line)).not.toThrow();
   });
 
+  it('says to create a database that does not exist, and to start a server that does not answer', async () => {
+    const missing = new URL(db.url);
+    missing.pathname = `/${db.name}_missing`;
+    const closedPort = new URL(db.url);
+    closedPort.port = '9';
+    for (const [url, said] of [
+      [
+        missing,
+        new RegExp(
+          `database "${db.name}_missing" does not exist: create it first \\(createdb ${db.name}_missing`,
+        ),
+      ],
+      [closedPort, /PostgreSQL at 127\.0\.0\.1:9: .*nothing answers there: start the server/],
+    ] as const) {
+      const service = spawnService('directory', {
+        NATS_URL: natsUrl,
+        FOCAL_NATS_NAMESPACE: namespace,
+        FOCAL_STORE: 'postgres',
+        DATABASE_URL: url.toString(),
+        FOCAL_OPERATIONS_PORT: '0',
+      });
+      running.push(service);
+      expect(await service.exited).toBe(1);
+      const messages = service.lines.map((line) => (JSON.parse(line) as { msg: string }).msg);
+      expect(messages.join('\n')).toMatch(said);
+    }
+  });
+
   it('the gateway refuses to start without secrets of its own, whatever NODE_ENV says', async () => {
     for (const nodeEnv of [undefined, 'staging', 'prod', 'Production', 'production ']) {
       const gateway = spawnService('gateway', {

@@ -111,6 +111,32 @@ export async function openPersistence(
   } catch (error) {
     await sql.close().catch(() => undefined);
     unlock();
-    throw error;
+    throw config.kind === 'pglite' ? error : explained(error, config.databaseUrl);
   }
+}
+
+/**
+ * PostgreSQL's refusals at start, with what to do: the server's own message names the database or the
+ * user, not that it must exist first. The URL is not repeated (it may hold a password).
+ */
+function explained(error: unknown, databaseUrl: string): unknown {
+  const { code, message } = (error ?? {}) as { code?: string; message?: string };
+  let where = 'the PostgreSQL server';
+  let database = 'the database';
+  try {
+    const url = new URL(databaseUrl);
+    where = `PostgreSQL at ${url.hostname}:${url.port || '5432'}`;
+    database = decodeURIComponent(url.pathname.slice(1)) || database;
+  } catch {
+    // A connection string that is not a URL: said as PostgreSQL says it.
+  }
+  const hint =
+    code === '3D000'
+      ? `create it first (createdb ${database}, or CREATE DATABASE ${database}), or set DATABASE_URL to one that exists`
+      : code === '28P01' || code === '28000'
+        ? 'check the user and password in DATABASE_URL, and pg_hba.conf on the server'
+        : code === 'ECONNREFUSED'
+          ? 'nothing answers there: start the server, or set DATABASE_URL to where it runs'
+          : undefined;
+  return hint ? new Error(`${where}: ${message || code}: ${hint}`, { cause: error }) : error;
 }

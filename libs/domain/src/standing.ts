@@ -107,7 +107,6 @@ function roleFor(status: StateStatus): Role {
     'member-state') as Role;
 }
 
-/** The stream that holds a principal's own standing: its state's, or its organisation's; none for others. */
 /**
  * The events of a standing stream (standingStreamOf): a reader of the log that takes only some types must take
  * these too, so that it learns at once of a change to its principal's standing.
@@ -121,6 +120,7 @@ export const STANDING_EVENT_TYPES = [
   'LiaisonOrganisationReinstated',
 ] as const satisfies readonly (StateEvent | LiaisonOrganisationEvent)['type'][];
 
+/** The stream that holds a principal's own standing: its state's, or its organisation's; none for others. */
 export function standingStreamOf(actor: Actor): string | undefined {
   if (STATUS_OF_ROLE[actor.role] && actor.state) return stateStreamId(actor.state);
   if (actor.role === 'liaison-organisation' && actor.organisation) {

@@ -224,16 +224,30 @@ async function onPostgres(
   const db: TestDatabase = await createTestDatabase(label);
   let config = settings({ kind: 'postgres', databaseUrl: db.url });
   const serviceConfig = testConfig(db.url, config.natsNamespace!);
+  // What started is stopped if a later part fails, and the database dropped if the first start does: a test
+  // whose system fails to start leaves nothing behind.
   const start = async () => {
-    const services: RunningService[] = [
-      await startDirectory(serviceConfig),
-      await startMessaging(serviceConfig),
-    ];
-    const persistence = await openPersistence(config);
-    const gateway = await startGateway({ config, persistence, logger: quiet('gateway') });
-    return { services, persistence, gateway };
+    const services: RunningService[] = [];
+    let persistence: Persistence | undefined;
+    try {
+      services.push(await startDirectory(serviceConfig));
+      services.push(await startMessaging(serviceConfig));
+      persistence = await openPersistence(config);
+      const gateway = await startGateway({ config, persistence, logger: quiet('gateway') });
+      return { services, persistence, gateway };
+    } catch (error) {
+      await persistence?.close().catch(() => undefined);
+      for (const service of services) await service.stop().catch(() => undefined);
+      throw error;
+    }
   };
-  let running = await start();
+  let running: Awaited<ReturnType<typeof start>>;
+  try {
+    running = await start();
+  } catch (error) {
+    await db.drop().catch(() => undefined);
+    throw error;
+  }
   const stop = async () => {
     await running.gateway.stop();
     await running.persistence.close();

@@ -127,7 +127,7 @@ describe.each(STORES)('abuse limits (%s store)', (store) => {
 
   it('failed authentications are counted in /metrics, by reason', async () => {
     const counted = async () => {
-      const text = await (await fetch(`${system.url}/metrics`)).text();
+      const text = await system.metrics();
       return Object.fromEntries(
         [...text.matchAll(/^focal_authentication_failures_total\{reason="([^"]+)"\} (\d+)$/gm)].map(
           (match) => [match[1]!, Number(match[2])],

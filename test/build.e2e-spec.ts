@@ -30,6 +30,7 @@ describe('the built system', () => {
     const env = {
       FOCAL_DATA_DIR: dataDir,
       PORT: '0',
+      FOCAL_OPERATIONS_PORT: '0',
       NATS_URL: natsUrl,
       FOCAL_NATS_NAMESPACE: testNamespace('built'),
     };
@@ -83,6 +84,7 @@ describe('the built system', () => {
         DATABASE_URL: db.url,
         FOCAL_DATA_DIR: join(home, 'postgres-secrets'),
         PORT: '0',
+        FOCAL_OPERATIONS_PORT: '0',
         NATS_URL: natsUrl,
         FOCAL_NATS_NAMESPACE: testNamespace('built-pg'),
       });

@@ -12,22 +12,41 @@ describe.each(STORES)('gateway basics (%s store)', (store) => {
   });
   afterAll(() => system?.stop());
 
-  it('answers health, readiness, metrics and docs without a token', async () => {
+  it('answers health, readiness and docs without a token, and metrics on its operations listener', async () => {
     expect(await system.call('GET', '/health/live')).toMatchObject({ status: 200, body: { status: 'ok' } });
     expect(await system.call('GET', '/health/ready')).toMatchObject({
       status: 200,
       body: { status: 'ready', checks: { nats: 'ok', store: 'ok' } },
     });
-    const metrics = await system.call('GET', '/metrics');
-    expect(metrics.status).toBe(200);
-    expect(metrics.body).toMatch(/focal_http_requests_total/);
-    expect(metrics.body).toMatch(
-      /focal_projection_lag_events\{projection="gateway\.directory\.gateway_v1"\} 0/,
-    );
+    const metrics = await system.metrics();
+    expect(metrics).toMatch(/focal_http_requests_total/);
+    expect(metrics).toMatch(/focal_projection_lag_events\{projection="gateway\.directory\.gateway_v1"\} 0/);
+    expect(new URL(system.gateway.operationsUrl!).port).not.toBe(new URL(system.url).port);
     const docs = await system.call('GET', '/docs-json');
     expect(docs.status).toBe(200);
     expect(Object.keys(docs.body.paths)).toEqual(expect.arrayContaining(['/v1/contact-points', '/v1/inbox']));
     expect((await fetch(`${system.url}/docs`)).status).toBe(200);
+  });
+
+  // Its counters are of every principal's commands and requests, closed ones too: on the API's port a guest would
+  // count closed agenda items or thread posts by difference (SPEC §1: counts answer from the one rule).
+  it("does not serve the metrics on the API's port, with a token or without", async () => {
+    const guest = await system.token({ role: 'guest-state', state: 'UA' });
+    const before = await system.metrics();
+    for (const token of [undefined, guest]) {
+      const answer = await fetch(`${system.url}/metrics`, {
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+      });
+      expect(answer.status).toBe(404);
+      expect(answer.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      const text = await answer.text();
+      expect(text).not.toMatch(/focal_/);
+      expect(JSON.parse(text)).toMatchObject({
+        status: 404,
+        detail: expect.stringContaining('FOCAL_OPERATIONS_PORT'),
+      });
+    }
+    expect(before).toMatch(/focal_commands_total|focal_http_requests_total/);
   });
 
   it('answers the requests in flight when it stops, and keeps what it acknowledged', async () => {

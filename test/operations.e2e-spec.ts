@@ -330,6 +330,7 @@ describe('the embedded system (npm start): one place for logs, health and metric
         limits: DEFAULT_LIMITS,
         port: 0,
         host: '127.0.0.1',
+        operations: { host: '127.0.0.1', port: 0 },
         jwtSecret: testSecrets.jwtSecret,
         masterKey: testSecrets.masterKey,
         commandTimeoutMs: 10_000,
@@ -404,8 +405,10 @@ describe('the embedded system (npm start): one place for logs, health and metric
     expect(text).not.toContain(token);
   });
 
-  it("serves the process's metrics once, with the services' commands, on the gateway's /metrics", async () => {
-    const samples = await scrape(system.url);
+  it("serves the process's metrics once, with the services' commands, on the gateway's operations listener", async () => {
+    const operationsUrl = system.gateway.operationsUrl!;
+    expect(logs.lines.some((line) => line.includes(`health and metrics on ${operationsUrl}`))).toBe(true);
+    const samples = await scrape(operationsUrl);
     expectProcessMetrics(samples);
     expect(
       valueOf(samples, 'focal_commands_total', {
@@ -428,8 +431,10 @@ describe('the embedded system (npm start): one place for logs, health and metric
       valueOf(samples, 'focal_projection_lag_events', { projection: 'gateway.directory.gateway_v1' }),
     ).toEqual(expect.any(Number));
     // Each family once: nothing registered twice by the three parts.
-    const types = (await (await fetch(`${system.url}/metrics`)).text()).match(/^# TYPE \S+/gm)!;
+    const types = (await (await fetch(`${operationsUrl}/metrics`)).text()).match(/^# TYPE \S+/gm)!;
     expect(new Set(types).size).toBe(types.length);
+    // Not on the API's port, where every client could count what it may not see.
+    expect((await fetch(`${system.url}/metrics`)).status).toBe(404);
     expect(system.services.every((service) => service.operationsUrl === undefined)).toBe(true);
   });
 

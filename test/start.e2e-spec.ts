@@ -21,7 +21,8 @@ const root = join(import.meta.dirname, '..');
 function npmStart(env: Record<string, string>): ServiceProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'apps/system/src/main.ts')], {
     cwd: root,
-    env: { ...process.env, PORT: '0', ...env },
+    // Operations on any free port: suites run side by side, and the default one is the same for all.
+    env: { ...process.env, PORT: '0', FOCAL_OPERATIONS_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
@@ -320,7 +321,13 @@ describe('npm start', () => {
     async (target) => {
       const npm = spawn('npm', ['start'], {
         cwd: root,
-        env: { ...process.env, PORT: '0', FOCAL_DATA_DIR: dataDir, NATS_URL: natsUrl },
+        env: {
+          ...process.env,
+          PORT: '0',
+          FOCAL_OPERATIONS_PORT: '0',
+          FOCAL_DATA_DIR: dataDir,
+          NATS_URL: natsUrl,
+        },
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: true,
       });

@@ -228,9 +228,9 @@ describe.each(STORES)('GET /v1/updates (Server-Sent Events) (%s store)', (store)
     );
     const last = (await system.persistence.store.headPosition())!;
     const deadline = Date.now() + 30_000;
-    while (!/focal_sse_overflows_total 1/.test((await system.call('GET', '/metrics')).body)) {
+    while (!/focal_sse_overflows_total 1/.test(await system.metrics())) {
       if (Date.now() > deadline) {
-        const m = (await system.call('GET', '/metrics')).body as string;
+        const m = await system.metrics();
         throw new Error(
           `the stream was never cut off: ${m
             .split('\n')

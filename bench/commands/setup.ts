@@ -35,5 +35,7 @@ export function focalEnvironment(options: {
       .privateKey.export({ format: 'pem', type: 'pkcs8' })
       .toString(),
     FOCAL_RATE_LIMIT_WRITES_PER_MINUTE: '0',
+    // Health and metrics on a free port each: the default ones may be taken, by another run or a service.
+    FOCAL_OPERATIONS_PORT: '0',
   };
 }

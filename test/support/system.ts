@@ -46,6 +46,8 @@ export interface TestSystem {
   /** SQL on the system's database, as a person with a database client would run it (to tamper, to count). */
   sql<Row = Record<string, unknown>>(text: string, params?: unknown[]): Promise<Row[]>;
   token(actor: Omit<Actor, 'principal'> & { principal?: string }): Promise<string>;
+  /** The gateway's Prometheus text, from its operations listener (never the API's port). */
+  metrics(): Promise<string>;
   /** A fetch against the gateway with a JSON body and the caller's token. */
   call(
     method: string,
@@ -94,6 +96,7 @@ export async function startSystem(
     limits: DEFAULT_LIMITS,
     port: 0,
     host: '127.0.0.1',
+    operations: { host: '127.0.0.1', port: 0 },
     jwtSecret: testSecrets.jwtSecret,
     masterKey: testSecrets.masterKey,
     commandTimeoutMs: 10_000,
@@ -130,6 +133,11 @@ export async function startSystem(
         ...(actor.state ? { state: actor.state } : {}),
         ...(actor.organisation ? { organisation: actor.organisation } : {}),
       }),
+    async metrics() {
+      const response = await fetch(`${parts.gateway().operationsUrl}/metrics`);
+      if (response.status !== 200) throw new Error(`/metrics answered ${response.status}`);
+      return response.text();
+    },
     async call(method, path, options = {}) {
       const response = await fetch(`${system.url}${path}`, {
         method,

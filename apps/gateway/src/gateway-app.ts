@@ -9,6 +9,7 @@ import {
   metricsOf,
   natsConnected,
   natsConnection,
+  startOperations,
   type Persistence,
   type ProcessLogger,
 } from '@focal/service';
@@ -56,6 +57,8 @@ export const gatewayOpenApiDocument = () => openApiDocument(GATEWAY_CONTROLLERS)
 export interface RunningGateway {
   app: NestFastifyApplication;
   url: string;
+  /** Where /metrics (and health again) answers, when the configuration opens an operations listener. */
+  operationsUrl?: string;
   readModels: ReadModels;
   /** HTTP requests received and not yet answered (a live stream counts until it ends). */
   requestsInFlight(): number;
@@ -64,7 +67,8 @@ export interface RunningGateway {
 
 /**
  * Starts the gateway on an opened store: read models (projected into the same database, woken by NATS
- * notifications), the command client, authentication, the HTTP API with /docs and /metrics.
+ * notifications), the command client, authentication, the HTTP API with /docs and health, and the operations
+ * listener with /metrics.
  */
 export async function startGateway(options: {
   config: GatewayConfig;
@@ -280,7 +284,6 @@ async function assemble(
         ...(config.natsNamespace ? { namespace: config.natsNamespace } : {}),
       }),
       authenticator,
-      metrics: metricsOf(metrics.registry, ...alongside.metrics),
       alongsideProjections: alongside.projections,
       natsConnected: () => natsConnected(nats),
       storeHealth: persistence.health,
@@ -327,8 +330,8 @@ async function assemble(
   fastify.addHook('onResponse', async (request, reply) => {
     const route = routeOf(request);
     metrics.answered(request.method, route, reply.statusCode, reply.elapsedTime / 1000);
-    // Probes and scrapes come every few seconds: their lines would drown the API's (their counts are above).
-    const level = route.startsWith('/health/') || route === '/metrics' ? 'debug' : 'info';
+    // Probes come every few seconds: their lines would drown the API's (their counts are above).
+    const level = route.startsWith('/health/') ? 'debug' : 'info';
     request.log[level](
       {
         method: request.method,
@@ -355,5 +358,24 @@ async function assemble(
   });
   const url = (await app.getUrl()).replace('[::1]', 'localhost');
   logger.log(`gateway listening on ${url}`);
-  return { app, url, readModels, requestsInFlight };
+  // The metrics count every principal's commands and requests by subject and route, closed ones too: on the
+  // API's port a guest would count what it may not see (SPEC §1, counts). They answer on a listener of their
+  // own, loopback by default, as the services' do.
+  const operations = config.operations
+    ? await startOperations(
+        config.operations,
+        {
+          nats: () => natsConnected(nats),
+          store: persistence.health,
+          projections: () => [...readModels.runners, ...alongside.projections],
+        },
+        metricsOf(metrics.registry, ...alongside.metrics),
+        logger,
+      )
+    : undefined;
+  if (operations) {
+    onStop(() => operations.close());
+    logger.log(`health and metrics on ${operations.url}`);
+  }
+  return { app, url, readModels, requestsInFlight, ...(operations ? { operationsUrl: operations.url } : {}) };
 }

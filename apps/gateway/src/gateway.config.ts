@@ -1,5 +1,6 @@
 import {
   envSchema,
+  operationsSetting,
   parseEnv,
   problem,
   reading,
@@ -10,6 +11,7 @@ import {
   variable,
   whole,
   type Env,
+  type OperationsListen,
   type ServiceConfig,
   type Vars,
 } from '@focal/service';
@@ -24,6 +26,12 @@ import type { Resolver } from './webhooks/webhook-target.js';
 export interface GatewayConfig extends ServiceConfig {
   port: number;
   host: string;
+  /**
+   * Where /metrics answers (with health again), apart from the API: its counts are of every principal's
+   * commands and requests, open or closed, so they are for the operators' network, never the API's clients.
+   * Absent: no such listener (a configuration built in code, or FOCAL_OPERATIONS_PORT=off).
+   */
+  operations?: OperationsListen;
   /** HS256 tokens' secret: absent when only an identity provider's tokens are accepted. */
   jwtSecret?: string;
   /** How long a command may take before the caller gets 503. */
@@ -73,7 +81,7 @@ export const GATEWAY_DEFAULTS = {
 const milliseconds = (name: string, fallback: number) => whole(name, fallback, 100, 'milliseconds');
 
 /**
- * The services' settings plus PORT, HOST, the tokens (FOCAL_JWT_SECRET or _FILE, at least 32 characters, and
+ * The services' settings plus PORT, HOST, the operations listener (FOCAL_OPERATIONS_PORT, _HOST), the tokens (FOCAL_JWT_SECRET or _FILE, at least 32 characters, and
  * the identity provider's FOCAL_OIDC_*; one of the two at least), FOCAL_COMMAND_TIMEOUT_MS, the live-update,
  * webhook, checkpoint, snapshot and rate-limit settings (README, Configuration), in the order problems are named.
  */
@@ -86,6 +94,7 @@ const gatewaySchema = envSchema({
     return port;
   }),
   HOST: variable().transform((raw) => raw ?? GATEWAY_DEFAULTS.host),
+  operations: operationsSetting('gateway'),
   // No secret has a default, whatever NODE_ENV says: a default anyone can read is no secret.
   tokens: reading(
     [...OIDC_VARS, ...secretVars('FOCAL_JWT_SECRET')],
@@ -155,6 +164,7 @@ const gatewaySchema = envSchema({
   ...GATEWAY_DEFAULTS,
   port: settings.PORT,
   host: settings.HOST,
+  ...(settings.operations ? { operations: settings.operations } : {}),
   ...(settings.tokens.jwtSecret ? { jwtSecret: settings.tokens.jwtSecret } : {}),
   ...(settings.tokens.oidc ? { oidc: settings.tokens.oidc } : {}),
   developmentTokens: settings.tokens.jwtSecret !== undefined,

@@ -5,7 +5,6 @@ import type { StoreHealth } from '@focal/service';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
-import type { Registry } from 'prom-client';
 
 import { AuditController, TRUSTED_CHECKPOINT_KEYS } from './audit/audit.controller.js';
 import type { Authenticator } from './auth/authenticator.js';
@@ -17,7 +16,6 @@ import {
 import { MeetingRequestsController } from './meeting-requests/meeting-requests.routes.js';
 import {
   ALONGSIDE_PROJECTIONS,
-  METRICS,
   NATS_STATUS,
   OperationsController,
   STORE_HEALTH,
@@ -52,7 +50,6 @@ export interface GatewayDeps {
   readModels: ReadModels;
   commands: CommandClient;
   authenticator: Authenticator;
-  metrics: Registry;
   /** Projections of the services hosted in this process (embedded mode), for readiness. */
   alongsideProjections: readonly ProjectionRunner[];
   natsConnected: () => boolean;
@@ -98,7 +95,6 @@ export class GatewayModule {
         { provide: READ_MODELS, useValue: deps.readModels },
         { provide: COMMANDS, useValue: deps.commands },
         { provide: AUTHENTICATOR, useValue: deps.authenticator },
-        { provide: METRICS, useValue: deps.metrics },
         { provide: ALONGSIDE_PROJECTIONS, useValue: deps.alongsideProjections },
         { provide: NATS_STATUS, useValue: deps.natsConnected },
         { provide: STORE_HEALTH, useValue: deps.storeHealth },

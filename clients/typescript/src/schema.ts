@@ -36,23 +36,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/metrics": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Prometheus metrics */
-        get: operations["operationsScrape"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/v1/states": {
         parameters: {
             query?: never;
@@ -1522,80 +1505,6 @@ export interface operations {
                             };
                         };
                     };
-                };
-            };
-        };
-    };
-    operationsScrape: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description the text exposition format */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/plain": string;
-                };
-            };
-            /** @description too many requests: wait as Retry-After says */
-            429: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "type": "urn:focal:problem:rate-limited",
-                     *       "title": "Too many requests",
-                     *       "status": 429,
-                     *       "detail": "at most 60 writes a minute per caller: try again in 12 s",
-                     *       "reason": "rate-limited"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem429"];
-                };
-            };
-            /** @description an unexpected failure, logged with its correlation id */
-            500: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "type": "urn:focal:problem:internal-error",
-                     *       "title": "Internal error",
-                     *       "status": 500,
-                     *       "detail": "the gateway failed to handle this request; it was logged: try again, or report it",
-                     *       "reason": "internal-error"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem500"];
-                };
-            };
-            /** @description the store or NATS is unreachable: retry as Retry-After says */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example {
-                     *       "type": "urn:focal:problem:service-unavailable",
-                     *       "title": "Service unavailable",
-                     *       "status": 503,
-                     *       "detail": "the directory service did not answer within 5000 ms; it or NATS may be down: try again shortly",
-                     *       "reason": "service-unavailable"
-                     *     }
-                     */
-                    "application/problem+json": components["schemas"]["Problem503"];
                 };
             };
         };

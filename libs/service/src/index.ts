@@ -6,6 +6,7 @@ export * from './logger.js';
 export * from './metrics.js';
 export * from './nats-server.js';
 export * from './operations.config.js';
+export { startOperations } from './operations.js';
 export * from './persistence.js';
 export * from './service-app.js';
 export * from './store-health.js';

@@ -11,7 +11,8 @@ const problemsOf = (env: Record<string, string>) => {
 };
 
 describe('operations listener configuration', () => {
-  it('defaults to a port per service on loopback', () => {
+  it('defaults to a port per process on loopback', () => {
+    expect(loadOperationsConfig('gateway', {})).toEqual({ host: '127.0.0.1', port: 9463 });
     expect(loadOperationsConfig('directory', {})).toEqual({ host: '127.0.0.1', port: 9464 });
     expect(loadOperationsConfig('messaging', {})).toEqual({ host: '127.0.0.1', port: 9465 });
   });

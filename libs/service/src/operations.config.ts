@@ -4,25 +4,33 @@ import { z } from 'zod';
 import { serviceSettings, toServiceConfig, type ServiceConfig } from './config.js';
 import { envSchema, parseEnv, problem, reading, type Env, type Vars } from './env.js';
 
-/** Where a service process answers /health/live, /health/ready and /metrics over HTTP; absent: nowhere. */
+/** Where a process answers /health/live, /health/ready and /metrics on an HTTP listener of its own, apart from
+ * any API; absent: nowhere. */
 export interface OperationsListen {
   host: string;
   /** 0: a port the system picks (logged at start). */
   port: number;
 }
 
-/** A port per kind of service, so that one of each runs on a host without settings (Prometheus' range). */
-export const DEFAULT_OPERATIONS_PORTS: Record<ServiceName, number> = { directory: 9464, messaging: 9465 };
+/** The processes with an operations listener: the services, and the gateway (alone or as `npm start`). */
+export type OperationsProcess = ServiceName | 'gateway';
+
+/** A port per kind of process, so that one of each runs on a host without settings (Prometheus' range). */
+export const DEFAULT_OPERATIONS_PORTS: Record<OperationsProcess, number> = {
+  gateway: 9463,
+  directory: 9464,
+  messaging: 9465,
+};
 
 /**
- * FOCAL_OPERATIONS_PORT (default per service: directory 9464, messaging 9465; `0` picks a free port; `off`
- * opens none) and FOCAL_OPERATIONS_HOST (default 127.0.0.1): a setting of a service process's schema.
+ * FOCAL_OPERATIONS_PORT (default per process: gateway 9463, directory 9464, messaging 9465; `0` picks a free
+ * port; `off` opens none) and FOCAL_OPERATIONS_HOST (default 127.0.0.1): a setting of a process's schema.
  */
-export const operationsSetting = (service: ServiceName) =>
+export const operationsSetting = (kind: OperationsProcess) =>
   reading(
     ['FOCAL_OPERATIONS_PORT', 'FOCAL_OPERATIONS_HOST'],
     z.custom<Vars>().transform((vars, ctx): OperationsListen | undefined => {
-      const given = vars.FOCAL_OPERATIONS_PORT?.trim() || String(DEFAULT_OPERATIONS_PORTS[service]);
+      const given = vars.FOCAL_OPERATIONS_PORT?.trim() || String(DEFAULT_OPERATIONS_PORTS[kind]);
       const host = vars.FOCAL_OPERATIONS_HOST?.trim() || '127.0.0.1';
       if (given === 'off') return undefined;
       const port = Number(given);
@@ -51,8 +59,8 @@ export function loadServiceProcessConfig(
 
 /** The operations listener's settings alone (what a test or a tool asks). */
 export function loadOperationsConfig(
-  service: ServiceName,
+  kind: OperationsProcess,
   env: Env = process.env,
 ): OperationsListen | undefined {
-  return parseEnv(envSchema({ operations: operationsSetting(service) }), env).operations;
+  return parseEnv(envSchema({ operations: operationsSetting(kind) }), env).operations;
 }

@@ -19,7 +19,7 @@ export const AUTHENTICATOR = Symbol('Authenticator');
 export type GatewayRequest = FastifyRequest & { actor?: Actor; expiresAt?: Date };
 
 const PUBLIC = Symbol('public');
-/** Routes anyone may call: health, metrics, docs. */
+/** Routes anyone may call: health, docs. */
 export const Public = () => SetMetadata(PUBLIC, true);
 
 /** The authenticated caller, set by the AuthGuard. */

@@ -35,7 +35,7 @@ export interface OperationSpec {
   success: { status: number; description: string; schema?: z.ZodType; contentType?: string };
   /** The problems it can answer, beyond those every operation can (401, 403 for the caller, 429, 500, 503). */
   problems?: readonly number[];
-  /** Answered without a token (operations: health, metrics). */
+  /** Answered without a token (operations: health). */
   public?: boolean;
   /** Other answers with a JSON body of their own, e.g. readiness's 503 with its checks. */
   also?: readonly { status: number; description: string; schema: z.ZodType }[];
@@ -153,7 +153,7 @@ export const UuidParam = (name: string) =>
 /**
  * Refuses a query string on an operation that declares none, as `ValidQuery` refuses the fields its schema does
  * not name: `?limit=1` on a list that has no limit would otherwise be ignored, and the caller believe it
- * applied. Health and metrics, open to probes and scrapers, are left alone.
+ * applied. Health, open to probes, is left alone.
  */
 @Injectable()
 export class UndeclaredQueryInterceptor implements NestInterceptor {

@@ -3,8 +3,8 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 
 import { problemType } from './problem.js';
 
-/** Operations answer for themselves, store or not: health says why, metrics and docs need no store. */
-const ANSWERS_ANYWAY = /^\/(health|metrics|docs)(\/|\?|$|-json)/;
+/** Operations answer for themselves, store or not: health says why, docs need no store. */
+const ANSWERS_ANYWAY = /^\/(health|docs)(\/|\?|$|-json)/;
 
 /**
  * While the store does not answer, the API says so at once (503 with Retry-After) instead of holding the

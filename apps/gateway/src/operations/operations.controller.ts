@@ -1,9 +1,8 @@
 import type { ProjectionRunner } from '@focal/events';
 import { readinessIndicators, type StoreHealth } from '@focal/service';
-import { Controller, Get, Header, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
+import { Controller, Get, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheckService, HealthIndicatorService, type HealthCheckResult } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
-import type { Registry } from 'prom-client';
 import { z } from 'zod';
 
 import { Public } from '../auth/auth.guard.js';
@@ -11,7 +10,6 @@ import { READ_MODELS } from '../read-models/read-models.js';
 import { Operation, Tag } from '../http/operation.js';
 import type { ReadModels } from '../read-models/read-models.js';
 
-export const METRICS = Symbol('Metrics');
 export const NATS_STATUS = Symbol('NatsStatus');
 export const STORE_HEALTH = Symbol('StoreHealth');
 export const ALONGSIDE_PROJECTIONS = Symbol('AlongsideProjections');
@@ -33,7 +31,10 @@ function summary(result: { status: string; message?: unknown } | undefined): str
   return result.status === 'degraded' ? `degraded${message ? `: ${message}` : ''}` : (message ?? 'down');
 }
 
-/** Liveness, readiness and metrics, for orchestrators and Prometheus; no token needed. */
+/**
+ * Liveness and readiness, for orchestrators and load balancers; no token needed. The metrics are not here:
+ * they count closed activity, and answer on the operations listener (gateway-app.ts).
+ */
 @Tag('operations')
 @Public()
 @Controller()
@@ -41,7 +42,6 @@ export class OperationsController {
   constructor(
     @Inject(STORE_HEALTH) private readonly storeHealth: StoreHealth,
     @Inject(READ_MODELS) private readonly readModels: ReadModels,
-    @Inject(METRICS) private readonly metrics: Registry,
     @Inject(NATS_STATUS) private readonly nats: () => boolean,
     @Inject(ALONGSIDE_PROJECTIONS) private readonly alongside: readonly ProjectionRunner[],
     // Named explicitly: the tests' transpile-only build emits no parameter types to inject by.
@@ -99,17 +99,5 @@ export class OperationsController {
       },
       details: { nats, store, projections },
     };
-  }
-
-  @Get('metrics')
-  @Header('content-type', 'text/plain; version=0.0.4')
-  @Operation({
-    summary: 'Prometheus metrics',
-    public: true,
-    success: { status: 200, description: 'the text exposition format', contentType: 'text/plain' },
-  })
-  async scrape(@Res({ passthrough: true }) reply: FastifyReply) {
-    void reply.header('content-type', this.metrics.contentType);
-    return this.metrics.metrics();
   }
 }

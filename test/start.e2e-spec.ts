@@ -398,6 +398,52 @@ describe('npm start', () => {
     }
   }, 60_000);
 
+  it('serves its metrics apart from the API, on any free port when its default one is taken', async () => {
+    // The default port held here (or already by someone else): another checkout's npm start on this host.
+    const taken = createServer();
+    const holding = await new Promise<boolean>((resolve) => {
+      taken.once('error', () => resolve(false));
+      taken.listen(9463, '127.0.0.1', () => resolve(true));
+    });
+    try {
+      const { focal, url } = await start({
+        FOCAL_OPERATIONS_PORT: '',
+        FOCAL_NATS_NAMESPACE: testNamespace('start'),
+      });
+      const printed = focal.lines.join('\n');
+      expect(printed).toContain('port 9463 is taken: health and metrics take any free port instead');
+      const metricsUrl = /metrics: +(\S+)/.exec(printed)![1]!;
+      expect(new URL(metricsUrl).port).not.toBe('9463');
+      const metrics = await fetch(metricsUrl);
+      expect(metrics.status).toBe(200);
+      expect(await metrics.text()).toMatch(/focal_http_requests_total/);
+      expect((await fetch(`${url}/metrics`)).status).toBe(404);
+    } finally {
+      if (holding) await new Promise((resolve) => taken.close(resolve));
+    }
+  }, 60_000);
+
+  it('exits naming FOCAL_OPERATIONS_PORT when the port it was given is taken', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as { port: number };
+    try {
+      const focal = npmStart({
+        FOCAL_DATA_DIR: dataDir,
+        FOCAL_OPERATIONS_PORT: String(port),
+        FOCAL_NATS_NAMESPACE: testNamespace('start'),
+      });
+      started.push(focal);
+      expect(await focal.exited).toBe(1);
+      expect(focal.lines.join('\n')).toContain(
+        `the operations listener cannot listen on 127.0.0.1:${port} (listen EADDRINUSE`,
+      );
+      expect(focal.lines.join('\n')).toContain('set FOCAL_OPERATIONS_PORT to a free port, 0 for any, or off');
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
+  }, 60_000);
+
   (natsServerBinary ? it : it.skip)('starts a local nats-server when none answers at NATS_URL', async () => {
     const port = await freePort();
     const { focal, url, token } = await start({

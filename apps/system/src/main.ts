@@ -24,7 +24,12 @@ async function main(): Promise<void> {
   const dataDir = process.env.FOCAL_DATA_DIR || DEFAULT_DATA_DIR;
   const generated = generatedSecrets(dataDir, process.env);
   Object.assign(process.env, generated, generatedNamespace(dataDir, process.env));
-  const config = loadGatewayConfig();
+  const loaded = loadGatewayConfig();
+  // Its default operations port, when taken (another checkout's npm start), gives way to any free one.
+  const config =
+    loaded.operations && !process.env.FOCAL_OPERATIONS_PORT?.trim()
+      ? { ...loaded, operations: { ...loaded.operations, orAnyFreePort: true } }
+      : loaded;
   const system = await startFocal(config, {
     startLocalNats: true,
     onGiveUp: () => process.exit(1),
@@ -42,6 +47,7 @@ async function main(): Promise<void> {
     '',
     `Focal is running on ${system.url} (ready in ${seconds} s; store: ${config.store.kind})`,
     `  API docs:   ${system.url}/docs`,
+    ...(system.gateway.operationsUrl ? [`  metrics:    ${system.gateway.operationsUrl}/metrics`] : []),
     ...(token
       ? [
           `  a secretariat token (valid 8 h; npm run token makes others):`,

@@ -10,6 +10,11 @@ export interface OperationsListen {
   host: string;
   /** 0: a port the system picks (logged at start). */
   port: number;
+  /**
+   * When `port` is taken, take any free one instead of failing (logged): for `npm start` on its default port,
+   * so that two checkouts run side by side on one host as they did before the gateway had this listener.
+   */
+  orAnyFreePort?: boolean;
 }
 
 /** The processes with an operations listener: the services, and the gateway (alone or as `npm start`). */

@@ -128,6 +128,10 @@ export async function startOperations(
     await app.listen(listen.port, listen.host);
   } catch (error) {
     await app.close().catch(() => undefined);
+    if (listen.orAnyFreePort && (error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+      logger.warn?.(`port ${listen.port} is taken: health and metrics take any free port instead`);
+      return startOperations({ host: listen.host, port: 0 }, sources, registry, logger);
+    }
     throw new Error(
       `the operations listener cannot listen on ${listen.host}:${listen.port} (${(error as Error).message}): ` +
         'set FOCAL_OPERATIONS_PORT to a free port, 0 for any, or off',

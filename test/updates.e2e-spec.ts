@@ -336,6 +336,9 @@ describe.each(STORES)('GET /v1/updates (Server-Sent Events) (%s store)', (store)
       status: 400,
       body: { errors: { types: expect.stringMatching(/Nonsense/) } },
     });
+    // What to write instead is in the answer: every type there is.
+    expect(types.body.errors.types).toMatch(/one of .*ContactPointRegistered.*PlenaryMeetingConvened/);
+    expect(types.body.detail).toMatch(/ContactPointRegistered/);
     // A filter that names nothing would take nothing, silently.
     for (const empty of ['', ',', '%20', ' , ']) {
       const none = await system.call('GET', `/v1/updates?types=${empty}`, { token: secretariat });

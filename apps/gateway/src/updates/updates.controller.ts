@@ -397,9 +397,10 @@ export class UpdatesController {
         400,
         'invalid-input',
         'Invalid input',
-        `types: unknown event types ${unknown.join(', ')}`,
+        `types: unknown event types ${unknown.join(', ')}: name types as the events' \`type\` says them ` +
+          "(e.g. ContactPointRegistered, or eu.focal.ContactPointRegistered); each is listed in this field's error",
         {
-          types: `unknown event types: ${unknown.join(', ')}`,
+          types: `unknown event types: ${unknown.join(', ')}; one of ${Object.keys(EVENT_SCHEMA_VERSIONS).join(', ')}`,
         },
       );
     }

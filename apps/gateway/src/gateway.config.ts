@@ -81,9 +81,10 @@ export const GATEWAY_DEFAULTS = {
 const milliseconds = (name: string, fallback: number) => whole(name, fallback, 100, 'milliseconds');
 
 /**
- * The services' settings plus PORT, HOST, the operations listener (FOCAL_OPERATIONS_PORT, _HOST), the tokens (FOCAL_JWT_SECRET or _FILE, at least 32 characters, and
- * the identity provider's FOCAL_OIDC_*; one of the two at least), FOCAL_COMMAND_TIMEOUT_MS, the live-update,
- * webhook, checkpoint, snapshot and rate-limit settings (README, Configuration), in the order problems are named.
+ * The services' settings plus PORT, HOST, the operations listener (FOCAL_OPERATIONS_PORT, _HOST), the tokens
+ * (FOCAL_JWT_SECRET or _FILE, at least 32 characters, and the identity provider's FOCAL_OIDC_*; one of the two
+ * at least), FOCAL_COMMAND_TIMEOUT_MS, the live-update, webhook, checkpoint, snapshot and rate-limit settings
+ * (README, Configuration), in the order problems are named.
  */
 const gatewaySchema = envSchema({
   ...serviceSettings,

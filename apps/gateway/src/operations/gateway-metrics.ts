@@ -6,8 +6,8 @@ import { TOKEN_FAILURES } from '../auth/authenticator.js';
 import type { ReadModels } from '../read-models/read-models.js';
 
 /**
- * The gateway's Prometheus metrics, served by GET /metrics on its operations listener (gateway-app.ts); the lag of the
- * projections `alongside` (the embedded services') too.
+ * The gateway's Prometheus metrics, served by GET /metrics on its operations listener (gateway-app.ts); the
+ * lag of the projections `alongside` (the embedded services') too.
  */
 export function gatewayMetrics(readModels: ReadModels, alongside: readonly ProjectionRunner[] = []) {
   const registry = new Registry();

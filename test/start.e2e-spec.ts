@@ -439,6 +439,8 @@ describe('npm start', () => {
         `the operations listener cannot listen on 127.0.0.1:${port} (listen EADDRINUSE`,
       );
       expect(focal.lines.join('\n')).toContain('set FOCAL_OPERATIONS_PORT to a free port, 0 for any, or off');
+      // It never took a request: the API did not listen before its operations listener failed.
+      expect(focal.lines.join('\n')).not.toContain('gateway listening on');
     } finally {
       await new Promise((resolve) => taken.close(resolve));
     }

@@ -347,17 +347,6 @@ async function assemble(
   const document = gatewayOpenApiDocument() as unknown as OpenAPIObject;
   SwaggerModule.setup('docs', app, document);
 
-  await app.listen(config.port, config.host).catch((error: NodeJS.ErrnoException) => {
-    throw error.code === 'EADDRINUSE' || error.code === 'EACCES'
-      ? new Error(
-          `the gateway cannot listen on ${config.host}:${config.port} (${error.code}): another process has ` +
-            'that port, or it needs privileges; set PORT (and HOST) to a free one, 0 for any',
-          { cause: error },
-        )
-      : error;
-  });
-  const url = (await app.getUrl()).replace('[::1]', 'localhost');
-  logger.log(`gateway listening on ${url}`);
   // The metrics count every principal's commands and requests by subject and route, closed ones too: on the
   // API's port a guest would count what it may not see (SPEC §1, counts). They answer on a listener of their
   // own, loopback by default, as the services' do.
@@ -373,9 +362,22 @@ async function assemble(
         logger,
       )
     : undefined;
+  // Before the API listens: a listener that cannot start stops the gateway before it takes any request.
   if (operations) {
     onStop(() => operations.close());
     logger.log(`health and metrics on ${operations.url}`);
   }
+
+  await app.listen(config.port, config.host).catch((error: NodeJS.ErrnoException) => {
+    throw error.code === 'EADDRINUSE' || error.code === 'EACCES'
+      ? new Error(
+          `the gateway cannot listen on ${config.host}:${config.port} (${error.code}): another process has ` +
+            'that port, or it needs privileges; set PORT (and HOST) to a free one, 0 for any',
+          { cause: error },
+        )
+      : error;
+  });
+  const url = (await app.getUrl()).replace('[::1]', 'localhost');
+  logger.log(`gateway listening on ${url}`);
   return { app, url, readModels, requestsInFlight, ...(operations ? { operationsUrl: operations.url } : {}) };
 }

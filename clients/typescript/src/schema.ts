@@ -1400,26 +1400,6 @@ export interface operations {
                             readModels: string;
                             projections: string;
                         };
-                        details: {
-                            nats: {
-                                /** @enum {string} */
-                                status: "up" | "degraded" | "down";
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            store: {
-                                /** @enum {string} */
-                                status: "up" | "degraded" | "down";
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            projections: {
-                                /** @enum {string} */
-                                status: "up" | "degraded" | "down";
-                            } & {
-                                [key: string]: unknown;
-                            };
-                        };
                     };
                 };
             };
@@ -1483,26 +1463,6 @@ export interface operations {
                             store: string;
                             readModels: string;
                             projections: string;
-                        };
-                        details: {
-                            nats: {
-                                /** @enum {string} */
-                                status: "up" | "degraded" | "down";
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            store: {
-                                /** @enum {string} */
-                                status: "up" | "degraded" | "down";
-                            } & {
-                                [key: string]: unknown;
-                            };
-                            projections: {
-                                /** @enum {string} */
-                                status: "up" | "degraded" | "down";
-                            } & {
-                                [key: string]: unknown;
-                            };
                         };
                     };
                 };

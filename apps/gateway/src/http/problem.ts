@@ -265,11 +265,11 @@ export class ProblemFilter implements ExceptionFilter {
         problem = frameworkProblem(405);
         problem.detail = `${shown} does not take ${request.method}: use ${allow.join(', ')}`;
         void reply.header('allow', allow.join(', '));
-      } else if (path === '/metrics') {
+      } else if (/^\/metrics\/?$/.test(path)) {
         // Where it was before: an operator's scraper pointed here is told where to look.
         problem.detail =
-          "the metrics are not served on the API's port: they answer on the operations listener " +
-          '(FOCAL_OPERATIONS_PORT, 127.0.0.1:9463 by default)';
+          "the metrics are not served on the API's port: an operator reads them on the gateway's operations " +
+          'listener (FOCAL_OPERATIONS_PORT: 127.0.0.1:9463 unless set otherwise, or off)';
       } else {
         problem.detail = `there is no route ${request.method} ${shown}: the API is described at /docs`;
       }

@@ -315,6 +315,31 @@ describe.each(STORES)('webhooks (%s store)', (store) => {
     await hook.close();
   });
 
+  it("a receiver that takes its time holds no other subscription's deliveries", async () => {
+    // One round of claims once waited for all it had claimed: the slow receiver's events, one after another,
+    // held the others', and a guest could count closed events by that delay (a tester).
+    const slow = await receiver(() => new Promise((resolve) => setTimeout(() => resolve(200), 2_000)));
+    const fast = await receiver(() => 200);
+    const owner = await system.token({ role: 'secretariat', principal: 'secretariat-slow-hooks' });
+    const hooks = [];
+    for (const { url } of [slow, fast])
+      hooks.push((await system.ok('POST', '/v1/webhooks', owner, { url })).body);
+    const append = () =>
+      system.persistence.store.append(`thread-${randomUUID()}`, [event('open')], {
+        expectedVersion: 'no-stream',
+      });
+    await append();
+    await until(() => fast.accepted.length >= 1 && slow.attempts() >= 1, 'the first event at both receivers');
+    // The slow receiver is answering its first event for two seconds; two more events meanwhile.
+    await append();
+    await append();
+    await until(() => fast.accepted.length >= 3, 'the fast receiver to have the three events');
+    expect(slow.accepted.length).toBeLessThan(3);
+    for (const { id } of hooks) await system.ok('DELETE', `/v1/webhooks/${id}`, owner);
+    await fast.close();
+    await slow.close();
+  });
+
   it('rotates the secret: both sign during the overlap, the old one no longer once it ends', async () => {
     const hook = await receiver(() => 200);
     const created = await system.call('POST', '/v1/webhooks', {

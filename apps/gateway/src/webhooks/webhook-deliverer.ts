@@ -35,7 +35,7 @@ const WAKE_INTERVAL_MS = 25;
 /** How soon a subscription is served again after serving it failed on Focal's side (see serveFailed). */
 const SERVE_RETRY_MS = 2_000;
 /** Subscriptions served at once by one gateway. */
-const CLAIM_LIMIT = 20;
+const SERVING_LIMIT = 20;
 
 /**
  * Delivers each subscription's events in order, one at a time, at least once: the position delivered up to
@@ -49,6 +49,10 @@ export class WebhookDeliverer {
   private readonly stopping = new AbortController();
   private readonly wakeups = new Wakeup();
   private loop?: Promise<void>;
+  /** The subscriptions being served, each on its own: none waits for another's receiver. */
+  private readonly serving = new Map<string, Promise<void>>();
+  /** Wake-ups set for subscriptions due again later (a retry, a held owner looked at again). */
+  private readonly dueTimers = new Set<NodeJS.Timeout>();
 
   constructor(
     private readonly store: EventStore,
@@ -69,34 +73,72 @@ export class WebhookDeliverer {
   async stop(): Promise<void> {
     this.stopping.abort();
     await this.loop;
+    await Promise.all(this.serving.values());
+    for (const timer of this.dueTimers) clearTimeout(timer);
+    this.dueTimers.clear();
   }
 
+  /**
+   * Claims what is due while fewer than SERVING_LIMIT are being served, and serves each subscription on its
+   * own. A round once waited for every subscription it had claimed: one receiver that took 5 s to answer held
+   * every other owner's deliveries for up to 30 s (a tester), and a receiver of closed events that took its
+   * time delayed a guest's deliveries by that time for each closed event, which a guest could count.
+   */
   private async run(): Promise<void> {
     // The store away: wake-ups (one per event notified) must not turn into one failing claim each.
     const backoff = new Backoff(this.options.pollMs, 5_000);
     while (!this.stopping.signal.aborted) {
       const seen = this.wakeups.current;
       const claimedAt = Date.now();
-      try {
-        // Read before the claim: a subscription found caught up is caught up to at least this head.
-        const head = (await this.store.headPosition()) ?? '';
-        const due = await this.webhooks.claim(CLAIM_LIMIT, LEASE_MS, head);
-        const served = await Promise.all(
-          due.map((webhook) => this.serve(webhook, head).catch((error) => this.serveFailed(webhook, error))),
-        );
-        backoff.succeeded();
-        // Progress, or a full claim (more may be due), earns another round at once. Nothing served comes back
-        // at once: a caught-up subscription waits for the head to move, a held one for its next look.
-        if (served.some((moved) => moved) || due.length === CLAIM_LIMIT) continue;
-      } catch (error) {
-        this.onError(error);
-        await pause(backoff.next(), this.stopping.signal);
-        continue;
+      const room = SERVING_LIMIT - this.serving.size;
+      if (room > 0) {
+        try {
+          // Read before the claim: a subscription found caught up is caught up to at least this head.
+          const head = (await this.store.headPosition()) ?? '';
+          const due = await this.webhooks.claim(room, LEASE_MS, head);
+          for (const webhook of due) this.begin(webhook, head);
+          backoff.succeeded();
+          // A full claim (more may be due) earns another round at once, if there is room for it.
+          if (due.length === room && this.serving.size < SERVING_LIMIT) continue;
+        } catch (error) {
+          this.onError(error);
+          await pause(backoff.next(), this.stopping.signal);
+          continue;
+        }
       }
+      // Woken by an event committed, by a subscription served with progress (it may have more), by one
+      // due again, or by the poll.
       await this.wakeups.wait(seen, this.options.pollMs, this.stopping.signal);
       const gathering = claimedAt + WAKE_INTERVAL_MS - Date.now();
       if (gathering > 0) await pause(gathering, this.stopping.signal);
     }
+  }
+
+  /** Serves one claimed subscription apart from the others; progress asks for another claim at once. */
+  private begin(webhook: WebhookRow, head: string): void {
+    const task = this.serve(webhook, head)
+      .catch((error: unknown) => this.serveFailed(webhook, error))
+      .then((moved) => {
+        const wasFull = this.serving.size >= SERVING_LIMIT;
+        this.serving.delete(webhook.id);
+        // Nothing served comes back at once: a caught-up subscription waits for the head to move, a held or
+        // failed one for the time it is due again. Room made when all were taken is for those still due.
+        if (moved || wasFull) this.wakeups.notify();
+      });
+    this.serving.set(webhook.id, task);
+  }
+
+  /**
+   * A wake-up when a subscription is due again: its retry then happens at its own time, not at the next
+   * event committed after it (a tester read the times of closed writes off a failing receiver's retries).
+   */
+  private wakeAfter(ms: number): void {
+    const timer = setTimeout(() => {
+      this.dueTimers.delete(timer);
+      this.wakeups.notify();
+    }, ms + 1);
+    timer.unref();
+    this.dueTimers.add(timer);
   }
 
   /**
@@ -116,6 +158,7 @@ export class WebhookDeliverer {
       const now = standing.standing();
       if (now.inGoodStanding) return false;
       await this.webhooks.hold(webhook.id, now.message, HELD_RECHECK_MS);
+      this.wakeAfter(HELD_RECHECK_MS);
       return true;
     };
     if (await held()) return false;
@@ -160,6 +203,7 @@ export class WebhookDeliverer {
               Math.random() *
               Math.min(this.options.baseDelayMs * 2 ** (failures - 1), this.options.maxDelayMs);
             await this.webhooks.failed(webhook.id, failures, failure, delay, pause);
+            if (!pause) this.wakeAfter(delay);
             return true;
           }
           webhook.failures = 0;
@@ -181,6 +225,7 @@ export class WebhookDeliverer {
   private async serveFailed(webhook: WebhookRow, error: unknown): Promise<boolean> {
     this.onError(error);
     await this.webhooks.retryLater(webhook.id, SERVE_RETRY_MS).catch(() => undefined);
+    this.wakeAfter(SERVE_RETRY_MS);
     return false;
   }
 

@@ -466,5 +466,14 @@ describe.each(STORES)('webhooks (%s store)', (store) => {
       body: { url: 'http://127.0.0.1:9/x', types: ['Nonsense'] },
     });
     expect(types).toMatchObject({ status: 400, body: { errors: { types: expect.any(String) } } });
+    // What to write instead is in the answer.
+    expect(types.body.errors.types).toMatch(/one of .*ContactPointRegistered.*ThreadOpened/);
+    // Named as a delivery names it (its CloudEvent type) or bare, as live updates' ?types= takes them.
+    const named = await system.ok('POST', '/v1/webhooks', secretariat, {
+      url: 'http://127.0.0.1:9/x',
+      types: ['eu.focal.ThreadOpened', 'ThreadOpened', 'eu.focal.MessagePosted'],
+    });
+    expect(named.body.types).toEqual(['ThreadOpened', 'MessagePosted']);
+    await system.ok('DELETE', `/v1/webhooks/${named.body.id}`, secretariat);
   });
 });

@@ -10,6 +10,7 @@ import { Caller } from '../auth/auth.guard.js';
 import { STORE } from '../store.js';
 import { Operation, Tag, UuidParam, ValidBody, withExamples } from '../http/operation.js';
 import { Problem } from '../http/problem.js';
+import { CLOUDEVENT_TYPE_PREFIX } from '../updates/update-frames.js';
 import { newWebhookSecret } from './webhook-signature.js';
 import { checkWebhookUrl, type TargetPolicy } from './webhook-target.js';
 import type { WebhookRow, WebhookStore } from './webhook-store.js';
@@ -20,7 +21,14 @@ export const WEBHOOK_POLICY = Symbol('WebhookPolicy');
 /** Where webhooks may point: public addresses (loopback too in development), checked as at delivery. */
 export type WebhookPolicy = TargetPolicy;
 
-const EVENT_TYPES = Object.keys(EVENT_SCHEMA_VERSIONS) as [string, ...string[]];
+const EVENT_TYPES = Object.keys(EVENT_SCHEMA_VERSIONS);
+/** A type named bare or as the CloudEvent type deliveries carry, as `?types=` on live updates takes it. */
+const TYPE_NAMES = [...EVENT_TYPES, ...EVENT_TYPES.map((type) => `${CLOUDEVENT_TYPE_PREFIX}${type}`)] as [
+  string,
+  ...string[],
+];
+const bareType = (type: string) =>
+  type.startsWith(CLOUDEVENT_TYPE_PREFIX) ? type.slice(CLOUDEVENT_TYPE_PREFIX.length) : type;
 
 export const createWebhookBody = withExamples(
   z.strictObject({
@@ -29,7 +37,13 @@ export const createWebhookBody = withExamples(
       .max(2_000, 'must be at most 2000 characters')
       .meta({ example: 'https://example.org/focal-hook' }),
     types: z
-      .array(z.enum(EVENT_TYPES, 'each type must be a Focal event type, e.g. ThreadOpened'))
+      .array(
+        z.enum(
+          TYPE_NAMES,
+          `each type must be a Focal event type, bare or as its CloudEvent type (ThreadOpened or ` +
+            `eu.focal.ThreadOpened): one of ${EVENT_TYPES.join(', ')}`,
+        ),
+      )
       .max(50, 'must list at most 50')
       .optional()
       .meta({ description: 'all when omitted', example: ['ThreadOpened', 'MessagePosted'] }),
@@ -141,7 +155,7 @@ export class WebhooksController {
       owner: principalKey(caller),
       actor: caller,
       url: url.toString(),
-      types: body.types ?? null,
+      types: body.types ? [...new Set(body.types.map(bareType))] : null,
       secret: newWebhookSecret(),
       cursor: (await this.store.headPosition()) ?? null,
     });

@@ -1,6 +1,6 @@
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -421,6 +421,13 @@ describe('npm start', () => {
     } finally {
       if (holding) await new Promise((resolve) => taken.close(resolve));
     }
+  }, 60_000);
+
+  it("keeps a data directory that already existed to its owner: PGlite's own files are anyone's", async () => {
+    mkdirSync(dataDir, { recursive: true, mode: 0o755 });
+    chmodSync(dataDir, 0o755);
+    await start({ FOCAL_NATS_NAMESPACE: testNamespace('start') });
+    expect(statSync(dataDir).mode & 0o777).toBe(0o700);
   }, 60_000);
 
   it('exits naming FOCAL_OPERATIONS_PORT when the port it was given is taken', async () => {

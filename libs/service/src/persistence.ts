@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 import {
@@ -55,6 +55,16 @@ function lockDataDir(dataDir: string): () => void {
   }
 }
 
+/**
+ * The embedded database's directory is its owner's alone. PGlite writes its files readable and writable by
+ * anyone (0666), so a directory that already existed with the usual 0755 (a tester's FOCAL_DATA_DIR made by
+ * mkdir) let every local user read the closed content and write the log's files.
+ */
+function ownerOnly(dataDir: string): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  chmodSync(dataDir, 0o700);
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -75,6 +85,7 @@ export async function openPersistence(
       })
     : LocalKeyring.parse(settings.masterKey, 'FOCAL_MASTER_KEY');
   const unlock = config.kind === 'pglite' ? lockDataDir(config.dataDir) : () => undefined;
+  if (config.kind === 'pglite') ownerOnly(config.dataDir);
   let sql: SqlDriver;
   try {
     sql =

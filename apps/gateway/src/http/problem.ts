@@ -269,7 +269,8 @@ export class ProblemFilter implements ExceptionFilter {
         // Where it was before: an operator's scraper pointed here is told where to look.
         problem.detail =
           "the metrics are not served on the API's port: an operator reads them on the gateway's operations " +
-          'listener (FOCAL_OPERATIONS_PORT: 127.0.0.1:9463 unless set otherwise, or off)';
+          "listener (FOCAL_OPERATIONS_PORT, 9463 by default; the gateway logs 'health and metrics on …' with " +
+          'where it listens)';
       } else {
         problem.detail = `there is no route ${request.method} ${shown}: the API is described at /docs`;
       }

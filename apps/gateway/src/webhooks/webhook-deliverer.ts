@@ -50,7 +50,7 @@ export class WebhookDeliverer {
   private readonly wakeups = new Wakeup();
   private loop?: Promise<void>;
   /** The subscriptions being served, each on its own: none waits for another's receiver. */
-  private readonly serving = new Map<string, Promise<void>>();
+  private readonly serving = new Set<Promise<void>>();
   /** Wake-ups set for subscriptions due again later (a retry, a held owner looked at again). */
   private readonly dueTimers = new Set<NodeJS.Timeout>();
 
@@ -116,16 +116,16 @@ export class WebhookDeliverer {
 
   /** Serves one claimed subscription apart from the others; progress asks for another claim at once. */
   private begin(webhook: WebhookRow, head: string): void {
-    const task = this.serve(webhook, head)
+    const task: Promise<void> = this.serve(webhook, head)
       .catch((error: unknown) => this.serveFailed(webhook, error))
       .then((moved) => {
         const wasFull = this.serving.size >= SERVING_LIMIT;
-        this.serving.delete(webhook.id);
+        this.serving.delete(task);
         // Nothing served comes back at once: a caught-up subscription waits for the head to move, a held or
         // failed one for the time it is due again. Room made when all were taken is for those still due.
         if (moved || wasFull) this.wakeups.notify();
       });
-    this.serving.set(webhook.id, task);
+    this.serving.add(task);
   }
 
   /**
@@ -182,7 +182,9 @@ export class WebhookDeliverer {
         break;
       }
       for (const event of events) {
-        if (Date.now() >= handBackAt) break;
+        // Stopping: handed back at once, due again, for whoever goes on (a tester's gateway with slow receivers
+        // went on delivering past its shutdown grace and left their leases held for a minute).
+        if (Date.now() >= handBackAt || this.stopping.signal.aborted) break;
         // An event of the owner's own stream counts at once, as on a live stream: the change that ends its
         // standing is not delivered to it, nor anything after it.
         standing.observe(event);
@@ -193,6 +195,8 @@ export class WebhookDeliverer {
         if (body !== undefined) {
           if (await held()) return moved;
           const failure = await this.post(webhook, event.globalPosition, body);
+          // Abandoned by the stop, not the receiver's failure: delivered again after it (at least once).
+          if (failure && this.stopping.signal.aborted) break;
           if (failure) {
             const failures = webhook.failures + 1;
             const pause =
@@ -255,6 +259,7 @@ export class WebhookDeliverer {
         },
         body,
         this.options.timeoutMs,
+        this.stopping.signal,
       );
       if (status >= 200 && status < 300) return undefined;
       return status >= 300 && status < 400

@@ -220,6 +220,8 @@ export function postToTarget(
   headers: Record<string, string>,
   body: string,
   timeoutMs: number,
+  /** Gives up at once when aborted (the gateway stopping): the answer no longer matters. */
+  signal?: AbortSignal,
 ): Promise<number> {
   const { url, address, family } = target;
   const pinned: LookupFunction = (_hostname, options, callback) => {
@@ -232,12 +234,15 @@ export function postToTarget(
     // Events of the request come after this function has returned, once `timer` is set.
     const done = (status: number) => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', abandon);
       resolve(status);
     };
     const fail = (error: Error) => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', abandon);
       reject(timedOut ? new Error(`no answer within ${timeoutMs} ms`) : error);
     };
+    const abandon = () => request.destroy(new Error('abandoned: the gateway is stopping'));
     const request = send(
       {
         protocol: url.protocol,
@@ -264,6 +269,8 @@ export function postToTarget(
       request.destroy(new Error('timed out'));
     }, timeoutMs);
     request.once('error', fail);
+    if (signal?.aborted) abandon();
+    else signal?.addEventListener('abort', abandon, { once: true });
     request.end(body);
   });
 }

@@ -336,6 +336,12 @@ describe.each(STORES)('GET /v1/updates (Server-Sent Events) (%s store)', (store)
       status: 400,
       body: { errors: { types: expect.stringMatching(/Nonsense/) } },
     });
+    // A name every object has is no event type either.
+    for (const inherited of ['toString', '__proto__', 'constructor']) {
+      expect(
+        (await system.call('GET', `/v1/updates?types=${inherited}`, { token: secretariat })).status,
+      ).toBe(400);
+    }
     // What to write instead is in the answer: every type there is.
     expect(types.body.errors.types).toMatch(/one of .*ContactPointRegistered.*PlenaryMeetingConvened/);
     expect(types.body.detail).toMatch(/ContactPointRegistered/);

@@ -509,6 +509,15 @@ describe.each(STORES)('webhooks (%s store)', (store) => {
     expect(types).toMatchObject({ status: 400, body: { errors: { types: expect.any(String) } } });
     // What to write instead is in the answer.
     expect(types.body.errors.types).toMatch(/one of .*ContactPointRegistered.*ThreadOpened/);
+    // A filter that names nothing would deliver nothing, silently.
+    const none = await system.call('POST', '/v1/webhooks', {
+      token: secretariat,
+      body: { url: 'http://127.0.0.1:9/x', types: [] },
+    });
+    expect(none).toMatchObject({
+      status: 400,
+      body: { errors: { types: expect.stringMatching(/at least one/) } },
+    });
     // Named as a delivery names it (its CloudEvent type) or bare, as live updates' ?types= takes them.
     const named = await system.ok('POST', '/v1/webhooks', secretariat, {
       url: 'http://127.0.0.1:9/x',

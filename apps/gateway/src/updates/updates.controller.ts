@@ -394,7 +394,8 @@ export class UpdatesController {
         },
       );
     }
-    const unknown = list.filter((type) => !(type in EVENT_SCHEMA_VERSIONS));
+    // Own names only: `toString` or `__proto__` are in every object, and would filter out everything silently.
+    const unknown = list.filter((type) => !Object.hasOwn(EVENT_SCHEMA_VERSIONS, type));
     if (unknown.length > 0) {
       throw new Problem(
         400,

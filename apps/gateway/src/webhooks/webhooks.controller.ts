@@ -44,6 +44,7 @@ export const createWebhookBody = withExamples(
             `eu.focal.ThreadOpened): one of ${EVENT_TYPES.join(', ')}`,
         ),
       )
+      .min(1, 'name at least one event type, or leave types out for every type')
       .max(50, 'must list at most 50')
       .optional()
       .meta({ description: 'all when omitted', example: ['ThreadOpened', 'MessagePosted'] }),

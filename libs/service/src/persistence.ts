@@ -84,8 +84,9 @@ export async function openPersistence(
         onError: (error) => options.onKeyringError?.(error),
       })
     : LocalKeyring.parse(settings.masterKey, 'FOCAL_MASTER_KEY');
-  const unlock = config.kind === 'pglite' ? lockDataDir(config.dataDir) : () => undefined;
+  // Before the lock: a directory that cannot be made its owner's leaves no lock behind.
   if (config.kind === 'pglite') ownerOnly(config.dataDir);
+  const unlock = config.kind === 'pglite' ? lockDataDir(config.dataDir) : () => undefined;
   let sql: SqlDriver;
   try {
     sql =

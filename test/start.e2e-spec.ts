@@ -378,24 +378,30 @@ describe('npm start', () => {
     120_000,
   );
 
-  it('says which port is taken and what to do, and exits', async () => {
+  /** Starts it with `setting` naming a port another process holds; what it printed before exiting 1. */
+  const startOnTakenPort = async (setting: 'PORT' | 'FOCAL_OPERATIONS_PORT') => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     const { port } = taken.address() as { port: number };
     try {
       const focal = npmStart({
         FOCAL_DATA_DIR: dataDir,
-        PORT: String(port),
+        [setting]: String(port),
         FOCAL_NATS_NAMESPACE: testNamespace('start'),
       });
       started.push(focal);
       expect(await focal.exited).toBe(1);
-      expect(focal.lines.join('\n')).toContain(
-        `the gateway cannot listen on 127.0.0.1:${port} (EADDRINUSE): another process has that port`,
-      );
+      return { port, printed: focal.lines.join('\n') };
     } finally {
       await new Promise((resolve) => taken.close(resolve));
     }
+  };
+
+  it('says which port is taken and what to do, and exits', async () => {
+    const { port, printed } = await startOnTakenPort('PORT');
+    expect(printed).toContain(
+      `the gateway cannot listen on 127.0.0.1:${port} (EADDRINUSE): another process has that port`,
+    );
   }, 60_000);
 
   it('serves its metrics apart from the API, on any free port when its default one is taken', async () => {
@@ -431,26 +437,13 @@ describe('npm start', () => {
   }, 60_000);
 
   it('exits naming FOCAL_OPERATIONS_PORT when the port it was given is taken', async () => {
-    const taken = createServer();
-    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
-    const { port } = taken.address() as { port: number };
-    try {
-      const focal = npmStart({
-        FOCAL_DATA_DIR: dataDir,
-        FOCAL_OPERATIONS_PORT: String(port),
-        FOCAL_NATS_NAMESPACE: testNamespace('start'),
-      });
-      started.push(focal);
-      expect(await focal.exited).toBe(1);
-      expect(focal.lines.join('\n')).toContain(
-        `the operations listener cannot listen on 127.0.0.1:${port} (listen EADDRINUSE`,
-      );
-      expect(focal.lines.join('\n')).toContain('set FOCAL_OPERATIONS_PORT to a free port, 0 for any, or off');
-      // It never took a request: the API did not listen before its operations listener failed.
-      expect(focal.lines.join('\n')).not.toContain('gateway listening on');
-    } finally {
-      await new Promise((resolve) => taken.close(resolve));
-    }
+    const { port, printed } = await startOnTakenPort('FOCAL_OPERATIONS_PORT');
+    expect(printed).toContain(
+      `the operations listener cannot listen on 127.0.0.1:${port} (listen EADDRINUSE`,
+    );
+    expect(printed).toContain('set FOCAL_OPERATIONS_PORT to a free port, 0 for any, or off');
+    // It never took a request: the API did not listen before its operations listener failed.
+    expect(printed).not.toContain('gateway listening on');
   }, 60_000);
 
   (natsServerBinary ? it : it.skip)('starts a local nats-server when none answers at NATS_URL', async () => {

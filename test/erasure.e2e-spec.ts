@@ -249,7 +249,7 @@ describe.each(STORES)(
       expect(created.status).toBe(201);
       // The replay's first page then holds them all, the registration last.
       await probe.waitFor((frames) =>
-        frames.some((frame) => frame.id === created.headers.get('focal-position')),
+        frames.some((frame) => system.positionOf(frame.id) === created.headers.get('focal-position')),
       );
       probe.close();
 

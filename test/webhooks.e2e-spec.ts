@@ -126,7 +126,10 @@ describe.each(STORES)('webhooks (%s store)', (store) => {
     await until(() => hook.accepted.length >= expected.length, `${expected.length} deliveries`);
     await new Promise((resolve) => setTimeout(resolve, 300));
 
-    expect(hook.accepted.map((delivery) => delivery.eventId)).toEqual(expected);
+    // The organisation may not see every event: each id is the position's cursor, never the position.
+    expect(hook.accepted.map((delivery) => delivery.eventId)).toEqual(
+      expected.map((position) => system.cursorOf(position)),
+    );
     expect(hook.attempts()).toBe(expected.length + 2);
     for (const delivery of hook.accepted) {
       expect(delivery.headers).toMatchObject({
@@ -169,7 +172,11 @@ describe.each(STORES)('webhooks (%s store)', (store) => {
       'the subscription past the last, closed, event',
     );
     const state = await system.call('GET', `/v1/webhooks/${id}`, { token: iccToken });
-    expect(state.body).toMatchObject({ status: 'active', failures: 0, deliveredUpTo: expected.at(-1) });
+    expect(state.body).toMatchObject({
+      status: 'active',
+      failures: 0,
+      deliveredUpTo: system.cursorOf(expected.at(-1)!),
+    });
 
     // Suspending the organisation holds its deliveries where they stopped, with the reason...
     await system.call('POST', `/v1/liaison-organisations/${iccId}/suspend`, {
@@ -197,7 +204,7 @@ describe.each(STORES)('webhooks (%s store)', (store) => {
     const heldBack = hook.accepted.slice(expected.length);
     expect(heldBack.map(({ eventId, type }) => [eventId, type])).toEqual([
       [expect.any(String), 'LiaisonOrganisationSuspended'],
-      [whileSuspended[0], 'StateStatusChanged'],
+      [system.cursorOf(whileSuspended[0]!), 'StateStatusChanged'],
       [expect.any(String), 'LiaisonOrganisationReinstated'],
     ]);
     // Why it was suspended is closed: not for the organisation's own feed.
@@ -215,12 +222,15 @@ describe.each(STORES)('webhooks (%s store)', (store) => {
       body: { name: 'Eurojust partner', acronym: 'EJP', kind: 'international-organisation' },
     });
     const token = await system.token({ role: 'liaison-organisation', organisation: organisation.id });
+    /** An open event, known by the id the organisation is given: its position's cursor. */
     const openEvent = async () =>
-      (
-        await system.persistence.store.append(`thread-${randomUUID()}`, [event('open')], {
-          expectedVersion: 'no-stream',
-        })
-      ).lastPosition;
+      system.cursorOf(
+        (
+          await system.persistence.store.append(`thread-${randomUUID()}`, [event('open')], {
+            expectedVersion: 'no-stream',
+          })
+        ).lastPosition,
+      );
     // The first delivery is answered once the organisation is suspended and one more open event is written: the
     // deliverer, which read the organisation's standing a moment before, comes to those two events at once.
     let afterSuspension: string | undefined;
@@ -305,7 +315,7 @@ describe.each(STORES)('webhooks (%s store)', (store) => {
     await until(() => hook.accepted.length >= 3, 'the held deliveries, once due again', 20_000);
     expect(hook.accepted.map(({ eventId, type }) => [eventId, type])).toEqual([
       [expect.any(String), 'LiaisonOrganisationSuspended'],
-      [held.lastPosition, 'StateStatusChanged'],
+      [system.cursorOf(held.lastPosition), 'StateStatusChanged'],
       [expect.any(String), 'LiaisonOrganisationReinstated'],
     ]);
     for (const { id } of (await system.ok('GET', '/v1/webhooks', many)).body.items) {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 
 import { createFocalClient, type FocalClient } from '@focal/client';
 import type { Actor } from '@focal/domain';
+import type { Position } from '@focal/events';
 import {
   DEFAULT_LIMITS,
   jsonLogger,
@@ -17,6 +18,7 @@ import pg from 'pg';
 import { signToken } from '../../apps/gateway/src/auth/authenticator.js';
 import { startGateway, type RunningGateway } from '../../apps/gateway/src/gateway-app.js';
 import { GATEWAY_DEFAULTS, type GatewayConfig } from '../../apps/gateway/src/gateway.config.js';
+import { PositionCursors } from '../../apps/gateway/src/http/position-cursors.js';
 import { startFocal, type RunningSystem } from '../../apps/system/src/system.js';
 import { assertDocumented } from './openapi-conformance.js';
 import { createTestDatabase, type TestDatabase } from './postgres.js';
@@ -48,6 +50,13 @@ export interface TestSystem {
   token(actor: Omit<Actor, 'principal'> & { principal?: string }): Promise<string>;
   /** The gateway's Prometheus text, from its operations listener (never the API's port). */
   metrics(): Promise<string>;
+  /**
+   * The position an event id names (an SSE or CloudEvent id, a Focal-Position): the id itself, or the position
+   * sealed in a cursor, as a caller who may not see every event is given them (only the system can tell).
+   */
+  positionOf(id: string | undefined): string | undefined;
+  /** The cursor of `position`: the id a caller who may not see every event is given for it. */
+  cursorOf(position: string): string;
   /** A fetch against the gateway with a JSON body and the caller's token. */
   call(
     method: string,
@@ -103,6 +112,9 @@ export async function startSystem(
     ...gatewayOptions,
   });
   const parts = store === 'pglite' ? await embedded(settings) : await onPostgres(label, settings);
+  // The deployment's secret outlives restarts: it is kept in the store.
+  const cursors = await PositionCursors.of(parts.persistence().keys);
+  const anyone: Actor = { principal: 'test', role: 'guest-state', state: 'GM' };
   const system: TestSystem = {
     store,
     namespace,
@@ -115,6 +127,9 @@ export async function startSystem(
     },
     storeEnv: parts.storeEnv,
     sql: parts.sql,
+    cursorOf: (position) => cursors.cursorOf(position),
+    positionOf: (id) =>
+      id === undefined || /^\d+$/.test(id) ? id : cursors.read(id, anyone, (position) => position as Position),
     async restartGateway(options) {
       if (options) parts.reconfigure(options);
       await parts.restartGateway();

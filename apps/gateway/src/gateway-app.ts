@@ -31,6 +31,7 @@ import { identityOf } from './auth/auth.guard.js';
 import { drainOnClose, quietSpell } from './http/drain.js';
 import { edgeServerOptions, installEdge } from './http/edge.js';
 import { openApiDocument } from './http/openapi.js';
+import { PositionCursors } from './http/position-cursors.js';
 import { ProblemFilter } from './http/problem.js';
 import { answerStoreOutages } from './http/store-outage.js';
 import { gatewayMetrics } from './operations/gateway-metrics.js';
@@ -163,8 +164,10 @@ async function assemble(
     },
   });
   onStop(() => proxy.close());
+  const cursors = await PositionCursors.of(persistence.keys);
   const frames = new UpdateFrames(
     persistence.keys,
+    cursors,
     cloudEventSource(config.natsNamespace),
     async (threadId) => {
       const thread = await readModels.thread(threadId);
@@ -187,6 +190,7 @@ async function assemble(
     persistence.store,
     webhooks,
     frames,
+    cursors,
     {
       maxAttempts: config.webhookMaxAttempts,
       baseDelayMs: config.webhookBaseDelayMs,
@@ -289,6 +293,7 @@ async function assemble(
       storeHealth: persistence.health,
       // A random secret of the deployment, kept like every data key: wrapped by the master key.
       idSecret: await persistence.keys.keyFor(ENTITY_ID_SUBJECT),
+      cursors,
       tail,
       frames,
       webhooks,

@@ -22,6 +22,7 @@ import {
 } from './operations/operations.controller.js';
 import { AUTHENTICATOR, AuthGuard } from './auth/auth.guard.js';
 import { CommandGateway, COMMANDS, ID_SECRET } from './http/command-gateway.js';
+import { PositionCursors } from './http/position-cursors.js';
 import { UndeclaredQueryInterceptor } from './http/operation.js';
 import { READ_MODELS } from './read-models/read-models.js';
 import { STORE } from './store.js';
@@ -56,6 +57,8 @@ export interface GatewayDeps {
   storeHealth: StoreHealth;
   /** Keys the ids derived from idempotency keys. */
   idSecret: Uint8Array;
+  /** The log's positions as each caller is shown them. */
+  cursors: PositionCursors;
   tail: LogTail;
   frames: UpdateFrames;
   updates: UpdatesOptions;
@@ -99,6 +102,7 @@ export class GatewayModule {
         { provide: NATS_STATUS, useValue: deps.natsConnected },
         { provide: STORE_HEALTH, useValue: deps.storeHealth },
         { provide: ID_SECRET, useValue: deps.idSecret },
+        { provide: PositionCursors, useValue: deps.cursors },
         { provide: LOG_TAIL, useValue: deps.tail },
         { provide: UPDATE_FRAMES, useValue: deps.frames },
         { provide: UPDATES_OPTIONS, useValue: deps.updates },

@@ -670,7 +670,7 @@ export interface paths {
         put?: never;
         /**
          * Subscribe a URL to the events you may see, from now on; the signing secret is shown once
-         * @description Each delivery is a POST of one CloudEvent 1.0 in structured mode (`application/cloudevents+json`: id = position, source, type `eu.focal.<Type>`, subject = stream, time, data), signed as Standard Webhooks sign (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>` over `id.timestamp.body` with the `whsec_` secret), with `Focal-Subscription-Id`. Verify with any Standard Webhooks library; read with any CloudEvents SDK.
+         * @description Each delivery is a POST of one CloudEvent 1.0 in structured mode (`application/cloudevents+json`: id = the position, or its cursor for an owner who may not see every event; source, type `eu.focal.<Type>`, subject = stream, time, data), signed as Standard Webhooks sign (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>` over `id.timestamp.body` with the `whsec_` secret), with `Focal-Subscription-Id`. Verify with any Standard Webhooks library; read with any CloudEvents SDK.
          */
         post: operations["webhooksCreate"];
         delete?: never;
@@ -930,7 +930,7 @@ export interface components {
         WriteResult: {
             id: string;
             version: number;
-            /** @description send it back as Focal-Read-After to read your write */
+            /** @description send it back as Focal-Read-After to read your write: the position of the write's event, or, unless you may see every event (secretariat, auditor), its cursor (opaque: neither ordered nor counted) */
             position: string | null;
         };
         Problem412: {
@@ -1163,7 +1163,7 @@ export interface components {
         PlenaryDelegateWriteResult: {
             id: string;
             version?: number;
-            /** @description send it back as Focal-Read-After to read your write */
+            /** @description send it back as Focal-Read-After to read your write: the position of the write's event, or, unless you may see every event (secretariat, auditor), its cursor (opaque: neither ordered nor counted) */
             position: string | null;
         };
         CreatedWebhook: {
@@ -1176,7 +1176,7 @@ export interface components {
             pausedReason?: string;
             /** @description why deliveries wait: the owner is not in good standing */
             heldReason?: string;
-            /** @description the position of the last event delivered to this subscription (null before the first) */
+            /** @description the id of the last event delivered to this subscription (null before the first): its position, or its cursor for an owner who may not see every event */
             deliveredUpTo: string | null;
             failures: number;
             lastError?: string;
@@ -1199,7 +1199,7 @@ export interface components {
             pausedReason?: string;
             /** @description why deliveries wait: the owner is not in good standing */
             heldReason?: string;
-            /** @description the position of the last event delivered to this subscription (null before the first) */
+            /** @description the id of the last event delivered to this subscription (null before the first): its position, or its cursor for an owner who may not see every event */
             deliveredUpTo: string | null;
             failures: number;
             lastError?: string;
@@ -1217,7 +1217,7 @@ export interface components {
             pausedReason?: string;
             /** @description why deliveries wait: the owner is not in good standing */
             heldReason?: string;
-            /** @description the position of the last event delivered to this subscription (null before the first) */
+            /** @description the id of the last event delivered to this subscription (null before the first): its position, or its cursor for an owner who may not see every event */
             deliveredUpTo: string | null;
             failures: number;
             lastError?: string;
@@ -8041,7 +8041,7 @@ export interface operations {
                     "application/json": {
                         id: string;
                         version: number;
-                        /** @description send it back as Focal-Read-After to read your write */
+                        /** @description send it back as Focal-Read-After to read your write: the position of the write's event, or, unless you may see every event (secretariat, auditor), its cursor (opaque: neither ordered nor counted) */
                         position: string | null;
                         messageId: string;
                     };
@@ -10760,7 +10760,7 @@ export interface operations {
             query?: {
                 /** @description comma-separated event types, bare or as CloudEvent types, e.g. ThreadOpened,eu.focal.MessagePosted */
                 types?: string;
-                /** @description resume after this position (instead of the Last-Event-ID header); 0 from the start */
+                /** @description resume after this event id (instead of the Last-Event-ID header); 0 from the start */
                 lastEventId?: string;
             };
             header?: {
@@ -10771,7 +10771,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description an event stream: one unnamed frame (`message`) per event, its id the position and its data a CloudEvent 1.0 in structured JSON; named `closed` or `overflow` frames end it with the position to resume from. It ends (`closed`) when the token it was opened with expires, event or not: reconnect with a new token */
+            /** @description an event stream: one unnamed frame (`message`) per event, its data a CloudEvent 1.0 in structured JSON and its id the event's position or, unless the caller may see every event (secretariat, auditor), the position's cursor (opaque: it resumes a stream, it is neither ordered nor counted); named `closed` or `overflow` frames end it with the id to resume from. It ends (`closed`) when the token it was opened with expires, event or not: reconnect with a new token */
             200: {
                 headers: {
                     [name: string]: unknown;

@@ -1,5 +1,6 @@
 import {
   maySee,
+  maySeeEverything,
   maySeeField,
   open,
   recordedVisibility,
@@ -18,6 +19,10 @@ import {
 
 describe('visibility', () => {
   const everyone = [secretariat, auditor, memberState('FR'), observerState('NO'), organisation(ICC)];
+
+  it('every event: the secretariat and auditors only (whoever else may be shown no position of the log)', () => {
+    expect([...everyone, guestState('GM')].filter(maySeeEverything)).toEqual([secretariat, auditor]);
+  });
 
   it('open: everyone; closed: the secretariat, member and observer states, auditors, never an organisation or a guest', () => {
     const all = [...everyone, guestState('GM')];

@@ -40,12 +40,21 @@ export function maySee(viewer: Actor, visibility: Visibility): boolean {
     case 'closed':
       return maySeeClosed(viewer);
     case 'restricted': {
-      if (viewer.role === 'secretariat' || viewer.role === 'auditor') return true;
+      if (maySeeEverything(viewer)) return true;
       if (visibility.closed === true && !maySeeClosed(viewer)) return false;
       const self = participantOf(viewer);
       return self !== undefined && visibility.participants.includes(self);
     }
   }
+}
+
+/**
+ * Whether `viewer` may see every event of the log (the secretariat, auditors): only they may be shown the log's
+ * own positions, since the distance between two positions counts the events between them, those others may not
+ * see included (SPEC §1: no count reveals what one may not see).
+ */
+export function maySeeEverything(viewer: Actor): boolean {
+  return viewer.role === 'secretariat' || viewer.role === 'auditor';
 }
 
 function maySeeClosed(viewer: Actor): boolean {

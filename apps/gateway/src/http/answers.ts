@@ -8,7 +8,11 @@ export const writeAnswer = z
     position: z
       .string()
       .nullable()
-      .meta({ description: 'send it back as Focal-Read-After to read your write' }),
+      .meta({
+        description:
+          "send it back as Focal-Read-After to read your write: the position of the write's event, or, unless " +
+          'you may see every event (secretariat, auditor), its cursor (opaque: neither ordered nor counted)',
+      }),
   })
   .meta({ id: 'WriteResult' });
 

@@ -9,6 +9,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayRequest } from '../auth/auth.guard.js';
 import { READ_MODELS, type ReadModels } from '../read-models/read-models.js';
 import { STORE } from '../store.js';
+import { PositionCursors } from './position-cursors.js';
 import { Problem } from './problem.js';
 
 /** The NATS command client, provided by the composition (gateway-app.ts). */
@@ -48,6 +49,7 @@ export class CommandGateway {
     @Inject(STORE) private readonly store: EventStore,
     @Inject(READ_MODELS) private readonly readModels: ReadModels,
     @Inject(ID_SECRET) private readonly idSecret: Uint8Array,
+    @Inject(PositionCursors) private readonly cursors: PositionCursors,
   ) {}
 
   /**
@@ -92,8 +94,10 @@ export class CommandGateway {
     void reply
       .status(typeof status === 'number' ? status : status(result.version))
       .header('etag', `"${result.version}"`);
-    if (result.position) void reply.header('focal-position', result.position);
-    return { id, version: result.version, position: result.position };
+    // The write's position as the caller is shown it: a cursor unless they may see every event.
+    const position = result.position && this.cursors.shown(result.position, request.actor!);
+    if (position) void reply.header('focal-position', position);
+    return { id, version: result.version, position };
   }
 
   /**
@@ -121,8 +125,15 @@ export class CommandGateway {
   async consistentRead(request: GatewayRequest): Promise<void> {
     const after = request.headers['focal-read-after'];
     if (after === undefined) return;
+    // Checked, not used: the read waits for everything stored up to now, so no value tells the caller anything,
+    // and a position is taken from anyone (a write's by another caller, as audit shows it), as is a cursor.
     try {
-      this.store.parsePosition(String(after));
+      const parse = (text: string) => this.store.parsePosition(text);
+      try {
+        parse(String(after));
+      } catch {
+        this.cursors.read(String(after), request.actor!, parse);
+      }
     } catch {
       throw new Problem(
         400,

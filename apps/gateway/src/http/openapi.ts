@@ -45,7 +45,9 @@ const HEADERS: Record<RequestHeader, z.ZodType> = {
   'Focal-Read-After': z
     .string()
     .meta({ description: 'the `position` of your write: the read waits until it is projected' }),
-  'Last-Event-ID': z.string().meta({ description: 'resume after this position; 0 from the start' }),
+  'Last-Event-ID': z
+    .string()
+    .meta({ description: 'resume after this event: the id of the last one received; 0 from the start' }),
 };
 
 /** What every operation can answer besides its own problems. */

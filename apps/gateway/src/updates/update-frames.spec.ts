@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 
 import { CONTACT_POINT_PERSONAL_FIELDS } from '@focal/contracts';
 import type { Actor } from '@focal/domain';
@@ -13,6 +13,7 @@ import {
 } from '@focal/events';
 import { HTTP, type CloudEventV1 } from 'cloudevents';
 
+import { PositionCursors } from '../http/position-cursors.js';
 import { cloudEventSource, UpdateFrames } from './update-frames.js';
 
 const recorded = (overrides: Partial<RecordedEvent>): RecordedEvent => ({
@@ -38,6 +39,8 @@ const parse = (body: string) =>
     body,
   }) as CloudEventV1<unknown>;
 
+const cursors = new PositionCursors(randomBytes(32));
+
 describe('UpdateFrames', () => {
   let sql: PGliteDriver;
   let frames: UpdateFrames;
@@ -48,7 +51,7 @@ describe('UpdateFrames', () => {
   beforeAll(async () => {
     sql = await PGliteDriver.open();
     keys = await SqlKeyStore.open(sql, LocalKeyring.parse(LocalKeyring.newLine('frames')));
-    frames = new UpdateFrames(keys, cloudEventSource('eu-west'));
+    frames = new UpdateFrames(keys, cursors, cloudEventSource('eu-west'));
   });
   afterAll(() => sql.close());
 
@@ -94,7 +97,7 @@ describe('UpdateFrames', () => {
   it('asks whether a thread is closed for its events recorded before the marker, and only when it matters', async () => {
     const asked: string[] = [];
     const closedThreads = new Set(['closed-one']);
-    const threadFrames = new UpdateFrames(keys, cloudEventSource(), async (id) => {
+    const threadFrames = new UpdateFrames(keys, cursors, cloudEventSource(), async (id: string) => {
       asked.push(id);
       return id === 'unknown' ? undefined : closedThreads.has(id);
     });
@@ -121,28 +124,37 @@ describe('UpdateFrames', () => {
     expect(asked).toHaveLength(3);
   });
 
-  it('sends each event as a CloudEvent in an unnamed frame, its id the position', async () => {
+  it('sends each event as a CloudEvent in an unnamed frame, its id the position or, to who may not see every event, its cursor', async () => {
     const event = recorded({});
-    const frame = (await frames.frameFor(event, organisation))!;
-    // No `event:` line: a standard EventSource's onmessage receives it.
-    const [idLine, dataLine, ...rest] = frame.split('\n');
-    expect(idLine).toBe('id: 1150418944');
-    expect(dataLine).toMatch(/^data: \{/);
-    expect(rest).toEqual(['', '']);
-    const cloudEvent = parse(dataLine!.slice('data: '.length));
-    expect(cloudEvent).toMatchObject({
-      specversion: '1.0',
-      id: '1150418944',
-      source: '/focal/eu-west',
-      type: 'eu.focal.StateStatusChanged',
-      subject: 'state-FR',
-      time: '2026-11-28T21:35:11.123Z',
-      datacontenttype: 'application/json',
-      streamversion: 3,
-      data: event.data,
-    });
-    // A webhook's body is the same CloudEvent.
-    expect(await frames.payloadFor(event, organisation)).toBe(dataLine!.slice('data: '.length));
+    const member: Actor = { principal: 'm', role: 'member-state', state: 'FR' };
+    const cursor = cursors.cursorOf(event.globalPosition);
+    expect(cursor).not.toContain('1150418944');
+    for (const [viewer, id] of [
+      [secretariat, '1150418944'],
+      [member, cursor],
+      [organisation, cursor],
+    ] as const) {
+      const frame = (await frames.frameFor(event, viewer))!;
+      // No `event:` line: a standard EventSource's onmessage receives it.
+      const [idLine, dataLine, ...rest] = frame.split('\n');
+      expect(idLine).toBe(`id: ${id}`);
+      expect(dataLine).toMatch(/^data: \{/);
+      expect(rest).toEqual(['', '']);
+      const cloudEvent = parse(dataLine!.slice('data: '.length));
+      expect(cloudEvent).toMatchObject({
+        specversion: '1.0',
+        id,
+        source: '/focal/eu-west',
+        type: 'eu.focal.StateStatusChanged',
+        subject: 'state-FR',
+        time: '2026-11-28T21:35:11.123Z',
+        datacontenttype: 'application/json',
+        streamversion: 3,
+        data: event.data,
+      });
+      // A webhook's body is the same CloudEvent.
+      expect(await frames.payloadFor(event, viewer)).toBe(dataLine!.slice('data: '.length));
+    }
     expect(cloudEventSource()).toBe('/focal');
   });
 
@@ -172,7 +184,7 @@ describe('UpdateFrames', () => {
         return keys.findMany(subjects);
       },
     });
-    const personalFrames = new UpdateFrames(counted, cloudEventSource('eu-west'));
+    const personalFrames = new UpdateFrames(counted, cursors, cloudEventSource('eu-west'));
     const registered = async (personal: JsonObject) => {
       const id = randomUUID();
       const streamId = `contact-point-${id}`;

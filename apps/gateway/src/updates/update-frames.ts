@@ -1,6 +1,7 @@
 import { CONTACT_POINT_PERSONAL_FIELDS } from '@focal/contracts';
 import {
   maySee,
+  maySeeEverything,
   maySeeField,
   parseStreamId,
   recordedVisibility,
@@ -10,6 +11,8 @@ import {
   type Visibility,
 } from '@focal/domain';
 import { PersonalDataCodec, type JsonObject, type KeyStore, type RecordedEvent } from '@focal/events';
+
+import type { PositionCursors } from '../http/position-cursors.js';
 
 const CLOSED_FIELDS = ['email', 'phone', 'notes'] as const;
 
@@ -46,12 +49,24 @@ class InFlight<K, V> {
 /** Frames of events with personal data, decrypted for one page of one stream: see `decryptFor`. */
 export type DecryptedFrames = ReadonlyMap<RecordedEvent, Built>;
 
-interface Built {
-  full: string;
-  openFields: string;
-  fullFrame: string;
-  openFrame: string;
+/** An event's CloudEvent (a webhook's body) and SSE frame, for one audience. */
+interface Shown {
+  payload: string;
+  frame: string;
 }
+
+/**
+ * The audiences an event is built for: who sees every event (the log's position as the id), who may see closed
+ * fields, and who may not (both with the position sealed: see PositionCursors).
+ */
+interface Built {
+  everything: Shown;
+  closedFields: Shown;
+  openFields: Shown;
+}
+
+const audienceOf = (viewer: Actor): keyof Built =>
+  maySeeEverything(viewer) ? 'everything' : maySeeField(viewer, 'email') ? 'closedFields' : 'openFields';
 
 /**
  * What a subscriber receives for an event: a CloudEvent 1.0 in structured JSON mode (as the SSE `data` of an
@@ -75,6 +90,8 @@ export class UpdateFrames {
 
   constructor(
     private readonly keys: KeyStore,
+    /** The ids as each viewer is shown them. */
+    private readonly cursors: PositionCursors,
     /** The CloudEvents `source`: see cloudEventSource. */
     private readonly source: string = cloudEventSource(),
     /**
@@ -89,7 +106,7 @@ export class UpdateFrames {
   /** The SSE frame of `event` for `viewer`, or undefined if they may not see it. */
   async frameFor(event: RecordedEvent, viewer: Actor): Promise<string | undefined> {
     const built = await this.built(event, viewer);
-    return built && (maySeeField(viewer, 'email') ? built.fullFrame : built.openFrame);
+    return built?.[audienceOf(viewer)].frame;
   }
 
   /**
@@ -103,8 +120,7 @@ export class UpdateFrames {
     const built = personalFieldOf(event)
       ? (decrypted?.get(event) ?? this.prepared.get(event))
       : this.shared(event);
-    if (!built) return undefined;
-    return maySeeField(viewer, 'email') ? built.fullFrame : built.openFrame;
+    return built?.[audienceOf(viewer)].frame;
   }
 
   /**
@@ -150,7 +166,7 @@ export class UpdateFrames {
   /** The CloudEvent of `event` for `viewer` (what a webhook receives), or undefined if they may not see it. */
   async payloadFor(event: RecordedEvent, viewer: Actor): Promise<string | undefined> {
     const built = await this.built(event, viewer);
-    return built && (maySeeField(viewer, 'email') ? built.full : built.openFields);
+    return built?.[audienceOf(viewer)].payload;
   }
 
   /** Whether `viewer` may see `event` at all, without building its frames. */
@@ -238,11 +254,11 @@ export class UpdateFrames {
 
   /** The frames of `event` with `data` for those who may see closed fields and `withoutClosed` for the rest. */
   private build(event: RecordedEvent, data: JsonObject, withoutClosed: JsonObject): Built {
-    // The position is the id: unique in this source's log, and what Last-Event-ID resumes after.
-    const json = (payload: JsonObject, withVersion = true) =>
-      JSON.stringify({
+    // The id is the position, or its cursor: unique in this source's log, and what Last-Event-ID resumes after.
+    const shown = (id: string, payload: JsonObject, withVersion = true): Shown => {
+      const json = JSON.stringify({
         specversion: '1.0',
-        id: event.globalPosition,
+        id,
         source: this.source,
         type: `${CLOUDEVENT_TYPE_PREFIX}${event.type}`,
         subject: event.streamId,
@@ -252,11 +268,15 @@ export class UpdateFrames {
         ...(withVersion ? { streamversion: event.streamVersion } : {}),
         data: payload,
       });
-    // No `event:` line: a standard EventSource hands it to `onmessage`. Only control frames are named.
-    const frame = (body: string) => `id: ${event.globalPosition}\ndata: ${body}\n\n`;
-    const full = json(data);
-    // The open audience (who may not see closed fields) is the one that may not see closed events either.
-    const openFields = json(withoutClosed, !versionsCountClosedEvents(event.streamId));
-    return { full, openFields, fullFrame: frame(full), openFrame: frame(openFields) };
+      // No `event:` line: a standard EventSource hands it to `onmessage`. Only control frames are named.
+      return { payload: json, frame: `id: ${id}\ndata: ${json}\n\n` };
+    };
+    const cursor = this.cursors.cursorOf(event.globalPosition);
+    return {
+      everything: shown(event.globalPosition, data),
+      closedFields: shown(cursor, data),
+      // The open audience (who may not see closed fields) is the one that may not see closed events either.
+      openFields: shown(cursor, withoutClosed, !versionsCountClosedEvents(event.streamId)),
+    };
   }
 }

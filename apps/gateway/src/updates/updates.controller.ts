@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { Caller, type GatewayRequest } from '../auth/auth.guard.js';
 import { STORE } from '../store.js';
 import { Operation, Tag, ValidQuery } from '../http/operation.js';
+import { PositionCursors } from '../http/position-cursors.js';
 import { Problem } from '../http/problem.js';
 import { StandingWatch } from '../auth/standing-watch.js';
 import type { LogTail } from './log-tail.js';
@@ -34,8 +35,8 @@ const updatesQuery = z.strictObject({
     description:
       'comma-separated event types, bare or as CloudEvent types, e.g. ThreadOpened,eu.focal.MessagePosted',
   }),
-  lastEventId: z.string().max(100, 'must be at most 100 characters').optional().meta({
-    description: 'resume after this position (instead of the Last-Event-ID header); 0 from the start',
+  lastEventId: z.string().max(200, 'must be at most 200 characters').optional().meta({
+    description: 'resume after this event id (instead of the Last-Event-ID header); 0 from the start',
   }),
 });
 
@@ -51,6 +52,7 @@ export class UpdatesController {
     @Inject(LOG_TAIL) private readonly tail: LogTail,
     @Inject(UPDATE_FRAMES) private readonly frames: UpdateFrames,
     @Inject(UPDATES_OPTIONS) private readonly options: UpdatesOptions,
+    @Inject(PositionCursors) private readonly cursors: PositionCursors,
   ) {}
 
   @Get()
@@ -62,8 +64,10 @@ export class UpdatesController {
     success: {
       status: 200,
       description:
-        'an event stream: one unnamed frame (`message`) per event, its id the position and its data a CloudEvent ' +
-        '1.0 in structured JSON; named `closed` or `overflow` frames end it with the position to resume from. ' +
+        'an event stream: one unnamed frame (`message`) per event, its data a CloudEvent 1.0 in structured JSON ' +
+        "and its id the event's position or, unless the caller may see every event (secretariat, auditor), the " +
+        "position's cursor (opaque: it resumes a stream, it is neither ordered nor counted); named `closed` or " +
+        '`overflow` frames end it with the id to resume from. ' +
         'It ends (`closed`) when the token it was opened with expires, event or not: reconnect with a new token',
       contentType: 'text/event-stream',
     },
@@ -89,7 +93,8 @@ export class UpdatesController {
           'or 0 for the start',
       );
     try {
-      if (resume !== undefined && String(resume) !== '0') cursor = this.store.parsePosition(String(resume));
+      if (resume !== undefined && String(resume) !== '0')
+        cursor = this.cursors.read(String(resume), viewer, (text) => this.store.parsePosition(text));
     } catch {
       throw notOfThisLog();
     }
@@ -153,8 +158,9 @@ export class UpdatesController {
       flush();
       ending = true;
       closed.abort();
-      const endWith = (resumeFrom: string | undefined) => {
+      const endWith = (position: string | undefined) => {
         if (raw.writableEnded) return;
+        const resumeFrom = position === undefined ? undefined : this.cursors.shown(position, viewer);
         if (resumeFrom === undefined) {
           raw.end(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
           return;

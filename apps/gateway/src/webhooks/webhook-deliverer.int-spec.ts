@@ -12,7 +12,10 @@ import {
   type NewEvent,
 } from '@focal/events';
 
+import { PositionCursors } from '../http/position-cursors.js';
 import { cloudEventSource, UpdateFrames } from '../updates/update-frames.js';
+
+const cursors = new PositionCursors(randomBytes(32));
 import { WebhookDeliverer } from './webhook-deliverer.js';
 import { WebhookStore } from './webhook-store.js';
 
@@ -84,7 +87,8 @@ describe('WebhookDeliverer (PGlite)', () => {
     const deliverer = new WebhookDeliverer(
       failing,
       webhooks,
-      new UpdateFrames(keys, cloudEventSource()),
+      new UpdateFrames(keys, cursors, cloudEventSource()),
+      cursors,
       {
         maxAttempts: 3,
         baseDelayMs: 50,

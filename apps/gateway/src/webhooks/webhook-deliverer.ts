@@ -1,7 +1,8 @@
 import { STANDING_EVENT_TYPES } from '@focal/domain';
-import { Backoff, pause, Wakeup, type EventStore, type Position } from '@focal/events';
+import { Backoff, pause, Wakeup, type EventStore } from '@focal/events';
 
 import { StandingWatch } from '../auth/standing-watch.js';
+import type { PositionCursors } from '../http/position-cursors.js';
 import type { UpdateFrames } from '../updates/update-frames.js';
 import { webhookSignature } from './webhook-signature.js';
 import type { WebhookRow, WebhookStore } from './webhook-store.js';
@@ -58,6 +59,7 @@ export class WebhookDeliverer {
     private readonly store: EventStore,
     private readonly webhooks: WebhookStore,
     private readonly frames: UpdateFrames,
+    private readonly cursors: PositionCursors,
     private readonly options: WebhookDeliveryOptions,
     private readonly onError: (error: unknown) => void = () => undefined,
   ) {}
@@ -194,7 +196,7 @@ export class WebhookDeliverer {
             : undefined;
         if (body !== undefined) {
           if (await held()) return moved;
-          const failure = await this.post(webhook, event.globalPosition, body);
+          const failure = await this.post(webhook, this.cursors.shown(event.globalPosition, viewer), body);
           // Abandoned by the stop, not the receiver's failure: delivered again after it (at least once).
           if (failure && this.stopping.signal.aborted) break;
           if (failure) {
@@ -234,9 +236,10 @@ export class WebhookDeliverer {
   }
 
   /** One attempt; undefined on success, or what went wrong. */
-  private async post(webhook: WebhookRow, position: Position, body: string): Promise<string | undefined> {
-    // One message per subscription and event, the same on every retry: the receiver's idempotency key.
-    const id = `${webhook.id}:${position}`;
+  private async post(webhook: WebhookRow, eventId: string, body: string): Promise<string | undefined> {
+    // One message per subscription and event, the same on every retry: the receiver's idempotency key. The
+    // event's id is its CloudEvent id: the position, or its cursor for an owner who may not see every event.
+    const id = `${webhook.id}:${eventId}`;
     // Outside the try: the store failing is not the receiver's failure, and must not count towards a pause.
     const secrets = await this.webhooks.signingSecrets(webhook.id);
     if (secrets.length === 0) return 'not delivered: the subscription was deleted';

@@ -10,6 +10,7 @@ import { Caller } from '../auth/auth.guard.js';
 import { STORE } from '../store.js';
 import { Operation, Tag, UuidParam, ValidBody, withExamples } from '../http/operation.js';
 import { Problem } from '../http/problem.js';
+import { PositionCursors } from '../http/position-cursors.js';
 import { CLOUDEVENT_TYPE_PREFIX } from '../updates/update-frames.js';
 import { newWebhookSecret } from './webhook-signature.js';
 import { checkWebhookUrl, type TargetPolicy } from './webhook-target.js';
@@ -64,7 +65,9 @@ export const webhookAnswer = z
       .optional()
       .meta({ description: 'why deliveries wait: the owner is not in good standing' }),
     deliveredUpTo: z.string().nullable().meta({
-      description: 'the position of the last event delivered to this subscription (null before the first)',
+      description:
+        'the id of the last event delivered to this subscription (null before the first): its position, or its ' +
+        'cursor for an owner who may not see every event',
     }),
     failures: z.number().int(),
     lastError: z.string().optional(),
@@ -107,7 +110,8 @@ export const rotateSecretBody = withExamples(
 
 const rotatedWebhookAnswer = webhookAnswer.extend({ secret }).meta({ id: 'RotatedWebhook' });
 
-const view = (row: WebhookRow) => ({
+/** A subscription as its owner sees it; `shown`: a position as the owner is shown it (PositionCursors). */
+const view = (row: WebhookRow, shown: (position: string) => string) => ({
   id: row.id,
   url: row.url,
   types: row.types ?? 'all',
@@ -115,7 +119,7 @@ const view = (row: WebhookRow) => ({
   ...(row.paused_reason ? { pausedReason: row.paused_reason } : {}),
   ...(row.held_reason ? { heldReason: row.held_reason } : {}),
   // Not the cursor: it moves past events the owner may not see, and would tell where they stand.
-  deliveredUpTo: row.delivered_up_to,
+  deliveredUpTo: row.delivered_up_to && shown(row.delivered_up_to),
   failures: row.failures,
   ...(row.last_error ? { lastError: row.last_error } : {}),
   ...(row.previous_secret_until && row.previous_secret_until.getTime() > Date.now()
@@ -131,14 +135,19 @@ export class WebhooksController {
     @Inject(WEBHOOKS) private readonly webhooks: WebhookStore,
     @Inject(STORE) private readonly store: EventStore,
     @Inject(WEBHOOK_POLICY) private readonly policy: WebhookPolicy,
+    @Inject(PositionCursors) private readonly cursors: PositionCursors,
   ) {}
+
+  private view(row: WebhookRow, caller: Actor) {
+    return view(row, (position) => this.cursors.shown(position, caller));
+  }
 
   @Post()
   @Operation({
     summary: 'Subscribe a URL to the events you may see, from now on; the signing secret is shown once',
     description:
       'Each delivery is a POST of one CloudEvent 1.0 in structured mode (`application/cloudevents+json`: ' +
-      'id = position, source, type `eu.focal.<Type>`, subject = stream, time, data), signed as Standard ' +
+      'id = the position, or its cursor for an owner who may not see every event; source, type `eu.focal.<Type>`, subject = stream, time, data), signed as Standard ' +
       'Webhooks sign (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>` over ' +
       '`id.timestamp.body` with the `whsec_` secret), with `Focal-Subscription-Id`. Verify with any Standard ' +
       'Webhooks library; read with any CloudEvents SDK.',
@@ -160,7 +169,7 @@ export class WebhooksController {
       secret: newWebhookSecret(),
       cursor: (await this.store.headPosition()) ?? null,
     });
-    return { ...view(row), secret: row.secret };
+    return { ...this.view(row, caller), secret: row.secret };
   }
 
   @Get()
@@ -169,7 +178,7 @@ export class WebhooksController {
     success: { status: 200, description: 'every subscription of yours', schema: listOf(webhookAnswer) },
   })
   async list(@Caller() caller: Actor) {
-    return { items: (await this.webhooks.list(principalKey(caller))).map(view) };
+    return { items: (await this.webhooks.list(principalKey(caller))).map((row) => this.view(row, caller)) };
   }
 
   @Get(':id')
@@ -181,7 +190,7 @@ export class WebhooksController {
   async read(@Caller() caller: Actor, @UuidParam('id') id: string) {
     const row = await this.webhooks.find(principalKey(caller), id);
     if (!row) throw new Problem(404, 'not-found', 'Not found', `no webhook ${id} of yours`);
-    return view(row);
+    return this.view(row, caller);
   }
 
   @Post(':id/resume')
@@ -192,7 +201,7 @@ export class WebhooksController {
   })
   async resume(@Caller() caller: Actor, @UuidParam('id') id: string) {
     const row = await this.webhooks.resume(principalKey(caller), id);
-    if (row) return view(row);
+    if (row) return this.view(row, caller);
     if (!(await this.webhooks.find(principalKey(caller), id))) {
       throw new Problem(404, 'not-found', 'Not found', `no webhook ${id} of yours`);
     }
@@ -228,7 +237,7 @@ export class WebhooksController {
       body.previousSecretValidForSeconds,
     );
     if (!row) throw new Problem(404, 'not-found', 'Not found', `no webhook ${id} of yours`);
-    return { ...view(row), secret: row.secret };
+    return { ...this.view(row, caller), secret: row.secret };
   }
 
   @Delete(':id')

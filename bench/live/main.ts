@@ -70,7 +70,8 @@ const WRITER_STATES = [
 const SUBSCRIBER_STATES = ['LT', 'LU', 'MT', 'NL', 'PL', 'PT', 'RO', 'SK', 'SI', 'ES'];
 type Change = 'register' | 'email' | 'authority' | 'authority and phone';
 interface Write {
-  position: string;
+  /** The write's tag (`<state>.<i>`), in a field of its event each audience that receives it is given. */
+  tag: string;
   change: Change;
   answeredAt: number;
   ms: number;
@@ -111,7 +112,7 @@ async function main() {
     const answer = (await response.json()) as Record<string, unknown>;
     if (!response.ok)
       throw new Error(`${method} ${path} answered ${response.status}: ${JSON.stringify(answer)}`);
-    return { answer, position: response.headers.get('focal-position')!, answeredAt: Date.now(), started };
+    return { answer, answeredAt: Date.now(), started };
   };
   let subscribersProcess: ReturnType<typeof fork> | undefined;
   try {
@@ -201,7 +202,12 @@ async function main() {
               languages: ['en'],
             });
             own.push({ id: done.answer.id as string, version: done.answer.version as number });
-            writes.push({ ...done, change: 'register', ms: done.answeredAt - done.started });
+            writes.push({
+              ...done,
+              tag: `${state}.${i}`,
+              change: 'register',
+              ms: done.answeredAt - done.started,
+            });
             continue;
           }
           const contact = own[i % own.length]!;
@@ -216,24 +222,24 @@ async function main() {
             'if-match': `"${contact.version}"`,
           });
           contact.version = done.answer.version as number;
-          writes.push({ ...done, change, ms: done.answeredAt - done.started });
+          writes.push({ ...done, tag: `${state}.${i}`, change, ms: done.answeredAt - done.started });
         }
       }),
     );
     clearInterval(progress);
     const stoppedAt = Date.now();
-    const byPosition = new Map(writes.map((write) => [write.position, write]));
-    const last = (wanted: (write: Write) => boolean) =>
-      writes
-        .filter(wanted)
-        .map((write) => BigInt(write.position))
-        .reduce((a, b) => (b > a ? b : a), 0n)
-        .toString();
-    const everything = last(() => true);
-    const withoutClosed = last((write) => write.change !== 'email');
+    // Frames are told apart by the write's tag, not by their ids: only the secretariat's are positions (the
+    // others' are cursors, which neither order nor count), so its streams give each write its place in the log.
+    const byTag = new Map(writes.map((write) => [write.tag, write]));
+    const everything = writes.map((write) => write.tag);
+    const withoutClosed = writes.filter((write) => write.change !== 'email').map((write) => write.tag);
     const result = messages('received');
-    child.send({ lastPositions: { secretariat: everything, member: everything, liaison: withoutClosed } });
+    child.send({ expected: { secretariat: everything, member: everything, liaison: withoutClosed } });
     const { received } = (await result) as { received: Received[] };
+    const positionOf = new Map<string, bigint>();
+    for (const stream of received.filter((r) => r.audience === 'secretariat')) {
+      stream.tags.forEach((tag, i) => tag && positionOf.set(tag, BigInt(stream.ids[i]!)));
+    }
 
     const audiences = Object.fromEntries(
       (['secretariat', 'member', 'liaison'] as const).map((audience) => {
@@ -248,18 +254,20 @@ async function main() {
         for (const stream of received.filter((r) => r.audience === audience)) {
           const seen = new Set<string>();
           let previous = -1n;
-          stream.ids.forEach((id, i) => {
-            if (seen.has(id)) duplicated++;
-            else if (BigInt(id) <= previous) misordered++;
-            seen.add(id);
-            if (BigInt(id) > previous) previous = BigInt(id);
-            const write = byPosition.get(id);
+          stream.tags.forEach((tag, i) => {
+            if (!tag) return;
+            const position = positionOf.get(tag) ?? -1n;
+            if (seen.has(tag)) duplicated++;
+            else if (position <= previous) misordered++;
+            seen.add(tag);
+            if (position > previous) previous = position;
+            const write = byTag.get(tag);
             if (!write) return;
             if (audience === 'liaison' && write.change === 'email') notForThem++;
             lags.push(stream.arrivals[i]! - write.answeredAt);
           });
           for (const write of writes) {
-            if (!(audience === 'liaison' && write.change === 'email') && !seen.has(write.position)) lost++;
+            if (!(audience === 'liaison' && write.change === 'email') && !seen.has(write.tag)) lost++;
           }
           withClosedFields += stream.withClosedFields;
           controlFramesAndErrors += stream.controlFrames + stream.errors;

@@ -69,13 +69,17 @@ export function tokenSecret(env: NodeJS.ProcessEnv = process.env): string {
   if (configured) return configured;
   if (problems.length > 0) throw new Error(problems.join('; '));
   const generated = join(
-    secretsDirOf(env.FOCAL_DATA_DIR ?? DEFAULT_DATA_DIR),
+    secretsDirOf(env.FOCAL_DATA_DIR || DEFAULT_DATA_DIR),
     GENERATED.FOCAL_JWT_SECRET.file,
   );
   if (existsSync(generated)) return readFileSync(generated, 'utf8').trim();
+  // A tester ran npm start with FOCAL_DATA_DIR set and this without it: the message named ./data alone.
+  const dataDir = env.FOCAL_DATA_DIR
+    ? `FOCAL_DATA_DIR=${env.FOCAL_DATA_DIR}`
+    : `the data directory ${DEFAULT_DATA_DIR} (FOCAL_DATA_DIR is not set: if npm start ran with it, set it here too)`;
   throw new Error(
     `no token secret: set FOCAL_JWT_SECRET (or FOCAL_JWT_SECRET_FILE), or start Focal once with npm start, ` +
-      `which makes one in ${generated}`,
+      `which makes one in ${generated}; none is there in ${dataDir}`,
   );
 }
 

@@ -129,7 +129,9 @@ export async function startSystem(
     sql: parts.sql,
     cursorOf: (position) => cursors.cursorOf(position),
     positionOf: (id) =>
-      id === undefined || /^\d+$/.test(id) ? id : cursors.read(id, anyone, (position) => position as Position),
+      id === undefined || /^\d+$/.test(id)
+        ? id
+        : cursors.read(id, anyone, (position) => position as Position),
     async restartGateway(options) {
       if (options) parts.reconfigure(options);
       await parts.restartGateway();

@@ -53,7 +53,13 @@ describe('PositionCursors', () => {
     const flipped = Buffer.from(cursor, 'base64url');
     flipped[flipped.length - 1]! ^= 1;
     const other = new PositionCursors(randomBytes(32)).cursorOf('75497472');
-    for (const text of [flipped.toString('base64url'), 'A'.repeat(cursor.length), other, '', 'x'.repeat(1000)])
+    for (const text of [
+      flipped.toString('base64url'),
+      'A'.repeat(cursor.length),
+      other,
+      '',
+      'x'.repeat(1000),
+    ])
       expect(() => cursors.read(text, guest, parse)).toThrow(NotAPositionError);
   });
 });

@@ -65,7 +65,9 @@ export class PositionCursors {
 
   /** The cursor of `position`, for whoever may not see every event. */
   cursorOf(position: Position | string): string {
-    const plain = Buffer.alloc(Math.ceil(Math.max(1, Buffer.byteLength(position)) / PADDED_BYTES) * PADDED_BYTES);
+    const plain = Buffer.alloc(
+      Math.ceil(Math.max(1, Buffer.byteLength(position)) / PADDED_BYTES) * PADDED_BYTES,
+    );
     plain.write(position);
     const nonce = createHmac('sha256', this.nonces).update(position).digest().subarray(0, NONCE_BYTES);
     const cipher = createCipheriv('aes-256-gcm', this.sealing, nonce);
@@ -78,7 +80,10 @@ export class PositionCursors {
     try {
       const decipher = createDecipheriv('aes-256-gcm', this.sealing, cursor.subarray(0, NONCE_BYTES));
       decipher.setAuthTag(cursor.subarray(NONCE_BYTES, NONCE_BYTES + TAG_BYTES));
-      const plain = Buffer.concat([decipher.update(cursor.subarray(NONCE_BYTES + TAG_BYTES)), decipher.final()]);
+      const plain = Buffer.concat([
+        decipher.update(cursor.subarray(NONCE_BYTES + TAG_BYTES)),
+        decipher.final(),
+      ]);
       const end = plain.indexOf(0);
       return plain.toString('utf8', 0, end === -1 ? plain.length : end);
     } catch {

@@ -64,11 +64,14 @@ export const webhookAnswer = z
       .string()
       .optional()
       .meta({ description: 'why deliveries wait: the owner is not in good standing' }),
-    deliveredUpTo: z.string().nullable().meta({
-      description:
-        'the id of the last event delivered to this subscription (null before the first): its position, or its ' +
-        'cursor for an owner who may not see every event',
-    }),
+    deliveredUpTo: z
+      .string()
+      .nullable()
+      .meta({
+        description:
+          'the id of the last event delivered to this subscription (null before the first): its position, or its ' +
+          'cursor for an owner who may not see every event',
+      }),
     failures: z.number().int(),
     lastError: z.string().optional(),
     previousSecretValidUntil: z.string().optional().meta({

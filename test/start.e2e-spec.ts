@@ -81,6 +81,8 @@ describe('npm start', () => {
   it('a newcomer’s journey: seed, register, retry, change, retire, confirm, erase; stop with SIGINT; start again and find it all; a crash loses nothing', async () => {
     const namespace = testNamespace('start');
     let { focal, url, token } = await start({ NATS_URL: natsUrl, FOCAL_NATS_NAMESPACE: namespace });
+    // An empty directory: the banner says how to load the reference one (and, once loaded, no longer: below).
+    expect(focal.lines).toContain('  load the reference directory: npm run seed');
     expect((await fetch(`${url}/docs`)).status).toBe(200);
     expect((await fetch(`${url}/health/ready`)).status).toBe(200);
     // Its secrets, made on this first start, for its owner's eyes only (and reused below, after restarts).
@@ -244,6 +246,7 @@ describe('npm start', () => {
     expect(await focal.exited).toBe(0);
 
     ({ focal, url, token } = await start({ NATS_URL: natsUrl, FOCAL_NATS_NAMESPACE: namespace }));
+    expect(focal.lines.join('\n')).not.toContain('npm run seed');
     expect(await directory(token)).toEqual(before);
     const states = await call('GET', '/v1/states', token);
     expect(states.body.items).toHaveLength(36);

@@ -42,6 +42,10 @@ async function main(): Promise<void> {
     generated.FOCAL_JWT_SECRET_FILE && config.jwtSecret
       ? await signToken(config.jwtSecret, { sub: 'secretariat-dev', role: 'secretariat' })
       : undefined;
+  // Suggested while no state was ever admitted: after a seed it would only send a newcomer to seed again.
+  const noStateYet =
+    (await system.persistence.store.readAll({ filter: { streamPrefixes: ['state-'] }, limit: 1 })).length ===
+    0;
   // One write, so that a reader of the output never sees the URL without the token.
   const lines = [
     '',
@@ -55,7 +59,7 @@ async function main(): Promise<void> {
           `  curl -H "Authorization: Bearer $TOKEN" ${system.url}/v1/states`,
         ]
       : []),
-    '  load the reference directory: npm run seed',
+    ...(noStateYet ? ['  load the reference directory: npm run seed'] : []),
     '',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -51,6 +51,19 @@ function syntheticEvent(kind: 'open' | 'closed' | 'restricted', size = 0): NewEv
   };
 }
 
+/** The chunks of an HTTP/1.1 response with chunked transfer encoding, as far as they came whole. */
+function chunksOf(response: string): string[] {
+  let rest = response.slice(response.indexOf('\r\n\r\n') + 4);
+  const chunks: string[] = [];
+  for (;;) {
+    const lineEnd = rest.indexOf('\r\n');
+    const size = lineEnd < 0 ? 0 : parseInt(rest.slice(0, lineEnd), 16);
+    if (!size || rest.length < lineEnd + 2 + size) return chunks;
+    chunks.push(rest.slice(lineEnd + 2, lineEnd + 2 + size));
+    rest = rest.slice(lineEnd + 2 + size + 2);
+  }
+}
+
 /** The body of an HTTP/1.1 response with chunked transfer encoding, headers dropped. */
 function dechunk(response: string): string {
   let rest = response.slice(response.indexOf('\r\n\r\n') + 4);
@@ -270,6 +283,25 @@ describe.each(STORES)('GET /v1/updates (Server-Sent Events) (%s store)', (store)
     await rest.waitFor((frames) => positions(frames).at(-1) === last, 30_000);
     rest.close();
     expect([...received, ...positions(rest.frames)]).toEqual(await visibleAfter(viewers.secretariat!, head));
+  });
+
+  it('writes a replay when it is caught up or large, never page by page: no write tells how many of a page were hidden', async () => {
+    const head = (await system.persistence.store.headPosition())!;
+    // Three pages of the log (1,100 events), one in ten open: the organisation's replay is 110 small frames.
+    await append(Array.from({ length: 1_100 }, (_, i) => (i % 10 === 0 ? 'open' : 'closed')));
+    // Every event in the gateway's tail first: a replay that met the tail's end would rightly be written there.
+    const all = await subscribe(`${system.url}/v1/updates`, secretariat, { 'last-event-id': head });
+    await all.waitFor((frames) => positions(frames).includes(lastAppended!), 30_000);
+    all.close();
+    const socket = await unreadSubscription(system.url, icc, system.cursorOf(head));
+    let response = '';
+    socket.on('data', (chunk: Buffer) => (response += chunk.toString()));
+    socket.resume();
+    await until(() => (response.match(/^id: /gm) ?? []).length >= 110, 'the replay');
+    socket.destroy();
+    // One write of all 110 after `: connected` (one per page of 500 would say 450 of each were hidden).
+    const withFrames = chunksOf(response).filter((chunk) => chunk.includes('id: '));
+    expect(withFrames.map((chunk) => (chunk.match(/^id: /gm) ?? []).length)).toEqual([110]);
   });
 
   it("closes a suspended organisation's stream at once", async () => {

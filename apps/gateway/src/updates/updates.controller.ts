@@ -41,7 +41,12 @@ const updatesQuery = z.strictObject({
 });
 
 const PAGE = 500;
-/** Frames pending past this many characters are written before the batch ends (back-pressure is checked). */
+/**
+ * Frames pending past this many characters are written at once (back-pressure is checked); otherwise they are
+ * written once the stream is caught up, never at the end of a full page: a tester read a replay's chunks, one
+ * ending wherever a page of 500 events ended, so that the frames in it told a guest how many of those 500 it
+ * may not see.
+ */
 const FLUSH_BYTES = 65_536;
 
 @Tag('updates')
@@ -255,7 +260,6 @@ export class UpdatesController {
               // Only what the tail announced: what arrived since is being prepared, and comes with the next.
               const next = this.tail.fromSeq(at, Math.max(0, Math.min(PAGE, this.tail.announcedUpTo - at)));
               if (!next) return resume(true);
-              if (next.events.length === 0) break;
               for (const event of next.events) {
                 if (take(event) !== true) return resume(true);
                 at++;
@@ -264,8 +268,11 @@ export class UpdatesController {
                   if (written !== true) return resume(written);
                 }
               }
+              // A full page: the rest comes at once, with it (see FLUSH_BYTES).
+              if (next.events.length === PAGE) continue;
               const written = this.written(raw, flush, end, closed.signal);
               if (written !== true) return resume(written);
+              if (next.events.length === 0) break;
             }
             stopListening = this.tail.onNextArrival(onArrival);
           } catch (error) {
@@ -283,6 +290,9 @@ export class UpdatesController {
       const batch: RecordedEvent[] =
         fromRing?.events ?? (await this.store.readAll({ ...(cursor ? { after: cursor } : {}), limit: PAGE }));
       if (batch.length === 0) {
+        // Caught up: what is pending goes out before the wait.
+        const written = this.written(raw, flush, end, closed.signal);
+        if (written !== true && !(await written)) break;
         if (seq === undefined) await this.tail.arrivals.wait(seen, undefined, waiting);
         else if (!(await live(seq))) break;
         continue;
@@ -313,7 +323,8 @@ export class UpdatesController {
           if (!(await written)) break;
         }
       }
-      if (!ended) {
+      // A full page is not written by itself: see FLUSH_BYTES.
+      if (!ended && batch.length < PAGE) {
         const written = this.written(raw, flush, end, closed.signal);
         if (written !== true) await written;
       }

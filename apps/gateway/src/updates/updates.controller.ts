@@ -1,4 +1,4 @@
-import { EVENT_SCHEMA_VERSIONS, type Actor } from '@focal/domain';
+import { EVENT_SCHEMA_VERSIONS, maySeeEverything, type Actor } from '@focal/domain';
 import type { EventStore, Position, RecordedEvent, WaitCancel } from '@focal/events';
 import { Controller, Get, Inject, Req, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
@@ -94,8 +94,13 @@ export class UpdatesController {
         400,
         'invalid-last-event-id',
         'Invalid Last-Event-ID',
-        `${String(resume)} is not a position of this log: resume with the id of the last event you received, ` +
-          'or 0 for the start',
+        // A bare position from who may not see every event: one kept from before cursors, most likely.
+        /^\d+$/.test(String(resume)) && !maySeeEverything(viewer)
+          ? `${String(resume)} is a position of the log, which only the secretariat and auditors resume from ` +
+              '(the ids others are given are cursors): resume with the id of an event received since, 0 to ' +
+              'replay from the start, or no Last-Event-ID for the present'
+          : `${String(resume)} is not a position of this log: resume with the id of the last event you ` +
+              'received, or 0 for the start',
       );
     try {
       if (resume !== undefined && String(resume) !== '0')

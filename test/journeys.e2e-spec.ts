@@ -247,6 +247,8 @@ describe.each(STORES)('journeys through the HTTP API (%s store)', (store) => {
 
     const read = await as.secretariat.GET('/v1/threads/{id}', thread);
     expect(read.response.status).toBe(200);
+    // The version after the receipt this read recorded, in the body as in the ETag: If-Match takes either.
+    expect(read.response.headers.get('etag')).toBe(`"${read.data?.version}"`);
     expect(read.data?.messages).toEqual([
       expect.objectContaining({
         id: messageId,

@@ -51,7 +51,16 @@ const base = process.env.FOCAL_URL ?? `http://127.0.0.1:${process.env.PORT || 30
 const reference = JSON.parse(
   readFileSync(join(import.meta.dirname, 'network-reference.json'), 'utf8'),
 ) as Reference;
-const token = await signToken(tokenSecret(), {
+/** The secret npm start made, or the configured one; without one, what to set, in a line (no stack trace). */
+const secret = (() => {
+  try {
+    return tokenSecret();
+  } catch (error) {
+    console.error(`npm run seed: ${(error as Error).message}`);
+    process.exit(1);
+  }
+})();
+const token = await signToken(secret, {
   sub: 'seed',
   role: 'secretariat',
 });

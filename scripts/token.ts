@@ -24,7 +24,9 @@ try {
   const role = values.role as Role;
   if (!ROLES.includes(role)) throw new Error(`--role must be one of ${ROLES.join(', ')}`);
   if ((role === 'member-state' || role === 'observer-state' || role === 'guest-state') && !values.state) {
-    throw new Error(`a ${role} token names its state: add --state FR`);
+    // An example of the role's own kind: a guest-state token for a member state is refused.
+    const example = role === 'member-state' ? 'FR' : role === 'observer-state' ? 'NO' : 'GM';
+    throw new Error(`a ${role} token names its state: add --state ${example}`);
   }
   if (role === 'liaison-organisation' && !values.organisation) {
     throw new Error('a liaison-organisation token names its organisation: add --organisation <uuid>');
@@ -35,8 +37,16 @@ try {
   const badOrganisation = values.organisation === undefined ? undefined : checkUuid(values.organisation);
   if (badOrganisation)
     throw new Error(`--organisation ${badOrganisation} (GET /v1/liaison-organisations lists their ids)`);
+  let secret: string;
+  try {
+    secret = tokenSecret();
+  } catch (error) {
+    // The arguments were fine: what is missing is the secret, and the usage would not help.
+    console.error((error as Error).message);
+    process.exit(1);
+  }
   const token = await signToken(
-    tokenSecret(),
+    secret,
     {
       sub: values.sub ?? `${role}${values.state ? `-${values.state}` : ''}-dev`,
       role,

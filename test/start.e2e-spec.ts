@@ -123,6 +123,16 @@ describe('npm start', () => {
     const france = (
       await npmRun('token', ['--role', 'member-state', '--state', 'FR'], { FOCAL_DATA_DIR: dataDir })
     ).trim();
+    // Without the data directory npm start ran with, the tools say where they looked, in a line.
+    const elsewhere = join(dataDir, 'not-the-data-directory');
+    for (const script of ['seed', 'token']) {
+      const refused = npmRun(script, script === 'token' ? ['--role', 'secretariat'] : [], {
+        FOCAL_URL: url,
+        FOCAL_DATA_DIR: elsewhere,
+      });
+      await expect(refused).rejects.toThrow(`none is there in FOCAL_DATA_DIR=${elsewhere}`);
+      await expect(refused).rejects.not.toThrow(/ at |usage:/);
+    }
     // A token the gateway would refuse is not printed: the tool says what to write instead.
     await expect(
       npmRun('token', ['--role', 'member-state', '--state', 'fr'], { FOCAL_DATA_DIR: dataDir }),

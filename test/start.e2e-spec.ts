@@ -81,8 +81,13 @@ describe('npm start', () => {
   it('a newcomer’s journey: seed, register, retry, change, retire, confirm, erase; stop with SIGINT; start again and find it all; a crash loses nothing', async () => {
     const namespace = testNamespace('start');
     let { focal, url, token } = await start({ NATS_URL: natsUrl, FOCAL_NATS_NAMESPACE: namespace });
-    // An empty directory: the banner says how to load the reference one (and, once loaded, no longer: below).
-    expect(focal.lines).toContain('  load the reference directory: npm run seed');
+    // An empty directory: the banner says how to load the reference one (and, once loaded, no longer: below),
+    // with the settings this start was given, so that the line works as printed in another shell.
+    expect(focal.lines).toContain(
+      `  load the reference directory: FOCAL_DATA_DIR=${dataDir} NATS_URL=${natsUrl} ` +
+        `FOCAL_NATS_NAMESPACE=${namespace} FOCAL_URL=${url} npm run seed`,
+    );
+    expect(focal.lines.join('\n')).toContain(`FOCAL_DATA_DIR=${dataDir} npm run token makes others`);
     expect((await fetch(`${url}/docs`)).status).toBe(200);
     expect((await fetch(`${url}/health/ready`)).status).toBe(200);
     // Its secrets, made on this first start, for its owner's eyes only (and reused below, after restarts).

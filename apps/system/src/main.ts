@@ -18,10 +18,19 @@ import { startFocal } from './system.js';
  * a NATS namespace of the data directory's own, unless FOCAL_NATS_NAMESPACE names one.
  */
 const logger = jsonLogger('focal');
+/** Where npm run seed goes when told nothing (scripts/seed.ts). */
+const SEED_DEFAULT_URL = 'http://127.0.0.1:3000';
 
 async function main(): Promise<void> {
   const startedAt = performance.now();
   const dataDir = process.env.FOCAL_DATA_DIR || DEFAULT_DATA_DIR;
+  // What the tools (npm run token, npm run seed) need to be told to reach this start: the settings it was given
+  // that differ from their defaults (a tester's seed, run as printed, missed the data directory and the port).
+  const forTools = Object.entries({
+    FOCAL_DATA_DIR: process.env.FOCAL_DATA_DIR,
+    NATS_URL: process.env.NATS_URL,
+    FOCAL_NATS_NAMESPACE: process.env.FOCAL_NATS_NAMESPACE,
+  }).flatMap(([name, value]) => (value ? [`${name}=${value}`] : []));
   const generated = generatedSecrets(dataDir, process.env);
   Object.assign(process.env, generated, generatedNamespace(dataDir, process.env));
   const loaded = loadGatewayConfig();
@@ -37,6 +46,13 @@ async function main(): Promise<void> {
   stopOnSignals(() => system.stop(), config.limits.shutdownGraceMs, logger);
 
   const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
+  // The token tool reads the data directory's secret alone; the seed also reaches the gateway and NATS.
+  const tokenTool = [...forTools.filter((setting) => setting.startsWith('FOCAL_DATA_DIR=')), 'npm run token'];
+  const seedTool = [
+    ...forTools,
+    ...(system.url === SEED_DEFAULT_URL ? [] : [`FOCAL_URL=${system.url}`]),
+    'npm run seed',
+  ];
   // A token to start with, when the secret is this data directory's own (never one an operator configured).
   const token =
     generated.FOCAL_JWT_SECRET_FILE && config.jwtSecret
@@ -54,12 +70,12 @@ async function main(): Promise<void> {
     ...(system.gateway.operationsUrl ? [`  metrics:    ${system.gateway.operationsUrl}/metrics`] : []),
     ...(token
       ? [
-          `  a secretariat token (valid 8 h; npm run token makes others):`,
+          `  a secretariat token (valid 8 h; ${tokenTool.join(' ')} makes others):`,
           `  export TOKEN=${token}`,
           `  curl -H "Authorization: Bearer $TOKEN" ${system.url}/v1/states`,
         ]
       : []),
-    ...(noStateYet ? ['  load the reference directory: npm run seed'] : []),
+    ...(noStateYet ? [`  load the reference directory: ${seedTool.join(' ')}`] : []),
     '',
   ];
   process.stdout.write(`${lines.join('\n')}\n`);

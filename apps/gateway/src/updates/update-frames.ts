@@ -55,18 +55,27 @@ interface Shown {
   frame: string;
 }
 
-/**
- * The audiences an event is built for: who sees every event (the log's position as the id), who may see closed
- * fields, and who may not (both with the position sealed: see PositionCursors).
- */
-interface Built {
-  everything: Shown;
-  closedFields: Shown;
-  openFields: Shown;
-}
+type Audience = 'everything' | 'closedFields' | 'openFields';
 
-const audienceOf = (viewer: Actor): keyof Built =>
-  maySeeEverything(viewer) ? 'everything' : maySeeField(viewer, 'email') ? 'closedFields' : 'openFields';
+/**
+ * An event's frames for the audiences it may reach: who sees every event (the log's position as the id), who may
+ * see closed fields, and who may not (both with the position's cursor: see PositionCursors). Each is made at
+ * its audience's first ask and kept with the rest: an event no subscriber of an audience asks for costs none.
+ */
+class Built {
+  private readonly shown: Partial<Record<Audience, Shown>> = {};
+
+  constructor(private readonly make: (audience: Audience) => Shown) {}
+
+  for(viewer: Actor): Shown {
+    const audience: Audience = maySeeEverything(viewer)
+      ? 'everything'
+      : maySeeField(viewer, 'email')
+        ? 'closedFields'
+        : 'openFields';
+    return (this.shown[audience] ??= this.make(audience));
+  }
+}
 
 /**
  * What a subscriber receives for an event: a CloudEvent 1.0 in structured JSON mode (as the SSE `data` of an
@@ -106,7 +115,7 @@ export class UpdateFrames {
   /** The SSE frame of `event` for `viewer`, or undefined if they may not see it. */
   async frameFor(event: RecordedEvent, viewer: Actor): Promise<string | undefined> {
     const built = await this.built(event, viewer);
-    return built?.[audienceOf(viewer)].frame;
+    return built?.for(viewer).frame;
   }
 
   /**
@@ -120,7 +129,7 @@ export class UpdateFrames {
     const built = personalFieldOf(event)
       ? (decrypted?.get(event) ?? this.prepared.get(event))
       : this.shared(event);
-    return built?.[audienceOf(viewer)].frame;
+    return built?.for(viewer).frame;
   }
 
   /**
@@ -166,7 +175,7 @@ export class UpdateFrames {
   /** The CloudEvent of `event` for `viewer` (what a webhook receives), or undefined if they may not see it. */
   async payloadFor(event: RecordedEvent, viewer: Actor): Promise<string | undefined> {
     const built = await this.built(event, viewer);
-    return built?.[audienceOf(viewer)].payload;
+    return built?.for(viewer).payload;
   }
 
   /** Whether `viewer` may see `event` at all, without building its frames. */
@@ -271,12 +280,17 @@ export class UpdateFrames {
       // No `event:` line: a standard EventSource hands it to `onmessage`. Only control frames are named.
       return { payload: json, frame: `id: ${id}\ndata: ${json}\n\n` };
     };
-    const cursor = this.cursors.cursorOf(event.globalPosition);
-    return {
-      everything: shown(event.globalPosition, data),
-      closedFields: shown(cursor, data),
-      // The open audience (who may not see closed fields) is the one that may not see closed events either.
-      openFields: shown(cursor, withoutClosed, !versionsCountClosedEvents(event.streamId)),
-    };
+    return new Built((audience) =>
+      audience === 'everything'
+        ? shown(event.globalPosition, data)
+        : audience === 'closedFields'
+          ? shown(this.cursors.cursorOf(event.globalPosition), data)
+          : // The open audience (who may not see closed fields) is the one that may not see closed events either.
+            shown(
+              this.cursors.cursorOf(event.globalPosition),
+              withoutClosed,
+              !versionsCountClosedEvents(event.streamId),
+            ),
+    );
   }
 }

@@ -121,7 +121,7 @@ const view = (row: WebhookRow, shown: (position: string) => string) => ({
   status: row.status,
   ...(row.paused_reason ? { pausedReason: row.paused_reason } : {}),
   ...(row.held_reason ? { heldReason: row.held_reason } : {}),
-  // Not the cursor: it moves past events the owner may not see, and would tell where they stand.
+  // Not where its reading of the log stands: that moves past events the owner may not see.
   deliveredUpTo: row.delivered_up_to && shown(row.delivered_up_to),
   failures: row.failures,
   ...(row.last_error ? { lastError: row.last_error } : {}),
@@ -150,7 +150,8 @@ export class WebhooksController {
     summary: 'Subscribe a URL to the events you may see, from now on; the signing secret is shown once',
     description:
       'Each delivery is a POST of one CloudEvent 1.0 in structured mode (`application/cloudevents+json`: ' +
-      'id = the position, or its cursor for an owner who may not see every event; source, type `eu.focal.<Type>`, subject = stream, time, data), signed as Standard ' +
+      'id = the position, or its cursor for an owner who may not see every event; source, type ' +
+      '`eu.focal.<Type>`, subject = stream, time, data), signed as Standard ' +
       'Webhooks sign (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>` over ' +
       '`id.timestamp.body` with the `whsec_` secret), with `Focal-Subscription-Id`. Verify with any Standard ' +
       'Webhooks library; read with any CloudEvents SDK.',
